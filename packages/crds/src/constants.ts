@@ -4,3 +4,89 @@ export const API_GROUP = 'egressgateway.spidernet.io';
 export const API_VERSION = 'v1beta1';
 /** `apiVersion` field value of every egress gateway object. */
 export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}` as const;
+
+/** The five kinds of the API. */
+export type EgressKind =
+  | 'EgressGateway'
+  | 'EgressTunnel'
+  | 'EgressPolicy'
+  | 'EgressClusterPolicy'
+  | 'EgressClusterInfo';
+
+/** Names, scope and short names of one kind, as the CRD declares them. */
+export interface KindInfo {
+  readonly kind: EgressKind;
+  readonly listKind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly shortNames: readonly string[];
+  readonly scope: 'Cluster' | 'Namespaced';
+}
+
+/** Every kind with its plural, singular, short name and scope. */
+export const KINDS: Readonly<Record<EgressKind, KindInfo>> = {
+  EgressGateway: {
+    kind: 'EgressGateway',
+    listKind: 'EgressGatewayList',
+    plural: 'egressgateways',
+    singular: 'egressgateway',
+    shortNames: ['egw'],
+    scope: 'Cluster',
+  },
+  EgressTunnel: {
+    kind: 'EgressTunnel',
+    listKind: 'EgressTunnelList',
+    plural: 'egresstunnels',
+    singular: 'egresstunnel',
+    shortNames: ['egt'],
+    scope: 'Cluster',
+  },
+  EgressPolicy: {
+    kind: 'EgressPolicy',
+    listKind: 'EgressPolicyList',
+    plural: 'egresspolicies',
+    singular: 'egresspolicy',
+    shortNames: ['egp'],
+    scope: 'Namespaced',
+  },
+  EgressClusterPolicy: {
+    kind: 'EgressClusterPolicy',
+    listKind: 'EgressClusterPolicyList',
+    plural: 'egressclusterpolicies',
+    singular: 'egressclusterpolicy',
+    shortNames: ['egcp'],
+    scope: 'Cluster',
+  },
+  EgressClusterInfo: {
+    kind: 'EgressClusterInfo',
+    listKind: 'EgressClusterInfoList',
+    plural: 'egressclusterinfos',
+    singular: 'egressclusterinfo',
+    shortNames: ['egci'],
+    scope: 'Cluster',
+  },
+};
+
+/** Phases of an EgressTunnel, as upstream writes them. */
+export const TUNNEL_PHASES = [
+  'Pending',
+  'Init',
+  'Failed',
+  'Ready',
+  'HeartbeatTimeout',
+  'NodeNotReady',
+] as const;
+/** One EgressTunnel phase. */
+export type TunnelPhase = (typeof TUNNEL_PHASES)[number];
+
+/** EIP allocator policies of an EgressPolicy. */
+export const ALLOCATOR_POLICIES = ['default', 'rr'] as const;
+/** One allocator policy. */
+export type AllocatorPolicy = (typeof ALLOCATOR_POLICIES)[number];
+
+/** Lowest gateway fwmark (exclusive): marks are `0x26xxxxxx`, unique per node. */
+export const MARK_BASE = 0x26000000;
+/** Namespace label naming the gateway for policies of that namespace without `egressGatewayName`. */
+export const NAMESPACE_DEFAULT_GATEWAY_LABEL = 'spidernet.io/egressgateway-default';
+/** Name of the EgressClusterInfo singleton. */
+export const CLUSTER_INFO_NAME = 'default';

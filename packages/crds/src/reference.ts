@@ -1,0 +1,75 @@
+import { API_GROUP_VERSION, type EgressKind, KINDS } from './constants.js';
+import { PRINTER_COLUMNS } from './crd.js';
+import { SCHEMAS } from './schemas/index.js';
+
+interface SchemaNode {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  format?: string;
+  properties?: Record<string, SchemaNode>;
+  required?: string[];
+  items?: SchemaNode;
+  patternProperties?: Record<string, SchemaNode>;
+}
+
+function typeOf(n: SchemaNode): string {
+  if (n.enum) return n.enum.map((v) => JSON.stringify(v)).join(' \\| ');
+  if (n.type === 'array') return `${n.items ? typeOf(n.items) : 'any'}[]`;
+  if (n.patternProperties) return 'map[string]';
+  return n.format ? `${n.type} (${n.format})` : (n.type ?? 'any');
+}
+
+function rows(n: SchemaNode, path: string, required: boolean, out: string[]): void {
+  const notes = [
+    required ? 'required' : '',
+    n.default !== undefined ? `default ${JSON.stringify(n.default)}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  if (path !== '') {
+    out.push(`| \`${path}\` | ${typeOf(n)} | ${notes} | ${(n.description ?? '').replace(/\|/g, '\\|')} |`);
+  }
+  const item = n.type === 'array' ? n.items : n;
+  const childPath = n.type === 'array' ? `${path}[]` : path;
+  for (const [k, v] of Object.entries(item?.properties ?? {})) {
+    if (path === '' && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
+    rows(v, childPath === '' ? k : `${childPath}.${k}`, (item?.required ?? []).includes(k), out);
+  }
+}
+
+/**
+ * The API field reference as Markdown, generated from the schemas (it is `docs/api.md`; a test
+ * fails when that file is stale).
+ */
+export function apiReferenceMarkdown(): string {
+  const out: string[] = [
+    '# API reference',
+    '',
+    `Group and version: \`${API_GROUP_VERSION}\`. Every kind has the status subresource.`,
+    'Generated from the schemas in `packages/crds/src/schemas` by `npm run generate -w @egressgateway/crds`; do not edit.',
+    '',
+  ];
+  for (const kind of Object.keys(KINDS) as EgressKind[]) {
+    const info = KINDS[kind];
+    const schema = JSON.parse(JSON.stringify(SCHEMAS[kind])) as SchemaNode;
+    out.push(`## ${kind}`, '');
+    out.push(`${schema.description ?? ''}`, '');
+    out.push(
+      `Scope: ${info.scope}. Plural: \`${info.plural}\`. Short name: \`${info.shortNames.join('`, `')}\`.`,
+      '',
+    );
+    const cols = PRINTER_COLUMNS[kind];
+    if (cols.length > 0) {
+      out.push(
+        `\`kubectl get ${info.shortNames[0]}\` columns: NAME ${cols.map((c) => c.name.toUpperCase()).join(' ')}`,
+        '',
+      );
+    }
+    out.push('| field | type | notes | description |', '|---|---|---|---|');
+    rows(schema, '', false, out);
+    out.push('');
+  }
+  return `${out.join('\n')}`;
+}

@@ -1,0 +1,297 @@
+import { API_GROUP_VERSION, CLUSTER_INFO_NAME, type EgressKind, KINDS, MARK_BASE } from './constants.js';
+import { joinPath, type ValidationError, type ValidationResult } from './errors.js';
+import { type IpFamily, parseCidr, parseIp } from './ip.js';
+import {
+  dnsSubdomainError,
+  type LabelSelector,
+  labelKeyError,
+  labelValueError,
+  selectorIssues,
+} from './labels.js';
+import { countPool, findOverlaps, parsePool, poolContains } from './pool.js';
+import { schemaChecker } from './schema-errors.js';
+import {
+  type EgressClusterInfo,
+  type EgressClusterPolicy,
+  type EgressGateway,
+  type EgressPolicy,
+  type EgressTunnel,
+  SCHEMAS,
+} from './schemas/index.js';
+
+/** Any object of the five kinds. */
+export type EgressObject =
+  | EgressGateway
+  | EgressTunnel
+  | EgressPolicy
+  | EgressClusterPolicy
+  | EgressClusterInfo;
+
+const checkers = Object.fromEntries(
+  (Object.keys(SCHEMAS) as EgressKind[]).map((k) => [k, schemaChecker(SCHEMAS[k])]),
+) as Record<EgressKind, (v: unknown) => ValidationError[]>;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** True when `kind` names one of the five kinds of this API. */
+export function isEgressKind(kind: unknown): kind is EgressKind {
+  return typeof kind === 'string' && Object.hasOwn(KINDS, kind);
+}
+
+const FAMILY_NAME = { 4: 'IPv4', 6: 'IPv6' } as const;
+
+function addressError(value: string, family: IpFamily): string | undefined {
+  const ip = parseIp(value);
+  if (!ip) return `"${value}" is not an ${FAMILY_NAME[family]} address`;
+  if (ip.family !== family)
+    return `"${value}" is an ${FAMILY_NAME[ip.family]} address: this field takes ${FAMILY_NAME[family]}`;
+  return undefined;
+}
+
+function cidrErrors(list: readonly string[] | undefined, path: string): ValidationError[] {
+  const out: ValidationError[] = [];
+  (list ?? []).forEach((c, i) => {
+    const p = parseCidr(c);
+    if (!p)
+      out.push({
+        path: joinPath(path, i),
+        message: `"${c}" is not a CIDR: write <address>/<prefix>, e.g. 198.18.0.0/24`,
+      });
+  });
+  return out;
+}
+
+function selectorErrors(sel: LabelSelector | undefined, path: string): ValidationError[] {
+  if (!sel) return [];
+  return selectorIssues(sel).map((i) => ({ path: `${path}.${i.path}`, message: i.message }));
+}
+
+function metadataErrors(obj: EgressObject, namespaced: boolean): ValidationError[] {
+  const out: ValidationError[] = [];
+  const name = obj.metadata?.name;
+  if (name === undefined) out.push({ path: 'metadata.name', message: 'Required value: set metadata.name' });
+  else {
+    const e = dnsSubdomainError(name);
+    if (e) out.push({ path: 'metadata.name', message: e });
+  }
+  if (!namespaced && obj.metadata?.namespace) {
+    out.push({
+      path: 'metadata.namespace',
+      message: `${obj.kind} is cluster-scoped: remove metadata.namespace`,
+    });
+  }
+  for (const [k, v] of Object.entries(obj.metadata?.labels ?? {})) {
+    const e = labelKeyError(k) ?? labelValueError(v);
+    if (e) out.push({ path: `metadata.labels[${k}]`, message: e });
+  }
+  return out;
+}
+
+function gatewayErrors(gw: EgressGateway): ValidationError[] {
+  const out: ValidationError[] = [];
+  if (!gw.spec)
+    return [{ path: 'spec', message: 'Required value: an EgressGateway needs spec.nodeSelector.selector' }];
+  const pools = gw.spec.ippools ?? {};
+  const parsed = { 4: parsePool(pools.ipv4), 6: parsePool(pools.ipv6) };
+  for (const family of [4, 6] as const) {
+    const field = family === 4 ? 'ipv4' : 'ipv6';
+    const base = `spec.ippools.${field}`;
+    // Report against the index in the list as written, blanks included.
+    const written = pools[field] ?? [];
+    const indexOf = (entry: string) => written.indexOf(entry);
+    for (const e of parsed[family].errors)
+      out.push({ path: joinPath(base, indexOf(e.entry)), message: e.message });
+    for (const i of parsed[family].intervals) {
+      if (i.family !== family) {
+        out.push({
+          path: joinPath(base, i.index ?? 0),
+          message: `"${i.entry}" is ${FAMILY_NAME[i.family]}: move it to spec.ippools.${family === 4 ? 'ipv6' : 'ipv4'}`,
+        });
+      }
+    }
+    for (const o of findOverlaps(parsed[family].intervals)) {
+      // Blame the entry written later: it repeats addresses an earlier entry already lists.
+      const [first, later] = (o.a.index ?? 0) <= (o.b.index ?? 0) ? [o.a, o.b] : [o.b, o.a];
+      out.push({
+        path: joinPath(base, later.index ?? 0),
+        message: `"${later.entry}" overlaps "${first.entry}" (both contain ${o.address}): list every address once`,
+      });
+    }
+    const defField = family === 4 ? 'ipv4DefaultEIP' : 'ipv6DefaultEIP';
+    const def = pools[defField];
+    if (def) {
+      const e = addressError(def, family);
+      if (e) out.push({ path: `spec.ippools.${defField}`, message: e });
+      else if (!poolContains(parsed[family], def)) {
+        out.push({
+          path: `spec.ippools.${defField}`,
+          message: `${def} is not in spec.ippools.${field}: add it to the pool or choose an address from it`,
+        });
+      }
+    }
+  }
+  const n4 = countPool(parsed[4]);
+  const n6 = countPool(parsed[6]);
+  if (n4 > 0n && n6 > 0n && n4 !== n6) {
+    out.push({
+      path: 'spec.ippools',
+      message: `dual-stack pools must be the same size (ipv4 has ${n4} addresses, ipv6 has ${n6}): the n-th IPv4 EIP pairs with the n-th IPv6 EIP`,
+    });
+  }
+  out.push(...selectorErrors(gw.spec.nodeSelector?.selector, 'spec.nodeSelector.selector'));
+  return out;
+}
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+const MARK = /^0x[0-9a-f]{8}$/i;
+
+function tunnelErrors(t: EgressTunnel): ValidationError[] {
+  const out: ValidationError[] = [];
+  const s = t.status;
+  if (!s) return out;
+  if (s.mark !== undefined && s.mark !== '') {
+    const v = Number.parseInt(s.mark, 16);
+    if (!MARK.test(s.mark) || v <= MARK_BASE || v >= 0x27000000) {
+      out.push({
+        path: 'status.mark',
+        message: `"${s.mark}" is not a gateway mark: use 8 hex digits above 0x26000000, e.g. 0x26d9b723`,
+      });
+    }
+  }
+  if (s.tunnel?.mac && !MAC.test(s.tunnel.mac)) {
+    out.push({
+      path: 'status.tunnel.mac',
+      message: `"${s.tunnel.mac}" is not a MAC address (xx:xx:xx:xx:xx:xx)`,
+    });
+  }
+  for (const [field, family] of [
+    ['ipv4', 4],
+    ['ipv6', 6],
+  ] as const) {
+    const v = s.tunnel?.[field];
+    if (v) {
+      const e = addressError(v, family);
+      if (e) out.push({ path: `status.tunnel.${field}`, message: e });
+    }
+    const pv = s.tunnel?.parent?.[field];
+    if (pv) {
+      const e = addressError(pv, family);
+      if (e) out.push({ path: `status.tunnel.parent.${field}`, message: e });
+    }
+  }
+  return out;
+}
+
+function policyErrors(p: EgressPolicy | EgressClusterPolicy): ValidationError[] {
+  const out: ValidationError[] = [];
+  if (!p.spec) return [{ path: 'spec', message: 'Required value: a policy needs spec.appliedTo' }];
+  const { appliedTo, egressIP, destSubnet } = p.spec;
+  const hasSelector = appliedTo.podSelector !== undefined;
+  const hasSubnet = (appliedTo.podSubnet ?? []).length > 0;
+  if (hasSelector && hasSubnet) {
+    out.push({
+      path: 'spec.appliedTo',
+      message: 'podSelector and podSubnet are both set: keep exactly one of them',
+    });
+  } else if (!hasSelector && !hasSubnet) {
+    out.push({
+      path: 'spec.appliedTo',
+      message: 'neither podSelector nor podSubnet is set: set exactly one of them',
+    });
+  }
+  out.push(...selectorErrors(appliedTo.podSelector, 'spec.appliedTo.podSelector'));
+  if ('namespaceSelector' in appliedTo) {
+    out.push(
+      ...selectorErrors(
+        appliedTo.namespaceSelector as LabelSelector | undefined,
+        'spec.appliedTo.namespaceSelector',
+      ),
+    );
+  }
+  out.push(...cidrErrors(appliedTo.podSubnet, 'spec.appliedTo.podSubnet'));
+  out.push(...cidrErrors(destSubnet, 'spec.destSubnet'));
+  if (egressIP) {
+    for (const [field, family] of [
+      ['ipv4', 4],
+      ['ipv6', 6],
+    ] as const) {
+      const v = egressIP[field];
+      if (v) {
+        const e = addressError(v, family);
+        if (e) out.push({ path: `spec.egressIP.${field}`, message: e });
+        if (egressIP.useNodeIP) {
+          out.push({
+            path: `spec.egressIP.${field}`,
+            message:
+              'useNodeIP is true, so no EIP can be chosen: remove this address or set useNodeIP to false',
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function clusterInfoErrors(ci: EgressClusterInfo): ValidationError[] {
+  const out: ValidationError[] = [];
+  if (ci.metadata?.name !== undefined && ci.metadata.name !== CLUSTER_INFO_NAME) {
+    out.push({
+      path: 'metadata.name',
+      message: `EgressClusterInfo is a singleton: name it "${CLUSTER_INFO_NAME}"`,
+    });
+  }
+  out.push(...cidrErrors(ci.spec?.extraCidr, 'spec.extraCidr'));
+  return out;
+}
+
+/**
+ * Validates one object of any of the five kinds: the schema (types, required fields, enums,
+ * unknown fields) and the single-object rules users get wrong (addresses of the wrong family,
+ * malformed ranges, default EIP outside its pool, duplicate pool addresses, unequal dual-stack
+ * pools, label syntax, podSelector xor podSubnet, useNodeIP with an explicit IP).
+ *
+ * @example
+ * const r = validateResource(yamlParse(text));
+ * if (!r.ok) for (const e of r.errors) console.error(`${e.path}: ${e.message}`);
+ */
+export function validateResource(obj: unknown): ValidationResult<EgressObject> {
+  if (!isRecord(obj)) return { ok: false, errors: [{ path: '', message: 'must be an object' }] };
+  if (!isEgressKind(obj.kind)) {
+    return {
+      ok: false,
+      errors: [
+        {
+          path: 'kind',
+          message: `"${String(obj.kind)}" is not a kind of ${API_GROUP_VERSION}: use one of ${Object.keys(KINDS).join(', ')}`,
+        },
+      ],
+    };
+  }
+  const kind = obj.kind;
+  const errors: ValidationError[] = [];
+  if (obj.apiVersion !== API_GROUP_VERSION) {
+    errors.push({ path: 'apiVersion', message: `must be ${API_GROUP_VERSION}` });
+  }
+  errors.push(...checkers[kind](obj));
+  if (errors.length > 0) return { ok: false, errors };
+  const value = obj as unknown as EgressObject;
+  errors.push(...metadataErrors(value, KINDS[kind].scope === 'Namespaced'));
+  switch (kind) {
+    case 'EgressGateway':
+      errors.push(...gatewayErrors(value as EgressGateway));
+      break;
+    case 'EgressTunnel':
+      errors.push(...tunnelErrors(value as EgressTunnel));
+      break;
+    case 'EgressPolicy':
+    case 'EgressClusterPolicy':
+      errors.push(...policyErrors(value as EgressPolicy));
+      break;
+    case 'EgressClusterInfo':
+      errors.push(...clusterInfoErrors(value as EgressClusterInfo));
+      break;
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
+}
