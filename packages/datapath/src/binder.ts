@@ -1,0 +1,364 @@
+import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { type Announcement, Announcer, DEFAULT_TOOLS, type EipConflict } from './announcer.js';
+import type { ApplyReport, DatapathBinderOptions, OperationResult, RenewReport } from './binder-types.js';
+import { DatapathError } from './errors.js';
+import { normalizeAddress } from './ip.js';
+import { NetlinkKernel } from './kernel-netlink.js';
+import { DEFAULT_OWNERSHIP, type NodeDatapathState, type Ownership, validateState } from './model.js';
+import { executeNetlinkOperation } from './netlink-operations.js';
+import {
+  type NftContent,
+  type NftContentMemo,
+  parseGeneration,
+  parseNftJson,
+  renderDeltaScript,
+  renderFullScript,
+} from './nft-content.js';
+import { applyNftScript, listNftTable, runNft } from './nft-runner.js';
+import type { ObservedState } from './observed.js';
+import { type DatapathOperation, describeOperation } from './operations.js';
+import { planDatapath } from './plan.js';
+
+const EMPTY_STATE = (egress: string): NodeDatapathState => ({
+  egressInterface: egress,
+  markRoutes: [],
+  eips: [],
+  steering: [],
+  snat: [],
+});
+
+/**
+ * Makes one node's kernel datapath match a {@link NodeDatapathState}, touching only what it owns:
+ * EIP addresses marked with its IFA_PROTO value, its VXLAN device (alias `egressgateway:owned`),
+ * ip rules with its protocol at its priority, routes in its table range, and the nftables table
+ * `inet egressgateway`. Runs in the node's network namespace (netlink has no namespace argument).
+ * Calls are serialised.
+ *
+ * @example
+ * ```ts
+ * const binder = await DatapathBinder.open({ eipLifetimeSeconds: 10 });
+ * const report = await binder.apply(state);          // converge
+ * setInterval(() => binder.renewEips(10), 3000);     // after each acknowledged heartbeat
+ * await binder.withdrawAll();                        // graceful shutdown
+ * binder.close();
+ * ```
+ */
+export class DatapathBinder {
+  private readonly kernel: NetlinkKernel;
+  private readonly announcer: Announcer;
+  private readonly own: Ownership;
+  private readonly opts: DatapathBinderOptions;
+  private readonly now: () => number;
+  private readonly nftPath: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastDesired: NodeDatapathState | undefined;
+  private readonly conflicts = new Map<string, EipConflict>();
+  private readonly memo: NftContentMemo = {};
+  /**
+   * The content this binder last wrote and the random generation token written with it in the
+   * same transaction. When the kernel still holds that token, observe skips listing (and
+   * parsing) the whole table.
+   */
+  private nftCache: { generation: number; content: NftContent } | undefined;
+
+  private constructor(opts: DatapathBinderOptions) {
+    this.opts = opts;
+    this.own = { ...DEFAULT_OWNERSHIP, ...opts.ownership };
+    this.kernel = new NetlinkKernel(this.own);
+    this.announcer = new Announcer({ ...DEFAULT_TOOLS, ...opts.tools }, opts.onBackgroundError);
+    this.now = opts.now ?? (() => performance.now());
+    this.nftPath = opts.tools?.nft ?? 'nft';
+  }
+
+  /** Opens the netlink socket in the current network namespace. */
+  static async open(opts: DatapathBinderOptions = {}): Promise<DatapathBinder> {
+    return new DatapathBinder(opts);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Reads the owned kernel state. `hint` names the egress interface (for foreign addresses) and
+   * the tunnel name (to adopt a device created by a binder that crashed before marking it).
+   */
+  observe(hint?: { egressInterface?: string; tunnelName?: string }): Promise<ObservedState> {
+    return this.serial(() => this.observeNow(hint));
+  }
+
+  private async observeNow(hint?: { egressInterface?: string; tunnelName?: string }): Promise<ObservedState> {
+    const egress = hint?.egressInterface ?? this.lastDesired?.egressInterface;
+    // nft runs in its own process meanwhile; netlink dumps share one socket, which allows one
+    // dump at a time (EBUSY otherwise), so they run in sequence.
+    const nftPromise = this.observeNft();
+    nftPromise.catch(() => undefined);
+    const links = await this.kernel.links();
+    const addrs = await this.kernel.addresses();
+    const rules = await this.kernel.readRules();
+    const tunnel = await this.kernel.readTunnel(
+      links,
+      addrs,
+      hint?.tunnelName ?? this.lastDesired?.tunnel?.name,
+    );
+    const routes = await this.kernel.readRoutes(links);
+    const { eips, foreign } = this.kernel.classifyAddresses(links, addrs, egress, tunnel?.name);
+    const nft = await nftPromise;
+    return {
+      tunnel,
+      rules,
+      routes,
+      eips,
+      foreignAddresses: foreign,
+      nftTablePresent: nft.present,
+      nft: nft.content,
+    };
+  }
+
+  private async observeNft(): Promise<{ present: boolean; content: NftContent | null }> {
+    const cache = this.nftCache;
+    if (cache !== undefined) {
+      const r = await runNft(
+        ['-j', 'list', 'set', 'inet', this.own.nftTable, 'gen'],
+        undefined,
+        this.nftPath,
+      );
+      if (r.code === 0 && parseGeneration(r.stdout) === cache.generation)
+        return { present: true, content: cache.content };
+    }
+    this.nftCache = undefined;
+    const json = await listNftTable(this.own.nftTable, this.nftPath);
+    if (json === null) return { present: false, content: null };
+    const content = parseNftJson(json);
+    const generation = parseGeneration(json);
+    if (content !== null && generation !== undefined) this.nftCache = { generation, content };
+    return { present: true, content };
+  }
+
+  /** Observes and plans without changing anything (a dry run). */
+  plan(desired: NodeDatapathState): Promise<DatapathOperation[]> {
+    const invalid = this.invalid(desired);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.serial(async () =>
+      planDatapath(
+        await this.observeNow({ egressInterface: desired.egressInterface, ...tunnelHint(desired) }),
+        desired,
+        this.own,
+      ),
+    );
+  }
+
+  /**
+   * Observes, plans and executes; see {@link ApplyReport}. Rejects only for an invalid state (an
+   * `InvalidStateError`) or when the kernel cannot even be read; failed operations are reported.
+   */
+  apply(desired: NodeDatapathState): Promise<ApplyReport> {
+    const invalid = this.invalid(desired);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    return this.serial(() => this.applyNow(desired));
+  }
+
+  private invalid(desired: NodeDatapathState): Error | undefined {
+    try {
+      validateState(desired, this.own);
+      return undefined;
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  }
+
+  private async applyNow(desired: NodeDatapathState): Promise<ApplyReport> {
+    const t0 = this.now();
+    const observed = await this.observeNow({
+      egressInterface: desired.egressInterface,
+      ...tunnelHint(desired),
+    });
+    const t1 = this.now();
+    const ops = planDatapath(observed, desired, this.own, this.memo);
+    const foreignSet = new Set(observed.foreignAddresses.map((a) => a.address));
+    const foreignEips = desired.eips.map(normalizeAddress).filter((e) => foreignSet.has(e));
+    this.lastDesired = desired;
+    return this.run(ops, t0, t1, foreignEips);
+  }
+
+  /** Executes `ops` in order, stopping at the first failure, and builds the report. */
+  private async run(
+    ops: readonly DatapathOperation[],
+    t0: number,
+    t1: number,
+    foreignEips: readonly string[],
+  ): Promise<ApplyReport> {
+    const t2 = this.now();
+    const applied: OperationResult[] = [];
+    const announced: Announcement[] = [];
+    const bound: { address: string; ifname: string }[] = [];
+    let failed: ApplyReport['failed'];
+    let i = 0;
+    for (; i < ops.length; i++) {
+      const o = ops[i] as DatapathOperation;
+      const s = this.now();
+      try {
+        await this.execute(o);
+        if (o.op === 'eip-add') {
+          bound.push({ address: o.address, ifname: o.interface });
+          const a = await this.announceOne(o.address, o.interface);
+          if (a !== undefined) announced.push(a);
+        }
+        if (o.op === 'eip-del') this.conflicts.delete(o.address);
+      } catch (e) {
+        failed = {
+          operation: o,
+          text: describeOperation(o),
+          error: e instanceof Error ? e.message : String(e),
+        };
+        break;
+      }
+      applied.push({ operation: o, text: describeOperation(o), ms: this.now() - s });
+    }
+    const t3 = this.now();
+    if (this.opts.probeAfterBind !== false) {
+      for (const b of bound) this.probeInBackground(b.address, b.ifname);
+    }
+    return {
+      ok: failed === undefined,
+      applied,
+      ...(failed !== undefined ? { failed } : {}),
+      notApplied: ops.slice(i + (failed === undefined ? 0 : 1)).map(describeOperation),
+      announced,
+      foreignEips,
+      conflicts: [...this.conflicts.values()],
+      observeMs: t1 - t0,
+      planMs: t2 - t1,
+      executeMs: t3 - t2,
+      totalMs: t3 - t0,
+    };
+  }
+
+  private async execute(o: DatapathOperation): Promise<void> {
+    switch (o.op) {
+      case 'nft-replace':
+      case 'nft-update': {
+        const generation = randomInt(1, 0xffffffff);
+        this.nftCache = undefined;
+        const script =
+          o.op === 'nft-replace'
+            ? renderFullScript(o.content, o.egress, o.tunnel, this.own, generation)
+            : renderDeltaScript(o.deltas, this.own, generation);
+        await applyNftScript(script, this.nftPath);
+        this.nftCache = { generation, content: o.content };
+        return;
+      }
+      case 'nft-delete':
+        this.nftCache = undefined;
+        return applyNftScript(
+          `table inet ${this.own.nftTable}\ndelete table inet ${this.own.nftTable}\n`,
+          this.nftPath,
+        );
+      case 'eip-add':
+        return this.kernel.writeEip(o.address, o.interface, this.opts.eipLifetimeSeconds ?? 30, true);
+      default:
+        return executeNetlinkOperation(this.kernel, o);
+    }
+  }
+
+  private async announceOne(address: string, ifname: string): Promise<Announcement | undefined> {
+    const cfg = this.opts.announce ?? { count: 2, repeatAfterMs: 3000 };
+    if (cfg === false) return undefined;
+    const link = await this.kernel.link(ifname);
+    if (link === undefined) return undefined;
+    return this.announcer.announce(address, ifname, link.index, link.mac, cfg.count, cfg.repeatAfterMs);
+  }
+
+  private probeInBackground(address: string, ifname: string): void {
+    this.probeOne(address, ifname).catch((e: unknown) =>
+      this.opts.onBackgroundError?.(`probe ${address}`, e instanceof Error ? e : new Error(String(e))),
+    );
+  }
+
+  private async probeOne(address: string, ifname: string): Promise<EipConflict | null> {
+    const link = await this.kernel.link(ifname);
+    const c = await this.announcer.probe(address, ifname, link?.mac ?? '');
+    if (c === null) this.conflicts.delete(address);
+    else {
+      this.conflicts.set(address, c);
+      this.opts.onConflict?.(c);
+    }
+    return c;
+  }
+
+  /**
+   * Probes every held EIP for another owner on the LAN (about one second when there is none;
+   * call it periodically, off the critical path). Results also appear in later apply reports.
+   */
+  async probeConflicts(): Promise<EipConflict[]> {
+    const held = (await this.observe()).eips;
+    const results = await Promise.all(held.map((e) => this.probeOne(e.address, e.interface)));
+    return results.filter((c): c is EipConflict => c !== null);
+  }
+
+  /**
+   * Extends the kernel lifetime of every held EIP to `lifetimeSeconds` (valid and preferred).
+   * Call after each acknowledged heartbeat; if calls stop, the kernel removes the EIPs itself.
+   */
+  renewEips(lifetimeSeconds: number): Promise<RenewReport> {
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds >= 0xffffffff) {
+      return Promise.reject(new DatapathError('INVALID_STATE', 'lifetimeSeconds must be a positive integer'));
+    }
+    return this.serial(async () => {
+      const t0 = this.now();
+      const addrs = await this.kernel.addresses();
+      const links = await this.kernel.links();
+      const { eips } = this.kernel.classifyAddresses(links, addrs, undefined, undefined);
+      const renewed: string[] = [];
+      const failed: { address: string; error: string }[] = [];
+      for (const e of eips) {
+        if (e.validLft === null) continue;
+        try {
+          await this.kernel.writeEip(e.address, e.interface, lifetimeSeconds, false);
+          renewed.push(e.address);
+        } catch (err) {
+          failed.push({ address: e.address, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      return { renewed, failed, ms: this.now() - t0 };
+    });
+  }
+
+  /**
+   * Self-fencing: removes every EIP this binder owns (on any interface) and nothing else. The
+   * steering and SNAT state stays, so established flows keep working until the controller moves
+   * them.
+   */
+  withdrawEips(): Promise<ApplyReport> {
+    return this.serial(async () => {
+      const t0 = this.now();
+      const observed = await this.observeNow();
+      const t1 = this.now();
+      const ops: DatapathOperation[] = observed.eips.map((e) => ({
+        op: 'eip-del',
+        address: e.address,
+        interface: e.interface,
+      }));
+      return this.run(ops, t0, t1, []);
+    });
+  }
+
+  /** Removes everything the binder owns: EIPs, tunnel, rules, routes, nftables table. */
+  withdrawAll(): Promise<ApplyReport> {
+    const egress = this.lastDesired?.egressInterface ?? 'lo';
+    return this.serial(() => this.applyNow(EMPTY_STATE(egress)));
+  }
+
+  /** Stops background helpers and closes the netlink socket. Kernel state is left as it is. */
+  close(): void {
+    this.announcer.close();
+    this.kernel.close();
+  }
+}
+
+function tunnelHint(desired: NodeDatapathState): { tunnelName?: string } {
+  return desired.tunnel === undefined ? {} : { tunnelName: desired.tunnel.name };
+}

@@ -1,0 +1,44 @@
+// Runs a DatapathBinder inside a network namespace for the netns tests and the benchmark.
+// Protocol: one JSON request per stdin line {id, method, args}; one JSON reply per stdout line.
+import { createInterface } from 'node:readline';
+
+const modulePath = process.argv[2];
+const options = JSON.parse(process.argv[3] ?? '{}');
+const { DatapathBinder } = await import(modulePath);
+const conflicts = [];
+const binder = await DatapathBinder.open({ ...options, onConflict: (c) => conflicts.push(c) });
+
+const methods = {
+  apply: (state) => binder.apply(state),
+  plan: (state) => binder.plan(state),
+  observe: (hint) => binder.observe(hint),
+  withdrawAll: () => binder.withdrawAll(),
+  withdrawEips: () => binder.withdrawEips(),
+  renewEips: (seconds) => binder.renewEips(seconds),
+  probeConflicts: () => binder.probeConflicts(),
+  conflicts: async () => conflicts,
+  pid: async () => process.pid,
+  exit: async () => {
+    setImmediate(() => {
+      binder.close();
+      process.exit(0);
+    });
+    return true;
+  },
+};
+
+const rl = createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  const { id, method, args } = JSON.parse(line);
+  try {
+    const result = await methods[method](...(args ?? []));
+    process.stdout.write(`${JSON.stringify({ id, result })}\n`);
+  } catch (e) {
+    process.stdout.write(`${JSON.stringify({ id, error: { message: e.message, code: e.code } })}\n`);
+  }
+});
+rl.on('close', () => {
+  binder.close();
+  process.exit(0);
+});
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
