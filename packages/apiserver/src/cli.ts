@@ -1,0 +1,68 @@
+import { writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { type Logger, pino } from 'pino';
+import { type ApiServer, startApiServer } from './server.js';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be an integer from 0 to 65535');
+  return n;
+}
+
+/** Parsed command line of `egw-apiserver`. */
+export interface CliOptions {
+  port: number;
+  host: string;
+  dataDir?: string;
+  kubeconfigOut?: string;
+  token?: string;
+  tls: boolean;
+  logLevel: string;
+}
+
+/** Builds the commander program (exported for tests and `--help` docs). */
+export function buildProgram(): Command {
+  return new Command('egw-apiserver')
+    .description(
+      'Embedded Kubernetes API server for local runs, demos and tests (kubectl and client-node compatible)',
+    )
+    .option('--port <port>', 'TCP port (0 picks a free one)', port, 6443)
+    .option('--host <address>', 'listen address (loopback by default)', '127.0.0.1')
+    .option('--data-dir <dir>', 'persist every write to an append-only journal in this directory')
+    .option('--kubeconfig-out <file>', 'write a kubeconfig for this server to this file')
+    .option('--token <token>', 'require this bearer token')
+    .option('--tls', 'serve HTTPS with a self-signed certificate generated at start (needs openssl)', false)
+    .option('--log-level <level>', 'pino log level', 'info')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+}
+
+/**
+ * Runs the CLI: starts the server, writes the kubeconfig if asked, and returns the server (the
+ * caller decides when to close it; the bin closes it on SIGINT/SIGTERM).
+ *
+ * @example
+ * ```ts
+ * const server = await runCli(['node', 'egw-apiserver', '--port', '0', '--kubeconfig-out', '/tmp/kc']);
+ * ```
+ */
+export async function runCli(argv: string[], logger?: Logger): Promise<ApiServer> {
+  const program = buildProgram();
+  program.parse(argv);
+  const o = program.opts<CliOptions>();
+  const log = logger ?? pino({ level: o.logLevel, base: { component: 'egw-apiserver' } });
+  const server = await startApiServer({
+    port: o.port,
+    host: o.host,
+    tls: o.tls,
+    logger: log,
+    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    ...(o.token !== undefined ? { token: o.token } : {}),
+  });
+  if (o.kubeconfigOut !== undefined) {
+    writeFileSync(o.kubeconfigOut, server.kubeconfigYaml, { mode: 0o600 });
+    log.info({ file: o.kubeconfigOut }, 'kubeconfig written');
+  }
+  return server;
+}

@@ -1,0 +1,389 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
+import {
+  aggregatedDiscovery,
+  legacyApiGroup,
+  legacyApiGroupList,
+  legacyApiVersions,
+  legacyResourceList,
+  openApiGroupVersion,
+  openApiRoot,
+  SERVER_VERSION,
+} from './discovery.js';
+import { ApiError } from './errors.js';
+import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
+import { apiVersionOf } from './resources.js';
+import { parseRoute, type Route } from './routes.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { buildTable } from './table.js';
+import { type OpenWatch, serveWatch } from './watch-stream.js';
+
+/** Options of the HTTP layer. */
+export interface HandlerOptions {
+  /** Bearer token every request (except health and version) must carry; no auth when undefined. */
+  token?: string;
+  /** Largest accepted request body. Default 3 MiB (the real server's limit). */
+  maxBodyBytes?: number;
+  /** `host:port` reported in legacy `/api` discovery. */
+  serverAddress: string;
+  /** Default watch length when the client sends no `timeoutSeconds`. Default 30 min. */
+  watchTimeoutMs?: number;
+  /** Interval of BOOKMARK events on watches that allow them. Default 60 s. */
+  bookmarkIntervalMs?: number;
+  /** A watcher whose unsent backlog exceeds this is disconnected (it resumes from its last RV). Default 64 MiB. */
+  watchMaxBacklogBytes?: number;
+  logger?: Logger;
+}
+
+/** The request handler plus a way to end every open watch (for shutdown). */
+export interface RequestHandler {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  closeWatches(): void;
+}
+
+const TABLE_MARK = 'as=Table';
+const DISCOVERY_MARK = 'as=APIGroupDiscoveryList';
+
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, e: unknown, log: Logger | undefined): void {
+  const err = e instanceof ApiError ? e : ApiError.internal(e instanceof Error ? e.message : String(e));
+  if (!(e instanceof ApiError)) log?.error({ err: e }, 'request failed with an internal error');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.httpStatus, err.toStatus(), err.httpStatus === 413 ? { Connection: 'close' } : {});
+}
+
+/** Reads the body, failing with 413 once it exceeds `limit` (the rest is drained, not buffered). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) tooLarge = true;
+      if (!tooLarge) chunks.push(c);
+    });
+    req.on('end', () => (tooLarge ? reject(ApiError.tooLarge(limit)) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+function decodeBody(raw: Buffer, contentType: string): unknown {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type === PROTOBUF_TYPE) return decodeProtobufObject(raw);
+  const text = raw.toString('utf8');
+  try {
+    if (type === 'application/yaml' || type === 'application/x-yaml') return parseYaml(text) as unknown;
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw ApiError.badRequest(
+      `the object provided is unrecognized: error decoding body: ${(e as Error).message}`,
+    );
+  }
+}
+
+function boolParam(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  return v === '1' || v === 'true';
+}
+
+function listOptions(q: URLSearchParams, fieldLabels: string[]): ListOptions {
+  const opts: ListOptions = {
+    labels: parseLabelSelector(q.get('labelSelector') ?? ''),
+    fields: parseFieldSelector(q.get('fieldSelector') ?? '', [
+      'metadata.name',
+      'metadata.namespace',
+      ...fieldLabels,
+    ]),
+  };
+  const limit = q.get('limit');
+  if (limit !== null && limit !== '') {
+    const n = Number(limit);
+    if (!Number.isInteger(n) || n < 0) throw ApiError.badRequest(`invalid limit: ${limit}`);
+    opts.limit = n;
+  }
+  const cont = q.get('continue');
+  if (cont !== null && cont !== '') opts.continueToken = cont;
+  return opts;
+}
+
+function writeOptions(q: URLSearchParams): WriteOptions {
+  const fv = q.get('fieldValidation') ?? 'Warn';
+  if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
+    throw ApiError.badRequest(
+      `fieldValidation parameter unsupported: ${fv}; supported values are Strict, Warn and Ignore`,
+    );
+  }
+  const dry = q.getAll('dryRun');
+  if (dry.some((d) => d !== 'All')) throw ApiError.badRequest(`unsupported dryRun value: ${dry.join(',')}`);
+  return { fieldValidation: fv, dryRun: dry.length > 0, warnings: [] };
+}
+
+function warningHeader(opts: WriteOptions): Record<string, string> {
+  if (opts.warnings.length === 0) return {};
+  return { Warning: opts.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
+}
+
+/**
+ * Creates the HTTP request handler of the API server over an {@link ApiCore}. Every failure is
+ * answered with a Kubernetes `Status` body; an exception never escapes to Node's HTTP server.
+ */
+export function createRequestHandler(core: ApiCore, opts: HandlerOptions): RequestHandler {
+  const maxBody = opts.maxBodyBytes ?? 3 * 1024 * 1024;
+  const watches = new Set<OpenWatch>();
+  const log = opts.logger;
+  const token = opts.token === undefined ? undefined : Buffer.from(`Bearer ${opts.token}`);
+
+  const authorized = (req: IncomingMessage): boolean => {
+    if (token === undefined) return true;
+    const got = Buffer.from(req.headers.authorization ?? '');
+    return got.length === token.length && timingSafeEqual(got, token);
+  };
+
+  const handleResource = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Extract<Route, { kind: 'resource' }>,
+    q: URLSearchParams,
+  ) => {
+    const served = core.registry.lookup(route.group, route.version, route.resource);
+    if (served === undefined) throw ApiError.pathNotFound();
+    const info = served.info;
+    if (route.subresource !== undefined && !(route.subresource === 'status' && info.hasStatus))
+      throw ApiError.pathNotFound();
+    if (route.namespace !== '' && !info.namespaced) throw ApiError.pathNotFound();
+    const scope: Scope = { served, namespace: info.namespaced ? route.namespace : '' };
+    if (route.name !== undefined) scope.name = route.name;
+    if (route.subresource === 'status') scope.subresource = 'status';
+    const method = req.method ?? 'GET';
+    const accept = req.headers.accept ?? '';
+    const table = accept.includes(TABLE_MARK);
+    const isCollection = route.name === undefined;
+    if (info.namespaced && scope.namespace === '' && (method === 'POST' || !isCollection))
+      throw ApiError.pathNotFound();
+
+    if (method === 'GET' && (route.watchPath || boolParam(q, 'watch'))) {
+      const lo = listOptions(q, info.fieldLabels);
+      if (!isCollection) lo.fields.push({ field: 'metadata.name', op: '=', value: route.name as string });
+      const timeoutSeconds = Number(q.get('timeoutSeconds') ?? '');
+      let handle: OpenWatch | undefined;
+      handle = serveWatch(
+        core,
+        {
+          info,
+          namespace: scope.namespace,
+          labels: lo.labels,
+          fields: lo.fields,
+          resourceVersion: q.get('resourceVersion') ?? undefined,
+          allowBookmarks: boolParam(q, 'allowWatchBookmarks'),
+          sendInitialEvents: boolParam(q, 'sendInitialEvents'),
+          timeoutMs:
+            Number.isFinite(timeoutSeconds) && timeoutSeconds > 0
+              ? timeoutSeconds * 1000
+              : (opts.watchTimeoutMs ?? 30 * 60_000),
+          bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+          table,
+          maxBacklogBytes: opts.watchMaxBacklogBytes ?? 64 * 1024 * 1024,
+        },
+        res,
+        () => {
+          if (handle !== undefined) watches.delete(handle);
+        },
+      );
+      if (!res.writableEnded) watches.add(handle);
+      return;
+    }
+
+    if (method === 'GET') {
+      if (isCollection) {
+        const r = core.list(scope, listOptions(q, info.fieldLabels));
+        if (table) {
+          const t = buildTable(info, r.items, r.resourceVersion, core.env.now());
+          if (r.continueToken !== '') t.metadata.continue = r.continueToken;
+          sendJson(res, 200, t);
+          return;
+        }
+        const metadata: Record<string, unknown> = {
+          resourceVersion: r.resourceVersion,
+          continue: r.continueToken,
+        };
+        if (r.remaining !== undefined) metadata.remainingItemCount = r.remaining;
+        sendJson(res, 200, {
+          apiVersion: apiVersionOf(info.group, info.version),
+          kind: info.listKind,
+          metadata,
+          items: r.items,
+        });
+        return;
+      }
+      const o = core.get(scope);
+      sendJson(res, 200, table ? buildTable(info, [o], o.metadata.resourceVersion ?? '', core.env.now()) : o);
+      return;
+    }
+
+    if (method === 'DELETE') {
+      const raw = await readBody(req, maxBody);
+      const body =
+        raw.length === 0 ? undefined : decodeBody(raw, req.headers['content-type'] ?? 'application/json');
+      if (isCollection) {
+        core.deleteCollection(scope, listOptions(q, info.fieldLabels));
+        sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
+        return;
+      }
+      if (scope.subresource !== undefined) throw ApiError.methodNotAllowed();
+      const dry = q.getAll('dryRun').includes('All');
+      const r = core.delete(
+        scope,
+        dry ? { ...(typeof body === 'object' && body !== null ? body : {}), dryRun: ['All'] } : body,
+      );
+      if (!r.gone) {
+        sendJson(res, 200, r.object);
+        return;
+      }
+      const details: Record<string, string> = {
+        name: r.object.metadata.name ?? '',
+        kind: info.resource,
+        uid: r.object.metadata.uid ?? '',
+      };
+      if (info.group !== '') details.group = info.group;
+      sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details });
+      return;
+    }
+
+    if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
+      const wo = writeOptions(q);
+      const raw = await readBody(req, maxBody);
+      const contentType = req.headers['content-type'] ?? 'application/json';
+      if (method === 'PATCH') {
+        if (isCollection) throw ApiError.methodNotAllowed();
+        const o = core.patch(scope, contentType, raw.toString('utf8'), wo);
+        sendJson(res, 200, o, warningHeader(wo));
+        return;
+      }
+      const body = decodeBody(raw, contentType);
+      if (method === 'POST') {
+        if (!isCollection) throw ApiError.methodNotAllowed();
+        const o = core.create(scope, body, wo);
+        sendJson(res, 201, o, warningHeader(wo));
+        return;
+      }
+      if (isCollection) throw ApiError.methodNotAllowed();
+      const o = core.update(scope, body, wo);
+      sendJson(res, 200, o, warningHeader(wo));
+      return;
+    }
+    throw ApiError.methodNotAllowed();
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let url: URL;
+    try {
+      // Prefixing keeps `//x` paths from being read as protocol-relative URLs.
+      const raw = req.url ?? '/';
+      url = new URL(`http://localhost${raw.startsWith('/') ? raw : `/${raw}`}`);
+    } catch {
+      throw ApiError.badRequest('malformed request URL');
+    }
+    const r = parseRoute(url.pathname);
+    if (r.kind === 'health') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    if (r.kind === 'version') {
+      sendJson(res, 200, SERVER_VERSION);
+      return;
+    }
+    if (!authorized(req)) throw ApiError.unauthorized();
+    const accept = req.headers.accept ?? '';
+    const method = req.method ?? 'GET';
+    if (r.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') throw ApiError.methodNotAllowed();
+    switch (r.kind) {
+      case 'discovery-api':
+      case 'discovery-apis': {
+        const core_ = r.kind === 'discovery-api';
+        if (accept.includes(DISCOVERY_MARK)) {
+          // The client picks aggregated vs legacy from the response Content-Type: echo the version it asked for.
+          const v =
+            /g=apidiscovery\.k8s\.io;\s*v=v2;/.test(accept) || accept.includes('v=v2;as=') ? 'v2' : 'v2beta1';
+          const body = aggregatedDiscovery(core.registry, core_, `apidiscovery.k8s.io/${v}`);
+          sendJson(res, 200, body, {
+            'Content-Type': `application/json;g=apidiscovery.k8s.io;v=${v};as=APIGroupDiscoveryList`,
+            Vary: 'Accept',
+          });
+          return;
+        }
+        sendJson(
+          res,
+          200,
+          core_ ? legacyApiVersions(opts.serverAddress) : legacyApiGroupList(core.registry),
+          { Vary: 'Accept' },
+        );
+        return;
+      }
+      case 'discovery-group': {
+        const g = legacyApiGroup(core.registry, r.group);
+        if (g === undefined) throw ApiError.pathNotFound();
+        sendJson(res, 200, g);
+        return;
+      }
+      case 'discovery-gv': {
+        const l = legacyResourceList(core.registry, r.group, r.version);
+        if (l === undefined) throw ApiError.pathNotFound();
+        sendJson(res, 200, l);
+        return;
+      }
+      case 'openapi-root':
+        sendJson(res, 200, openApiRoot(core.registry));
+        return;
+      case 'openapi-gv': {
+        const d = openApiGroupVersion(core.registry, r.group, r.version);
+        if (d === undefined) throw ApiError.pathNotFound();
+        sendJson(res, 200, d);
+        return;
+      }
+      case 'resource':
+        await handleResource(req, res, r, url.searchParams);
+        return;
+      default:
+        throw ApiError.pathNotFound();
+    }
+  };
+
+  return {
+    handle(req, res) {
+      const started = core.env.now();
+      route(req, res)
+        .catch((e: unknown) => sendError(res, e, log))
+        .finally(() => {
+          log?.debug(
+            { method: req.method, url: req.url, code: res.statusCode, ms: core.env.now() - started },
+            'request',
+          );
+        });
+    },
+    closeWatches() {
+      for (const w of [...watches]) w.close();
+    },
+  };
+}
