@@ -90,3 +90,10 @@ export const MARK_BASE = 0x26000000;
 export const NAMESPACE_DEFAULT_GATEWAY_LABEL = 'spidernet.io/egressgateway-default';
 /** Name of the EgressClusterInfo singleton. */
 export const CLUSTER_INFO_NAME = 'default';
+
+/**
+ * Annotation an agent puts on its own EgressTunnel when it shuts down gracefully (planned
+ * handover): the controller moves the node's EIPs at once and places nothing new on it. The agent
+ * removes it when it starts. Value: the RFC 3339 time the drain began.
+ */
+export const DRAINING_ANNOTATION = 'egressgateway.spidernet.io/draining';

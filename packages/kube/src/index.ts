@@ -1,3 +1,4 @@
+export * from './app.js';
 export * from './backoff.js';
 export * from './client.js';
 export * from './clock.js';
@@ -5,6 +6,7 @@ export * from './config.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './informer.js';
+export * from './informer-set.js';
 export * from './kubeconfig.js';
 export * from './logger.js';
 export * from './resources.js';
