@@ -1,0 +1,111 @@
+// Building blocks of the gateway status the engine writes: unit ordering and comparison with the
+// written status (so unchanged gateways produce no write).
+import { type GatewayModel, resolvePair } from './egress-gateways.js';
+import type { ResolvedPolicy } from './egress-policies.js';
+import type { EgressState, EipPair, GatewayNodeStatus } from './egress-types.js';
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The EIP pair named by an `eip:<ipv4>|<ipv6>` unit key. */
+export function unitPair(unit: string): EipPair {
+  const [ipv4 = '', ipv6 = ''] = unit.slice(4).split('|');
+  return { ipv4, ipv6 };
+}
+
+/** Orders a gateway's units: EIPs by pool position (ipv4, then ipv6), then useNodeIP units by key. */
+export function unitOrder(gw: GatewayModel): (a: string, b: string) => number {
+  const pos = (unit: string): [bigint, bigint] => {
+    const { ipv4, ipv6 } = unitPair(unit);
+    return [ipv4 === '' ? -1n : gw.v4.indexOf(ipv4), ipv6 === '' ? -1n : gw.v6.indexOf(ipv6)];
+  };
+  return (a, b) => {
+    const ea = a.startsWith('eip:');
+    const eb = b.startsWith('eip:');
+    if (ea !== eb) return ea ? -1 : 1;
+    if (!ea) return cmp(a, b);
+    const [a4, a6] = pos(a);
+    const [b4, b6] = pos(b);
+    const d = a4 !== b4 ? a4 - b4 : a6 - b6;
+    return d < 0n ? -1 : d > 0n ? 1 : cmp(a, b);
+  };
+}
+
+/**
+ * Whether the gateway's written `status.nodeList` already is what would be built, checked without
+ * allocating. Conservative: anything unusual (useNodeIP entries, non-canonical text) answers false and
+ * the caller builds and compares the full list.
+ */
+export function writtenListMatches(
+  gw: GatewayModel,
+  phaseOf: ReadonlyMap<string, string>,
+  byNode: ReadonlyMap<string, string[]>,
+  placedOfGw: ReadonlyMap<string, string | null>,
+  units: ReadonlyMap<string, ResolvedPolicy[]> | undefined,
+  order: (a: string, b: string) => number,
+): boolean {
+  const current = gw.gateway.status?.nodeList ?? [];
+  if (current.length !== gw.candidates.length) return false;
+  for (let i = 0; i < current.length; i++) {
+    const c = current[i];
+    const name = gw.candidates[i] as string;
+    if (c === undefined || c.name !== name || (c.status ?? '') !== (phaseOf.get(name) ?? 'Pending'))
+      return false;
+    const eips = c.eips ?? [];
+    if (eips.length !== (byNode.get(name)?.length ?? 0)) return false;
+    let previousUnit: string | null = null;
+    for (const e of eips) {
+      const ipv4 = e.ipv4 ?? '';
+      const ipv6 = e.ipv6 ?? '';
+      if (ipv4 === '' && ipv6 === '') return false;
+      const pair = resolvePair(gw, ipv4, ipv6);
+      if (typeof pair === 'string' || pair.ipv4 !== ipv4 || pair.ipv6 !== ipv6) return false;
+      if (placedOfGw.get(pair.unit) !== name) return false;
+      if (previousUnit !== null && order(previousUnit, pair.unit) >= 0) return false;
+      previousUnit = pair.unit;
+      // Users are in (kind, namespace, name) order, which is the written (namespace, name) order
+      // because cluster policies have the empty namespace.
+      const users = units?.get(pair.unit) ?? [];
+      const refs = e.policies ?? [];
+      if (refs.length !== users.length) return false;
+      for (let k = 0; k < refs.length; k++) {
+        const ref = refs[k];
+        const u = users[k] as ResolvedPolicy;
+        if (ref === undefined || ref.name !== u.name || (ref.namespace ?? '') !== u.namespace) return false;
+      }
+    }
+  }
+  return true;
+}
+
+/** A written `status.nodeList`. */
+export type NodeListLike = NonNullable<
+  NonNullable<NonNullable<EgressState['gateways'][number]['status']>['nodeList']>
+>;
+
+/** Whether a written nodeList equals a desired one (missing fields count as empty). */
+export function sameNodeList(current: NodeListLike, desired: readonly GatewayNodeStatus[]): boolean {
+  if (current.length !== desired.length) return false;
+  for (let i = 0; i < desired.length; i++) {
+    const c = current[i];
+    const d = desired[i] as GatewayNodeStatus;
+    if (c === undefined || c.name !== d.name || (c.status ?? '') !== d.status) return false;
+    const ce = c.eips ?? [];
+    const de = d.eips ?? [];
+    if (ce.length !== de.length) return false;
+    for (let j = 0; j < de.length; j++) {
+      const x = ce[j];
+      const y = de[j];
+      if (x === undefined || y === undefined) return false;
+      if ((x.ipv4 ?? '') !== y.ipv4 || (x.ipv6 ?? '') !== y.ipv6) return false;
+      const xp = x.policies ?? [];
+      if (xp.length !== y.policies.length) return false;
+      for (let k = 0; k < xp.length; k++) {
+        const a = xp[k];
+        const b = y.policies[k];
+        if (a === undefined || b === undefined || a.name !== b.name || (a.namespace ?? '') !== b.namespace)
+          return false;
+      }
+    }
+  }
+  return true;
+}

@@ -1,0 +1,238 @@
+import type { LabelSelectorLike } from './label-selector.js';
+
+/**
+ * Structural input types, shaped like the `egressgateway.spidernet.io/v1beta1` objects as parsed
+ * JSON, so real objects (from an informer cache or `kubectl get -o json`) are assignable. Only the
+ * fields the engine reads are listed; all are optional where the API allows them to be missing.
+ */
+
+/** `metadata` as far as the engine reads it (optional, as in the CRD schemas; objects without a name are ignored). */
+export interface ObjectMetaLike {
+  readonly name?: string | undefined;
+  readonly namespace?: string | undefined;
+  readonly labels?: Readonly<Record<string, string>> | undefined;
+}
+
+/** A policy reference in `EgressGateway.status.nodeList[].eips[].policies[]` (empty namespace: cluster policy). */
+export interface PolicyRefLike {
+  readonly name: string;
+  readonly namespace?: string | undefined;
+}
+
+/** An EIP entry of a gateway node (both addresses empty: the node's useNodeIP policies). */
+export interface GatewayEipLike {
+  readonly ipv4?: string | undefined;
+  readonly ipv6?: string | undefined;
+  readonly policies?: readonly PolicyRefLike[] | undefined;
+}
+
+/** One node in `EgressGateway.status.nodeList`. */
+export interface GatewayNodeLike {
+  readonly name: string;
+  readonly status?: string | undefined;
+  readonly eips?: readonly GatewayEipLike[] | undefined;
+}
+
+/** EgressGateway (cluster scoped). */
+export interface EgressGatewayLike {
+  readonly metadata?: ObjectMetaLike | undefined;
+  readonly spec?:
+    | {
+        readonly ippools?:
+          | {
+              readonly ipv4?: readonly string[] | undefined;
+              readonly ipv6?: readonly string[] | undefined;
+              readonly ipv4DefaultEIP?: string | undefined;
+              readonly ipv6DefaultEIP?: string | undefined;
+            }
+          | undefined;
+        readonly nodeSelector?: { readonly selector?: LabelSelectorLike | undefined } | undefined;
+        readonly clusterDefault?: boolean | undefined;
+      }
+    | undefined;
+  readonly status?: { readonly nodeList?: readonly GatewayNodeLike[] | undefined } | undefined;
+}
+
+/** EgressTunnel phases (the CRD enum). */
+export type TunnelPhase = 'Pending' | 'Init' | 'Failed' | 'Ready' | 'HeartbeatTimeout' | 'NodeNotReady';
+
+/** EgressTunnel (cluster scoped, name = node name). */
+export interface EgressTunnelLike {
+  readonly metadata?: ObjectMetaLike | undefined;
+  readonly status?:
+    | {
+        readonly lastHeartbeatTime?: string | undefined;
+        readonly mark?: string | undefined;
+        readonly phase?: string | undefined;
+        readonly tunnel?:
+          | {
+              readonly mac?: string | undefined;
+              readonly ipv4?: string | undefined;
+              readonly ipv6?: string | undefined;
+              readonly parent?:
+                | {
+                    readonly name?: string | undefined;
+                    readonly ipv4?: string | undefined;
+                    readonly ipv6?: string | undefined;
+                  }
+                | undefined;
+            }
+          | undefined;
+      }
+    | undefined;
+}
+
+/**
+ * A tunnel as the controller observed it. `observedAt` is the controller's local time (ms) at which
+ * it first saw the tunnel's current `lastHeartbeatTime` value (a new leader uses the instant it first
+ * listed the tunnel), `null` when the tunnel has never heartbeated.
+ *
+ * `draining: true` is the planned handover: the node's agent is shutting down, so its EIPs move now
+ * (without waiting for eviction) and nothing new is placed on it. How the agent signals it (an
+ * annotation, a condition) is up to the controller, which sets this flag.
+ */
+export interface TunnelObservation {
+  readonly tunnel: EgressTunnelLike;
+  readonly observedAt: number | null;
+  readonly draining?: boolean | undefined;
+}
+
+/** A Node as far as the engine reads it. */
+export interface NodeLike {
+  readonly metadata?: ObjectMetaLike | undefined;
+  readonly status?:
+    | {
+        readonly conditions?: ReadonlyArray<{ readonly type: string; readonly status: string }> | undefined;
+        readonly addresses?: ReadonlyArray<{ readonly type: string; readonly address: string }> | undefined;
+      }
+    | undefined;
+}
+
+/** `spec.egressIP` of a policy. */
+export interface EgressIPSpecLike {
+  readonly ipv4?: string | undefined;
+  readonly ipv6?: string | undefined;
+  readonly useNodeIP?: boolean | undefined;
+  readonly allocatorPolicy?: string | undefined;
+}
+
+/** `status` of a policy: the EIP it uses and the node it leaves through. */
+export interface EgressPolicyStatusLike {
+  readonly eip?: { readonly ipv4?: string | undefined; readonly ipv6?: string | undefined } | undefined;
+  readonly node?: string | undefined;
+}
+
+/** EgressPolicy (namespaced). */
+export interface EgressPolicyLike {
+  readonly metadata?: ObjectMetaLike | undefined;
+  readonly spec?:
+    | {
+        readonly egressGatewayName?: string | undefined;
+        readonly egressIP?: EgressIPSpecLike | undefined;
+        readonly appliedTo?: unknown;
+        readonly destSubnet?: readonly string[] | undefined;
+      }
+    | undefined;
+  readonly status?: EgressPolicyStatusLike | undefined;
+}
+
+/** EgressClusterPolicy (cluster scoped; `appliedTo` may add a namespaceSelector). */
+export type EgressClusterPolicyLike = EgressPolicyLike;
+
+/** Everything the engine looks at. */
+export interface EgressState {
+  readonly gateways: readonly EgressGatewayLike[];
+  readonly tunnels: readonly TunnelObservation[];
+  readonly nodes: readonly NodeLike[];
+  readonly policies: readonly EgressPolicyLike[];
+  readonly clusterPolicies: readonly EgressClusterPolicyLike[];
+  /**
+   * Labels per namespace name, only needed for `spidernet.io/egressgateway-default` (a namespace's
+   * default gateway for policies without `egressGatewayName`).
+   */
+  readonly namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined;
+}
+
+/** Settings of {@link reconcileEgress}. */
+export interface EgressConfig {
+  /** Eviction timeout in ms (`eipEvictionTimeout` x 1000). */
+  readonly evictionTimeoutMs: number;
+  /**
+   * Off (default): sticky, an EIP on a healthy node never moves and a recovered node gets nothing back.
+   * On: EIPs also move between healthy nodes until loads differ by at most one.
+   */
+  readonly rebalance?: boolean | undefined;
+  /** A Node whose Ready condition is False/Unknown counts as unhealthy. Default true. */
+  readonly nodeNotReadyEvicts?: boolean | undefined;
+}
+
+/** Kind of an involved object or policy. */
+export type EgressKind = 'EgressGateway' | 'EgressTunnel' | 'EgressPolicy' | 'EgressClusterPolicy' | 'Node';
+
+/** An EIP pair (either address may be empty). */
+export interface EipPair {
+  readonly ipv4: string;
+  readonly ipv6: string;
+}
+
+/** A tunnel phase to write to `EgressTunnel.status.phase`. */
+export interface TunnelPhaseChange {
+  readonly name: string;
+  readonly phase: TunnelPhase;
+  /** Why (`HeartbeatTimeout`, `HeartbeatRecovered`, `NodeNotReady`), for logs and events. */
+  readonly reason: string;
+}
+
+/** A complete new `EgressGateway.status.nodeList`. */
+export interface GatewayStatusChange {
+  readonly name: string;
+  readonly nodeList: GatewayNodeStatus[];
+}
+
+/** One node entry the engine writes. */
+export interface GatewayNodeStatus {
+  name: string;
+  status: string;
+  eips?: Array<{ ipv4: string; ipv6: string; policies: Array<{ name: string; namespace: string }> }>;
+}
+
+/** A new policy `status`. `namespace` is absent for EgressClusterPolicy. */
+export interface PolicyStatusChange {
+  readonly kind: 'EgressPolicy' | 'EgressClusterPolicy';
+  readonly namespace?: string;
+  readonly name: string;
+  readonly status: { eip: EipPair; node: string };
+}
+
+/** A Kubernetes event to emit (and log). */
+export interface EgressEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+  readonly involvedObject: { readonly kind: EgressKind; readonly name: string; readonly namespace?: string };
+  readonly eip?: EipPair;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** Result of {@link reconcileEgress}: only what differs from the input, plus level-triggered problems. */
+export interface EgressChanges {
+  readonly tunnels: TunnelPhaseChange[];
+  readonly gateways: GatewayStatusChange[];
+  readonly policies: PolicyStatusChange[];
+  /** Transitions only (assigned, moved, released, lost, phase changes): empty when nothing changed. */
+  readonly events: EgressEvent[];
+  /**
+   * Input problems that hold right now (EIP outside pool, default EIP missing, unknown gateway, no
+   * selected node, overlapping pools, EIP unassignable...). Level-triggered: the full list on every
+   * call, sorted; emit them as Warning events or conditions when they first appear.
+   */
+  readonly problems: EgressEvent[];
+  /** The earliest instant (ms) at which the result can change with no new input, or `null`. */
+  readonly nextWakeAt: number | null;
+}
+
+/** `metadata.name` of an object, or `''` when it has none. */
+export function nameOf(obj: { readonly metadata?: ObjectMetaLike | undefined }): string {
+  return obj.metadata?.name ?? '';
+}

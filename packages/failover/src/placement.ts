@@ -1,0 +1,226 @@
+/** Addresses that must live on one member each, and the members allowed to hold them. */
+export interface AddressGroup {
+  /** Group id (for egress: the gateway name). */
+  readonly id: string;
+  /** Members that may hold this group's addresses (for egress: nodes selected by the gateway). */
+  readonly candidates: readonly string[];
+  /** Addresses in use that need a member (unused addresses are simply not listed). */
+  readonly addresses: readonly string[];
+}
+
+/** Where an address was before this decision. */
+export interface PreviousPlacement {
+  readonly group: string;
+  readonly address: string;
+  readonly member: string;
+}
+
+/** Settings of {@link placeAddresses}. */
+export interface PlacementOptions {
+  /**
+   * Off by default: addresses on healthy members never move, so a recovered member gets nothing
+   * back. On: after failover, addresses also move from the most to the least loaded healthy
+   * candidate while their loads differ by two or more (this moves addresses between healthy members).
+   */
+  readonly rebalance?: boolean | undefined;
+}
+
+/** What happened to one address. */
+export type PlacementChange = 'kept' | 'assigned' | 'moved' | 'rebalanced' | 'unassignable';
+
+/** Decision for one address of one group. */
+export interface PlacementDecision {
+  readonly group: string;
+  readonly address: string;
+  /** The member that holds the address now, or `null` when no healthy candidate exists. */
+  readonly member: string | null;
+  /** The member from `previous`, or `null`. */
+  readonly previous: string | null;
+  readonly change: PlacementChange;
+}
+
+/** Result of {@link placeAddresses}. */
+export interface PlacementResult {
+  /** One decision per listed address, sorted by group then address. */
+  readonly decisions: readonly PlacementDecision[];
+  /** Addresses held per healthy member after the decision (members with none are listed with 0). */
+  readonly load: ReadonlyMap<string, number>;
+}
+
+/** Minimal health view: `healthy` decides whether a member may hold addresses. */
+export type HealthLookup = ReadonlyMap<string, { readonly healthy: boolean }>;
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+type Nested<V> = Map<string, Map<string, V>>;
+
+function inner<V>(map: Nested<V>, group: string): Map<string, V> {
+  let m = map.get(group);
+  if (m === undefined) {
+    m = new Map();
+    map.set(group, m);
+  }
+  return m;
+}
+
+/**
+ * Places addresses onto healthy candidate members.
+ *
+ * Rules, in order: an address whose previous member is still a healthy candidate stays (stability);
+ * every other address goes to the healthy candidate holding the fewest addresses over all groups at
+ * that moment, ties broken by member id (balance, so a failed member's addresses spread out); an
+ * address with no healthy candidate is `unassignable`. Groups and addresses are processed in sorted
+ * order, so the result does not depend on input order.
+ *
+ * @example
+ * ```ts
+ * const health = new Map([['a', { healthy: false }], ['b', { healthy: true }], ['c', { healthy: true }]]);
+ * const { decisions } = placeAddresses(
+ *   [{ id: 'gw', candidates: ['a', 'b', 'c'], addresses: ['x', 'y'] }],
+ *   health,
+ *   [{ group: 'gw', address: 'x', member: 'a' }, { group: 'gw', address: 'y', member: 'a' }],
+ * );
+ * // x -> b, y -> c: the failed member's addresses are spread, not piled on one member.
+ * ```
+ */
+export function placeAddresses(
+  groups: readonly AddressGroup[],
+  health: HealthLookup,
+  previous: Iterable<PreviousPlacement>,
+  options: PlacementOptions = {},
+): PlacementResult {
+  // Nested maps keyed by the caller's strings: no composite key is built per lookup.
+  const prev: Nested<string> = new Map();
+  for (const p of previous) {
+    const m = inner(prev, p.group);
+    const seen = m.get(p.address);
+    // A corrupted status may list an address twice: keep the smallest member id, deterministically.
+    if (seen === undefined || cmp(p.member, seen) < 0) m.set(p.address, p.member);
+  }
+  const isHealthy = (m: string) => health.get(m)?.healthy === true;
+  const sortedGroups = [...groups].sort((a, b) => cmp(a.id, b.id));
+  const load = new Map<string, number>();
+  const healthyCandidates = new Map<string, string[]>();
+  for (const g of sortedGroups) {
+    const hc = uniqueSorted(g.candidates).filter(isHealthy);
+    healthyCandidates.set(g.id, hc);
+    for (const m of hc) load.set(m, 0);
+  }
+  const owner: Nested<string | null> = new Map();
+  const addressesOf = new Map<string, readonly string[]>();
+  // Pass 1: keep everything that may stay, so loads are known before anything new is placed.
+  for (const g of sortedGroups) {
+    const addresses = uniqueSorted(g.addresses);
+    addressesOf.set(g.id, addresses);
+    const hc = healthyCandidates.get(g.id) ?? [];
+    // Groups are usually small: a linear scan beats building a set per group.
+    const candidates = hc.length > 16 ? new Set(hc) : null;
+    const prevOfGroup = prev.get(g.id);
+    const ownerOfGroup = inner(owner, g.id);
+    for (const a of addresses) {
+      const p = prevOfGroup?.get(a);
+      if (p !== undefined && (candidates === null ? hc.includes(p) : candidates.has(p))) {
+        ownerOfGroup.set(a, p);
+        load.set(p, (load.get(p) ?? 0) + 1);
+      }
+    }
+  }
+  // Pass 2: place the rest on the least-loaded healthy candidate.
+  for (const g of sortedGroups) {
+    const hc = healthyCandidates.get(g.id) ?? [];
+    const ownerOfGroup = inner(owner, g.id);
+    for (const a of addressesOf.get(g.id) ?? []) {
+      if (ownerOfGroup.has(a)) continue;
+      const best = leastLoaded(hc, load);
+      ownerOfGroup.set(a, best);
+      if (best !== null) load.set(best, (load.get(best) ?? 0) + 1);
+    }
+  }
+  const rebalanced: Nested<true> = new Map();
+  if (options.rebalance === true)
+    rebalance(sortedGroups, healthyCandidates, addressesOf, owner, load, rebalanced);
+  const decisions: PlacementDecision[] = [];
+  for (const g of sortedGroups) {
+    const ownerOfGroup = owner.get(g.id);
+    const prevOfGroup = prev.get(g.id);
+    const rebalancedOfGroup = rebalanced.get(g.id);
+    for (const a of addressesOf.get(g.id) ?? []) {
+      const member = ownerOfGroup?.get(a) ?? null;
+      const previousMember = prevOfGroup?.get(a) ?? null;
+      const change: PlacementChange =
+        member === null
+          ? 'unassignable'
+          : member === previousMember
+            ? 'kept'
+            : rebalancedOfGroup?.has(a) === true
+              ? 'rebalanced'
+              : previousMember === null
+                ? 'assigned'
+                : 'moved';
+      decisions.push({ group: g.id, address: a, member, previous: previousMember, change });
+    }
+  }
+  return { decisions, load };
+}
+
+/** The items sorted and without duplicates; returns the input itself when it already is (the common case). */
+function uniqueSorted(items: readonly string[]): readonly string[] {
+  let sorted = true;
+  for (let i = 1; i < items.length && sorted; i++) sorted = (items[i - 1] as string) < (items[i] as string);
+  return sorted ? items : [...new Set(items)].sort(cmp);
+}
+
+function leastLoaded(candidates: readonly string[], load: ReadonlyMap<string, number>): string | null {
+  let best: string | null = null;
+  let bestLoad = Number.POSITIVE_INFINITY;
+  // Candidates are sorted, so the first minimum is the smallest id among the least loaded.
+  for (const m of candidates) {
+    const l = load.get(m) ?? 0;
+    if (l < bestLoad) {
+      best = m;
+      bestLoad = l;
+    }
+  }
+  return best;
+}
+
+function rebalance(
+  groups: readonly AddressGroup[],
+  healthyCandidates: ReadonlyMap<string, string[]>,
+  addressesOf: ReadonlyMap<string, readonly string[]>,
+  owner: Nested<string | null>,
+  load: Map<string, number>,
+  rebalanced: Nested<true>,
+): void {
+  // Each move takes one address from a member with load L to one with load <= L - 2, which strictly
+  // lowers the sum of squared loads, so the loop ends; it stops at a fixed point, which keeps the
+  // engine idempotent.
+  let moved = true;
+  while (moved) {
+    moved = false;
+    for (const g of groups) {
+      const hc = healthyCandidates.get(g.id) ?? [];
+      if (hc.length < 2) continue;
+      const target = leastLoaded(hc, load);
+      if (target === null) continue;
+      const ownerOfGroup = inner(owner, g.id);
+      let donorAddress: string | null = null;
+      let donorLoad = -1;
+      for (const a of addressesOf.get(g.id) ?? []) {
+        const m = ownerOfGroup.get(a);
+        if (m === null || m === undefined) continue;
+        const l = load.get(m) ?? 0;
+        if (l > donorLoad) {
+          donorAddress = a;
+          donorLoad = l;
+        }
+      }
+      if (donorAddress === null || donorLoad < (load.get(target) ?? 0) + 2) continue;
+      const from = ownerOfGroup.get(donorAddress) as string;
+      ownerOfGroup.set(donorAddress, target);
+      load.set(from, donorLoad - 1);
+      load.set(target, (load.get(target) ?? 0) + 1);
+      inner(rebalanced, g.id).set(donorAddress, true);
+      moved = true;
+    }
+  }
+}
