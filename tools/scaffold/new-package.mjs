@@ -44,7 +44,7 @@ const pkg = {
   scripts: {
     build: 'tsup',
     typecheck: 'tsc -p tsconfig.json --noEmit',
-    lint: 'biome check .',
+    lint: 'biome check --error-on-warnings .',
     check: 'publint --strict && attw --pack . --profile node16',
   },
   dependencies: {},

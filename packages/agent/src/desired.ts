@@ -1,0 +1,265 @@
+import {
+  type EgressClusterPolicy,
+  type EgressGateway,
+  type EgressPolicy,
+  type EgressTunnel,
+  matchesSelector,
+  parseCidr,
+  parseIp,
+} from '@egressgateway/crds';
+import type {
+  MarkRoute,
+  NodeDatapathState,
+  SnatRule,
+  SteeringRule,
+  TunnelPeer,
+} from '@egressgateway/datapath';
+
+/** A Pod as far as the agent reads it. */
+export interface PodLike {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } | undefined;
+  spec?: { nodeName?: string; hostNetwork?: boolean } | undefined;
+  status?: { podIP?: string; podIPs?: Array<{ ip: string }>; phase?: string } | undefined;
+}
+
+/** The tunnel device settings of this node. */
+export interface TunnelDeviceSettings {
+  name: string;
+  vni: number;
+  port: number;
+  /** Tunnel CIDRs: the prefix length of this node's tunnel address comes from them. */
+  ipv4Cidr?: string | undefined;
+  ipv6Cidr?: string | undefined;
+}
+
+/** Everything the agent knows, from its informers and settings. */
+export interface AgentView {
+  nodeName: string;
+  egressInterface: string;
+  tunnel: TunnelDeviceSettings;
+  tunnels: readonly EgressTunnel[];
+  gateways: readonly EgressGateway[];
+  policies: readonly EgressPolicy[];
+  clusterPolicies: readonly EgressClusterPolicy[];
+  pods: readonly PodLike[];
+  /** Labels per namespace (for EgressClusterPolicy namespaceSelector). */
+  namespaceLabels: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** In-cluster destinations never steered. */
+  bypassDestinations?: readonly string[];
+  /** Self-fenced: hold no EIPs (steering and SNAT stay). */
+  fenced: boolean;
+}
+
+/** Where a policy's traffic leaves, read from the gateways' `status.nodeList` (the one source of truth). */
+export interface Holding {
+  node: string;
+  ipv4: string;
+  ipv6: string;
+}
+
+/** Finds, for every policy listed in a gateway status, the node and EIP that serve it. */
+export function holdings(gateways: readonly EgressGateway[]): Map<string, Holding> {
+  const out = new Map<string, Holding>();
+  for (const g of gateways) {
+    for (const n of g.status?.nodeList ?? []) {
+      for (const e of n.eips ?? []) {
+        for (const p of e.policies ?? []) {
+          out.set(policyKey(p.namespace, p.name), { node: n.name, ipv4: e.ipv4 ?? '', ipv6: e.ipv6 ?? '' });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** `namespace/name` of an EgressPolicy, `name` of an EgressClusterPolicy. */
+export function policyKey(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+const MARK_TABLE_BASE = 1000;
+const MARK_TABLE_SLOTS = 1000;
+
+/**
+ * Routing tables for peer marks: `1000 + mark mod 1000`, probing upward on collision, assigned in
+ * mark order, so a node's table does not change when others come and go (unless they collide).
+ */
+export function markTables(marks: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  const used = new Set<number>();
+  for (const mark of [...new Set(marks)].sort((a, b) => a - b)) {
+    let slot = mark % MARK_TABLE_SLOTS;
+    while (used.has(slot)) slot = (slot + 1) % MARK_TABLE_SLOTS;
+    used.add(slot);
+    out.set(mark, MARK_TABLE_BASE + slot);
+  }
+  return out;
+}
+
+function podIps(p: PodLike): string[] {
+  const ips = (p.status?.podIPs ?? []).map((x) => x.ip);
+  if (ips.length === 0 && p.status?.podIP) ips.push(p.status.podIP);
+  return ips.filter((ip) => parseIp(ip) !== undefined);
+}
+
+const familyOf = (addr: string): 4 | 6 | undefined =>
+  addr.includes('/') ? parseCidr(addr)?.family : parseIp(addr)?.family;
+
+interface PolicySources {
+  all: string[];
+  local: string[];
+}
+
+function sourcesOf(
+  view: AgentView,
+  p: EgressPolicy | EgressClusterPolicy,
+  namespaced: boolean,
+): PolicySources {
+  const appliedTo = p.spec?.appliedTo;
+  const subnets = appliedTo?.podSubnet ?? [];
+  if (subnets.length > 0) return { all: [...subnets], local: [...subnets] };
+  const selector = appliedTo?.podSelector;
+  if (!selector) return { all: [], local: [] };
+  const nsSelector = !namespaced
+    ? (appliedTo as { namespaceSelector?: object } | undefined)?.namespaceSelector
+    : undefined;
+  const all: string[] = [];
+  const local: string[] = [];
+  for (const pod of view.pods) {
+    if (pod.spec?.hostNetwork) continue;
+    const ns = pod.metadata?.namespace ?? '';
+    if (namespaced && ns !== (p.metadata?.namespace ?? 'default')) continue;
+    if (nsSelector && !matchesSelector(nsSelector, view.namespaceLabels[ns])) continue;
+    if (!matchesSelector(selector, pod.metadata?.labels)) continue;
+    const ips = podIps(pod);
+    all.push(...ips);
+    if (pod.spec?.nodeName === view.nodeName) local.push(...ips);
+  }
+  return { all: all.sort(), local: local.sort() };
+}
+
+function prefixOf(cidr: string | undefined, fallback: number): number {
+  const c = cidr ? parseCidr(cidr) : undefined;
+  return c ? c.prefix : fallback;
+}
+
+/**
+ * This node's desired datapath, computed from the cluster state (pure). Both the EIPs bound here
+ * and the SNAT rules come from the gateways' `status.nodeList`, so they can never disagree:
+ * - every node steers its local pods' traffic of a policy to the node holding that policy's EIP
+ *   (fwmark of that node -> its routing table -> the VXLAN tunnel);
+ * - the holding node SNATs the policy's traffic (from any node) to the EIP, and binds the EIP
+ *   on its egress interface unless it is fenced; `useNodeIP` policies leave with the node's own
+ *   address.
+ */
+export function desiredNodeState(view: AgentView): NodeDatapathState {
+  const me = view.tunnels.find((t) => t.metadata?.name === view.nodeName);
+  const marks = new Map<string, number>();
+  for (const t of view.tunnels) {
+    const m = t.status?.mark ? Number.parseInt(t.status.mark, 16) : Number.NaN;
+    if (Number.isFinite(m)) marks.set(t.metadata?.name ?? '', m);
+  }
+  const myParent = me?.status?.tunnel?.parent;
+  const peers: TunnelPeer[] = [];
+  for (const t of view.tunnels) {
+    const name = t.metadata?.name ?? '';
+    const s = t.status?.tunnel;
+    const underlay = s?.parent?.ipv4 || s?.parent?.ipv6;
+    if (name === view.nodeName || !s?.mac || !underlay || (!s.ipv4 && !s.ipv6)) continue;
+    peers.push({
+      nodeName: name,
+      underlay,
+      mac: s.mac,
+      ...(s.ipv4 ? { ipv4: s.ipv4 } : {}),
+      ...(s.ipv6 ? { ipv6: s.ipv6 } : {}),
+    });
+  }
+  peers.sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+  const tables = markTables(
+    peers.map((p) => marks.get(p.nodeName)).filter((m): m is number => m !== undefined),
+  );
+  const markRoutes: MarkRoute[] = peers.flatMap((p) => {
+    const mark = marks.get(p.nodeName);
+    const table = mark === undefined ? undefined : tables.get(mark);
+    return mark === undefined || table === undefined ? [] : [{ nodeName: p.nodeName, mark, table }];
+  });
+  const routable = new Set(markRoutes.map((r) => r.nodeName));
+
+  const held = holdings(view.gateways);
+  const steering: SteeringRule[] = [];
+  const snat: SnatRule[] = [];
+  const eips = new Set<string>();
+  const policies: Array<[EgressPolicy | EgressClusterPolicy, boolean]> = [
+    ...view.policies.map((p) => [p, true] as [EgressPolicy, boolean]),
+    ...view.clusterPolicies.map((p) => [p, false] as [EgressClusterPolicy, boolean]),
+  ];
+  policies.sort(([a], [b]) => (b.spec?.priority ?? 0) - (a.spec?.priority ?? 0));
+  for (const [p, namespaced] of policies) {
+    const key = policyKey(
+      namespaced ? (p.metadata?.namespace ?? 'default') : undefined,
+      p.metadata?.name ?? '',
+    );
+    const h = held.get(key);
+    if (!h) continue;
+    const sources = sourcesOf(view, p, namespaced);
+    const dest = p.spec?.destSubnet?.length ? p.spec.destSubnet : 'all';
+    if (h.node === view.nodeName) {
+      const useNodeIP = !h.ipv4 && !h.ipv6;
+      for (const [family, eip] of [
+        [4, useNodeIP ? myParent?.ipv4 : h.ipv4],
+        [6, useNodeIP ? myParent?.ipv6 : h.ipv6],
+      ] as const) {
+        if (!eip) continue;
+        const src = sources.all.filter((s) => familyOf(s) === family);
+        const dst = dest === 'all' ? 'all' : dest.filter((d) => familyOf(d) === family);
+        if (src.length === 0 || (dst !== 'all' && dst.length === 0)) continue;
+        snat.push({ id: key, sources: src, destinations: dst, eip });
+      }
+    } else if (sources.local.length > 0 && routable.has(h.node)) {
+      const mark = marks.get(h.node);
+      if (mark !== undefined) steering.push({ id: key, sources: sources.local, destinations: dest, mark });
+    }
+  }
+
+  // The EIPs to bind: every address the gateway status places on this node, as a pair.
+  if (!view.fenced) {
+    for (const g of view.gateways) {
+      for (const n of g.status?.nodeList ?? []) {
+        if (n.name !== view.nodeName) continue;
+        for (const e of n.eips ?? []) {
+          if ((e.policies ?? []).length === 0) continue;
+          if (e.ipv4) eips.add(e.ipv4);
+          if (e.ipv6) eips.add(e.ipv6);
+        }
+      }
+    }
+  }
+
+  const state: NodeDatapathState = {
+    egressInterface: view.egressInterface,
+    markRoutes,
+    eips: [...eips].sort(),
+    steering,
+    snat,
+    ...(view.bypassDestinations?.length ? { bypassDestinations: [...view.bypassDestinations] } : {}),
+  };
+  const t = me?.status?.tunnel;
+  const localUnderlay = myParent?.ipv4 || myParent?.ipv6;
+  if (t?.mac && localUnderlay && (t.ipv4 || t.ipv6)) {
+    return {
+      ...state,
+      tunnel: {
+        name: view.tunnel.name,
+        vni: view.tunnel.vni,
+        port: view.tunnel.port,
+        localUnderlay,
+        mac: t.mac,
+        ...(t.ipv4 ? { ipv4: `${t.ipv4}/${prefixOf(view.tunnel.ipv4Cidr, 24)}` } : {}),
+        ...(t.ipv6 ? { ipv6: `${t.ipv6}/${prefixOf(view.tunnel.ipv6Cidr, 64)}` } : {}),
+        peers,
+      },
+    };
+  }
+  // Without its own tunnel there is nowhere to route marks to.
+  return { ...state, markRoutes: [], steering: [] };
+}

@@ -1,0 +1,24 @@
+export { type AgentOptions, type AgentSettings, type Binder, EgressAgent } from './agent.js';
+export {
+  type AgentView,
+  desiredNodeState,
+  type Holding,
+  holdings,
+  markTables,
+  type PodLike,
+  policyKey,
+  type TunnelDeviceSettings,
+} from './desired.js';
+export { DetectError, detectParentInterface, type ParentInterface } from './detect.js';
+export {
+  DEFAULT_FENCE_MARGIN_MS,
+  eipLifetimeSeconds,
+  type FencingSettings,
+  fenceDeadline,
+  fencingWarnings,
+  killedAgentOverlapMs,
+  renewLifetimeSeconds,
+} from './fencing.js';
+export { type AgentMainOptions, buildProgram, main, type RunningAgent, runCli } from './main.js';
+export { type AgentMetrics, createAgentMetrics } from './metrics.js';
+export { AGENT_OPTIONS, type AgentCliSettings } from './settings.js';

@@ -1,0 +1,123 @@
+import { DatapathBinder } from '@egressgateway/datapath';
+import {
+  buildAppProgram,
+  createLogger,
+  EventRecorder,
+  KubeClient,
+  KubeEventSink,
+  loadKubeConfig,
+  runApp,
+  startHealthServer,
+} from '@egressgateway/kube';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Command } from 'commander';
+import { type Binder, EgressAgent } from './agent.js';
+import { detectParentInterface } from './detect.js';
+import { eipLifetimeSeconds, fencingWarnings } from './fencing.js';
+import { createAgentMetrics } from './metrics.js';
+import { AGENT_OPTIONS, type AgentCliSettings } from './settings.js';
+
+/** A running agent process. */
+export interface RunningAgent {
+  readonly agent: EgressAgent;
+  readonly healthUrl: string;
+  /** Planned handover, then withdraw everything owned. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link main}. */
+export interface AgentMainOptions {
+  settings: AgentCliSettings;
+  kubeConfig?: KubeConfig;
+  /** Replaces the kernel binder (tests). */
+  binder?: Binder;
+}
+
+/**
+ * Starts the agent for this node: detects the egress interface, opens the datapath binder,
+ * starts informers, heartbeats and the health server. `stop()` hands the EIPs over and withdraws.
+ */
+export async function main(options: AgentMainOptions): Promise<RunningAgent> {
+  const s = options.settings;
+  if (!s.nodeName) throw new Error('nodeName is required: pass --node-name or set NODE_NAME');
+  const log = createLogger({
+    level: s.logLevel,
+    ...(s.logFormat ? { format: s.logFormat } : {}),
+    name: 'egw-agent',
+  });
+  const fencing = { evictionTimeoutMs: s.eipEvictionTimeoutMs, marginMs: s.fenceMarginMs };
+  for (const w of fencingWarnings({ ...fencing, updatePeriodMs: s.tunnelUpdatePeriodMs })) log.warn({}, w);
+  const parent = await detectParentInterface(s.egressInterface);
+  const kc = options.kubeConfig ?? loadKubeConfig(s.kubeconfig);
+  const client = new KubeClient(kc);
+  const metrics = createAgentMetrics();
+  const events = new EventRecorder(new KubeEventSink(kc), {
+    component: 'egressgateway-agent',
+    instance: s.nodeName,
+    logger: log,
+  });
+  const binder =
+    options.binder ?? (await DatapathBinder.open({ eipLifetimeSeconds: eipLifetimeSeconds(fencing) }));
+  const agent = new EgressAgent({
+    client,
+    binder,
+    logger: log,
+    metrics,
+    events,
+    settings: {
+      nodeName: s.nodeName,
+      egressInterface: parent.name,
+      parent,
+      tunnel: {
+        name: s.tunnelDevice,
+        vni: s.tunnelVni,
+        port: s.tunnelPort,
+        ipv4Cidr: s.tunnelIpv4Cidr || undefined,
+        ipv6Cidr: s.tunnelIpv6Cidr || undefined,
+      },
+      updatePeriodMs: s.tunnelUpdatePeriodMs,
+      evictionTimeoutMs: s.eipEvictionTimeoutMs,
+      fenceMarginMs: s.fenceMarginMs,
+    },
+  });
+  const health = await startHealthServer({
+    address: s.healthAddress,
+    ready: () => agent.synced(),
+    registry: metrics.registry,
+  });
+  await agent.start();
+  log.info(
+    { node: s.nodeName, parent, health: health.url, lifetimeS: eipLifetimeSeconds(fencing) },
+    'agent started',
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    agent,
+    healthUrl: health.url,
+    stop: () => {
+      stopping ??= (async () => {
+        await agent.stop();
+        await events.flush();
+        await health.close();
+        if (binder instanceof DatapathBinder) binder.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+const CLI = {
+  name: 'egw-agent',
+  description: 'egressgateway agent: heartbeat, node datapath, self-fencing, planned handover',
+  options: AGENT_OPTIONS,
+};
+
+/** The `egw-agent` command line. */
+export function buildProgram(): Command {
+  return buildAppProgram(CLI.name, CLI.description, CLI.options);
+}
+
+/** Runs the CLI; SIGTERM/SIGINT stop gracefully and exit 0. */
+export function runCli(argv = process.argv): Promise<void> {
+  return runApp({ ...CLI, start: (settings) => main({ settings }), argv });
+}

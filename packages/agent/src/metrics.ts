@@ -1,0 +1,49 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The agent's Prometheus metrics, on their own registry. */
+export function createAgentMetrics(registry = new Registry()) {
+  const seconds = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+  return {
+    registry,
+    heartbeatLatency: new Histogram({
+      name: 'egw_agent_heartbeat_seconds',
+      help: 'heartbeat write latency (sent to acknowledged)',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    heartbeatFailures: new Counter({
+      name: 'egw_agent_heartbeat_failures_total',
+      help: 'heartbeat writes that failed',
+      registers: [registry],
+    }),
+    eipsHeld: new Gauge({
+      name: 'egw_agent_eips_held',
+      help: 'EIPs bound on this node',
+      registers: [registry],
+    }),
+    applyDuration: new Histogram({
+      name: 'egw_agent_apply_seconds',
+      help: 'datapath apply duration',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    applyFailures: new Counter({
+      name: 'egw_agent_apply_failures_total',
+      help: 'datapath applies that failed',
+      registers: [registry],
+    }),
+    fencings: new Counter({
+      name: 'egw_agent_fencing_total',
+      help: 'times the agent withdrew its EIPs because no heartbeat was acknowledged in time',
+      registers: [registry],
+    }),
+    fenced: new Gauge({
+      name: 'egw_agent_fenced',
+      help: '1 while the agent holds no EIPs because it is fenced',
+      registers: [registry],
+    }),
+  };
+}
+
+/** The agent's metrics. */
+export type AgentMetrics = ReturnType<typeof createAgentMetrics>;

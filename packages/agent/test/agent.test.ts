@@ -1,0 +1,212 @@
+import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
+import { EgressController } from '@egressgateway/controller';
+import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
+import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, NODES, PODS } from '@egressgateway/kube';
+import {
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EgressAgent } from '../src/agent.js';
+import { eventually, PartitionProxy, RecordingBinder } from './harness.js';
+
+const EVICT = 1500;
+const UPDATE = 200;
+const MARGIN = 400;
+const EIP = '198.18.0.50';
+
+interface Node {
+  name: string;
+  agent: EgressAgent;
+  binder: RecordingBinder;
+  proxy: PartitionProxy;
+}
+
+function holder(gw: EgressGateway | undefined): string | undefined {
+  return gw?.status?.nodeList?.find((n) => (n.eips ?? []).some((e) => e.ipv4 === EIP))?.name;
+}
+
+describe('agent against the embedded API server and a live controller', () => {
+  let server: ApiServer;
+  let client: KubeClient;
+  let controller: EgressController;
+  let term: AbortController;
+  const nodes: Node[] = [];
+
+  const kubeConfigVia = (port: number) => {
+    const kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfigYaml.replace(`:${server.port}`, `:${port}`));
+    return kc;
+  };
+
+  beforeEach(async () => {
+    server = await startApiServer({});
+    const kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfigYaml);
+    client = new KubeClient(kc);
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    for (const crd of customResourceDefinitions()) await objects.create(crd as never);
+    for (const [name, labels] of [
+      ['gw1', { egress: 'true' }],
+      ['gw2', { egress: 'true' }],
+      ['wk', {}],
+    ] as const) {
+      await client.create(NODES, {
+        metadata: { name, labels },
+        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+      } as never);
+    }
+    await client.create(EGRESS_GATEWAYS, {
+      metadata: { name: 'egw1' },
+      spec: {
+        ippools: { ipv4: [EIP], ipv4DefaultEIP: EIP },
+        nodeSelector: { selector: { matchLabels: { egress: 'true' } } },
+      },
+    } as never);
+    await client.create(EGRESS_POLICIES, {
+      metadata: { name: 'p1', namespace: 'default' },
+      spec: {
+        egressGatewayName: 'egw1',
+        appliedTo: { podSelector: { matchLabels: { app: 'web' } } },
+        destSubnet: ['203.0.113.0/24'],
+      },
+    } as never);
+    await client.create(PODS, {
+      metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } },
+      spec: { nodeName: 'wk', containers: [{ name: 'c', image: 'x' }] },
+    } as never);
+    // As a kubelet would: the pod's addresses go to its status subresource.
+    await kc.makeApiClient(CoreV1Api).patchNamespacedPodStatus(
+      {
+        name: 'web',
+        namespace: 'default',
+        body: { status: { podIP: '198.19.1.2', podIPs: [{ ip: '198.19.1.2' }] } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    controller = new EgressController({
+      client,
+      settings: {
+        eipEvictionTimeoutMs: EVICT,
+        tunnelMonitorPeriodMs: 5000,
+        rebalance: false,
+        detection: 'deadline',
+        tunnelIpv4Cidr: '198.19.255.0/24',
+        tunnelIpv6Cidr: '',
+      },
+    });
+    controller.start();
+    await controller.waitForSync();
+    term = new AbortController();
+    void controller.lead(term.signal);
+    for (const [i, name] of ['gw1', 'gw2', 'wk'].entries()) {
+      const proxy = new PartitionProxy(server.port);
+      const binder = new RecordingBinder();
+      const agent = new EgressAgent({
+        client: new KubeClient(kubeConfigVia(await proxy.listen())),
+        binder,
+        settings: {
+          nodeName: name,
+          egressInterface: 'eth0',
+          parent: { name: 'eth0', ipv4: `198.18.0.${11 + i}` },
+          tunnel: { name: 'egress.vxlan', vni: 100, port: 7789, ipv4Cidr: '198.19.255.0/24' },
+          updatePeriodMs: UPDATE,
+          evictionTimeoutMs: EVICT,
+          fenceMarginMs: MARGIN,
+        },
+      });
+      await agent.start();
+      nodes.push({ name, agent, binder, proxy });
+    }
+  });
+
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) {
+      n.proxy.heal();
+      await n.agent.stop({ handover: false });
+      await n.proxy.close();
+    }
+    term.abort();
+    await controller.stop();
+    await server.close();
+  });
+
+  const node = (name: string) => nodes.find((n) => n.name === name) as Node;
+  const settle = async () => {
+    const h = await eventually('EIP placed', () => holder(controller.gateways.get('egw1')));
+    await eventually('holder binds the EIP', () => node(h).binder.holds(EIP));
+    return h;
+  };
+
+  it('heartbeats from gateway nodes only, with millisecond timestamps, and builds worker and gateway datapaths', async () => {
+    const h = await settle();
+    const other = h === 'gw1' ? 'gw2' : 'gw1';
+    const beat = controller.tunnels.get(h)?.status?.lastHeartbeatTime ?? '';
+    expect(beat).toMatch(/\.\d{3}Z$/);
+    expect(node('wk').agent.heartbeats).toEqual([]);
+    expect(controller.tunnels.get('wk')?.status?.lastHeartbeatTime).toBeUndefined();
+    await eventually(
+      'worker parent written',
+      () => controller.tunnels.get('wk')?.status?.tunnel?.parent?.ipv4 === '198.18.0.13',
+    );
+    // The worker steers its pod to the holder's mark; the holder SNATs to the EIP.
+    const mark = Number.parseInt(controller.tunnels.get(h)?.status?.mark ?? '', 16);
+    await eventually('worker steering', () => node('wk').binder.current?.steering[0]?.mark === mark);
+    expect(node('wk').binder.current?.steering[0]?.sources).toEqual(['198.19.1.2']);
+    expect(node(h).binder.current?.snat).toEqual([
+      { id: 'default/p1', sources: ['198.19.1.2'], destinations: ['203.0.113.0/24'], eip: EIP },
+    ]);
+    expect(node(other).binder.current?.eips).toEqual([]);
+    // Lifetime renewals follow acknowledged heartbeats, with the lifetime from the fencing rule.
+    await eventually('renewals', () => node(h).binder.calls.filter((c) => c.op === 'renew').length >= 2);
+    expect(node(h).binder.calls.find((c) => c.op === 'renew')?.lifetime).toBe(1);
+  });
+
+  it('self-fences under an API partition before the controller moves the EIP, and re-binds only as the status says', async () => {
+    const h = await settle();
+    const other = h === 'gw1' ? 'gw2' : 'gw1';
+    const cut = node(h);
+    cut.proxy.block();
+    const blockedAt = Date.now();
+    const withdrawnAt = await eventually(
+      'fenced',
+      () => cut.binder.calls.find((c) => c.op === 'withdrawEips' && c.at >= blockedAt)?.at,
+    );
+    expect(cut.agent.isFenced()).toBe(true);
+    const movedAt = await eventually('EIP moved', () =>
+      holder(controller.gateways.get('egw1')) === other ? Date.now() : undefined,
+    );
+    await eventually('new holder binds', () => node(other).binder.holds(EIP));
+    // The old node let go before the controller moved the EIP: never two owners.
+    expect(withdrawnAt).toBeLessThan(movedAt);
+    expect(cut.binder.calls.filter((c) => c.op === 'renew' && c.at > blockedAt)).toEqual([]);
+    // Healing: the node heartbeats again, lifts the fence, and binds nothing (the EIP moved on).
+    cut.proxy.heal();
+    await eventually('fence lifted', () => !cut.agent.isFenced(), 10_000);
+    await cut.agent.whenApplied();
+    expect(cut.binder.holds(EIP)).toBe(false);
+  });
+
+  it('hands over on a planned stop: the EIP is placed elsewhere before the old node withdraws', async () => {
+    const h = await settle();
+    const other = h === 'gw1' ? 'gw2' : 'gw1';
+    await eventually(
+      'the other gateway is Ready',
+      () => controller.tunnels.get(other)?.status?.phase === 'Ready',
+    );
+    const leaving = node(h);
+    const stopAt = Date.now();
+    await leaving.agent.stop();
+    const withdrawAllAt = leaving.binder.calls.find((c) => c.op === 'withdrawAll')?.at ?? 0;
+    expect(holder(controller.gateways.get('egw1'))).toBe(other);
+    const boundAt = await eventually('new holder binds', () => node(other).binder.boundAt(EIP, stopAt));
+    expect(boundAt).toBeLessThanOrEqual(withdrawAllAt + 200);
+    // It did not wait for the eviction timeout.
+    expect(withdrawAllAt - stopAt).toBeLessThan(EVICT);
+    nodes.splice(nodes.indexOf(leaving), 1);
+    await leaving.proxy.close();
+  });
+});

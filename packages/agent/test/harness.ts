@@ -1,0 +1,93 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { NodeDatapathState } from '@egressgateway/datapath';
+import type { Binder } from '../src/agent.js';
+
+/** A binder that records what it is asked to do, with timestamps. */
+export class RecordingBinder implements Binder {
+  readonly calls: Array<{ at: number; op: string; desired?: NodeDatapathState; lifetime?: number }> = [];
+  current: NodeDatapathState | undefined;
+  async apply(desired: NodeDatapathState) {
+    this.calls.push({ at: Date.now(), op: 'apply', desired });
+    this.current = desired;
+    return { ok: true };
+  }
+  async renewEips(lifetime: number) {
+    this.calls.push({ at: Date.now(), op: 'renew', lifetime });
+  }
+  async withdrawEips() {
+    this.calls.push({ at: Date.now(), op: 'withdrawEips' });
+    if (this.current) this.current = { ...this.current, eips: [] };
+  }
+  async withdrawAll() {
+    this.calls.push({ at: Date.now(), op: 'withdrawAll' });
+    this.current = undefined;
+  }
+  /** When this binder first held `eip`, after `since`. */
+  boundAt(eip: string, since = 0): number | undefined {
+    return this.calls.find((c) => c.at >= since && c.op === 'apply' && c.desired?.eips.includes(eip))?.at;
+  }
+  holds(eip: string): boolean {
+    return this.current?.eips.includes(eip) ?? false;
+  }
+}
+
+/**
+ * A TCP proxy in front of the API server that can cut one agent off: `block()` drops every
+ * connection and leaves new ones hanging (a partition, not a refusal); `heal()` restores it.
+ */
+export class PartitionProxy {
+  private readonly server: Server;
+  private readonly open = new Set<Socket>();
+  private blocked = false;
+  port = 0;
+
+  constructor(private readonly targetPort: number) {
+    this.server = createServer((client) => {
+      this.open.add(client);
+      client.on('close', () => this.open.delete(client));
+      client.on('error', () => undefined);
+      if (this.blocked) return; // hang
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      this.open.add(upstream);
+      upstream.on('close', () => this.open.delete(upstream));
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  block(): void {
+    this.blocked = true;
+    for (const s of this.open) s.destroy();
+  }
+
+  heal(): void {
+    this.blocked = false;
+    for (const s of this.open) s.destroy();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.open) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+export async function eventually<T>(
+  what: string,
+  probe: () => T | undefined | false,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,129 @@
+import { hostname } from 'node:os';
+import { KubernetesLeaseLock, LeaderElector } from '@egressgateway/election';
+import {
+  buildAppProgram,
+  createLogger,
+  EventRecorder,
+  KubeClient,
+  KubeEventSink,
+  loadKubeConfig,
+  runApp,
+  startHealthServer,
+} from '@egressgateway/kube';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Command } from 'commander';
+import { EgressController } from './controller.js';
+import { createControllerMetrics } from './metrics.js';
+import { CONTROLLER_OPTIONS, type ControllerSettings, timingWarnings } from './settings.js';
+
+/** A running controller process. */
+export interface RunningController {
+  readonly controller: EgressController;
+  readonly elector: LeaderElector;
+  readonly healthUrl: string;
+  /** Graceful stop: release the lease, stop informers, close the server. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link main}: resolved settings, and optionally a KubeConfig object (tests). */
+export interface MainOptions {
+  settings: ControllerSettings;
+  kubeConfig?: KubeConfig;
+}
+
+/**
+ * Starts the controller: informers, health/metrics server, leader election on a Lease; the
+ * leader reconciles. Returns a handle whose `stop()` shuts down gracefully.
+ *
+ * @example
+ * const running = await main({ settings: resolveConfig(CONTROLLER_OPTIONS, { env: process.env }) });
+ * process.once('SIGTERM', () => void running.stop());
+ */
+export async function main(options: MainOptions): Promise<RunningController> {
+  const s = options.settings;
+  const log = createLogger({
+    level: s.logLevel,
+    ...(s.logFormat ? { format: s.logFormat } : {}),
+    name: 'egw-controller',
+  });
+  for (const w of timingWarnings(s)) log.warn({ code: w.code }, w.message);
+  const kc = options.kubeConfig ?? loadKubeConfig(s.kubeconfig);
+  const client = new KubeClient(kc);
+  const identity = s.identity ?? `${hostname()}-${process.pid}`;
+  const metrics = createControllerMetrics();
+  const events = new EventRecorder(new KubeEventSink(kc), {
+    component: 'egressgateway-controller',
+    instance: identity,
+    logger: log,
+  });
+  const controller = new EgressController({ client, settings: s, logger: log, metrics, events });
+  controller.start();
+  const health = await startHealthServer({
+    address: s.healthAddress,
+    ready: () => controller.synced(),
+    registry: metrics.registry,
+  });
+  const lock = await KubernetesLeaseLock.fromKubeConfig(kc, {
+    namespace: s.leaseNamespace,
+    name: s.leaseName,
+    logger: log,
+  });
+  const elector = new LeaderElector({
+    lock,
+    identity,
+    leaseDurationMs: s.leaseDurationMs,
+    renewDeadlineMs: s.renewDeadlineMs,
+    retryPeriodMs: s.retryPeriodMs,
+    logger: log,
+    onStartedLeading: async (signal) => {
+      await controller.waitForSync();
+      await controller.lead(signal);
+    },
+    onNewLeader: (leader) => log.info({ leader }, 'leader observed'),
+  });
+  elector.start();
+  log.info(
+    {
+      identity,
+      health: health.url,
+      tunnelUpdatePeriodMs: s.tunnelUpdatePeriodMs,
+      eipEvictionTimeoutMs: s.eipEvictionTimeoutMs,
+      tunnelMonitorPeriodMs: s.tunnelMonitorPeriodMs,
+      detection: s.detection,
+    },
+    'controller started',
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    controller,
+    elector,
+    healthUrl: health.url,
+    stop: () => {
+      stopping ??= (async () => {
+        log.info({}, 'shutting down: releasing the lease');
+        await elector.stop();
+        await controller.stop();
+        await events.flush();
+        await health.close();
+        log.info({}, 'stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+const CLI = {
+  name: 'egw-controller',
+  description: 'egressgateway controller: moves egress IPs off failed gateway nodes',
+  options: CONTROLLER_OPTIONS,
+};
+
+/** The `egw-controller` command line. */
+export function buildProgram(): Command {
+  return buildAppProgram(CLI.name, CLI.description, CLI.options);
+}
+
+/** Runs the CLI; SIGTERM/SIGINT stop gracefully and exit 0. */
+export function runCli(argv = process.argv): Promise<void> {
+  return runApp({ ...CLI, start: (settings) => main({ settings }), argv });
+}

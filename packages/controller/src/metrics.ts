@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The controller's Prometheus metrics, on their own registry. */
+export function createControllerMetrics(registry = new Registry()) {
+  const seconds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+  return {
+    registry,
+    leader: new Gauge({
+      name: 'egw_controller_leader',
+      help: '1 while this replica leads',
+      registers: [registry],
+    }),
+    failovers: new Counter({
+      name: 'egw_failovers_total',
+      help: 'EIPs moved to another node, by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    detectionDelay: new Histogram({
+      name: 'egw_heartbeat_timeout_detection_delay_seconds',
+      help: 'how long after its eviction deadline a heartbeat timeout was acted on',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    decisionToWritten: new Histogram({
+      name: 'egw_failover_write_seconds',
+      help: 'from a failover decision to its gateway status written',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    reconcileDuration: new Histogram({
+      name: 'egw_reconcile_duration_seconds',
+      help: 'one reconcile: engine plus writes',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    tunnelPhases: new Gauge({
+      name: 'egw_tunnels',
+      help: 'EgressTunnels by phase',
+      labelNames: ['phase'],
+      registers: [registry],
+    }),
+    eips: new Gauge({
+      name: 'egw_eips',
+      help: 'EIPs in use by policies, by state (assigned, unassigned)',
+      labelNames: ['state'],
+      registers: [registry],
+    }),
+    writes: new Counter({
+      name: 'egw_controller_writes_total',
+      help: 'status writes, by resource',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
+    apiErrors: new Counter({
+      name: 'egw_controller_api_errors_total',
+      help: 'failed API calls, by operation and HTTP status',
+      labelNames: ['op', 'status'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The controller's metrics. */
+export type ControllerMetrics = ReturnType<typeof createControllerMetrics>;

@@ -1,0 +1,121 @@
+import { DEFAULT_TIMING, type TimingWarning, validateTiming } from '@egressgateway/failover';
+import {
+  COMMON_OPTIONS,
+  type ConfigOf,
+  healthAddressOption,
+  option,
+  parsers,
+  SHARED_OPTIONS,
+} from '@egressgateway/kube';
+
+/**
+ * Every controller setting, by flag, environment variable and config-file key. Timing keys keep
+ * the Helm value names (`tunnelMonitorPeriod`, `tunnelUpdatePeriod`, `eipEvictionTimeout`, in
+ * seconds, fractions allowed).
+ */
+export const CONTROLLER_OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...SHARED_OPTIONS,
+  healthAddress: healthAddressOption('0.0.0.0:8788'),
+  tunnelMonitorPeriodMs: option({
+    key: 'tunnelMonitorPeriod',
+    flag: '--tunnel-monitor-period',
+    env: 'EGW_TUNNEL_MONITOR_PERIOD',
+    description: 'safety resync period in seconds (detection itself is deadline-driven)',
+    parse: parsers.secondsToMs,
+    default: DEFAULT_TIMING.tunnelMonitorPeriod * 1000,
+    placeholder: '<seconds>',
+  }),
+  rebalance: option({
+    key: 'rebalance',
+    flag: '--rebalance',
+    env: 'EGW_REBALANCE',
+    description: 'also move EIPs between healthy nodes to even out load (default: sticky)',
+    parse: parsers.boolean,
+    default: false,
+    placeholder: '<true|false>',
+  }),
+  detection: option({
+    key: 'detection',
+    flag: '--detection',
+    env: 'EGW_DETECTION',
+    description:
+      "'deadline' (act at the exact eviction instant) or 'poll' (upstream-style, every monitor period; for comparison)",
+    parse: parsers.oneOf(['deadline', 'poll'] as const),
+    default: 'deadline' as const,
+    placeholder: '<mode>',
+  }),
+  leaseNamespace: option({
+    key: 'leaderElectionNamespace',
+    flag: '--leader-election-namespace',
+    env: 'EGW_LEADER_ELECTION_NAMESPACE',
+    description: 'namespace of the leader election Lease',
+    parse: parsers.string,
+    default: 'kube-system',
+    placeholder: '<ns>',
+  }),
+  leaseName: option({
+    key: 'leaderElectionName',
+    flag: '--leader-election-name',
+    env: 'EGW_LEADER_ELECTION_NAME',
+    description: 'name of the leader election Lease',
+    parse: parsers.string,
+    default: 'egressgateway-controller',
+    placeholder: '<name>',
+  }),
+  leaseDurationMs: option({
+    key: 'leaderElectionLeaseDuration',
+    flag: '--leader-election-lease-duration',
+    env: 'EGW_LEADER_ELECTION_LEASE_DURATION',
+    description: 'lease duration in seconds',
+    parse: parsers.secondsToMs,
+    default: 15_000,
+    placeholder: '<seconds>',
+  }),
+  renewDeadlineMs: option({
+    key: 'leaderElectionRenewDeadline',
+    flag: '--leader-election-renew-deadline',
+    env: 'EGW_LEADER_ELECTION_RENEW_DEADLINE',
+    description: 'renew deadline in seconds',
+    parse: parsers.secondsToMs,
+    default: 10_000,
+    placeholder: '<seconds>',
+  }),
+  retryPeriodMs: option({
+    key: 'leaderElectionRetryPeriod',
+    flag: '--leader-election-retry-period',
+    env: 'EGW_LEADER_ELECTION_RETRY_PERIOD',
+    description: 'retry period in seconds',
+    parse: parsers.secondsToMs,
+    default: 2_000,
+    placeholder: '<seconds>',
+  }),
+  identity: option({
+    key: 'identity',
+    flag: '--identity',
+    env: 'POD_NAME',
+    description: 'this replica in the Lease (default: hostname-pid)',
+    parse: parsers.string,
+    placeholder: '<id>',
+  }),
+};
+
+/** Resolved controller settings. */
+export type ControllerSettings = ConfigOf<typeof CONTROLLER_OPTIONS>;
+
+/** Warnings about unsafe timing combinations (the seed's rule and ours), with the numbers. */
+export function timingWarnings(
+  s: Pick<
+    ControllerSettings,
+    'tunnelMonitorPeriodMs' | 'tunnelUpdatePeriodMs' | 'eipEvictionTimeoutMs' | 'detection'
+  >,
+): TimingWarning[] {
+  return validateTiming(
+    {
+      tunnelMonitorPeriod: s.tunnelMonitorPeriodMs / 1000,
+      tunnelUpdatePeriod: s.tunnelUpdatePeriodMs / 1000,
+      eipEvictionTimeout: s.eipEvictionTimeoutMs / 1000,
+    },
+    { mode: s.detection },
+  );
+}

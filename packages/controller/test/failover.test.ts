@@ -1,0 +1,118 @@
+import type { EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
+import { EGRESS_GATEWAYS, EGRESS_POLICIES } from '@egressgateway/kube';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EgressController } from '../src/controller.js';
+import { createControllerMetrics } from '../src/metrics.js';
+import {
+  createNodes,
+  eventually,
+  FakeAgents,
+  gateway,
+  policy,
+  startCluster,
+  type TestCluster,
+  testSettings,
+} from './harness.js';
+
+const settings = testSettings({ eipEvictionTimeoutMs: 800 });
+
+/** Which node holds the policy's EIP according to the gateway status (the source of truth). */
+function holder(gw: EgressGateway | undefined): string | undefined {
+  for (const n of gw?.status?.nodeList ?? []) {
+    if ((n.eips ?? []).some((e) => (e.policies ?? []).some((p) => p.name === 'policy1'))) return n.name;
+  }
+  return undefined;
+}
+
+describe('controller against the embedded API server', () => {
+  let cluster: TestCluster;
+  let controller: EgressController;
+  let agents: FakeAgents;
+  let term: AbortController;
+
+  beforeEach(async () => {
+    cluster = await startCluster();
+    await createNodes(cluster, ['node1', 'node2']);
+    await cluster.client.create(EGRESS_GATEWAYS, gateway());
+    await cluster.client.create(EGRESS_POLICIES, policy());
+    controller = new EgressController({
+      client: cluster.client,
+      settings,
+      metrics: createControllerMetrics(),
+    });
+    controller.start();
+    await controller.waitForSync();
+    term = new AbortController();
+    void controller.lead(term.signal);
+    agents = new FakeAgents(cluster.client, ['node1', 'node2'], 100);
+    agents.start();
+  });
+
+  afterEach(async () => {
+    agents.stop();
+    term.abort();
+    await controller.stop();
+    await cluster.close();
+  });
+
+  it("replays the seed's story: the EIP moves on heartbeat timeout, never early, and does not move back", async () => {
+    // Tunnels are created and allocated for both nodes.
+    const tunnels = await eventually('two allocated tunnels', () => {
+      const ts = controller.tunnels.list().filter((t) => t.status?.mark && t.status.tunnel?.mac);
+      return ts.length === 2 ? ts : undefined;
+    });
+    expect(new Set(tunnels.map((t) => t.status?.mark)).size).toBe(2);
+    for (const t of tunnels) expect(t.status?.mark).toMatch(/^0x26[0-9a-f]{6}$/);
+
+    const first = await eventually('EIP assigned', () => holder(controller.gateways.get('egw1')));
+    const other = first === 'node1' ? 'node2' : 'node1';
+    const pol = await eventually('policy status', () => {
+      const p = controller.policies.get('default/policy1') as EgressPolicy | undefined;
+      return p?.status?.node === first ? p : undefined;
+    });
+    expect(pol.status?.eip).toEqual({ ipv4: '198.18.0.56', ipv6: 'fd00::55' });
+
+    // The holder's agent stops heartbeating.
+    agents.paused.add(first);
+    const stoppedAt = Date.now();
+    const moved = await eventually('EIP moved', () => {
+      const h = holder(controller.gateways.get('egw1'));
+      return h === other ? h : undefined;
+    });
+    const movedAt = Date.now();
+    expect(moved).toBe(other);
+    const lastAck = agents.lastAck.get(first) ?? 0;
+    // Never before the eviction timeout has passed since the last heartbeat the API acknowledged.
+    expect(movedAt - lastAck).toBeGreaterThan(settings.eipEvictionTimeoutMs);
+    // And well within it plus a bound that only a stuck controller would exceed.
+    expect(movedAt - stoppedAt).toBeLessThan(settings.eipEvictionTimeoutMs + 5000);
+    expect((controller.tunnels.get(first) as EgressTunnel).status?.phase).toBe('HeartbeatTimeout');
+    await eventually(
+      'policy status follows',
+      () => (controller.policies.get('default/policy1') as EgressPolicy | undefined)?.status?.node === other,
+    );
+
+    // The old node comes back: Ready again, and the EIP stays where it is.
+    agents.paused.delete(first);
+    await eventually(
+      'tunnel Ready again',
+      () => (controller.tunnels.get(first) as EgressTunnel | undefined)?.status?.phase === 'Ready',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(holder(controller.gateways.get('egw1'))).toBe(other);
+  });
+
+  it('writes nothing in steady state while heartbeats are healthy', async () => {
+    await eventually('EIP assigned', () => holder(controller.gateways.get('egw1')));
+    await eventually(
+      'both tunnels Ready',
+      () =>
+        controller.tunnels.list().every((t) => t.status?.phase === 'Ready') &&
+        controller.tunnels.list().length === 2,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const before = controller.writeLog.length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(controller.writeLog.slice(before)).toEqual([]);
+  });
+});
