@@ -25,7 +25,9 @@ describe('every package loads on this Node', () => {
   });
 
   for (const m of manifests) {
-    const subpaths = Object.keys(m.exports ?? { '.': {} }).filter((s) => !s.includes('*') && !s.endsWith('.json'));
+    const subpaths = Object.keys(m.exports ?? { '.': {} }).filter(
+      (s) => !s.includes('*') && !s.endsWith('.json'),
+    );
     for (const sub of subpaths) {
       const spec = sub === '.' ? m.name : `${m.name}/${sub.slice(2)}`;
       it(`import('${spec}') and require('${spec}') expose the same names`, async () => {
@@ -33,7 +35,11 @@ describe('every package loads on this Node', () => {
         const cjs = require(spec);
         const names = Object.keys(esm).filter((k) => k !== 'default');
         expect(names.length).toBeGreaterThan(0);
-        expect(Object.keys(cjs).filter((k) => k !== 'default' && k !== '__esModule').sort()).toEqual(names.sort());
+        expect(
+          Object.keys(cjs)
+            .filter((k) => k !== 'default' && k !== '__esModule')
+            .sort(),
+        ).toEqual(names.sort());
       });
     }
   }
