@@ -1,5 +1,7 @@
 import {
+  CLUSTER_INFO_NAME,
   DRAINING_ANNOTATION,
+  type EgressClusterInfo,
   type EgressClusterPolicy,
   type EgressGateway,
   type EgressPolicy,
@@ -8,6 +10,7 @@ import {
 import type { NodeDatapathState } from '@egressgateway/datapath';
 import {
   type Clock,
+  EGRESS_CLUSTER_INFOS,
   EGRESS_CLUSTER_POLICIES,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
@@ -26,7 +29,7 @@ import {
   systemClock,
   toKubeApiError,
 } from '@egressgateway/kube';
-import { desiredNodeState, type PodLike, type TunnelDeviceSettings } from './desired.js';
+import { clusterBypass, desiredNodeState, type PodLike, type TunnelDeviceSettings } from './desired.js';
 import { fenceDeadline, renewLifetimeSeconds } from './fencing.js';
 import type { AgentMetrics } from './metrics.js';
 
@@ -89,6 +92,7 @@ export class EgressAgent {
   readonly clusterPolicies: Informer<EgressClusterPolicy & Obj>;
   readonly pods: Informer<PodLike & Obj>;
   readonly namespaces: Informer<Obj>;
+  readonly clusterInfo: Informer<EgressClusterInfo & Obj>;
 
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -126,6 +130,7 @@ export class EgressAgent {
     this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);
     this.pods = make(PODS);
     this.namespaces = make(NAMESPACES);
+    this.clusterInfo = make(EGRESS_CLUSTER_INFOS);
   }
 
   /** True once every informer listed. */
@@ -212,6 +217,7 @@ export class EgressAgent {
       clusterPolicies: this.clusterPolicies.list(),
       pods: this.pods.list(),
       namespaceLabels,
+      bypassDestinations: clusterBypass(this.clusterInfo.get(CLUSTER_INFO_NAME)),
       fenced: this.fenced,
     });
   }

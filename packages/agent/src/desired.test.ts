@@ -1,7 +1,7 @@
 import type { EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import { validateState } from '@egressgateway/datapath';
 import { describe, expect, it } from 'vitest';
-import { type AgentView, desiredNodeState, markTables, type PodLike } from './desired.js';
+import { type AgentView, clusterBypass, desiredNodeState, markTables, type PodLike } from './desired.js';
 
 const tunnel = (name: string, i: number, mark: string): EgressTunnel => ({
   apiVersion: 'egressgateway.spidernet.io/v1beta1',
@@ -138,6 +138,25 @@ describe('desiredNodeState', () => {
     const s = desiredNodeState(view('gw1', 'gw1', true));
     expect(s.eips).toEqual([]);
     expect(s.snat).toHaveLength(1);
+  });
+
+  it('never steers in-cluster destinations from the EgressClusterInfo', () => {
+    const bypass = clusterBypass({
+      apiVersion: 'egressgateway.spidernet.io/v1beta1',
+      kind: 'EgressClusterInfo',
+      metadata: { name: 'default' },
+      spec: { extraCidr: ['198.51.100.0/24'] },
+      status: {
+        podCIDR: { calico: { ipv4: ['198.19.0.0/16'] } },
+        clusterIP: { ipv4: ['198.18.128.0/20'] },
+        nodeIP: { wk: { ipv4: ['198.18.0.3'] } },
+      },
+    });
+    expect(bypass).toEqual(['198.18.0.3', '198.18.128.0/20', '198.19.0.0/16', '198.51.100.0/24']);
+    const s = desiredNodeState({ ...view('wk'), bypassDestinations: bypass });
+    expect(s.bypassDestinations).toEqual(bypass);
+    expect(() => validateState(s)).not.toThrow();
+    expect(clusterBypass(undefined)).toEqual([]);
   });
 
   it('gives peers stable routing tables that do not collide', () => {

@@ -1,4 +1,5 @@
 import {
+  type EgressClusterInfo,
   type EgressClusterPolicy,
   type EgressGateway,
   type EgressPolicy,
@@ -55,6 +56,25 @@ export interface Holding {
   node: string;
   ipv4: string;
   ipv6: string;
+}
+
+/**
+ * In-cluster destinations from the EgressClusterInfo singleton (detected pod CIDRs, service
+ * range, node addresses, extra CIDRs): a policy without `destSubnet` must never steer or SNAT
+ * traffic to them.
+ */
+export function clusterBypass(info: EgressClusterInfo | undefined): string[] {
+  if (!info) return [];
+  const out = new Set<string>();
+  const add = (l?: { ipv4?: string[] | undefined; ipv6?: string[] | undefined }) => {
+    for (const a of [...(l?.ipv4 ?? []), ...(l?.ipv6 ?? [])]) if (familyOf(a)) out.add(a);
+  };
+  const s = info.status;
+  for (const l of Object.values(s?.podCIDR ?? {})) add(l);
+  for (const l of Object.values(s?.nodeIP ?? {})) add(l);
+  add(s?.clusterIP);
+  for (const c of [...(s?.extraCidr ?? []), ...(info.spec?.extraCidr ?? [])]) if (familyOf(c)) out.add(c);
+  return [...out].sort();
 }
 
 /** Finds, for every policy listed in a gateway status, the node and EIP that serve it. */

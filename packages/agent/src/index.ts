@@ -1,6 +1,7 @@
 export { type AgentOptions, type AgentSettings, type Binder, EgressAgent } from './agent.js';
 export {
   type AgentView,
+  clusterBypass,
   desiredNodeState,
   type Holding,
   holdings,
