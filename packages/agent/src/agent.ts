@@ -18,6 +18,7 @@ import {
   type EventRecorder,
   type Informer,
   InformerSet,
+  isHeartbeatOnlyChange,
   type KubeClient,
   type KubeObject,
   type Logger,
@@ -124,7 +125,10 @@ export class EgressAgent {
       onChange: () => this.scheduleApply(),
     });
     const make = <T extends Obj>(ref: ResourceRef) => this.informerSet.add<T>(ref);
-    this.tunnels = make(EGRESS_TUNNELS);
+    // Heartbeats (ours and other gateway nodes') change nothing in the datapath.
+    this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
+      relevant: (a, b) => !isHeartbeatOnlyChange(a, b),
+    });
     this.gateways = make(EGRESS_GATEWAYS);
     this.policies = make(EGRESS_POLICIES);
     this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);

@@ -21,6 +21,7 @@ import {
   type EventRecorder,
   type Informer,
   InformerSet,
+  isHeartbeatOnlyChange,
   type KubeClient,
   type KubeObject,
   type Logger,
@@ -110,6 +111,8 @@ export class EgressController {
   private readonly activeProblems = new Set<string>();
   private idle: Array<() => void> = [];
   private conflicted = false;
+  /** Nodes or tunnel allocations changed since the tunnel lifecycle was last planned. */
+  private tunnelsDirty = true;
 
   constructor(private readonly options: ControllerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -129,15 +132,30 @@ export class EgressController {
     const seen = (t: EgressTunnel & Obj) =>
       this.observer.observe(t.metadata?.name ?? '', t.status?.lastHeartbeatTime, this.clock.now());
     // Observed time is taken as the informer delivers each heartbeat, on every replica.
+    const planTunnels = () => {
+      this.tunnelsDirty = true;
+    };
     this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
-      onAdd: seen,
-      onUpdate: (_a, b) => seen(b),
-      onDelete: (t) => this.observer.forget(t.metadata?.name ?? ''),
+      onAdd: (t) => {
+        seen(t);
+        planTunnels();
+      },
+      onUpdate: (a, b) => {
+        seen(b);
+        if (!isHeartbeatOnlyChange(a, b)) planTunnels();
+      },
+      onDelete: (t) => {
+        this.observer.forget(t.metadata?.name ?? '');
+        planTunnels();
+      },
+      // A heartbeat of a Ready tunnel only pushes its deadline later: the wake-up already set for
+      // the earliest deadline re-runs the engine, so no reconcile per heartbeat (O(1) per write).
+      relevant: (a, b) => !isHeartbeatOnlyChange(a, b) || b.status?.phase !== 'Ready',
     });
     this.gateways = make(EGRESS_GATEWAYS);
     this.policies = make(EGRESS_POLICIES);
     this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);
-    this.nodes = make(NODES);
+    this.nodes = this.informerSet.add<NodeObj>(NODES, { onAdd: planTunnels, onDelete: planTunnels });
     this.namespaces = make(NAMESPACES);
   }
 
@@ -162,6 +180,7 @@ export class EgressController {
    */
   async lead(signal: AbortSignal): Promise<void> {
     this.term = signal;
+    this.tunnelsDirty = true;
     this.options.metrics?.leader.set(1);
     this.log.info({}, 'leading: reconciling');
     this.trigger();
@@ -237,7 +256,15 @@ export class EgressController {
 
   private async reconcile(signal: AbortSignal): Promise<void> {
     this.conflicted = false;
-    await this.syncTunnels(signal);
+    if (this.tunnelsDirty) {
+      this.tunnelsDirty = false;
+      try {
+        await this.syncTunnels(signal);
+      } catch (err) {
+        this.tunnelsDirty = true;
+        throw err;
+      }
+    }
     const now = this.clock.now();
     const changes = reconcileEgress(
       this.state(),

@@ -1,5 +1,6 @@
 export * from './app.js';
 export * from './backoff.js';
+export * from './changes.js';
 export * from './client.js';
 export * from './clock.js';
 export * from './config.js';

@@ -27,11 +27,16 @@ export class InformerSet {
 
   /**
    * Adds an informer for `ref`. `extra` handlers run before `onChange` (e.g. to record when an
-   * object was seen).
+   * object was seen); an update for which `extra.relevant` returns false does not call `onChange`.
    */
   add<T extends KubeObject>(
     ref: ResourceRef,
-    extra: { onAdd?(o: T): void; onUpdate?(a: T, b: T): void; onDelete?(o: T): void } = {},
+    extra: {
+      onAdd?(o: T): void;
+      onUpdate?(a: T, b: T): void;
+      onDelete?(o: T): void;
+      relevant?(a: T, b: T): boolean;
+    } = {},
   ): Informer<T> {
     const changed = this.options.onChange;
     const inf = new Informer<T>(
@@ -49,7 +54,7 @@ export class InformerSet {
         },
         onUpdate: (a, b) => {
           extra.onUpdate?.(a, b);
-          changed();
+          if (extra.relevant?.(a, b) ?? true) changed();
         },
         onDelete: (o) => {
           extra.onDelete?.(o);
