@@ -27,6 +27,7 @@ import {
   type Logger,
   NAMESPACES,
   NODES,
+  objectKey,
   type ResourceRef,
   silentLogger,
   systemClock,
@@ -50,6 +51,13 @@ type Obj = KubeObject & {
 };
 interface NodeObj extends Obj {
   status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+/** True when resourceVersion `a` is at least `b` (numeric where both are; otherwise only if equal). */
+function rvAtLeast(a: string | undefined, b: string | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) >= BigInt(b);
 }
 
 /** One status write, for the write log (tests and debugging). */
@@ -111,6 +119,12 @@ export class EgressController {
   private readonly activeProblems = new Set<string>();
   private idle: Array<() => void> = [];
   private conflicted = false;
+  /**
+   * Objects as this replica last wrote them, until the informer delivers that version or a newer
+   * one: the next reconcile must start from its own writes, or it would redo a move (and repeat its
+   * event) against a stale status.
+   */
+  private readonly written = new Map<string, Obj>();
   /** Nodes or tunnel allocations changed since the tunnel lifecycle was last planned. */
   private tunnelsDirty = true;
 
@@ -234,6 +248,22 @@ export class EgressController {
     }
   }
 
+  /** The newer of the informer's copy and this replica's last write of an object. */
+  private fresh<T extends Obj>(plural: string, informer: Informer<T>, key: string): T | undefined {
+    const cached = informer.get(key);
+    const mine = this.written.get(`${plural}/${key}`) as T | undefined;
+    if (!mine) return cached;
+    if (cached && rvAtLeast(cached.metadata?.resourceVersion, mine.metadata?.resourceVersion)) {
+      this.written.delete(`${plural}/${key}`);
+      return cached;
+    }
+    return mine;
+  }
+
+  private freshList<T extends Obj>(plural: string, informer: Informer<T>): T[] {
+    return informer.list().map((o) => this.fresh(plural, informer, objectKey(o)) ?? o);
+  }
+
   /** Builds the engine's input from the caches. */
   state(): EgressState {
     const draining = (t: EgressTunnel & Obj) => Boolean(t.metadata?.annotations?.[DRAINING_ANNOTATION]);
@@ -241,15 +271,18 @@ export class EgressController {
     for (const ns of this.namespaces.list())
       namespaceLabels[ns.metadata?.name ?? ''] = ns.metadata?.labels ?? {};
     return {
-      gateways: this.gateways.list() as EgressState['gateways'],
-      tunnels: this.tunnels.list().map((t) => ({
+      gateways: this.freshList('egressgateways', this.gateways) as EgressState['gateways'],
+      tunnels: this.freshList('egresstunnels', this.tunnels).map((t) => ({
         tunnel: t as EgressState['tunnels'][number]['tunnel'],
         observedAt: this.observer.observedAt(t.metadata?.name ?? ''),
         draining: draining(t),
       })),
       nodes: this.nodes.list() as EgressState['nodes'],
-      policies: this.policies.list() as EgressState['policies'],
-      clusterPolicies: this.clusterPolicies.list() as EgressState['clusterPolicies'],
+      policies: this.freshList('egresspolicies', this.policies) as EgressState['policies'],
+      clusterPolicies: this.freshList(
+        'egressclusterpolicies',
+        this.clusterPolicies,
+      ) as EgressState['clusterPolicies'],
       namespaceLabels,
     };
   }
@@ -353,13 +386,17 @@ export class EgressController {
           `update tunnel status to ${t.phase}`,
         );
       }
-      await this.write(EGRESS_TUNNELS, t.name, undefined, this.tunnels.get(t.name), (cur) =>
-        cur.status?.phase === t.phase ? undefined : { phase: t.phase },
+      await this.write(
+        EGRESS_TUNNELS,
+        t.name,
+        undefined,
+        this.fresh('egresstunnels', this.tunnels, t.name),
+        (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
       );
     }
     for (const g of changes.gateways) {
       if (signal.aborted) return;
-      const cached = this.gateways.get(g.name);
+      const cached = this.fresh('egressgateways', this.gateways, g.name);
       const inUse = { ipv4: [] as string[], ipv6: [] as string[] };
       for (const n of g.nodeList)
         for (const e of n.eips ?? []) {
@@ -380,8 +417,12 @@ export class EgressController {
       const ref = p.kind === 'EgressPolicy' ? EGRESS_POLICIES : EGRESS_CLUSTER_POLICIES;
       const informer = p.kind === 'EgressPolicy' ? this.policies : this.clusterPolicies;
       const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
-      await this.write(ref, p.name, p.namespace, informer.get(key), (cur) =>
-        JSON.stringify(cur.status ?? {}) === JSON.stringify(p.status) ? undefined : p.status,
+      await this.write(
+        ref,
+        p.name,
+        p.namespace,
+        this.fresh(ref.plural, informer as Informer<EgressPolicy & Obj>, key),
+        (cur) => (JSON.stringify(cur.status ?? {}) === JSON.stringify(p.status) ? undefined : p.status),
       );
     }
     for (const e of changes.events) this.emit(e);
@@ -432,6 +473,7 @@ export class EgressController {
       // a spec changed), so the decision itself is recomputed from the newer cache, not just the patch.
       const r = await updateStatus(this.options.client, ref, name, namespace, cached, compute, 1);
       if (r.written) {
+        this.written.set(`${ref.plural}/${namespace ? `${namespace}/${name}` : name}`, r.object);
         this.options.metrics?.writes.inc({ resource: ref.plural });
         this.record(ref.plural, name, namespace, (r.object as { status?: unknown }).status);
       }
