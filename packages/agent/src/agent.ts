@@ -110,6 +110,8 @@ export class EgressAgent {
   private heartbeatLoop: Promise<void> | undefined;
   private lastApplied = '';
   private heldEips = 0;
+  private lastComputeMs = 0;
+  private lastComputeEnd = 0;
   /** Heartbeat writes acknowledged, for tests and metrics. */
   readonly heartbeats: Array<{ sentAt: number; ackAt: number }> = [];
 
@@ -226,7 +228,11 @@ export class EgressAgent {
     });
   }
 
-  /** Coalesces changes into one apply at a time. */
+  /**
+   * Coalesces changes into one apply at a time. The first change of a quiet period is applied at
+   * once; while changes keep coming, each computation waits as long as the previous one took, so a
+   * burst (a thousand policies created) cannot hold the event loop and delay heartbeats.
+   */
   scheduleApply(): void {
     if (!this.synced()) return;
     if (this.applying) {
@@ -246,7 +252,14 @@ export class EgressAgent {
     try {
       do {
         this.applyAgain = false;
+        // Under a burst, leave the event loop (heartbeats!) at least as long as the last computation took.
+        const sinceLast = this.clock.now() - this.lastComputeEnd;
+        if (sinceLast < this.lastComputeMs)
+          await sleep(this.clock, Math.min(500, this.lastComputeMs - sinceLast));
+        const t1 = this.clock.now();
         const desired = this.desired();
+        this.lastComputeEnd = this.clock.now();
+        this.lastComputeMs = this.lastComputeEnd - t1;
         const key = JSON.stringify(desired);
         if (key === this.lastApplied) continue;
         const t0 = this.clock.now();
