@@ -2,7 +2,10 @@ import type { EgressTunnel } from '@egressgateway/crds';
 import { describe, expect, it } from 'vitest';
 import { isHeartbeatOnlyChange } from './changes.js';
 
-const t = (status: NonNullable<EgressTunnel['status']>, annotations?: Record<string, string>): EgressTunnel => ({
+const t = (
+  status: NonNullable<EgressTunnel['status']>,
+  annotations?: Record<string, string>,
+): EgressTunnel => ({
   metadata: { name: 'n1', resourceVersion: String(Math.random()), ...(annotations ? { annotations } : {}) },
   spec: {},
   status,
