@@ -25,6 +25,7 @@ import {
   NAMESPACES,
   PODS,
   type ResourceRef,
+  resourceVersionAtLeast,
   silentLogger,
   sleep,
   systemClock,
@@ -73,11 +74,7 @@ type Obj = KubeObject & {
 
 function newerOf<T extends Obj>(a: T | undefined, b: T | undefined): T | undefined {
   if (!a || !b) return a ?? b;
-  try {
-    return BigInt(a.metadata?.resourceVersion ?? '0') >= BigInt(b.metadata?.resourceVersion ?? '0') ? a : b;
-  } catch {
-    return a;
-  }
+  return resourceVersionAtLeast(a.metadata?.resourceVersion, b.metadata?.resourceVersion) ? a : b;
 }
 
 /**
@@ -110,6 +107,8 @@ export class EgressAgent {
   private heartbeatLoop: Promise<void> | undefined;
   private lastApplied = '';
   private heldEips = 0;
+  /** Planned handover in progress: bind nothing, keep SNAT and steering. */
+  private draining = false;
   private lastComputeMs = 0;
   private lastComputeEnd = 0;
   /** Heartbeat writes acknowledged, for tests and metrics. */
@@ -224,7 +223,9 @@ export class EgressAgent {
       pods: this.pods.list(),
       namespaceLabels,
       bypassDestinations: clusterBypass(this.clusterInfo.get(CLUSTER_INFO_NAME)),
-      fenced: this.fenced,
+      // Draining releases the binding first (break before make): the new holder binds only after
+      // the controller moved the EIP, so two nodes never answer for it.
+      fenced: this.fenced || this.draining,
     });
   }
 
@@ -467,6 +468,10 @@ export class EgressAgent {
       const started = this.clock.now();
       const bound = s.handoverTimeoutMs ?? s.evictionTimeoutMs + 2000;
       this.log.info({ eips: this.assignedEips(), boundMs: bound }, 'planned handover: draining');
+      this.draining = true;
+      this.lastApplied = '';
+      this.scheduleApply();
+      await this.whenApplied();
       try {
         await this.options.client.patchMerge(EGRESS_TUNNELS, s.nodeName, undefined, {
           metadata: { annotations: { [DRAINING_ANNOTATION]: new Date(this.clock.now()).toISOString() } },

@@ -127,7 +127,13 @@ describe('desiredNodeState', () => {
   });
 
   it('the other gateway holds nothing; after a move the roles swap from the same object', () => {
-    expect(desiredNodeState(view('gw2')).eips).toEqual([]);
+    const standby = desiredNodeState(view('gw2'));
+    expect(standby.eips).toEqual([]);
+    // SNAT is ready on every gateway node before the EIP moves there (no un-NATed first packet).
+    expect(standby.snat).toEqual([
+      { id: 'default/p1', sources: ['198.19.1.2'], destinations: ['198.18.0.100/32'], eip: '198.18.0.50' },
+    ]);
+    expect(desiredNodeState(view('wk')).snat).toEqual([]);
     const moved = desiredNodeState(view('gw2', 'gw2'));
     expect(moved.eips).toEqual(['198.18.0.50', 'fd00:18::50']);
     expect(desiredNodeState(view('gw1', 'gw2')).eips).toEqual([]);

@@ -56,6 +56,8 @@ export interface Holding {
   node: string;
   ipv4: string;
   ipv6: string;
+  /** Every node the policy's gateway lists: the candidates that may hold the EIP next. */
+  gatewayNodes: readonly string[];
 }
 
 /**
@@ -81,10 +83,16 @@ export function clusterBypass(info: EgressClusterInfo | undefined): string[] {
 export function holdings(gateways: readonly EgressGateway[]): Map<string, Holding> {
   const out = new Map<string, Holding>();
   for (const g of gateways) {
+    const gatewayNodes = (g.status?.nodeList ?? []).map((n) => n.name);
     for (const n of g.status?.nodeList ?? []) {
       for (const e of n.eips ?? []) {
         for (const p of e.policies ?? []) {
-          out.set(policyKey(p.namespace, p.name), { node: n.name, ipv4: e.ipv4 ?? '', ipv6: e.ipv6 ?? '' });
+          out.set(policyKey(p.namespace, p.name), {
+            node: n.name,
+            ipv4: e.ipv4 ?? '',
+            ipv6: e.ipv6 ?? '',
+            gatewayNodes,
+          });
         }
       }
     }
@@ -197,9 +205,9 @@ function prefixOf(cidr: string | undefined, fallback: number): number {
  * and the SNAT rules come from the gateways' `status.nodeList`, so they can never disagree:
  * - every node steers its local pods' traffic of a policy to the node holding that policy's EIP
  *   (fwmark of that node -> its routing table -> the VXLAN tunnel);
- * - the holding node SNATs the policy's traffic (from any node) to the EIP, and binds the EIP
- *   on its egress interface unless it is fenced; `useNodeIP` policies leave with the node's own
- *   address.
+ * - every node of the policy's gateway SNATs the policy's traffic (from any node) to the EIP,
+ *   ready before the EIP moves to it; the holding node also binds the EIP on its egress interface
+ *   unless it is fenced or draining; `useNodeIP` policies leave with the node's own address.
  */
 export function desiredNodeState(view: AgentView): NodeDatapathState {
   const me = view.tunnels.find((t) => t.metadata?.name === view.nodeName);
@@ -253,7 +261,10 @@ export function desiredNodeState(view: AgentView): NodeDatapathState {
     if (!h) continue;
     const sources = sourcesOf(view, index, p, namespaced);
     const dest = p.spec?.destSubnet?.length ? p.spec.destSubnet : 'all';
-    if (h.node === view.nodeName) {
+    // Every node of the gateway SNATs the policy's traffic, not only the holder: when the EIP
+    // moves, workers may switch their steering a few ms before the new holder sees the same
+    // status, and a flow whose first packet left un-NATed would keep the pod's address for life.
+    if (h.gatewayNodes.includes(view.nodeName)) {
       const useNodeIP = !h.ipv4 && !h.ipv6;
       for (const [family, eip] of [
         [4, useNodeIP ? myParent?.ipv4 : h.ipv4],
@@ -265,7 +276,8 @@ export function desiredNodeState(view: AgentView): NodeDatapathState {
         if (src.length === 0 || (dst !== 'all' && dst.length === 0)) continue;
         snat.push({ id: key, sources: src, destinations: dst, eip });
       }
-    } else if (sources.local.length > 0 && routable.has(h.node)) {
+    }
+    if (h.node !== view.nodeName && sources.local.length > 0 && routable.has(h.node)) {
       const mark = marks.get(h.node);
       if (mark !== undefined) steering.push({ id: key, sources: sources.local, destinations: dest, mark });
     }

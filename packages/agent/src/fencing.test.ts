@@ -14,6 +14,9 @@ describe('fencing arithmetic', () => {
     expect(eipLifetimeSeconds({ evictionTimeoutMs: 3000 })).toBe(2);
     expect(renewLifetimeSeconds(10_000, 10_050, { evictionTimeoutMs: 3000 })).toBe(2);
     expect(renewLifetimeSeconds(10_000, 11_600, { evictionTimeoutMs: 3000 })).toBe(0);
+    // Sub-second settings still renew (1 s is the kernel's floor) while the deadline is ahead.
+    expect(renewLifetimeSeconds(10_000, 10_300, { evictionTimeoutMs: 1000, marginMs: 250 })).toBe(1);
+    expect(renewLifetimeSeconds(10_000, 10_800, { evictionTimeoutMs: 1000, marginMs: 250 })).toBe(0);
     expect(killedAgentOverlapMs({ evictionTimeoutMs: 3000 })).toBe(0);
     expect(fencingWarnings({ evictionTimeoutMs: 3000, updatePeriodMs: 1000 })).toEqual([]);
   });

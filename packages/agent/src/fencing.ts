@@ -12,7 +12,8 @@
  * `L = floor((S + E - M - A) / 1 s)` seconds: counted from the send time, so however late the
  * acknowledgement comes, the kernel drops the address by `S + E - M + k` (k: the kernel's expiry
  * lag, measured 20-80 ms here), before the move at `O + E >= S + E` as long as `M > k`. When less
- * than a second is left, it does not renew. A newly bound EIP gets `floor((E - M) / 1 s)` and is
+ * than a second is left, it does not renew (the next heartbeat does), except with sub-second
+ * settings, where 1 s is the floor. A newly bound EIP gets `floor((E - M) / 1 s)` and is
  * brought under the same deadline right after the bind. Kernel lifetimes are whole seconds, at
  * least 1: with `E - M < 1 s` the kernel backstop cannot be earlier than the move (the agent's own
  * fence still covers partitions), and a killed agent's address can outlive the move by at most
@@ -41,7 +42,12 @@ export function fenceDeadline(lastAckedSentAt: number, s: FencingSettings): numb
  * controller's move. 0 means: do not renew (the deadline is less than a second away).
  */
 export function renewLifetimeSeconds(lastAckedSentAt: number, now: number, s: FencingSettings): number {
-  return Math.max(0, Math.floor((fenceDeadline(lastAckedSentAt, s) - now) / 1000));
+  const left = fenceDeadline(lastAckedSentAt, s) - now;
+  // Sub-second settings (E - M < 1 s): the kernel cannot go below 1 s, so renew with 1 s as long
+  // as the deadline is ahead (the bounded overlap of killedAgentOverlapMs); the agent's own fence
+  // still withdraws at the deadline.
+  if (s.evictionTimeoutMs - (s.marginMs ?? DEFAULT_FENCE_MARGIN_MS) < 1000) return left > 0 ? 1 : 0;
+  return Math.max(0, Math.floor(left / 1000));
 }
 
 /** Kernel lifetime (whole seconds, >= 1) given to newly bound EIPs (an upper bound; renewals shorten it). */

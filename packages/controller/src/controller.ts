@@ -29,6 +29,7 @@ import {
   NODES,
   objectKey,
   type ResourceRef,
+  resourceVersionAtLeast,
   silentLogger,
   systemClock,
   toKubeApiError,
@@ -51,13 +52,6 @@ type Obj = KubeObject & {
 };
 interface NodeObj extends Obj {
   status?: { conditions?: Array<{ type: string; status: string }> };
-}
-
-/** True when resourceVersion `a` is at least `b` (numeric where both are; otherwise only if equal). */
-function rvAtLeast(a: string | undefined, b: string | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
-  return BigInt(a) >= BigInt(b);
 }
 
 /** One status write, for the write log (tests and debugging). */
@@ -253,7 +247,7 @@ export class EgressController {
     const cached = informer.get(key);
     const mine = this.written.get(`${plural}/${key}`) as T | undefined;
     if (!mine) return cached;
-    if (cached && rvAtLeast(cached.metadata?.resourceVersion, mine.metadata?.resourceVersion)) {
+    if (cached && resourceVersionAtLeast(cached.metadata?.resourceVersion, mine.metadata?.resourceVersion)) {
       this.written.delete(`${plural}/${key}`);
       return cached;
     }
