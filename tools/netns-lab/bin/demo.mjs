@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-// The netns lab (issue "netns lab: npm run demo ...") has not landed yet. Say so plainly and fail,
-// rather than pretend a failover happened.
-console.error(
-  [
-    'egressgateway-ts: the demo is not available yet.',
-    'It needs the netns lab (tools/netns-lab), the controller and the agent, which are still being built.',
-    'What works today: `npm test` (libraries and their tests). See README.md for the status of each package.',
-  ].join('\n'),
-);
-process.exit(1);
+// `npm run demo`: the netns lab's demo (src/demo.ts). The packages it starts (API server,
+// controller, agent) are built by the lab with tsup when their dist/ is missing or stale.
+import { importSource, requireRoot } from './bundle.mjs';
+
+requireRoot('demo');
+const { runDemo } = await importSource('demo');
+process.exit(await runDemo(process.argv.slice(2)));

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { hostKubeconfigYaml } from './api-forward.js';
+import { agentArgs, apiServerArgs, controllerArgs } from './app-args.js';
+import { clusterObjects } from './cluster.js';
+import { planLab } from './plan.js';
+import { FAST_TIMING } from './settings.js';
+
+const plan = planLab({ prefix: 'egl-t', gateways: 2, workers: 1 });
+const flag = (args: string[], name: string) => args[args.indexOf(name) + 1];
+
+describe('process arguments', () => {
+  it('the API server listens on the management address with a data dir and writes a kubeconfig', () => {
+    const a = apiServerArgs(plan, '/run');
+    expect(flag(a, '--host')).toBe('198.18.128.1');
+    expect(flag(a, '--data-dir')).toBe('/run/apiserver-data');
+    expect(flag(a, '--kubeconfig-out')).toBe('/run/kubeconfig');
+  });
+
+  it('controller replicas get distinct identities and health ports, and the lab timing', () => {
+    const a = controllerArgs(plan, '/run', FAST_TIMING, { id: 'ctl-a', index: 0, detection: 'poll' });
+    const b = controllerArgs(plan, '/run', FAST_TIMING, { id: 'ctl-b', index: 1, detection: 'poll' });
+    expect(flag(a, '--health-address')).not.toBe(flag(b, '--health-address'));
+    expect(flag(a, '--identity')).toBe('ctl-a');
+    expect(flag(a, '--eip-eviction-timeout')).toBe('2');
+    expect(flag(a, '--tunnel-update-period')).toBe('0.5');
+    expect(flag(a, '--detection')).toBe('poll');
+    expect(flag(a, '--leader-election-lease-duration')).toBe('4');
+  });
+
+  it("agents use the controller's tunnel ranges and timing, and eth0 as egress interface", () => {
+    const node = plan.nodes[0];
+    if (!node) throw new Error('no node');
+    const a = agentArgs(plan, '/run', FAST_TIMING, node);
+    const c = controllerArgs(plan, '/run', FAST_TIMING, { id: 'x', index: 0, detection: 'deadline' });
+    for (const f of [
+      '--tunnel-ipv4-cidr',
+      '--tunnel-ipv6-cidr',
+      '--eip-eviction-timeout',
+      '--tunnel-update-period',
+    ])
+      expect(flag(a, f)).toBe(flag(c, f));
+    expect(flag(a, '--node-name')).toBe('gw1');
+    expect(flag(a, '--egress-interface')).toBe('eth0');
+    expect(flag(a, '--fence-margin')).toBe('0.5');
+  });
+});
+
+describe('cluster objects and kubeconfig', () => {
+  it('labels only gateway nodes egress=true and selects them in the EgressGateway', () => {
+    const o = clusterObjects(plan);
+    expect(o.nodes.filter((n) => n.metadata.labels.egress === 'true').map((n) => n.metadata.name)).toEqual([
+      'gw1',
+      'gw2',
+    ]);
+    expect(o.gateway.spec.nodeSelector.selector.matchLabels).toEqual({ egress: 'true' });
+    expect(o.gateway.spec.ippools.ipv4DefaultEIP).toBe(plan.eip4);
+  });
+
+  it('puts the pod addresses in the status (as a kubelet) and points the policy at the server', () => {
+    const o = clusterObjects(plan);
+    expect(o.pods[0]?.status.podIPs).toEqual([{ ip: '198.19.1.2' }, { ip: 'fd00:19:1::2' }]);
+    expect(o.pods[0]?.body.spec.nodeName).toBe('wk1');
+    expect(o.policy.spec.destSubnet).toEqual(['198.18.0.100/32', 'fd00:18::100/128']);
+  });
+
+  it('writes a kubeconfig whose only cluster is the forwarded loopback URL, and selects it', () => {
+    const lines = hostKubeconfigYaml('http://127.0.0.1:4567').split('\n');
+    expect(lines).toContain('clusters: [{name: lab, cluster: {server: "http://127.0.0.1:4567"}}]');
+    expect(lines).toContain('current-context: lab');
+    expect(lines.filter((l) => l.includes('server:'))).toHaveLength(1);
+  });
+});

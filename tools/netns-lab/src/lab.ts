@@ -1,0 +1,429 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ArpRecord, Arrival } from './analysis.js';
+import { type ApiForward, startApiForward } from './api-forward.js';
+import { agentArgs, apiServerArgs, controllerArgs } from './app-args.js';
+import { ensureBuilt } from './build.js';
+import { seedCluster } from './cluster.js';
+import { ipn, sleep } from './exec.js';
+import { LabApi, paths } from './kube-api.js';
+import { type LabPlan, type NodePlan, namespacesOf, planLab, uniquePrefix } from './plan.js';
+import { preflight } from './preflight.js';
+import { type StreamEvent, startPodProbe, startProbeServer } from './probes.js';
+import { type LabProcess, ProcessSet } from './processes.js';
+import { FAST_TIMING, type LabTiming, validateLabTiming } from './settings.js';
+import { buildTopology, destroyNamespaces } from './topology.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** The repository root, found from this file (src/ or a bundle in node_modules/.cache). */
+export function findRepoRoot(from = here): string {
+  let dir = from;
+  for (let i = 0; i < 8; i++) {
+    if (dir.endsWith('/tools/netns-lab')) return dirname(dirname(dir));
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find the repository root from ${from}`);
+}
+
+/** Something that happened in the lab, for the timeline. */
+export interface LabEvent {
+  t: number;
+  kind: 'progress' | 'fault' | 'holder' | 'process';
+  text: string;
+}
+
+/** How to build and run a lab. */
+export interface LabOptions {
+  gateways?: number;
+  workers?: number;
+  podsPerWorker?: number;
+  /** Controller replicas (default 2). */
+  controllers?: number;
+  timing?: LabTiming;
+  detection?: 'deadline' | 'poll';
+  probeIntervalMs?: number;
+  /** Unique namespace prefix (default: a random `egl-xxxxxx`). */
+  prefix?: string;
+  /** Folder for logs and records (default: `$TMPDIR/egw-netns-lab/<prefix>`). */
+  runDir?: string;
+  /** Build missing or stale packages first (default true). */
+  build?: boolean;
+  onEvent?: (e: LabEvent) => void;
+  /**
+   * Another agent executable (e.g. a patched build under test); default `$EGW_LAB_AGENT_BIN`, else
+   * packages/agent/dist/bin.js.
+   */
+  agentBin?: string;
+}
+
+/**
+ * A cluster of network namespaces on one machine: LAN switch, external server, control
+ * namespace (API server, controllers), gateway and worker nodes (one agent each) and pods, with a
+ * probe from every pod to the server and an ARP/ND watcher on the LAN. Use {@link Lab.start};
+ * always call {@link Lab.teardown} (it is also registered for process exit and Ctrl-C).
+ *
+ * @example
+ * ```ts
+ * const lab = await Lab.start({ gateways: 3, workers: 1 });
+ * try {
+ *   const before = await lab.holder();
+ *   lab.signalAgent(before!, 'SIGKILL');
+ *   await lab.waitFor(async () => (await lab.holder()) !== before, 10_000);
+ * } finally {
+ *   await lab.teardown();
+ * }
+ * ```
+ */
+export class Lab {
+  readonly plan: LabPlan;
+  readonly runDir: string;
+  readonly timing: LabTiming;
+  readonly repoRoot: string;
+  readonly procs: ProcessSet;
+  /** Probe arrivals at the server. */
+  readonly arrivals: Arrival[] = [];
+  /** ARP/ND packets claiming the EIP. */
+  readonly arp: ArpRecord[] = [];
+  /** Pod-side stream events (errors, reconnects). */
+  readonly streamEvents: StreamEvent[] = [];
+  /** Timeline of faults, holder changes and progress. */
+  readonly events: LabEvent[] = [];
+  /** Holder of the EIP per the gateway status, as polled. */
+  readonly holderChanges: Array<{ t: number; node: string }> = [];
+  api: LabApi;
+  readonly agents = new Map<string, LabProcess>();
+  readonly controllers = new Map<string, LabProcess>();
+  apiServer: LabProcess | undefined;
+  private readonly podProbes: LabProcess[] = [];
+  private readonly controllerSlots = new Map<string, number>();
+  private readonly namespaces: string[] = [];
+  private forward: ApiForward | undefined;
+  private polling = false;
+  private lastHolder = '';
+  private tornDown = false;
+  private readonly options: LabOptions;
+  private readonly exitHandler = () => this.teardownSync();
+  private readonly signalHandler = (sig: NodeJS.Signals) => {
+    this.teardownSync();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+
+  private constructor(options: LabOptions) {
+    this.options = options;
+    this.repoRoot = findRepoRoot();
+    this.timing = validateLabTiming(options.timing ?? FAST_TIMING);
+    this.plan = planLab({
+      prefix: options.prefix ?? uniquePrefix(),
+      gateways: options.gateways ?? 3,
+      workers: options.workers ?? 1,
+      podsPerWorker: options.podsPerWorker ?? 1,
+    });
+    this.runDir = options.runDir ?? join(tmpdir(), 'egw-netns-lab', this.plan.prefix);
+    mkdirSync(this.runDir, { recursive: true });
+    this.procs = new ProcessSet(this.runDir);
+    this.api = new LabApi('http://127.0.0.1:1');
+  }
+
+  /** Builds and starts a lab; on any failure it cleans up and rethrows. */
+  static async start(options: LabOptions = {}): Promise<Lab> {
+    const lab = new Lab(options);
+    process.once('exit', lab.exitHandler);
+    // Ctrl-C or a kill must not leave namespaces behind.
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, lab.signalHandler);
+    try {
+      await lab.boot();
+      return lab;
+    } catch (err) {
+      await lab.teardown();
+      throw err;
+    }
+  }
+
+  /** Records an event (and tells the listener). */
+  note(kind: LabEvent['kind'], text: string): void {
+    const e = { t: Date.now(), kind, text };
+    this.events.push(e);
+    this.options.onEvent?.(e);
+  }
+
+  private bin(pkg: string): string {
+    return join(this.repoRoot, 'packages', pkg, 'dist', 'bin.js');
+  }
+
+  private get helpers(): string {
+    return join(this.repoRoot, 'tools', 'netns-lab', 'helpers');
+  }
+
+  private helper(file: string): string {
+    return join(this.helpers, file);
+  }
+
+  private async boot(): Promise<void> {
+    this.note('progress', 'checking root, tools and kernel features');
+    preflight(this.plan.prefix);
+    if (this.options.build !== false) {
+      ensureBuilt(this.repoRoot, (p) => this.note('progress', `building packages/${p}`));
+    }
+    this.note('progress', `building namespaces (prefix ${this.plan.prefix})`);
+    // Registered before creation, so a failure half-way still deletes what exists.
+    buildTopology(this.plan, this.namespaces);
+    await this.startApiServer();
+    await this.startForwarder();
+    this.note('progress', 'applying CRDs, registering Nodes and Pods, EgressGateway and EgressPolicy');
+    await seedCluster(this.api, this.plan);
+    this.startHolderPoll();
+    this.note('progress', `starting ${this.options.controllers ?? 2} controller replica(s)`);
+    for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
+    this.note('progress', `starting ${this.plan.nodes.length} agents`);
+    for (const n of this.plan.nodes) this.startAgent(n.name);
+    this.note('progress', 'waiting for the EIP to be placed');
+    if (!(await this.waitFor(async () => (await this.holder()) !== undefined, 60_000)))
+      throw new Error(`no node got the EIP in 60 s; logs are in ${this.runDir}`);
+    // Probes start once every agent had time to program its node: a flow whose first packet
+    // reaches a gateway before its SNAT rule exists stays un-NATed in conntrack (see README).
+    await sleep(1500);
+    this.startProbes();
+    this.note('progress', 'probes started: waiting for the server to see the EIP');
+    const ok = await this.waitFor(
+      () => this.lastSource('u4') === this.plan.eip4 && this.lastSource('u6') === this.plan.eip6,
+      30_000,
+    );
+    if (!ok)
+      throw new Error(
+        `the server saw ${this.lastSource('u4')} / ${this.lastSource('u6')}, not the EIP, for 30 s; logs are in ${this.runDir}`,
+      );
+    this.note('progress', `ready: EIP on ${await this.holder()}; the server sees ${this.plan.eip4}`);
+  }
+
+  private async startApiServer(): Promise<void> {
+    this.apiServer = this.procs.start({
+      name: 'apiserver',
+      ns: this.plan.ctl,
+      command: process.execPath,
+      args: [this.bin('apiserver'), ...apiServerArgs(this.plan, this.runDir)],
+    });
+  }
+
+  /** The API server, reached from the host namespace (see {@link startApiForward}). */
+  private async startForwarder(): Promise<void> {
+    this.forward = await startApiForward(this.procs, this.plan, this.runDir, this.helper('unix-forward.mjs'));
+    this.api = new LabApi(this.forward.url);
+    if (!(await this.waitFor(() => this.api.ready(), 30_000)))
+      throw new Error(`the API server did not become ready; see ${join(this.runDir, 'apiserver.log')}`);
+  }
+
+  /** Kubeconfig for kubectl in the host namespace (valid while this process runs). */
+  get hostKubeconfig(): string {
+    return join(this.runDir, 'kubeconfig-host');
+  }
+
+  /**
+   * Starts (or restarts) a controller replica with identity `id`. A restarted replica keeps its
+   * health port (replicas share the control namespace).
+   */
+  startController(id: string, index?: number): LabProcess {
+    const slot = index ?? this.controllerSlots.get(id) ?? this.controllerSlots.size;
+    this.controllerSlots.set(id, slot);
+    const p = this.procs.start({
+      name: `controller-${id}`,
+      ns: this.plan.ctl,
+      command: process.execPath,
+      args: [
+        this.bin('controller'),
+        ...controllerArgs(this.plan, this.runDir, this.timing, {
+          id,
+          index: slot,
+          detection: this.options.detection ?? 'deadline',
+        }),
+      ],
+    });
+    this.controllers.set(id, p);
+    return p;
+  }
+
+  /** Starts (or restarts) the agent of a node. */
+  startAgent(node: string): LabProcess {
+    const n = this.node(node);
+    const p = this.procs.start({
+      name: `agent-${node}`,
+      ns: n.ns,
+      command: process.execPath,
+      args: [
+        this.options.agentBin ?? process.env.EGW_LAB_AGENT_BIN ?? this.bin('agent'),
+        ...agentArgs(this.plan, this.runDir, this.timing, n),
+      ],
+    });
+    this.agents.set(node, p);
+    return p;
+  }
+
+  private startProbes(): void {
+    startProbeServer(this.procs, this.plan, this.helpers, this);
+    this.startPodProbes();
+  }
+
+  private startPodProbes(): void {
+    for (const pod of this.plan.pods)
+      this.podProbes.push(
+        startPodProbe(this.procs, this.plan, pod, this.helpers, this, this.options.probeIntervalMs ?? 10),
+      );
+  }
+
+  /**
+   * Restarts the pod probes (new UDP flows and a new TCP stream) and waits until the server sees
+   * them from the EIP, so a scenario starts from fresh flows whatever the previous one left.
+   */
+  async restartProbes(): Promise<boolean> {
+    for (const p of this.podProbes.splice(0)) {
+      this.procs.signal(p, 'SIGKILL');
+      await p.exited;
+    }
+    const since = Date.now();
+    this.startPodProbes();
+    return this.waitFor(() => {
+      const fresh = this.arrivals.filter((a) => a.t > since);
+      return (['u4', 'u6', 's4'] as const).every((k) =>
+        fresh.some((a) => a.k === k && a.s === (k === 'u6' ? this.plan.eip6 : this.plan.eip4)),
+      );
+    }, 10_000);
+  }
+
+  /** The node plan of a node name. */
+  node(name: string): NodePlan {
+    const n = this.plan.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name} in this lab`);
+    return n;
+  }
+
+  /** Node holding the EIP per the EgressGateway status (undefined when none or the API is down). */
+  async holder(): Promise<string | undefined> {
+    try {
+      const g = await this.api.get<{
+        status?: { nodeList?: Array<{ name: string; eips?: Array<{ ipv4?: string }> }> };
+      }>(paths.gateway('egw-lab'));
+      return g.status?.nodeList?.find((n) => (n.eips ?? []).some((e) => e.ipv4 === this.plan.eip4))?.name;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The current leader's identity from the Lease (undefined when unknown). */
+  async leader(): Promise<string | undefined> {
+    try {
+      const l = await this.api.get<{ spec?: { holderIdentity?: string } }>(
+        paths.lease('kube-system', 'egressgateway-controller'),
+      );
+      return l.spec?.holderIdentity || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private startHolderPoll(): void {
+    this.polling = true;
+    void (async () => {
+      while (this.polling) {
+        const h = await this.holder();
+        if (h !== undefined && h !== this.lastHolder) {
+          this.lastHolder = h;
+          this.holderChanges.push({ t: Date.now(), node: h });
+          this.note('holder', `EgressGateway status: EIP on ${h}`);
+        }
+        await sleep(50);
+      }
+    })();
+  }
+
+  /** Source address of the latest arrival of a kind. */
+  lastSource(kind: Arrival['k']): string | undefined {
+    for (let i = this.arrivals.length - 1; i >= 0; i--)
+      if (this.arrivals[i]?.k === kind) return this.arrivals[i]?.s;
+    return undefined;
+  }
+
+  /** Polls `fn` every 50 ms until it is true or `timeoutMs` passed. */
+  async waitFor(fn: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (await fn()) return true;
+      await sleep(50);
+    }
+    return fn();
+  }
+
+  /** Sends a signal to a node's agent (SIGKILL, SIGSTOP, SIGCONT, SIGTERM). */
+  signalAgent(node: string, sig: NodeJS.Signals): void {
+    const p = this.agents.get(node);
+    if (!p) throw new Error(`no agent on ${node}`);
+    this.note('fault', `${sig} agent on ${node}`);
+    this.procs.signal(p, sig);
+  }
+
+  /** Sets a node's LAN link down or up (its end in the node namespace). */
+  setLanLink(node: string, up: boolean): void {
+    this.note('fault', `${node} LAN link ${up ? 'up' : 'down'}`);
+    const ns = this.node(node).ns;
+    ipn(ns, 'link', 'set', 'eth0', up ? 'up' : 'down');
+    if (up) {
+      // Link down deletes the routes through it; the connected ones return with the link, the
+      // default routes do not (on a real node DHCP or networkd puts them back). Without a
+      // default route, loose rp_filter on the tunnel drops every pod packet (no route to its source).
+      ipn(ns, 'route', 'replace', 'default', 'via', this.plan.lanGateway4, 'dev', 'eth0', 'onlink');
+      ipn(ns, '-6', 'route', 'replace', 'default', 'via', this.plan.lanGateway6, 'dev', 'eth0', 'onlink');
+    }
+  }
+
+  /** Cuts (or heals) a node's path to the API server while its LAN stays up. */
+  setApiPartition(node: string, cut: boolean): void {
+    this.note('fault', `${node} ${cut ? 'cut off from' : 'reconnected to'} the API server`);
+    ipn(this.node(node).ns, 'link', 'set', 'mgmt0', cut ? 'down' : 'up');
+  }
+
+  /** Restarts the API server (SIGKILL or SIGTERM), same data dir and port; resolves when ready again. */
+  async restartApiServer(sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.apiServer;
+    this.note('fault', `API server ${sig}, restart`);
+    if (p) {
+      this.procs.signal(p, sig);
+      await p.exited;
+    }
+    await this.startApiServer();
+    await this.waitFor(() => this.api.ready(), 30_000);
+    this.note('fault', 'API server back');
+  }
+
+  /** Starts the node's agent again after a kill (or stops a frozen one first). */
+  async restartAgent(node: string): Promise<void> {
+    const p = this.agents.get(node);
+    if (p?.alive()) {
+      this.procs.signal(p, 'SIGKILL');
+      await p.exited;
+    }
+    this.note('fault', `agent on ${node} restarted`);
+    this.startAgent(node);
+  }
+
+  /** Tears everything down: processes, namespaces (the run folder stays). Safe to call twice. */
+  async teardown(): Promise<void> {
+    this.polling = false;
+    this.forward?.close();
+    this.teardownSync();
+  }
+
+  /** Synchronous cleanup (used from `exit` handlers). */
+  teardownSync(): void {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    this.polling = false;
+    process.removeListener('exit', this.exitHandler);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+      process.removeListener(sig, this.signalHandler);
+    this.procs.killAll();
+    const left = destroyNamespaces([...namespacesOf(this.plan).filter((n) => this.namespaces.includes(n))]);
+    this.namespaces.splice(0);
+    if (left.length > 0) process.stderr.write(`netns-lab: could not delete: ${left.join('; ')}\n`);
+  }
+}

@@ -1,0 +1,260 @@
+import {
+  type DuplicateWindow,
+  duplicateWindows,
+  type Gap,
+  longestGap,
+  type OwnershipGap,
+  ownershipGap,
+  sourcesBetween,
+  streamConnections,
+} from './analysis.js';
+import { sleep } from './exec.js';
+import type { Lab } from './lab.js';
+
+/** The faults the lab injects (always on the node that holds the EIP, or on the leader). */
+export const FAULTS = [
+  'agent-kill',
+  'agent-freeze',
+  'node-down',
+  'node-freeze',
+  'partition',
+  'planned',
+  'leader-kill',
+  'leader-stop',
+  'apiserver-restart',
+] as const;
+
+/** One of {@link FAULTS}. */
+export type Fault = (typeof FAULTS)[number];
+
+/** What each fault does, for `--help` and the summary. */
+export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
+  'agent-kill': "SIGKILL of the holder's agent (the node stays up)",
+  'agent-freeze': "SIGSTOP of the holder's agent (the node stays up)",
+  'node-down': "the holder's links go down (LAN and management: the node is gone)",
+  'node-freeze': "SIGSTOP of the holder's agent plus its links down",
+  partition: "the holder's path to the API server is cut; its LAN stays up",
+  planned: "SIGTERM of the holder's agent (planned handover)",
+  'leader-kill': "SIGKILL of the leading controller and of the holder's agent at once",
+  'leader-stop': "SIGTERM of the leading controller (releases the lease) and SIGKILL of the holder's agent",
+  'apiserver-restart':
+    'SIGKILL of the API server, restarted at once on the same data dir (no failover expected)',
+};
+
+/** True for faults after which the EIP must move. */
+export const faultMovesEip = (f: Fault): boolean => f !== 'apiserver-restart';
+
+/** The measured outcome of one fault. */
+export interface ScenarioResult {
+  fault: Fault;
+  /** Node that held the EIP when the fault was injected. */
+  from: string;
+  /** Node that held it afterwards (per the gateway status). */
+  to: string | undefined;
+  faultAt: number;
+  /** Fault -> the gateway status names a new holder (ms). */
+  detectionMs: number | undefined;
+  /** Longest silence of each probe stream around the fault, counting only packets from the EIP. */
+  gaps: { u4?: Gap; u6?: Gap; c4?: Gap; s4?: Gap };
+  /** Sources the server saw in the second before the fault, and after the recovery settled. */
+  sourcesBefore: string[];
+  sourcesAfter: string[];
+  /** ARP ownership handover on the LAN: how long nobody answered for the EIP (negative: overlap). */
+  arpHandover: OwnershipGap | undefined;
+  /** Rounds in which two MACs answered ARP for the EIP (from the fault to the end). */
+  duplicates: DuplicateWindow[];
+  /** The TCP stream kept one connection (same source port) and the pod saw no error. */
+  streamSurvived: boolean;
+  streamBefore: string[];
+  streamAfter: string[];
+  /** Holder after the failed node came back and the eviction timeout passed (no move-back: === to). */
+  holderAfterRecovery: string | undefined;
+  /** The leader before and after (leader faults). */
+  leaderBefore?: string | undefined;
+  leaderAfter?: string | undefined;
+}
+
+/** How long to wait for each step. */
+export interface ScenarioOptions {
+  /** Skip the recovery step. */
+  noRecovery?: boolean;
+  /** Called with a line for every step (the live view). */
+  onStep?: (text: string) => void;
+}
+
+async function inject(lab: Lab, fault: Fault, node: string, leader: string | undefined): Promise<void> {
+  switch (fault) {
+    case 'agent-kill':
+      lab.signalAgent(node, 'SIGKILL');
+      return;
+    case 'agent-freeze':
+      lab.signalAgent(node, 'SIGSTOP');
+      return;
+    case 'node-down':
+      lab.setLanLink(node, false);
+      lab.setApiPartition(node, true);
+      return;
+    case 'node-freeze':
+      lab.signalAgent(node, 'SIGSTOP');
+      lab.setLanLink(node, false);
+      lab.setApiPartition(node, true);
+      return;
+    case 'partition':
+      lab.setApiPartition(node, true);
+      return;
+    case 'planned':
+      lab.signalAgent(node, 'SIGTERM');
+      return;
+    case 'leader-kill':
+    case 'leader-stop': {
+      const p = leader ? lab.controllers.get(leader) : undefined;
+      if (!p) throw new Error(`no running leader controller (lease holder: ${leader ?? 'none'})`);
+      lab.note('fault', `${fault === 'leader-kill' ? 'SIGKILL' : 'SIGTERM'} leader controller ${leader}`);
+      lab.procs.signal(p, fault === 'leader-kill' ? 'SIGKILL' : 'SIGTERM');
+      lab.signalAgent(node, 'SIGKILL');
+      return;
+    }
+    case 'apiserver-restart':
+      await lab.restartApiServer('SIGKILL');
+      return;
+  }
+}
+
+async function recover(lab: Lab, fault: Fault, node: string, leader: string | undefined): Promise<void> {
+  switch (fault) {
+    case 'agent-kill':
+    case 'planned':
+      await lab.restartAgent(node);
+      return;
+    case 'agent-freeze':
+      lab.signalAgent(node, 'SIGCONT');
+      return;
+    case 'node-down':
+      lab.setLanLink(node, true);
+      lab.setApiPartition(node, false);
+      return;
+    case 'node-freeze':
+      lab.setLanLink(node, true);
+      lab.setApiPartition(node, false);
+      lab.signalAgent(node, 'SIGCONT');
+      return;
+    case 'partition':
+      lab.setApiPartition(node, false);
+      return;
+    case 'leader-kill':
+    case 'leader-stop':
+      if (leader) {
+        const old = lab.controllers.get(leader);
+        if (old) await old.exited;
+        lab.startController(leader);
+        lab.note('fault', `controller ${leader} restarted`);
+      }
+      await lab.restartAgent(node);
+      return;
+    case 'apiserver-restart':
+      return;
+  }
+}
+
+/**
+ * Injects one fault on the EIP holder, waits for the failover (or for the cluster to settle),
+ * recovers the failed part, checks there is no move-back, and measures everything on the wire.
+ */
+export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {}): Promise<ScenarioResult> {
+  const step = o.onStep ?? (() => {});
+  const evictMs = lab.timing.eipEvictionTimeout * 1000;
+  const leaseMs = lab.timing.leaseDuration * 1000;
+  const from = await lab.holder();
+  if (!from) throw new Error('no node holds the EIP before the fault');
+  const leaderBefore = await lab.leader();
+  // Fresh flows for every scenario (one broken by an earlier scenario must not count here),
+  // then a steady baseline.
+  if (!(await lab.restartProbes())) step('warning: fresh probes are not seen from the EIP before the fault');
+  await sleep(1000);
+  const faultAt = Date.now();
+  step(
+    `fault: ${FAULT_DESCRIPTIONS[fault]} (holder ${from}${fault.startsWith('leader') ? `, leader ${leaderBefore}` : ''})`,
+  );
+  await inject(lab, fault, from, leaderBefore);
+  const eip4 = lab.plan.eip4;
+  let to: string | undefined = from;
+  let detectionMs: number | undefined;
+  if (faultMovesEip(fault)) {
+    const bound = evictMs + 10_000 + (fault.startsWith('leader') ? leaseMs : 0);
+    let seenAt: number | undefined;
+    await lab.waitFor(async () => {
+      const h = await lab.holder();
+      if (h !== undefined && h !== from) {
+        to = h;
+        seenAt = Date.now();
+        return true;
+      }
+      return false;
+    }, bound);
+    // Two pollers watch the status (the lab's and this one): the earlier sighting counts.
+    const change = lab.holderChanges.find((c) => c.t >= faultAt && c.node !== from);
+    const first = Math.min(change?.t ?? Number.POSITIVE_INFINITY, seenAt ?? Number.POSITIVE_INFINITY);
+    detectionMs = Number.isFinite(first) ? first - faultAt : undefined;
+    to = change?.node ?? to;
+    step(`gateway status: EIP moved ${from} -> ${to ?? 'nowhere'} after ${detectionMs ?? '?'} ms`);
+  } else {
+    await sleep(evictMs + 1000);
+    to = await lab.holder();
+  }
+  // Probes resume from the EIP through the new holder.
+  await lab.waitFor(() => {
+    const last = lab.arrivals.at(-1);
+    return last !== undefined && last.t > Date.now() - 200 && lab.lastSource('u4') === eip4;
+  }, 10_000);
+  await sleep(1500);
+  const settledAt = Date.now();
+  let holderAfterRecovery: string | undefined;
+  if (o.noRecovery === true) {
+    // Something to look at after the settle point: sources and the stream are judged on it.
+    await sleep(1000);
+  } else {
+    step(`recovering ${fault.startsWith('leader') ? `controller ${leaderBefore} and ` : ''}${from}`);
+    await recover(lab, fault, from, leaderBefore);
+    // Give the recovered node every chance to take the EIP back (it must not).
+    await sleep(evictMs + 2000);
+    holderAfterRecovery = await lab.holder();
+    step(
+      `after recovery the EIP is on ${holderAfterRecovery ?? 'nobody'} (${holderAfterRecovery === to ? 'no move-back' : 'MOVED'})`,
+    );
+  }
+  const end = Date.now();
+  const gaps: ScenarioResult['gaps'] = {};
+  for (const [k, src] of [
+    ['u4', eip4],
+    ['u6', lab.plan.eip6],
+    ['c4', eip4],
+    ['s4', eip4],
+  ] as const) {
+    const g = longestGap(lab.arrivals, k, faultAt - 500, end, src);
+    if (g) gaps[k] = g;
+  }
+  const streamBefore = streamConnections(lab.arrivals, faultAt - 1000, faultAt);
+  const streamAfter = streamConnections(lab.arrivals, settledAt, end);
+  const streamErrors = lab.streamEvents.filter((e) => e.t >= faultAt && e.k === 'stream-error');
+  return {
+    fault,
+    from,
+    to,
+    faultAt,
+    detectionMs,
+    gaps,
+    sourcesBefore: sourcesBetween(lab.arrivals, 'u4', faultAt - 1000, faultAt),
+    sourcesAfter: sourcesBetween(lab.arrivals, 'u4', settledAt, end),
+    duplicates: duplicateWindows(lab.arp.filter((r) => r.t >= faultAt - 1000)),
+    arpHandover: ownershipGap(lab.arp, faultAt),
+    streamSurvived:
+      streamErrors.length === 0 &&
+      streamBefore.length === 1 &&
+      streamAfter.length === 1 &&
+      streamBefore[0] === streamAfter[0],
+    streamBefore,
+    streamAfter,
+    holderAfterRecovery,
+    ...(fault.startsWith('leader') ? { leaderBefore, leaderAfter: await lab.leader() } : {}),
+  };
+}
