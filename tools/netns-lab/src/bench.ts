@@ -159,7 +159,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     log: (s) => process.stdout.write(`${s}\n`),
   });
   const table = benchTable(rows);
-  const out = values.out ?? join(repoRoot, 'tools', 'netns-lab', 'docs', 'benchmarks.md');
+  const out = values.out ?? join(repoRoot, 'docs', 'benchmarks.md');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
