@@ -1,6 +1,6 @@
 // Resource benchmark of @egressgateway/agent (run from the built dist: `npm run bench`).
 //
-// Three processes: the embedded API server (bench/apiserver-child.mjs), the agent of node gw-0
+// Three processes: the embedded API server (tools/bench/apiserver-child.mjs), the agent of node gw-0
 // with a counting no-op binder (bench/agent-child.mjs, the process whose RSS and CPU are
 // reported), and this one, which seeds the cluster, runs the real EgressController (built dist)
 // and a fake agent heartbeating for the second gateway node gw-1. Phases:
@@ -129,7 +129,7 @@ function latencyText(heartbeats) {
 const cpuMs = (u) => (u.cpu.user + u.cpu.system) / 1000;
 
 // ---------------------------------------------------------------- cluster
-const api = await forkChild('apiserver-child.mjs');
+const api = await forkChild('../../../tools/bench/apiserver-child.mjs');
 const base = api.first.url;
 const kc = new KubeConfig();
 kc.loadFromString(api.first.kubeconfigYaml);

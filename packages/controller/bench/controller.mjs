@@ -1,6 +1,6 @@
 // Failover benchmark of @egressgateway/controller (run from the built dist: `npm run bench`).
 //
-// Three processes: the embedded API server (bench/apiserver-child.mjs), the controller
+// Three processes: the embedded API server (tools/bench/apiserver-child.mjs), the controller
 // (bench/controller-child.mjs, the process whose RSS and CPU are reported), and this one, which
 // plays N agents heartbeating through the API over keep-alive HTTP, seeds the cluster and judges
 // the failover. For each N: N Nodes, N/50 EgressGateways of 50 nodes each, 4 EIPs and 4 policies
@@ -80,7 +80,7 @@ async function pool(items, limit, fn) {
 
 // ---------------------------------------------------------------- child processes
 function startApiServer() {
-  const child = fork(`${here}apiserver-child.mjs`, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(`${here}../../../tools/bench/apiserver-child.mjs`, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve) => child.once('message', (m) => resolve({ child, ...m })));

@@ -1,4 +1,4 @@
-// The embedded API server in its own process, so the controller's RSS and CPU are its own.
+// The embedded API server in its own process, so a benchmarked app's RSS and CPU are its own.
 // IPC: sends { url, kubeconfigYaml } once listening; answers 'usage' with memory and CPU, exits on 'stop'.
 import { startApiServer } from '@egressgateway/apiserver';
 
