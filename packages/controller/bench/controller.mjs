@@ -80,7 +80,9 @@ async function pool(items, limit, fn) {
 
 // ---------------------------------------------------------------- child processes
 function startApiServer() {
-  const child = fork(`${here}../../../tools/bench/apiserver-child.mjs`, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(`${here}../../../tools/bench/apiserver-child.mjs`, [], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return new Promise((resolve) => child.once('message', (m) => resolve({ child, ...m })));
