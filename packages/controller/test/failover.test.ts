@@ -74,7 +74,6 @@ describe('controller against the embedded API server', () => {
 
     // The holder's agent stops heartbeating.
     agents.paused.add(first);
-    const stoppedAt = Date.now();
     const moved = await eventually('EIP moved', () => {
       const h = holder(controller.gateways.get('egw1'));
       return h === other ? h : undefined;
