@@ -32,13 +32,13 @@ import {
   toKubeApiError,
 } from '@egressgateway/kube';
 import { clusterBypass, desiredNodeState, type PodLike, type TunnelDeviceSettings } from './desired.js';
-import { fenceDeadline, renewLifetimeSeconds } from './fencing.js';
+import { fenceDeadline, renewLeaseMs, renewLifetimeSeconds } from './fencing.js';
 import type { AgentMetrics } from './metrics.js';
 
 /** The part of `DatapathBinder` the agent uses (a recording fake in tests). */
 export interface Binder {
   apply(desired: NodeDatapathState): Promise<{ ok: boolean }>;
-  renewEips(lifetimeSeconds: number): Promise<unknown>;
+  renewEips(lifetimeSeconds: number, leaseMs?: number): Promise<unknown>;
   withdrawEips(): Promise<unknown>;
   withdrawAll(): Promise<unknown>;
 }
@@ -271,7 +271,7 @@ export class EgressAgent {
             this.lastApplied = key;
             const bound = desired.eips.length > this.heldEips;
             this.heldEips = desired.eips.length;
-            // A fresh bind got the binder's default lifetime: bring it under the fence deadline.
+            // A fresh bind got the binder's default lease: bring it under the fence deadline.
             if (bound) this.renewHeld();
             this.options.metrics?.eipsHeld.set(desired.eips.length);
             this.log.info(
@@ -355,19 +355,19 @@ export class EgressAgent {
   }
 
   /**
-   * Extends the kernel lifetime of held EIPs up to the fence deadline of the last acknowledged
-   * heartbeat (counted from its send time). A killed or frozen agent stops extending it.
+   * Extends the lease (and kernel lifetime) of held EIPs up to the fence deadline of the last
+   * acknowledged heartbeat (counted from its send time). A killed or frozen agent stops extending
+   * them, and the kernel silences the EIPs at that deadline.
    */
   private renewHeld(): void {
     const s = this.options.settings;
     if (this.fenced || this.heldEips === 0 || this.lastAckedSentAt === undefined) return;
-    const seconds = renewLifetimeSeconds(this.lastAckedSentAt, this.clock.now(), {
-      evictionTimeoutMs: s.evictionTimeoutMs,
-      marginMs: s.fenceMarginMs,
-    });
-    if (seconds < 1) return;
+    const fencing = { evictionTimeoutMs: s.evictionTimeoutMs, marginMs: s.fenceMarginMs };
+    const now = this.clock.now();
+    const leaseMs = renewLeaseMs(this.lastAckedSentAt, now, fencing);
+    if (leaseMs <= 0) return;
     void this.options.binder
-      .renewEips(seconds)
+      .renewEips(renewLifetimeSeconds(this.lastAckedSentAt, now, fencing), leaseMs)
       .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'eip lifetime renewal failed'));
   }
 

@@ -13,11 +13,13 @@ export {
 export { DetectError, detectParentInterface, type ParentInterface } from './detect.js';
 export {
   DEFAULT_FENCE_MARGIN_MS,
+  eipLeaseMs,
   eipLifetimeSeconds,
   type FencingSettings,
   fenceDeadline,
   fencingWarnings,
-  killedAgentOverlapMs,
+  MIN_FENCE_MARGIN_MS,
+  renewLeaseMs,
   renewLifetimeSeconds,
 } from './fencing.js';
 export { type AgentMainOptions, buildProgram, main, type RunningAgent, runCli } from './main.js';

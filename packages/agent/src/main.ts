@@ -13,7 +13,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { type Binder, EgressAgent } from './agent.js';
 import { detectParentInterface } from './detect.js';
-import { eipLifetimeSeconds, fencingWarnings } from './fencing.js';
+import { eipLeaseMs, eipLifetimeSeconds, fencingWarnings } from './fencing.js';
 import { createAgentMetrics } from './metrics.js';
 import { AGENT_OPTIONS, type AgentCliSettings } from './settings.js';
 
@@ -57,7 +57,11 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     logger: log,
   });
   const binder =
-    options.binder ?? (await DatapathBinder.open({ eipLifetimeSeconds: eipLifetimeSeconds(fencing) }));
+    options.binder ??
+    (await DatapathBinder.open({
+      eipLifetimeSeconds: eipLifetimeSeconds(fencing),
+      eipLeaseMs: eipLeaseMs(fencing),
+    }));
   const agent = new EgressAgent({
     client,
     binder,
@@ -87,7 +91,13 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
   });
   await agent.start();
   log.info(
-    { node: s.nodeName, parent, health: health.url, lifetimeS: eipLifetimeSeconds(fencing) },
+    {
+      node: s.nodeName,
+      parent,
+      health: health.url,
+      lifetimeS: eipLifetimeSeconds(fencing),
+      leaseMs: eipLeaseMs(fencing),
+    },
     'agent started',
   );
   let stopping: Promise<void> | undefined;

@@ -160,9 +160,19 @@ describe('agent against the embedded API server and a live controller', () => {
       { id: 'default/p1', sources: ['198.19.1.2'], destinations: ['203.0.113.0/24'], eip: EIP },
     ]);
     expect(node(other).binder.current?.eips).toEqual([]);
-    // Lifetime renewals follow acknowledged heartbeats, with the lifetime from the fencing rule.
+    // Lease renewals follow acknowledged heartbeats and end at the fence deadline of the
+    // heartbeat that allowed them (send time + eviction - margin), never later.
     await eventually('renewals', () => node(h).binder.calls.filter((c) => c.op === 'renew').length >= 2);
-    expect(node(h).binder.calls.find((c) => c.op === 'renew')?.lifetime).toBe(1);
+    const renewals = node(h).binder.calls.filter((c) => c.op === 'renew');
+    for (const r of renewals) {
+      const beat = node(h)
+        .agent.heartbeats.filter((b) => b.ackAt <= r.at)
+        .at(-1);
+      expect(beat).toBeDefined();
+      expect(r.lifetime).toBe(1);
+      expect(r.leaseMs).toBeGreaterThan(0);
+      expect(r.at + (r.leaseMs ?? 0)).toBeLessThanOrEqual((beat?.sentAt ?? 0) + EVICT - MARGIN + 1);
+    }
   });
 
   it('self-fences under an API partition before the controller moves the EIP, and re-binds only as the status says', async () => {

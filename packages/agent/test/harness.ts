@@ -4,15 +4,26 @@ import type { Binder } from '../src/agent.js';
 
 /** A binder that records what it is asked to do, with timestamps. */
 export class RecordingBinder implements Binder {
-  readonly calls: Array<{ at: number; op: string; desired?: NodeDatapathState; lifetime?: number }> = [];
+  readonly calls: Array<{
+    at: number;
+    op: string;
+    desired?: NodeDatapathState;
+    lifetime?: number;
+    leaseMs?: number;
+  }> = [];
   current: NodeDatapathState | undefined;
   async apply(desired: NodeDatapathState) {
     this.calls.push({ at: Date.now(), op: 'apply', desired });
     this.current = desired;
     return { ok: true };
   }
-  async renewEips(lifetime: number) {
-    this.calls.push({ at: Date.now(), op: 'renew', lifetime });
+  async renewEips(lifetime: number, leaseMs?: number) {
+    this.calls.push({
+      at: performance.timeOrigin + performance.now(),
+      op: 'renew',
+      lifetime,
+      ...(leaseMs !== undefined ? { leaseMs } : {}),
+    });
   }
   async withdrawEips() {
     this.calls.push({ at: Date.now(), op: 'withdrawEips' });

@@ -8,6 +8,11 @@ export interface DatapathBinderOptions {
   readonly ownership?: Partial<Ownership>;
   /** Kernel lifetime (valid_lft = preferred_lft) given to a newly bound EIP. Default 30 s. */
   readonly eipLifetimeSeconds?: number;
+  /**
+   * Lease (ms) given to a newly bound EIP: when it runs out without a `renewEips`, nftables
+   * silences the EIP (no ARP/ND answers, nothing sent from it). Default: the lifetime.
+   */
+  readonly eipLeaseMs?: number;
   /** Gratuitous ARP / unsolicited NA on bind. Default `{ count: 2, repeatAfterMs: 3000 }`. */
   readonly announce?: { readonly count: number; readonly repeatAfterMs: number } | false;
   /** Probe for another owner right after binding (in the background). Default true. */

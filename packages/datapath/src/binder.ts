@@ -8,12 +8,16 @@ import { NetlinkKernel } from './kernel-netlink.js';
 import { DEFAULT_OWNERSHIP, type NodeDatapathState, type Ownership, validateState } from './model.js';
 import { executeNetlinkOperation } from './netlink-operations.js';
 import {
+  type EipLease,
   type NftContent,
   type NftContentMemo,
   parseGeneration,
   parseNftJson,
+  renderArpTable,
+  renderDeleteScript,
   renderDeltaScript,
   renderFullScript,
+  renderLeaseLines,
 } from './nft-content.js';
 import { applyNftScript, listNftTable, runNft } from './nft-runner.js';
 import type { ObservedState } from './observed.js';
@@ -31,15 +35,20 @@ const EMPTY_STATE = (egress: string): NodeDatapathState => ({
 /**
  * Makes one node's kernel datapath match a {@link NodeDatapathState}, touching only what it owns:
  * EIP addresses marked with its IFA_PROTO value, its VXLAN device (alias `egressgateway:owned`),
- * ip rules with its protocol at its priority, routes in its table range, and the nftables table
- * `inet egressgateway`. Runs in the node's network namespace (netlink has no namespace argument).
- * Calls are serialised.
+ * ip rules with its protocol at its priority, routes in its table range, and the nftables tables
+ * `inet egressgateway` and `arp egressgateway`. Runs in the node's network namespace (netlink has
+ * no namespace argument). Calls are serialised.
+ *
+ * Every bound EIP has two clocks that only {@link DatapathBinder.renewEips} extends: its kernel
+ * lifetime (whole seconds; the kernel then removes the address) and its lease (milliseconds; when
+ * it runs out, nftables silences the EIP: no ARP/ND answers, no packets from it). A killed or
+ * frozen process stops renewing, and the node lets go of its EIPs with nothing left running.
  *
  * @example
  * ```ts
- * const binder = await DatapathBinder.open({ eipLifetimeSeconds: 10 });
+ * const binder = await DatapathBinder.open({ eipLifetimeSeconds: 10, eipLeaseMs: 2500 });
  * const report = await binder.apply(state);          // converge
- * setInterval(() => binder.renewEips(10), 3000);     // after each acknowledged heartbeat
+ * setInterval(() => binder.renewEips(3, 2500), 1000); // after each acknowledged heartbeat
  * await binder.withdrawAll();                        // graceful shutdown
  * binder.close();
  * ```
@@ -61,6 +70,8 @@ export class DatapathBinder {
    * parsing) the whole table.
    */
   private nftCache: { generation: number; content: NftContent } | undefined;
+  /** Lease deadline (on `now`) per held EIP, to write the leases back when the tables are rebuilt. */
+  private readonly leases = new Map<string, number>();
 
   private constructor(opts: DatapathBinderOptions) {
     this.opts = opts;
@@ -245,23 +256,47 @@ export class DatapathBinder {
         this.nftCache = undefined;
         const script =
           o.op === 'nft-replace'
-            ? renderFullScript(o.content, o.egress, o.tunnel, this.own, generation)
-            : renderDeltaScript(o.deltas, this.own, generation);
+            ? renderFullScript(o.content, o.egress, o.tunnel, this.own, generation, this.runningLeases())
+            : renderDeltaScript(o.deltas, this.own, generation) +
+              `${renderArpTable(o.content.sets.eip4, this.runningLeases(), this.own).join('\n')}\n`;
         await applyNftScript(script, this.nftPath);
         this.nftCache = { generation, content: o.content };
         return;
       }
       case 'nft-delete':
         this.nftCache = undefined;
-        return applyNftScript(
-          `table inet ${this.own.nftTable}\ndelete table inet ${this.own.nftTable}\n`,
-          this.nftPath,
-        );
-      case 'eip-add':
-        return this.kernel.writeEip(o.address, o.interface, this.opts.eipLifetimeSeconds ?? 30, true);
+        return applyNftScript(renderDeleteScript(this.own), this.nftPath);
+      case 'eip-add': {
+        const lifetime = this.opts.eipLifetimeSeconds ?? 30;
+        // The lease goes in while the address is added: the EIP may not speak before it has one.
+        await Promise.all([
+          this.kernel.writeEip(o.address, o.interface, lifetime, true),
+          this.writeLeases([o.address], this.opts.eipLeaseMs ?? lifetime * 1000),
+        ]);
+        return;
+      }
+      case 'eip-del':
+        this.leases.delete(normalizeAddress(o.address));
+        return executeNetlinkOperation(this.kernel, o);
       default:
         return executeNetlinkOperation(this.kernel, o);
     }
+  }
+
+  private runningLeases(): EipLease[] {
+    const now = this.now();
+    const out: EipLease[] = [];
+    for (const [address, until] of this.leases) if (until > now) out.push({ address, ms: until - now });
+    return out;
+  }
+
+  /** Sets the lease of `addresses` to `ms` from now (one nft transaction). */
+  private async writeLeases(addresses: readonly string[], ms: number): Promise<void> {
+    if (addresses.length === 0) return;
+    const until = this.now() + ms;
+    const leases = addresses.map((address) => ({ address: normalizeAddress(address), ms }));
+    await applyNftScript(`${renderLeaseLines(leases, this.own).join('\n')}\n`, this.nftPath);
+    for (const l of leases) this.leases.set(l.address, until);
   }
 
   private async announceOne(address: string, ifname: string): Promise<Announcement | undefined> {
@@ -300,19 +335,24 @@ export class DatapathBinder {
   }
 
   /**
-   * Extends the kernel lifetime of every held EIP to `lifetimeSeconds` (valid and preferred).
-   * Call after each acknowledged heartbeat; if calls stop, the kernel removes the EIPs itself.
+   * Sets the kernel lifetime of every held EIP to `lifetimeSeconds` (valid and preferred) and its
+   * lease to `leaseMs` from now (default: the lifetime). Call after each acknowledged heartbeat;
+   * if calls stop, the EIPs fall silent when the lease runs out and the kernel removes them when
+   * the lifetime does. A lease shorter than the previous one shortens it.
    */
-  renewEips(lifetimeSeconds: number): Promise<RenewReport> {
+  renewEips(lifetimeSeconds: number, leaseMs?: number): Promise<RenewReport> {
     if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds >= 0xffffffff) {
       return Promise.reject(new DatapathError('INVALID_STATE', 'lifetimeSeconds must be a positive integer'));
+    }
+    if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs > 0)) {
+      return Promise.reject(new DatapathError('INVALID_STATE', 'leaseMs must be a positive number'));
     }
     return this.serial(async () => {
       const t0 = this.now();
       const addrs = await this.kernel.addresses();
       const links = await this.kernel.links();
       const { eips } = this.kernel.classifyAddresses(links, addrs, undefined, undefined);
-      const renewed: string[] = [];
+      let renewed: string[] = [];
       const failed: { address: string; error: string }[] = [];
       for (const e of eips) {
         if (e.validLft === null) continue;
@@ -322,6 +362,13 @@ export class DatapathBinder {
         } catch (err) {
           failed.push({ address: e.address, error: err instanceof Error ? err.message : String(err) });
         }
+      }
+      try {
+        await this.writeLeases(renewed, leaseMs ?? lifetimeSeconds * 1000);
+      } catch (err) {
+        const error = `lease not renewed: ${err instanceof Error ? err.message : String(err)}`;
+        failed.push(...renewed.map((address) => ({ address, error })));
+        renewed = [];
       }
       return { renewed, failed, ms: this.now() - t0 };
     });

@@ -37,6 +37,7 @@ export {
 export {
   desiredNftContent,
   diffNftSets,
+  type EipLease,
   elementKey,
   isEmptyState,
   NFT_SETS,
@@ -44,8 +45,11 @@ export {
   type NftSetDelta,
   type NftSetName,
   parseNftJson,
+  renderArpTable,
+  renderDeleteScript,
   renderDeltaScript,
   renderFullScript,
+  renderLeaseLines,
 } from './nft-content.js';
 export {
   EMPTY_OBSERVED,

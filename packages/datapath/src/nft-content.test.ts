@@ -5,8 +5,11 @@ import {
   diffNftSets,
   elementKey,
   parseNftJson,
+  renderArpTable,
+  renderDeleteScript,
   renderDeltaScript,
   renderFullScript,
+  renderLeaseLines,
 } from './nft-content.js';
 
 const state: NodeDatapathState = {
@@ -88,6 +91,58 @@ describe('desiredNftContent', () => {
       ].join('\n'),
     );
     expect(elementKey('1.2.3.4 . 5.6.7.8 : 0x26000001')).toBe('1.2.3.4 . 5.6.7.8');
+  });
+});
+
+describe('EIP leases (the nftables dead-man switch)', () => {
+  const c = desiredNftContent(state);
+  if (c === null) throw new Error('expected content');
+
+  it('the inet table silences, after SNAT, every packet from an EIP whose lease ran out', () => {
+    const script = renderFullScript(c, 'eth0', 'egress.vxlan');
+    expect(script).toContain('set live4 { type ipv4_addr; flags timeout; }');
+    expect(script).toContain('type filter hook postrouting priority srcnat + 10; policy accept;');
+    expect(script).toContain('ip saddr @eip4 ip saddr != @live4 drop');
+    expect(script).toContain('ip6 saddr @eip6 ip6 saddr != @live6 drop');
+  });
+
+  it('a full rebuild also rebuilds the arp table and writes the running leases back', () => {
+    const script = renderFullScript(c, 'eth0', 'egress.vxlan', undefined, undefined, [
+      { address: '198.18.0.50', ms: 1234.2 },
+      { address: 'FD00:18::50', ms: 99 },
+      { address: '198.18.0.51', ms: 0 },
+    ]);
+    const lines = script.trimEnd().split('\n');
+    expect(lines).toContain('delete table arp egressgateway');
+    expect(lines).toContain('add element arp egressgateway eip4 { 198.18.0.50 }');
+    expect(lines).toContain('add element arp egressgateway live4 { 198.18.0.50 timeout 1235ms }');
+    expect(lines).toContain('add element inet egressgateway live4 { 198.18.0.50 timeout 1235ms }');
+    expect(lines).toContain('add element inet egressgateway live6 { fd00:18::50 timeout 99ms }');
+    // An expired lease is not resurrected; the fresh table needs no refresh dance.
+    expect(script).not.toContain('198.18.0.51 timeout');
+    expect(script).not.toContain('delete element');
+  });
+
+  it('the arp table drops ARP from EIPs without a lease and copies only the IPv4 EIP set', () => {
+    const lines = renderArpTable(['198.18.0.50'], [{ address: 'fd00:18::50', ms: 500 }]);
+    expect(lines).toContain('    arp saddr ip @eip4 arp saddr ip != @live4 drop');
+    expect(lines.at(-1)).toBe('add element arp egressgateway eip4 { 198.18.0.50 }');
+    expect(renderArpTable([], [])).not.toContain('add element');
+  });
+
+  it('a renewal replaces the element (add, delete, add) in both tables, so it can also shorten it', () => {
+    expect(renderLeaseLines([{ address: '198.18.0.50', ms: 750 }])).toEqual([
+      'add element inet egressgateway live4 { 198.18.0.50 timeout 750ms }',
+      'delete element inet egressgateway live4 { 198.18.0.50 }',
+      'add element inet egressgateway live4 { 198.18.0.50 timeout 750ms }',
+      'add element arp egressgateway live4 { 198.18.0.50 timeout 750ms }',
+      'delete element arp egressgateway live4 { 198.18.0.50 }',
+      'add element arp egressgateway live4 { 198.18.0.50 timeout 750ms }',
+    ]);
+    expect(renderLeaseLines([{ address: 'fd00:18::50', ms: 10 }], undefined, false)).toEqual([
+      'add element inet egressgateway live6 { fd00:18::50 timeout 10ms }',
+    ]);
+    expect(renderDeleteScript()).toContain('delete table arp egressgateway');
   });
 });
 

@@ -63,6 +63,8 @@ export function renderStructure(egress: string, tunnel: string, own: Ownership):
   set eip6 { type ipv6_addr; }
   map peermark { type ether_addr : mark; }
   set gen { type mark; }
+  set live4 { type ipv4_addr; flags timeout; }
+  set live6 { type ipv6_addr; flags timeout; }
   chain prerouting {
     type filter hook prerouting priority mangle; policy accept;
     iifname ${T} ct state new ct mark set ether saddr map @peermark
@@ -94,7 +96,85 @@ export function renderStructure(egress: string, tunnel: string, own: Ownership):
     ip6 daddr @eip6 ct state established,related accept
     ip6 daddr @eip6 drop
   }
+  chain fence {
+    type filter hook postrouting priority srcnat + 10; policy accept;
+    ip saddr @eip4 ip saddr != @live4 drop
+    ip6 saddr @eip6 ip6 saddr != @live6 drop
+  }
 `;
+}
+
+/**
+ * An EIP's lease: how many more milliseconds it may speak for itself on the LAN. The binder keeps
+ * one per held EIP in timeout sets (`live4`, `live6`) of the owned tables; when the timeout runs
+ * out, the kernel drops every packet the node would send from that EIP (after SNAT, so forwarded
+ * traffic too), ARP replies and requests included, and IPv6 neighbour advertisements, which carry
+ * the EIP as source. Nothing has to run for that to happen: it is the millisecond-precise dead-man
+ * switch that kernel address lifetimes (whole seconds) cannot be.
+ */
+export interface EipLease {
+  readonly address: string;
+  readonly ms: number;
+}
+
+const leaseTimeout = (ms: number): string => `timeout ${Math.max(1, Math.ceil(ms))}ms`;
+
+/**
+ * Script lines replacing the owned `arp` table: ARP is not seen by `inet` tables, so the ARP half
+ * of the lease fence lives in a table of its own with a copy of the IPv4 EIP set. It is rebuilt
+ * (one transaction, with the live leases) whenever the EIP set changes.
+ */
+export function renderArpTable(
+  eip4: readonly string[],
+  leases: readonly EipLease[],
+  own: Ownership = DEFAULT_OWNERSHIP,
+): string[] {
+  const t = `arp ${own.nftTable}`;
+  const lines = [
+    `table ${t}`,
+    `delete table ${t}`,
+    `table ${t} {`,
+    '  set eip4 { type ipv4_addr; }',
+    '  set live4 { type ipv4_addr; flags timeout; }',
+    '  chain output {',
+    '    type filter hook output priority filter; policy accept;',
+    '    arp saddr ip @eip4 arp saddr ip != @live4 drop',
+    '  }',
+    '}',
+  ];
+  if (eip4.length > 0) lines.push(`add element ${t} eip4 { ${eip4.join(', ')} }`);
+  const live = leases.filter((l) => familyOf(l.address) === 4 && l.ms > 0);
+  if (live.length > 0)
+    lines.push(
+      `add element ${t} live4 { ${live.map((l) => `${normalizeAddress(l.address)} ${leaseTimeout(l.ms)}`).join(', ')} }`,
+    );
+  return lines;
+}
+
+/**
+ * Script lines that set each lease's timeout in both owned tables. With `refresh`, an existing
+ * element is replaced (add, delete, add in one transaction: a plain add does not shorten or
+ * extend an existing element's timeout on every kernel).
+ */
+export function renderLeaseLines(
+  leases: readonly EipLease[],
+  own: Ownership = DEFAULT_OWNERSHIP,
+  refresh = true,
+): string[] {
+  const lines: string[] = [];
+  for (const l of leases) {
+    if (l.ms <= 0) continue;
+    const address = normalizeAddress(l.address);
+    const family = familyOf(address);
+    const targets = [`inet ${own.nftTable} live${family}`];
+    if (family === 4) targets.push(`arp ${own.nftTable} live4`);
+    for (const target of targets) {
+      const el = `{ ${address} ${leaseTimeout(l.ms)} }`;
+      if (refresh) lines.push(`add element ${target} ${el}`, `delete element ${target} { ${address} }`);
+      lines.push(`add element ${target} ${el}`);
+    }
+  }
+  return lines;
 }
 
 function structureHash(text: string): string {
@@ -224,13 +304,18 @@ export function elementKey(element: string): string {
   return i < 0 ? element : element.slice(0, i);
 }
 
-/** Full script that atomically replaces the owned table with `content`. */
+/**
+ * Full script that atomically replaces the owned tables (`inet` and `arp`) with `content`; the
+ * `leases` still running are written back in the same transaction, so a rebuild never makes a
+ * held EIP fall silent.
+ */
 export function renderFullScript(
   content: NftContent,
   egress: string,
   tunnel: string,
   own: Ownership = DEFAULT_OWNERSHIP,
   generation?: number,
+  leases: readonly EipLease[] = [],
 ): string {
   const t = `inet ${own.nftTable}`;
   const lines = [
@@ -246,7 +331,16 @@ export function renderFullScript(
     if (els.length > 0) lines.push(`add element ${t} ${name} { ${els.join(', ')} }`);
   }
   if (generation !== undefined) lines.push(`add element ${t} gen { ${hex8(generation)} }`);
+  lines.push(...renderArpTable(content.sets.eip4, leases, own));
+  const inetLeases = renderLeaseLines(leases, own, false).filter((l) => l.includes(` ${t} `));
+  lines.push(...inetLeases);
   return `${lines.join('\n')}\n`;
+}
+
+/** Script deleting both owned tables (nothing else). */
+export function renderDeleteScript(own: Ownership = DEFAULT_OWNERSHIP): string {
+  const t = own.nftTable;
+  return `table inet ${t}\ndelete table inet ${t}\ntable arp ${t}\ndelete table arp ${t}\n`;
 }
 
 /** Element changes for one set. */

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApplyReport, NodeDatapathState, TunnelPeer } from '../src/index.js';
+import type { ApplyReport, NodeDatapathState, RenewReport, TunnelPeer } from '../src/index.js';
 import { type Driver, isRoot, Lab, skipReason, sleep, tryRun, waitFor } from './lab.js';
 
 if (!isRoot) console.warn(skipReason);
@@ -284,6 +284,32 @@ describe.skipIf(!isRoot)('end to end: pod -> worker -> VXLAN -> gateway -> LAN -
     expect(captured).toMatch(fromGw2);
     expect(tryRun('ip', ['-n', ns.ext as string, 'neigh', 'show', EIP]).stdout).toContain(nodes.gw2.mac);
   });
+
+  it('when the lease of gw2 runs out, its EIPs fall silent (no SNAT traffic, no ARP/ND answers) until renewed', async () => {
+    const arp = (): number | null =>
+      tryRun('ip', ['netns', 'exec', ns.ext as string, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', EIP])
+        .status;
+    const nd = (): string =>
+      tryRun('ip', ['netns', 'exec', ns.ext as string, 'ndisc6', '-r', '1', '-w', '500', EIP6, 'eth0'])
+        .stdout;
+    expect(arp()).toBe(0);
+    expect(nd()).toContain('Target link-layer address');
+    // Shorten the lease as an agent whose heartbeats stopped being acknowledged would leave it.
+    const renew = await (drivers.gw2 as Driver).call<RenewReport>('renewEips', 30, 300);
+    expect([...renew.renewed].sort()).toEqual([EIP, EIP6].sort());
+    await sleep(500);
+    // The address is still bound (kernel lifetime 30 s), but nothing speaks for it any more.
+    expect(lab.ip(ns.gw2 as string, 'addr', 'show', 'dev', 'eth0')).toContain(`${EIP}/32`);
+    expect(await roundTrip(EXT_SELECTED)).toEqual({ reply: 'timeout', seen: undefined });
+    expect(await roundTrip(EXT6_SELECTED)).toEqual({ reply: 'timeout', seen: undefined });
+    expect(arp()).not.toBe(0);
+    expect(nd()).not.toContain('Target link-layer address');
+    // Unrelated traffic through the same gateway path is untouched.
+    expect(await roundTrip(EXT_OTHER)).toEqual({ reply: 'reply', seen: `dst=${EXT_OTHER} src=${POD}` });
+    await (drivers.gw2 as Driver).call<RenewReport>('renewEips', 30, 30_000);
+    expect(await roundTrip(EXT_SELECTED)).toEqual({ reply: 'reply', seen: `dst=${EXT_SELECTED} src=${EIP}` });
+    expect(arp()).toBe(0);
+  }, 20_000);
 
   it('an empty desired state (withdrawAll) removes everything owned and nothing else', async () => {
     for (const n of ['gw1', 'gw2', 'wk'] as const) {
