@@ -11,11 +11,12 @@
  * each acknowledged heartbeat, at `A`, the agent sets every held EIP's lease to
  * `S + E - M - A` milliseconds (counted from the send time, so however late the acknowledgement
  * comes, the lease ends at the deadline). The lease is an nftables timeout-set element (see
- * `@egressgateway/datapath`): when it runs out, the kernel silences the EIP (no ARP/ND answers,
- * nothing sent from it) with millisecond precision and nothing left running. It ends at
+ * `@egressgateway/datapath`): when it runs out, the kernel stops the node from claiming the EIP (no
+ * ARP or IPv6 neighbour discovery from it) with millisecond precision and nothing left running;
+ * forwarding goes on until the move, so a crash is invisible on the wire. It ends at
  * `S + E - M + w`, `w` being the lease write latency (one `nft` run, a few ms, plus a jiffy), so
  * any margin well above that is safe, sub-second settings included. The kernel address lifetime
- * (whole seconds) is set alongside, as clean-up of the silent address: at least 1 s and never more
+ * (whole seconds) is set alongside, as clean-up of the unclaimed address: at least 1 s and never more
  * than the seconds left before the deadline, rounded down.
  */
 
@@ -48,8 +49,8 @@ export function renewLeaseMs(lastAckedSentAt: number, now: number, s: FencingSet
 
 /**
  * Kernel lifetime (whole seconds) to set with a lease renewal: the whole seconds left before the
- * fence deadline, at least 1 while the deadline is ahead (the lease silences the EIP at the
- * deadline; the lifetime only removes the silent address up to a second later). 0 when past it.
+ * fence deadline, at least 1 while the deadline is ahead (the lease ends the node's claim at the
+ * deadline; the lifetime only removes the address up to a second later). 0 when past it.
  */
 export function renewLifetimeSeconds(lastAckedSentAt: number, now: number, s: FencingSettings): number {
   const left = renewLeaseMs(lastAckedSentAt, now, s);

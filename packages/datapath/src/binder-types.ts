@@ -10,7 +10,8 @@ export interface DatapathBinderOptions {
   readonly eipLifetimeSeconds?: number;
   /**
    * Lease (ms) given to a newly bound EIP: when it runs out without a `renewEips`, nftables
-   * silences the EIP (no ARP/ND answers, nothing sent from it). Default: the lifetime.
+   * stops the node claiming the EIP (drops ARP and IPv6 neighbour discovery from it). Default: the
+   * lifetime.
    */
   readonly eipLeaseMs?: number;
   /** Gratuitous ARP / unsolicited NA on bind. Default `{ count: 2, repeatAfterMs: 3000 }`. */

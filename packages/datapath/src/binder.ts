@@ -41,7 +41,7 @@ const EMPTY_STATE = (egress: string): NodeDatapathState => ({
  *
  * Every bound EIP has two clocks that only {@link DatapathBinder.renewEips} extends: its kernel
  * lifetime (whole seconds; the kernel then removes the address) and its lease (milliseconds; when
- * it runs out, nftables silences the EIP: no ARP/ND answers, no packets from it). A killed or
+ * it runs out, nftables stops the node claiming the EIP: no ARP/ND from it). A killed or
  * frozen process stops renewing, and the node lets go of its EIPs with nothing left running.
  *
  * @example
@@ -337,7 +337,7 @@ export class DatapathBinder {
   /**
    * Sets the kernel lifetime of every held EIP to `lifetimeSeconds` (valid and preferred) and its
    * lease to `leaseMs` from now (default: the lifetime). Call after each acknowledged heartbeat;
-   * if calls stop, the EIPs fall silent when the lease runs out and the kernel removes them when
+   * if calls stop, the node stops claiming the EIPs when the lease runs out and the kernel removes them when
    * the lifetime does. A lease shorter than the previous one shortens it.
    */
   renewEips(lifetimeSeconds: number, leaseMs?: number): Promise<RenewReport> {

@@ -98,12 +98,12 @@ describe('EIP leases (the nftables dead-man switch)', () => {
   const c = desiredNftContent(state);
   if (c === null) throw new Error('expected content');
 
-  it('the inet table silences, after SNAT, every packet from an EIP whose lease ran out', () => {
+  it('the inet table drops neighbour discovery from an IPv6 EIP whose lease ran out', () => {
     const script = renderFullScript(c, 'eth0', 'egress.vxlan');
     expect(script).toContain('set live4 { type ipv4_addr; flags timeout; }');
-    expect(script).toContain('type filter hook postrouting priority srcnat + 10; policy accept;');
-    expect(script).toContain('ip saddr @eip4 ip saddr != @live4 drop');
-    expect(script).toContain('ip6 saddr @eip6 ip6 saddr != @live6 drop');
+    expect(script).toContain(
+      'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 saddr @eip6 ip6 saddr != @live6 drop',
+    );
   });
 
   it('a full rebuild also rebuilds the arp table and writes the running leases back', () => {

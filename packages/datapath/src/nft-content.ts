@@ -97,20 +97,21 @@ export function renderStructure(egress: string, tunnel: string, own: Ownership):
     ip6 daddr @eip6 drop
   }
   chain fence {
-    type filter hook postrouting priority srcnat + 10; policy accept;
-    ip saddr @eip4 ip saddr != @live4 drop
-    ip6 saddr @eip6 ip6 saddr != @live6 drop
+    type filter hook output priority filter; policy accept;
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 saddr @eip6 ip6 saddr != @live6 drop
   }
 `;
 }
 
 /**
- * An EIP's lease: how many more milliseconds it may speak for itself on the LAN. The binder keeps
+ * An EIP's lease: how many more milliseconds the node may claim the EIP on the LAN. The binder keeps
  * one per held EIP in timeout sets (`live4`, `live6`) of the owned tables; when the timeout runs
- * out, the kernel drops every packet the node would send from that EIP (after SNAT, so forwarded
- * traffic too), ARP replies and requests included, and IPv6 neighbour advertisements, which carry
- * the EIP as source. Nothing has to run for that to happen: it is the millisecond-precise dead-man
- * switch that kernel address lifetimes (whole seconds) cannot be.
+ * out, the kernel drops every ARP packet (replies and requests) and every IPv6 neighbour
+ * solicitation and advertisement the node would send from that EIP, so no other host learns the
+ * node's MAC for it any more. Nothing has to run for that to happen: it is the millisecond-precise
+ * dead-man switch that kernel address lifetimes (whole seconds) cannot be. Forwarding and SNAT are
+ * left alone (as with self-fencing, flows keep going through the node until the move), which keeps
+ * an agent crash invisible on the wire.
  */
 export interface EipLease {
   readonly address: string;
