@@ -333,13 +333,18 @@ export class EgressAgent {
     if (parentChanged) status.tunnel = { parent };
     if (beat) status.lastHeartbeatTime = new Date(sentAt).toISOString();
     try {
-      await this.options.client.patchStatus(EGRESS_TUNNELS, s.nodeName, undefined, { status });
+      const written = await this.options.client.patchStatus<EgressTunnel & Obj>(
+        EGRESS_TUNNELS,
+        s.nodeName,
+        undefined,
+        { status },
+      );
       const ackAt = this.clock.now();
       if (!beat) return;
       this.heartbeats.push({ sentAt, ackAt });
       if (this.heartbeats.length > 1000) this.heartbeats.shift();
       this.options.metrics?.heartbeatLatency.observe((ackAt - sentAt) / 1000);
-      this.onAck(sentAt);
+      this.onAck(sentAt, written?.status?.phase);
     } catch (err) {
       const e = toKubeApiError(err);
       this.options.metrics?.heartbeatFailures.inc();
@@ -347,7 +352,19 @@ export class EgressAgent {
     }
   }
 
-  private onAck(sentAt: number): void {
+  /**
+   * An acknowledged heartbeat proves the node alive only if the controller had not already
+   * evicted it: the controller writes `HeartbeatTimeout` (with a resourceVersion precondition, so
+   * no heartbeat can slip in between its decision and that write) before it moves the EIPs. A
+   * heartbeat that lands after that write comes back with the phase: the EIPs are being moved, so
+   * the node lets go at once and renews nothing, whatever its lease says, until the controller
+   * has seen it and set the tunnel Ready again.
+   */
+  private onAck(sentAt: number, phase: string | undefined): void {
+    if (phase === 'HeartbeatTimeout') {
+      if (!this.fenced) this.fence(this.clock.now(), 'evicted');
+      return;
+    }
     this.lastAckedSentAt = Math.max(this.lastAckedSentAt ?? 0, sentAt);
     this.renewHeld();
     this.armFence();
@@ -382,7 +399,7 @@ export class EgressAgent {
     this.fenceTimer = this.clock.setTimeout(() => this.fence(at), Math.max(0, at - this.clock.now()));
   }
 
-  private fence(deadline: number): void {
+  private fence(deadline: number, why: 'timeout' | 'evicted' = 'timeout'): void {
     if (this.fenced || this.stopping.signal.aborted) return;
     const s = this.options.settings;
     this.fenced = true;
@@ -395,12 +412,17 @@ export class EgressAgent {
         evictionTimeoutMs: s.evictionTimeoutMs,
         marginMs: s.fenceMarginMs,
       },
-      'self-fencing: no heartbeat acknowledged in time, withdrawing EIPs',
+      why === 'evicted'
+        ? 'self-fencing: the controller evicted this node (tunnel HeartbeatTimeout), withdrawing EIPs'
+        : 'self-fencing: no heartbeat acknowledged in time, withdrawing EIPs',
     );
     this.options.events?.record({
       type: 'Warning',
       reason: 'SelfFenced',
-      message: `no heartbeat acknowledged within ${(s.evictionTimeoutMs - s.fenceMarginMs) / 1000}s: EIPs withdrawn before the controller can move them`,
+      message:
+        why === 'evicted'
+          ? 'the tunnel is in HeartbeatTimeout: EIPs withdrawn while the controller moves them'
+          : `no heartbeat acknowledged within ${(s.evictionTimeoutMs - s.fenceMarginMs) / 1000}s: EIPs withdrawn before the controller can move them`,
       involvedObject: {
         kind: 'EgressTunnel',
         name: s.nodeName,

@@ -1,7 +1,14 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
 import { EgressController } from '@egressgateway/controller';
 import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
-import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, NODES, PODS } from '@egressgateway/kube';
+import {
+  EGRESS_GATEWAYS,
+  EGRESS_POLICIES,
+  EGRESS_TUNNELS,
+  KubeClient,
+  NODES,
+  PODS,
+} from '@egressgateway/kube';
 import {
   CoreV1Api,
   KubeConfig,
@@ -198,6 +205,33 @@ describe('agent against the embedded API server and a live controller', () => {
     await eventually('fence lifted', () => !cut.agent.isFenced(), 10_000);
     await cut.agent.whenApplied();
     expect(cut.binder.holds(EIP)).toBe(false);
+  });
+
+  it('a heartbeat acknowledged after the controller wrote HeartbeatTimeout is no proof: the holder lets go at once', async () => {
+    const h = await settle();
+    // Stand in for the controller: stop the real one, then write the eviction it would write
+    // before moving the EIP (the gateway status still names this node).
+    term.abort();
+    await controller.stop();
+    const evictedAt = Date.now();
+    await client.patchStatus(EGRESS_TUNNELS, h, undefined, { status: { phase: 'HeartbeatTimeout' } });
+    const withdrawnAt = await eventually(
+      'withdrawn',
+      () => node(h).binder.calls.find((c) => c.op === 'withdrawEips' && c.at >= evictedAt)?.at,
+    );
+    // Within a heartbeat or two, far ahead of the lease's own deadline (eviction - margin).
+    expect(withdrawnAt - evictedAt).toBeLessThan(EVICT - MARGIN);
+    expect(node(h).agent.isFenced()).toBe(true);
+    const renewsAfter = () => node(h).binder.calls.filter((c) => c.op === 'renew' && c.at > withdrawnAt);
+    await eventually('two more heartbeats', () =>
+      node(h).agent.heartbeats.filter((b) => b.ackAt > withdrawnAt).length >= 2 ? true : undefined,
+    );
+    expect(renewsAfter()).toEqual([]);
+    expect(node(h).binder.holds(EIP)).toBe(false);
+    // Once the tunnel is Ready again (the controller saw the heartbeat), the status decides.
+    await client.patchStatus(EGRESS_TUNNELS, h, undefined, { status: { phase: 'Ready' } });
+    await eventually('fence lifted', () => !node(h).agent.isFenced());
+    await eventually('re-bound as the gateway status still says', () => node(h).binder.holds(EIP));
   });
 
   it('hands over on a planned stop: the EIP is placed elsewhere before the old node withdraws', async () => {
