@@ -73,6 +73,9 @@ describe('summary', () => {
     streamSurvived: true,
     streamBefore: ['198.18.0.50:4000'],
     streamAfter: ['198.18.0.50:4000'],
+    oldStillBound: false,
+    durationMs: 7000,
+    phases: { probes: 500, baseline: 1000, move: 1000, settle: 1500, recovery: 3000 },
     holderAfterRecovery: 'gw2',
   };
 
@@ -84,6 +87,10 @@ describe('summary', () => {
     expect(s).toContain('none seen');
     expect(s).toContain('survived (same connection 198.18.0.50:4000)');
     expect(s).toContain('no move-back');
+    expect(s).toContain('let go of the EIP by itself');
+    expect(formatSummary({ ...result, oldStillBound: true }, plan, FAST_TIMING, 'deadline')).toContain(
+      'STILL HAD the EIP',
+    );
     expect(s).toContain('eviction 2s');
   });
 

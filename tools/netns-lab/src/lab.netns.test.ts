@@ -48,14 +48,20 @@ describe.skipIf(!isRoot())(
       expect(r.gaps.u4?.ms ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(boundMs);
       expect(r.gaps.u6?.ms ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(boundMs);
       expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
-      // Never two owners on the LAN.
+      // Never two owners on the LAN, and the old holder let go by itself before the lab touched it.
       expect(r.duplicates).toEqual([]);
+      expect(r.oldStillBound).toBe(false);
       return r;
     }
 
     it('agent SIGKILL: the EIP moves within eviction + 1 s, the old node lets go by itself, TCP survives', async () => {
       const r = await failover('agent-kill', EVICT_MS + 1000);
       expect(r.streamSurvived).toBe(true);
+    });
+
+    it('agent SIGSTOP (node up): the EIP moves within eviction + 1 s and the frozen node lets go by itself', async () => {
+      const r = await failover('agent-freeze', EVICT_MS + 1000);
+      expect(r.holderAfterRecovery).toBe(r.to);
     });
 
     it('node frozen (agent SIGSTOP + links down): moves within eviction + 1 s; the frozen node lost the EIP', async () => {

@@ -8,6 +8,7 @@ import { agentArgs, apiServerArgs, controllerArgs } from './app-args.js';
 import { ensureBuilt } from './build.js';
 import { seedCluster } from './cluster.js';
 import { ipn, sleep } from './exec.js';
+import { masterDownMs, validateAdvert, vrrpPriority } from './keepalived.js';
 import { LabApi, paths } from './kube-api.js';
 import { type LabPlan, type NodePlan, namespacesOf, planLab, uniquePrefix } from './plan.js';
 import { preflight } from './preflight.js';
@@ -15,6 +16,7 @@ import { type StreamEvent, startPodProbe, startProbeServer } from './probes.js';
 import { type LabProcess, ProcessSet } from './processes.js';
 import { FAST_TIMING, type LabTiming, validateLabTiming } from './settings.js';
 import { buildTopology, destroyNamespaces } from './topology.js';
+import { VrrpGroup } from './vrrp-group.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -57,12 +59,19 @@ export interface LabOptions {
    * packages/agent/dist/bin.js.
    */
   agentBin?: string;
+  /**
+   * Run keepalived (VRRP, the benchmark's reference row) on the gateway nodes instead of the API
+   * server, controllers and agents; `advertSeconds` is its advert interval (VRRPv3).
+   */
+  keepalived?: { advertSeconds: number };
 }
 
 /**
  * A cluster of network namespaces on one machine: LAN switch, external server, control
  * namespace (API server, controllers), gateway and worker nodes (one agent each) and pods, with a
- * probe from every pod to the server and an ARP/ND watcher on the LAN. Use {@link Lab.start};
+ * probe from every pod to the server and an ARP/ND watcher on the LAN (or, with
+ * `keepalived`, the same topology with keepalived on the gateways instead of our apps: the
+ * benchmark's reference rows). Use {@link Lab.start};
  * always call {@link Lab.teardown} (it is also registered for process exit and Ctrl-C).
  *
  * @example
@@ -97,6 +106,8 @@ export class Lab {
   readonly agents = new Map<string, LabProcess>();
   readonly controllers = new Map<string, LabProcess>();
   apiServer: LabProcess | undefined;
+  /** keepalived on the gateways (keepalived labs only). */
+  vrrp: VrrpGroup | undefined;
   private readonly podProbes: LabProcess[] = [];
   private readonly controllerSlots = new Map<string, number>();
   private readonly namespaces: string[] = [];
@@ -161,9 +172,21 @@ export class Lab {
     return join(this.helpers, file);
   }
 
+  /**
+   * How long the EIP takes to move after its holder is lost, by configuration (ms): the eviction
+   * timeout, or keepalived's master-down interval of the slowest backup.
+   */
+  get moveTimeoutMs(): number {
+    const k = this.options.keepalived;
+    if (!k) return this.timing.eipEvictionTimeout * 1000;
+    const gws = this.plan.nodes.filter((n) => n.role === 'gateway').length;
+    return Math.ceil(masterDownMs(k.advertSeconds, vrrpPriority(gws, gws)));
+  }
+
   private async boot(): Promise<void> {
     this.note('progress', 'checking root, tools and kernel features');
     preflight(this.plan.prefix);
+    if (this.options.keepalived) return this.bootKeepalived(this.options.keepalived.advertSeconds);
     if (this.options.build !== false) {
       ensureBuilt(this.repoRoot, (p) => this.note('progress', `building packages/${p}`));
     }
@@ -185,6 +208,11 @@ export class Lab {
     // Probes start once every agent had time to program its node: a flow whose first packet
     // reaches a gateway before its SNAT rule exists stays un-NATed in conntrack (see README).
     await sleep(1500);
+    await this.startProbesAndWait();
+  }
+
+  /** Starts the probe server, watcher and pod probes; resolves when the server sees the EIP. */
+  private async startProbesAndWait(): Promise<void> {
     this.startProbes();
     this.note('progress', 'probes started: waiting for the server to see the EIP');
     const ok = await this.waitFor(
@@ -196,6 +224,27 @@ export class Lab {
         `the server saw ${this.lastSource('u4')} / ${this.lastSource('u6')}, not the EIP, for 30 s; logs are in ${this.runDir}`,
       );
     this.note('progress', `ready: EIP on ${await this.holder()}; the server sees ${this.plan.eip4}`);
+  }
+
+  /** The reference lab: same topology, probes and watcher, keepalived instead of our apps. */
+  private async bootKeepalived(advertSeconds: number): Promise<void> {
+    validateAdvert(advertSeconds);
+    const version = VrrpGroup.version();
+    if (!version)
+      throw new Error(
+        'keepalived is not installed (Debian package keepalived): cannot run the reference lab',
+      );
+    this.note('progress', `building namespaces (prefix ${this.plan.prefix})`);
+    buildTopology(this.plan, this.namespaces);
+    this.note('progress', `starting ${version} on the gateways (advert ${advertSeconds} s, VRRPv3)`);
+    this.vrrp = new VrrpGroup(this.procs, this.plan, this.runDir, advertSeconds, (node, t) => {
+      this.holderChanges.push({ t, node });
+      this.note('holder', `keepalived: EIP on ${node}`);
+    });
+    this.vrrp.start();
+    if (!(await this.waitFor(() => this.vrrp?.holder() !== undefined, 30_000 + 4 * advertSeconds * 1000)))
+      throw new Error(`no gateway got the EIP from keepalived; logs are in ${this.runDir}`);
+    await this.startProbesAndWait();
   }
 
   private async startApiServer(): Promise<void> {
@@ -300,6 +349,7 @@ export class Lab {
 
   /** Node holding the EIP per the EgressGateway status (undefined when none or the API is down). */
   async holder(): Promise<string | undefined> {
+    if (this.vrrp) return this.vrrp.holder();
     try {
       const g = await this.api.get<{
         status?: { nodeList?: Array<{ name: string; eips?: Array<{ ipv4?: string }> }> };
@@ -312,6 +362,7 @@ export class Lab {
 
   /** The current leader's identity from the Lease (undefined when unknown). */
   async leader(): Promise<string | undefined> {
+    if (this.vrrp) return undefined;
     try {
       const l = await this.api.get<{ spec?: { holderIdentity?: string } }>(
         paths.lease('kube-system', 'egressgateway-controller'),
@@ -356,10 +407,22 @@ export class Lab {
 
   /** Sends a signal to a node's agent (SIGKILL, SIGSTOP, SIGCONT, SIGTERM). */
   signalAgent(node: string, sig: NodeJS.Signals): void {
+    if (this.vrrp) {
+      this.note('fault', `${sig} keepalived on ${node}`);
+      this.vrrp.signal(node, sig);
+      return;
+    }
     const p = this.agents.get(node);
     if (!p) throw new Error(`no agent on ${node}`);
     this.note('fault', `${sig} agent on ${node}`);
     this.procs.signal(p, sig);
+  }
+
+  /** True when a node has the IPv4 EIP on its LAN interface (a kernel fact, not the status). */
+  eipBoundOn(node: string): boolean {
+    return ipn(this.node(node).ns, '-o', '-4', 'addr', 'show', 'dev', 'eth0').includes(
+      ` ${this.plan.eip4}/32 `,
+    );
   }
 
   /** Sets a node's LAN link down or up (its end in the node namespace). */
@@ -373,6 +436,7 @@ export class Lab {
       // default route, loose rp_filter on the tunnel drops every pod packet (no route to its source).
       ipn(ns, 'route', 'replace', 'default', 'via', this.plan.lanGateway4, 'dev', 'eth0', 'onlink');
       ipn(ns, '-6', 'route', 'replace', 'default', 'via', this.plan.lanGateway6, 'dev', 'eth0', 'onlink');
+      this.vrrp?.restoreRoutes(node);
     }
   }
 
@@ -397,6 +461,11 @@ export class Lab {
 
   /** Starts the node's agent again after a kill (or stops a frozen one first). */
   async restartAgent(node: string): Promise<void> {
+    if (this.vrrp) {
+      await this.vrrp.restart(node);
+      this.note('fault', `keepalived on ${node} restarted`);
+      return;
+    }
     const p = this.agents.get(node);
     if (p?.alive()) {
       this.procs.signal(p, 'SIGKILL');

@@ -9,6 +9,7 @@ import {
   streamConnections,
 } from './analysis.js';
 import { sleep } from './exec.js';
+import { KEEPALIVED_FAULTS } from './keepalived.js';
 import type { Lab } from './lab.js';
 
 /** The faults the lab injects (always on the node that holds the EIP, or on the leader). */
@@ -69,9 +70,33 @@ export interface ScenarioResult {
   streamAfter: string[];
   /** Holder after the failed node came back and the eviction timeout passed (no move-back: === to). */
   holderAfterRecovery: string | undefined;
+  /**
+   * The old holder still had the EIP on its LAN interface when the lab was about to recover it
+   * (1.5 s after traffic resumed through the new holder): it did not let go by itself. Undefined
+   * when the fault does not move the EIP.
+   */
+  oldStillBound: boolean | undefined;
+  /** Wall time of the whole scenario, probe restart to the end of the move-back check (ms). */
+  durationMs: number;
+  /** Where the wall time went (ms spent in each phase, in order), to keep trials short. */
+  phases: ScenarioPhases;
   /** The leader before and after (leader faults). */
   leaderBefore?: string | undefined;
   leaderAfter?: string | undefined;
+}
+
+/** Milliseconds spent in each phase of a scenario. */
+export interface ScenarioPhases {
+  /** Fresh probes until the server sees them from the EIP. */
+  probes: number;
+  /** The steady baseline before the fault (fixed 1 s). */
+  baseline: number;
+  /** Fault until the move is seen (or the no-move wait). */
+  move: number;
+  /** Until traffic flows from the EIP again, plus the 1.5 s settle. */
+  settle: number;
+  /** Recovery and the move-back check. */
+  recovery: number;
 }
 
 /** How long to wait for each step. */
@@ -162,14 +187,21 @@ async function recover(lab: Lab, fault: Fault, node: string, leader: string | un
  */
 export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {}): Promise<ScenarioResult> {
   const step = o.onStep ?? (() => {});
-  const evictMs = lab.timing.eipEvictionTimeout * 1000;
+  if (lab.vrrp && !(KEEPALIVED_FAULTS as readonly string[]).includes(fault))
+    throw new Error(
+      `fault ${fault} needs our controller; keepalived labs run ${KEEPALIVED_FAULTS.join(', ')}`,
+    );
+  // Eviction timeout, or keepalived's master-down interval.
+  const evictMs = lab.moveTimeoutMs;
   const leaseMs = lab.timing.leaseDuration * 1000;
+  const startedAt = Date.now();
   const from = await lab.holder();
   if (!from) throw new Error('no node holds the EIP before the fault');
   const leaderBefore = await lab.leader();
   // Fresh flows for every scenario (one broken by an earlier scenario must not count here),
   // then a steady baseline.
   if (!(await lab.restartProbes())) step('warning: fresh probes are not seen from the EIP before the fault');
+  const probesAt = Date.now();
   await sleep(1000);
   const faultAt = Date.now();
   step(
@@ -201,6 +233,7 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
     await sleep(evictMs + 1000);
     to = await lab.holder();
   }
+  const movedAt = Date.now();
   // Probes resume from the EIP through the new holder.
   await lab.waitFor(() => {
     const last = lab.arrivals.at(-1);
@@ -208,11 +241,14 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
   }, 10_000);
   await sleep(1500);
   const settledAt = Date.now();
+  const oldStillBound = faultMovesEip(fault) ? lab.eipBoundOn(from) : undefined;
   let holderAfterRecovery: string | undefined;
   if (o.noRecovery === true) {
     // Something to look at after the settle point: sources and the stream are judged on it.
     await sleep(1000);
   } else {
+    // (For an API server restart there is nothing to recover, but the wait below still watches
+    // for a late spurious move: at 5/5/5 one came 8 s after the restart.)
     step(`recovering ${fault.startsWith('leader') ? `controller ${leaderBefore} and ` : ''}${from}`);
     await recover(lab, fault, from, leaderBefore);
     // Give the recovered node every chance to take the EIP back (it must not).
@@ -255,6 +291,15 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
     streamBefore,
     streamAfter,
     holderAfterRecovery,
+    oldStillBound,
+    durationMs: end - startedAt,
+    phases: {
+      probes: probesAt - startedAt,
+      baseline: faultAt - probesAt,
+      move: movedAt - faultAt,
+      settle: settledAt - movedAt,
+      recovery: end - settledAt,
+    },
     ...(fault.startsWith('leader') ? { leaderBefore, leaderAfter: await lab.leader() } : {}),
   };
 }
