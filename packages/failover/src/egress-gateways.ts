@@ -1,6 +1,6 @@
 import type { EgressEvent, EgressGatewayLike, EipPair, NodeLike } from './egress-types.js';
 import { nameOf } from './egress-types.js';
-import { compileSelector, requiredLabelAlternatives } from './label-selector.js';
+import { type CompiledSelector, compileSelector, requiredLabelAlternatives } from './label-selector.js';
 import { AddressPool } from './pool.js';
 
 /**
@@ -21,6 +21,8 @@ export interface PoolModel {
    * the same EIPs, and nested maps keyed by the original strings avoid building a key per lookup.
    */
   readonly pairCache: Map<string, Map<string, ResolvedEip | string>>;
+  /** Memo of unit key -> pool positions (ipv4, ipv6; `-1n` for none), for ordering status entries. */
+  readonly unitPositions: Map<string, readonly [bigint, bigint]>;
   /** Pool problems (reason, message), replayed on every reconcile: problems are level-triggered. */
   readonly problems: ReadonlyArray<readonly [string, string]>;
 }
@@ -88,40 +90,78 @@ function warn(report: ProblemSink, name: string, reason: string, message: string
   report({ type: 'Warning', reason, message, involvedObject: gwRef(name) });
 }
 
-/** Indexes nodes by `key=value` so selectors with required labels touch only matching nodes. */
+const isEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * Indexes nodes by `key=value` so selectors with required labels touch only matching nodes. A key is
+ * indexed the first time a selector asks for it: nodes carry many labels that no selector names.
+ */
 export class NodeIndex {
   private readonly byLabel = new Map<string, Map<string, string[]>>();
-  readonly labels = new Map<string, Readonly<Record<string, string>>>();
   readonly names: readonly string[];
+  /** Name -> node, the first of a name (selection goes by the first). */
+  private readonly firstByName = new Map<string, NodeLike>();
+  /** Name -> the last node of a name listed more than once (status reads go by the last). */
+  private readonly lastByName = new Map<string, NodeLike>();
 
   constructor(nodes: readonly NodeLike[]) {
     const names: string[] = [];
     for (const node of nodes) {
       const name = nameOf(node);
-      const labels = node.metadata?.labels ?? {};
-      if (name === '' || this.labels.has(name)) continue;
-      this.labels.set(name, labels);
+      if (name === '') continue;
+      if (this.firstByName.has(name)) {
+        this.lastByName.set(name, node);
+        continue;
+      }
+      this.firstByName.set(name, node);
       names.push(name);
-      for (const [k, v] of Object.entries(labels)) {
-        let values = this.byLabel.get(k);
-        if (values === undefined) {
-          values = new Map();
-          this.byLabel.set(k, values);
-        }
+    }
+    this.names = names;
+  }
+
+  /** Labels of the (first) node of a name. */
+  labelsOf(name: string): Readonly<Record<string, string>> {
+    return this.firstByName.get(name)?.metadata?.labels ?? {};
+  }
+
+  /** The node of a name; of duplicates the last one, as `new Map(entries)` would keep. */
+  node(name: string): NodeLike | undefined {
+    return this.lastByName.size === 0
+      ? this.firstByName.get(name)
+      : (this.lastByName.get(name) ?? this.firstByName.get(name));
+  }
+
+  /** value -> names (in node order) of the nodes labelled `key=value`. */
+  private bucketsOf(key: string): Map<string, string[]> {
+    let values = this.byLabel.get(key);
+    if (values === undefined) {
+      values = new Map();
+      for (const [name, node] of this.firstByName) {
+        const labels = node.metadata?.labels ?? {};
+        if (!isEnumerable.call(labels, key)) continue;
+        const v = labels[key] as string;
         const list = values.get(v);
         if (list === undefined) values.set(v, [name]);
         else list.push(name);
       }
+      this.byLabel.set(key, values);
     }
-    this.names = names;
+    return values;
   }
 
   /** Candidate names for a list of required label alternatives (the smallest bucket set wins). */
   narrow(alternatives: Array<Array<[string, string]>>): readonly string[] {
     let best: readonly string[] = this.names;
     for (const alt of alternatives) {
+      if (alt.length === 1) {
+        // One pair: its bucket already lists each node once, in node order, as the union would.
+        const [k, v] = alt[0] as [string, string];
+        const bucket = this.bucketsOf(k).get(v) ?? [];
+        if (bucket.length < best.length) best = bucket;
+        continue;
+      }
       const union = new Set<string>();
-      for (const [k, v] of alt) for (const n of this.byLabel.get(k)?.get(v) ?? []) union.add(n);
+      for (const [k, v] of alt) for (const n of this.bucketsOf(k).get(v) ?? []) union.add(n);
       if (union.size < best.length) best = [...union];
     }
     return best;
@@ -145,7 +185,18 @@ export function buildGateways(
     if (name === '' || models.has(name)) continue;
     const pool = poolModelOf(name, gateway.spec?.ippools);
     for (const [reason, message] of pool.problems) warn(report, name, reason, message);
-    models.set(name, { ...pool, gateway, candidates: selectNodes(name, gateway, nodes, report) });
+    models.set(name, {
+      name: pool.name,
+      v4: pool.v4,
+      v6: pool.v6,
+      eipCount: pool.eipCount,
+      defaultEip: pool.defaultEip,
+      pairCache: pool.pairCache,
+      unitPositions: pool.unitPositions,
+      problems: pool.problems,
+      gateway,
+      candidates: selectNodes(name, gateway, nodes, report),
+    });
   }
   reportOverlaps([...models.values()], report);
   const defaults = [...models.values()].filter((g) => g.gateway.spec?.clusterDefault === true);
@@ -191,7 +242,16 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
   }
   // biome-ignore lint/complexity/useMathMinMax: bigints, Math.max does not take them
   const eipCount = v4.size > v6.size ? v4.size : v6.size;
-  const partial = { name, v4, v6, eipCount, defaultEip: null, pairCache: new Map(), problems };
+  const partial = {
+    name,
+    v4,
+    v6,
+    eipCount,
+    defaultEip: null,
+    pairCache: new Map(),
+    unitPositions: new Map(),
+    problems,
+  };
   let defaultEip: ResolvedEip | null = null;
   if (eipCount > 0n) {
     const d4 = pools?.ipv4DefaultEIP ?? '';
@@ -218,6 +278,26 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
   return model;
 }
 
+type Selector = NonNullable<NonNullable<NonNullable<EgressGatewayLike['spec']>['nodeSelector']>['selector']>;
+
+// A compiled selector and its required labels are a pure function of the selector object, which an
+// unchanged gateway keeps: memoised per object, never changing a result.
+const selectorMemo = new WeakMap<
+  Selector,
+  CompiledSelector & { readonly alternatives: Array<Array<[string, string]>> }
+>();
+
+function compiledSelectorOf(
+  selector: Selector,
+): CompiledSelector & { readonly alternatives: Array<Array<[string, string]>> } {
+  let hit = selectorMemo.get(selector);
+  if (hit === undefined) {
+    hit = { ...compileSelector(selector), alternatives: requiredLabelAlternatives(selector) };
+    selectorMemo.set(selector, hit);
+  }
+  return hit;
+}
+
 function selectNodes(
   name: string,
   gateway: EgressGatewayLike,
@@ -229,18 +309,22 @@ function selectNodes(
     warn(report, name, 'NoNodeSelector', 'spec.nodeSelector.selector is required; no node is selected');
     return [];
   }
-  const compiled = compileSelector(selector);
+  const compiled = compiledSelectorOf(selector);
   if (!compiled.ok) {
     warn(report, name, 'InvalidNodeSelector', `spec.nodeSelector.selector.${compiled.message}`);
     return [];
   }
-  const selected = nodes
-    .narrow(requiredLabelAlternatives(selector))
-    .filter((n) => compiled.matches(nodes.labels.get(n) ?? {}))
-    .sort();
+  const selected = nodes.narrow(compiled.alternatives).filter((n) => compiled.matches(nodes.labelsOf(n)));
+  // Names are unique and usually listed in order already; sorting allocates even then.
+  if (!isSortedUnique(selected)) selected.sort();
   if (selected.length === 0)
     warn(report, name, 'NoSelectedNode', 'spec.nodeSelector.selector matches no node');
   return selected;
+}
+
+function isSortedUnique(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if ((names[i - 1] as string) >= (names[i] as string)) return false;
+  return true;
 }
 
 function reportOverlaps(models: readonly GatewayModel[], report: ProblemSink): void {

@@ -1,13 +1,8 @@
-import {
-  eipAt,
-  type GatewayModel,
-  type ProblemSink,
-  type ResolvedEip,
-  resolvePair,
-} from './egress-gateways.js';
-import type { EgressEvent, EgressPolicyLike, EgressState, EipPair } from './egress-types.js';
+import { allocateRoundRobin, Claims, FRESH, KEEP, problem, settleClaims } from './egress-claims.js';
+import { type GatewayModel, type ProblemSink, type ResolvedEip, resolvePair } from './egress-gateways.js';
+import type { EgressPolicyLike, EgressState, EipPair } from './egress-types.js';
 import { factsOf, type PolicyFacts } from './policy-facts.js';
-import { statusIndexOf } from './status-index.js';
+import { type StatusIndex, statusIndexOf } from './status-index.js';
 
 /** Namespace label naming a namespace's default gateway. */
 export const NAMESPACE_DEFAULT_GATEWAY_LABEL = 'spidernet.io/egressgateway-default';
@@ -18,32 +13,43 @@ export interface ResolvedPolicy {
   /** `''` for EgressClusterPolicy. */
   readonly namespace: string;
   readonly name: string;
-  readonly policy: EgressPolicyLike;
+  /** The policy's fields (`facts.useNodeIP` says whether it egresses through its node's IP). */
   readonly facts: PolicyFacts;
   gateway: string | null;
   /** Placement unit: `eip:<ipv4>|<ipv6>` or `node:<kind>/<namespace>/<name>` (useNodeIP); `null` when unresolvable. */
   unit: string | null;
   eip: ResolvedEip | null;
-  useNodeIP: boolean;
   /** Internal: the gateway model and the pair asked for while claims are settled. */
   model: GatewayModel | null;
   want: ResolvedEip | null;
+  /** Internal: whether the wanted pair is claimed with the ones kept (1), after them (2), or not (0). */
+  stage: 0 | 1 | 2;
+  /** The node the unit is placed on, set by the caller after placement (`null`: none). */
+  member: string | null;
+  /**
+   * The policy's written `status.node`, and the pair its written `status.eip` was found equal to while
+   * resolving (`null`: not compared or not equal), so that an unchanged status is recognised later
+   * without reading the policy's fields again.
+   */
+  readonly statusNode: string;
+  statusEip: ResolvedEip | null;
 }
 
-function newResolved(kind: ResolvedPolicy['kind'], policy: EgressPolicyLike): ResolvedPolicy {
-  const facts = factsOf(policy);
+function newResolved(kind: ResolvedPolicy['kind'], facts: PolicyFacts, namespace: string): ResolvedPolicy {
   return {
     facts,
     kind,
-    namespace: kind === 'EgressPolicy' ? facts.namespace : '',
+    namespace,
     name: facts.name,
-    policy,
     gateway: null,
     unit: null,
     eip: null,
-    useNodeIP: false,
     model: null,
     want: null,
+    stage: 0,
+    member: null,
+    statusNode: facts.node,
+    statusEip: null,
   };
 }
 
@@ -63,50 +69,16 @@ export function keyOf(r: ResolvedPolicy): string {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Who holds an address: one pair of one gateway, and how many policies use that pair. */
-interface Claim {
-  readonly gw: string;
-  readonly eip: ResolvedEip;
-  users: number;
-}
-
 /**
- * Address claims across all gateways: an address belongs to one EIP pair of one gateway, so overlapping
- * pools or mismatched pairs can never put one address on two nodes.
+ * The canonical policy order: kind (cluster policies first), namespace, name. Every result that
+ * depends on the order of policies (which claim wins a conflict, which policy gets which `rr` EIP,
+ * the order of policy lists in messages and statuses) follows it, so input order never matters.
  */
-class Claims {
-  private readonly owner = new Map<string, Claim>();
-
-  /** Whether `eip` of gateway `gw` collides with an address already held by a different pair. */
-  conflicts(gw: string, eip: ResolvedEip): boolean {
-    return this.blocked(gw, eip, eip.ipv4) || this.blocked(gw, eip, eip.ipv6);
-  }
-
-  private blocked(gw: string, eip: ResolvedEip, address: string): boolean {
-    if (address === '') return false;
-    const o = this.owner.get(address);
-    return o !== undefined && (o.gw !== gw || o.eip.unit !== eip.unit);
-  }
-
-  take(gw: string, eip: ResolvedEip): void {
-    const existing = this.owner.get(eip.ipv4 || eip.ipv6);
-    if (existing !== undefined && existing.gw === gw && existing.eip.unit === eip.unit) {
-      existing.users++;
-      return;
-    }
-    const claim: Claim = { gw, eip, users: 1 };
-    if (eip.ipv4 !== '') this.owner.set(eip.ipv4, claim);
-    if (eip.ipv6 !== '') this.owner.set(eip.ipv6, claim);
-  }
-
-  isFree(eip: EipPair): boolean {
-    return (eip.ipv4 === '' || !this.owner.has(eip.ipv4)) && (eip.ipv6 === '' || !this.owner.has(eip.ipv6));
-  }
-
-  users(gw: string, eip: ResolvedEip): number {
-    const o = this.owner.get(eip.ipv4 || eip.ipv6);
-    return o !== undefined && o.gw === gw && o.eip.unit === eip.unit ? o.users : 0;
-  }
+export function comparePolicies(a: ResolvedPolicy, b: ResolvedPolicy): number {
+  // Equal kinds and namespaces are the common case: one equality test each instead of two orderings.
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
+  return cmp(a.name, b.name);
 }
 
 const same = (a: EipPair, b: EipPair) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
@@ -119,6 +91,11 @@ const same = (a: EipPair, b: EipPair) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
  * default EIP (`allocatorPolicy: default`); for `rr`, the first pool position whose addresses nobody
  * uses (when all are used, the pair with the fewest policies). Policies that keep their written EIP
  * claim addresses first, so a new policy can never take an address from a running one.
+ *
+ * The result lists each policy once (the first of duplicates), cluster policies first, otherwise in
+ * input order: nothing is sorted here. Where order decides something (address conflicts, `rr`
+ * allocation) the affected policies are taken in {@link comparePolicies} order, so the outcome does
+ * not depend on input order; callers sort what they output.
  */
 export function resolvePolicies(
   state: EgressState,
@@ -127,36 +104,58 @@ export function resolvePolicies(
 ): ResolvedPolicy[] {
   const clusterDefault =
     [...gateways.values()].find((g) => g.gateway.spec?.clusterDefault === true)?.name ?? null;
-  const all: ResolvedPolicy[] = [];
-  for (const p of state.clusterPolicies) all.push(newResolved('EgressClusterPolicy', p));
-  for (const p of state.policies) all.push(newResolved('EgressPolicy', p));
-  all.sort((a, b) => cmp(a.kind, b.kind) || cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
-
   const resolved: ResolvedPolicy[] = [];
-  const keeping: ResolvedPolicy[] = [];
-  const fresh: ResolvedPolicy[] = [];
   const roundRobin: ResolvedPolicy[] = [];
-  let prev: ResolvedPolicy | undefined;
-  for (const r of all) {
-    const { kind, namespace, name, facts: f } = r;
-    // Nameless objects are skipped; duplicates are adjacent after sorting: keep the first.
-    if (name === '') continue;
-    if (prev !== undefined && prev.kind === kind && prev.namespace === namespace && prev.name === name)
-      continue;
-    prev = r;
+  // Duplicates (same kind, namespace and name): the first one in input order counts, as a stable
+  // sort would keep it. A set per namespace is cheaper than sorting every policy on every call.
+  const seenCluster = new Set<string>();
+  const seenByNamespace = new Map<string, Set<string>>();
+  // Policies of one gateway usually come together: remember the last gateway's status index.
+  let lastGw: GatewayModel | undefined;
+  let lastIndex: StatusIndex | undefined;
+  // Likewise policies of one namespace, and of one gateway name.
+  let lastNamespace: string | null = null;
+  let lastNames = seenCluster;
+  let lastGwName: string | null = null;
+  let lastGwModel: GatewayModel | undefined;
+  const visit = (kind: ResolvedPolicy['kind'], p: EgressPolicyLike): void => {
+    const f = factsOf(p);
+    const name = f.name;
+    // Nameless objects are skipped.
+    if (name === '') return;
+    const namespace = kind === 'EgressPolicy' ? f.namespace : '';
+    let names = seenCluster;
+    if (kind === 'EgressPolicy') {
+      if (namespace !== lastNamespace) {
+        lastNamespace = namespace;
+        let inNamespace = seenByNamespace.get(namespace);
+        if (inNamespace === undefined) {
+          inNamespace = new Set();
+          seenByNamespace.set(namespace, inNamespace);
+        }
+        lastNames = inNamespace;
+      }
+      names = lastNames;
+    }
+    if (names.has(name)) return;
+    names.add(name);
+    const r = newResolved(kind, f, namespace);
     const gwName = gatewayNameOf(kind, namespace, f, state, clusterDefault);
-    const gw = gwName === null ? undefined : gateways.get(gwName);
+    if (gwName !== lastGwName) {
+      lastGwName = gwName;
+      lastGwModel = gwName === null ? undefined : gateways.get(gwName);
+    }
+    const gw = lastGwModel;
     const useNodeIP = f.useNodeIP;
     r.gateway = gw === undefined ? null : gw.name;
-    r.useNodeIP = useNodeIP;
     resolved.push(r);
     if (gwName === null) {
       problem(report, r, 'NoGateway', 'spec.egressGatewayName is empty and there is no default gateway');
-      continue;
+      return;
     }
     if (gw === undefined) {
       problem(report, r, 'GatewayNotFound', `spec.egressGatewayName: gateway ${gwName} does not exist`);
-      continue;
+      return;
     }
     const { ipv4, ipv6 } = f;
     if (useNodeIP) {
@@ -169,19 +168,32 @@ export function resolvePolicies(
         );
       }
       r.unit = `node:${keyOf(r)}`;
-      continue;
+      return;
     }
-    // Where the gateway's written status puts the policy (the one source of truth), if anywhere.
-    const cur = statusIndexOf(gw).policies.get(namespace)?.get(name);
+    if (gw !== lastGw) {
+      lastGw = gw;
+      lastIndex = statusIndexOf(gw);
+    }
     let want: ResolvedEip | null;
+    let cur: EipPair | undefined;
     if (ipv4 !== '' || ipv6 !== '') {
-      const found = resolvePair(gw, ipv4, ipv6);
+      const found = explicitPair(gw, f);
       if (typeof found === 'string') {
         problem(report, r, 'EIPNotInPool', `spec.egressIP: ${found}`);
-        continue;
+        return;
       }
       want = found;
+      // Its own status already names the pair: the policy keeps it, whatever the gateway status says.
+      if (f.s4 === want.ipv4 && f.s6 === want.ipv6) {
+        r.model = gw;
+        r.want = want;
+        r.stage = KEEP;
+        r.statusEip = want;
+        return;
+      }
+      cur = writtenPair(lastIndex as StatusIndex, f, namespace);
     } else {
+      cur = writtenPair(lastIndex as StatusIndex, f, namespace);
       const allocator = f.allocator;
       if (allocator !== 'default' && allocator !== 'rr' && allocator !== '') {
         problem(
@@ -194,45 +206,35 @@ export function resolvePolicies(
       want = stickyPair(gw, cur, f) ?? (allocator === 'rr' ? null : gw.defaultEip);
       if (want === null && gw.eipCount === 0n) {
         problem(report, r, 'EmptyPool', `gateway ${gw.name} has no EIP to allocate`);
-        continue;
+        return;
       }
     }
     r.model = gw;
     r.want = want;
-    if (want === null) roundRobin.push(r);
-    else if ((cur !== undefined && same(cur, want)) || (f.s4 === want.ipv4 && f.s6 === want.ipv6)) {
-      keeping.push(r);
-    } else fresh.push(r);
-  }
-  const claims = new Claims();
-  for (const e of [...keeping, ...fresh]) {
-    const want = e.want as ResolvedEip;
-    const gw = e.model as GatewayModel;
-    if (claims.conflicts(gw.name, want)) {
-      // The message names no winner: which claim blocks first depends on claim order, and a
-      // level-triggered problem must read the same on every call.
-      problem(
-        report,
-        e,
-        'EIPConflict',
-        `EIP ${want.ipv4}|${want.ipv6} of gateway ${gw.name} shares an address with another EIP pair in use`,
-      );
-      continue;
+    if (want === null) {
+      roundRobin.push(r);
+      return;
     }
-    claims.take(gw.name, want);
-    e.unit = want.unit;
-    e.eip = want;
+    if (f.s4 === want.ipv4 && f.s6 === want.ipv6) r.statusEip = want;
+    r.stage = r.statusEip !== null || (cur !== undefined && same(cur, want)) ? KEEP : FRESH;
+  };
+  for (const p of state.clusterPolicies) visit('EgressClusterPolicy', p);
+  for (const p of state.policies) visit('EgressPolicy', p);
+
+  // Without any conflict the claims end the same in every order (see settleClaims), so input order
+  // is tried first and the canonical order is only needed when some pair conflicts.
+  let claims = new Claims();
+  if (!settleClaims(resolved, KEEP, claims, null) || !settleClaims(resolved, FRESH, claims, null)) {
+    for (const e of resolved) if (e.stage !== 0) e.unit = e.eip = null;
+    const keeping = resolved.filter((e) => e.stage === KEEP).sort(comparePolicies);
+    const fresh = resolved.filter((e) => e.stage === FRESH).sort(comparePolicies);
+    claims = new Claims();
+    settleClaims(keeping, KEEP, claims, report);
+    settleClaims(fresh, FRESH, claims, report);
   }
+  roundRobin.sort(comparePolicies);
   allocateRoundRobin(roundRobin, claims, report);
   return resolved;
-}
-
-function problem(report: ProblemSink, r: ResolvedPolicy, reason: string, message: string): void {
-  const involvedObject: EgressEvent['involvedObject'] =
-    r.kind === 'EgressPolicy'
-      ? { kind: r.kind, name: r.name, namespace: r.namespace }
-      : { kind: r.kind, name: r.name };
-  report({ type: 'Warning', reason, message, involvedObject });
 }
 
 function gatewayNameOf(
@@ -251,7 +253,42 @@ function gatewayNameOf(
   return clusterDefault;
 }
 
+/** {@link resolvePair} of the policy's explicit pair, memoised on its facts per pool model. */
+function explicitPair(gw: GatewayModel, f: PolicyFacts): ResolvedEip | string {
+  if (f.pairOf !== gw.pairCache || f.pair === null) {
+    f.pair = resolvePair(gw, f.ipv4, f.ipv6);
+    f.pairOf = gw.pairCache;
+  }
+  return f.pair;
+}
+
+/**
+ * Where the gateway's written status puts the policy (the one source of truth), if anywhere;
+ * memoised on its facts per status index (which is itself memoised per written `status.nodeList`).
+ */
+function writtenPair(index: StatusIndex, f: PolicyFacts, namespace: string): EipPair | undefined {
+  if (f.statusOf !== index || f.statusNs !== namespace) {
+    f.written = index.policies.get(namespace)?.get(f.name);
+    f.statusOf = index;
+    f.statusNs = namespace;
+  }
+  return f.written;
+}
+
+/**
+ * The pair a policy without an explicit one already has: the written gateway status, then its own
+ * status, while in the pool. Memoised on its facts per pool model and written pair object.
+ */
 function stickyPair(gw: GatewayModel, cur: EipPair | undefined, f: PolicyFacts): ResolvedEip | null {
+  if (f.stickyOf !== gw.pairCache || f.stickyFrom !== cur) {
+    f.sticky = stickyPairUncached(gw, cur, f);
+    f.stickyOf = gw.pairCache;
+    f.stickyFrom = cur;
+  }
+  return f.sticky;
+}
+
+function stickyPairUncached(gw: GatewayModel, cur: EipPair | undefined, f: PolicyFacts): ResolvedEip | null {
   if (cur !== undefined && (cur.ipv4 !== '' || cur.ipv6 !== '')) {
     const found = resolvePair(gw, cur.ipv4, cur.ipv6);
     if (typeof found !== 'string') return found;
@@ -262,37 +299,4 @@ function stickyPair(gw: GatewayModel, cur: EipPair | undefined, f: PolicyFacts):
     if (typeof found !== 'string') return found;
   }
   return null;
-}
-
-function allocateRoundRobin(pending: readonly ResolvedPolicy[], claims: Claims, report: ProblemSink): void {
-  // The smallest free position only grows as addresses get claimed, so one cursor per gateway finds
-  // each free EIP in amortised constant time without expanding the pool.
-  const cursor = new Map<string, bigint>();
-  for (const e of pending) {
-    const gw = e.model as GatewayModel;
-    let c = cursor.get(gw.name) ?? 0n;
-    while (c < gw.eipCount && !claims.isFree(eipAt(gw, c))) c++;
-    cursor.set(gw.name, c);
-    let chosen: ResolvedEip | null = c < gw.eipCount ? eipAt(gw, c) : null;
-    if (chosen === null) {
-      // Every position is in use, so the pool is no larger than the number of policies: a scan is fine.
-      let bestCount = Number.POSITIVE_INFINITY;
-      for (let i = 0n; i < gw.eipCount; i++) {
-        const eip = eipAt(gw, i);
-        if (claims.conflicts(gw.name, eip)) continue;
-        const n = claims.users(gw.name, eip);
-        if (n < bestCount) {
-          chosen = eip;
-          bestCount = n;
-        }
-      }
-    }
-    if (chosen === null) {
-      problem(report, e, 'PoolExhausted', `gateway ${gw.name}: every EIP is held by another gateway or pair`);
-      continue;
-    }
-    claims.take(gw.name, chosen);
-    e.unit = chosen.unit;
-    e.eip = chosen;
-  }
 }

@@ -1,8 +1,9 @@
 // Building blocks of the gateway status the engine writes: unit ordering and comparison with the
 // written status (so unchanged gateways produce no write).
-import { type GatewayModel, resolvePair } from './egress-gateways.js';
+import type { GatewayModel, ResolvedEip } from './egress-gateways.js';
 import type { ResolvedPolicy } from './egress-policies.js';
-import type { EgressState, EipPair, GatewayNodeStatus } from './egress-types.js';
+import type { EgressState, EipPair, GatewayEipLike, GatewayNodeStatus } from './egress-types.js';
+import { statusIndexOf } from './status-index.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -14,9 +15,16 @@ export function unitPair(unit: string): EipPair {
 
 /** Orders a gateway's units: EIPs by pool position (ipv4, then ipv6), then useNodeIP units by key. */
 export function unitOrder(gw: GatewayModel): (a: string, b: string) => number {
-  const pos = (unit: string): [bigint, bigint] => {
-    const { ipv4, ipv6 } = unitPair(unit);
-    return [ipv4 === '' ? -1n : gw.v4.indexOf(ipv4), ipv6 === '' ? -1n : gw.v6.indexOf(ipv6)];
+  // Positions are a pure function of the pool and the unit text, so they are kept with the pool model
+  // (which lives as long as the `spec.ippools` object): no address is parsed again per comparison.
+  const pos = (unit: string): readonly [bigint, bigint] => {
+    let found = gw.unitPositions.get(unit);
+    if (found === undefined) {
+      const { ipv4, ipv6 } = unitPair(unit);
+      found = [ipv4 === '' ? -1n : gw.v4.indexOf(ipv4), ipv6 === '' ? -1n : gw.v6.indexOf(ipv6)];
+      gw.unitPositions.set(unit, found);
+    }
+    return found;
   };
   return (a, b) => {
     const ea = a.startsWith('eip:');
@@ -34,37 +42,45 @@ export function unitOrder(gw: GatewayModel): (a: string, b: string) => number {
  * Whether the gateway's written `status.nodeList` already is what would be built, checked without
  * allocating. Conservative: anything unusual (useNodeIP entries, non-canonical text) answers false and
  * the caller builds and compares the full list.
+ *
+ * `units` maps each unit of the gateway to its users (in canonical policy order, all with the
+ * same `member`), and `placedCount` is how many of them have a member. Every written EIP must be a unit
+ * placed on that very node, in strictly increasing `order` (so listed once per node); a unit has one
+ * member, so no unit is listed on two nodes, and equal totals then mean every node lists exactly the
+ * units placed on it.
  */
 export function writtenListMatches(
   gw: GatewayModel,
   phaseOf: ReadonlyMap<string, string>,
-  byNode: ReadonlyMap<string, string[]>,
-  placedOfGw: ReadonlyMap<string, string | null>,
-  units: ReadonlyMap<string, ResolvedPolicy[]> | undefined,
+  placedCount: number,
+  units: ReadonlyMap<string, readonly ResolvedPolicy[]> | undefined,
   order: (a: string, b: string) => number,
 ): boolean {
   const current = gw.gateway.status?.nodeList ?? [];
   if (current.length !== gw.candidates.length) return false;
+  // The written pairs were resolved once, when the status was indexed.
+  const canonical = statusIndexOf(gw).canonical;
+  let listed = 0;
   for (let i = 0; i < current.length; i++) {
     const c = current[i];
     const name = gw.candidates[i] as string;
     if (c === undefined || c.name !== name || (c.status ?? '') !== (phaseOf.get(name) ?? 'Pending'))
       return false;
     const eips = c.eips ?? [];
-    if (eips.length !== (byNode.get(name)?.length ?? 0)) return false;
+    listed += eips.length;
+    if (listed > placedCount) return false;
     let previousUnit: string | null = null;
-    for (const e of eips) {
-      const ipv4 = e.ipv4 ?? '';
-      const ipv6 = e.ipv6 ?? '';
-      if (ipv4 === '' && ipv6 === '') return false;
-      const pair = resolvePair(gw, ipv4, ipv6);
-      if (typeof pair === 'string' || pair.ipv4 !== ipv4 || pair.ipv6 !== ipv6) return false;
-      if (placedOfGw.get(pair.unit) !== name) return false;
-      if (previousUnit !== null && order(previousUnit, pair.unit) >= 0) return false;
-      previousUnit = pair.unit;
+    const pairs = canonical[i] as ReadonlyArray<ResolvedEip | null>;
+    for (let j = 0; j < eips.length; j++) {
+      const e = eips[j] as GatewayEipLike;
+      const pair = pairs[j] ?? null;
+      if (pair === null) return false;
       // Users are in (kind, namespace, name) order, which is the written (namespace, name) order
       // because cluster policies have the empty namespace.
-      const users = units?.get(pair.unit) ?? [];
+      const users = units?.get(pair.unit);
+      if (users === undefined || (users[0] as ResolvedPolicy).member !== name) return false;
+      if (previousUnit !== null && order(previousUnit, pair.unit) >= 0) return false;
+      previousUnit = pair.unit;
       const refs = e.policies ?? [];
       if (refs.length !== users.length) return false;
       for (let k = 0; k < refs.length; k++) {
@@ -74,7 +90,7 @@ export function writtenListMatches(
       }
     }
   }
-  return true;
+  return listed === placedCount;
 }
 
 /** A written `status.nodeList`. */

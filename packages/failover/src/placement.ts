@@ -97,11 +97,12 @@ export function placeAddresses(
     if (seen === undefined || cmp(p.member, seen) < 0) m.set(p.address, p.member);
   }
   const isHealthy = (m: string) => health.get(m)?.healthy === true;
-  const sortedGroups = [...groups].sort((a, b) => cmp(a.id, b.id));
+  // Usually already in id order (a stable sort would then keep the order as is).
+  const sortedGroups = inIdOrder(groups) ? groups : [...groups].sort((a, b) => cmp(a.id, b.id));
   const load = new Map<string, number>();
-  const healthyCandidates = new Map<string, string[]>();
+  const healthyCandidates = new Map<string, readonly string[]>();
   for (const g of sortedGroups) {
-    const hc = uniqueSorted(g.candidates).filter(isHealthy);
+    const hc = allOrHealthy(uniqueSorted(g.candidates), isHealthy);
     healthyCandidates.set(g.id, hc);
     for (const m of hc) load.set(m, 0);
   }
@@ -166,7 +167,32 @@ export function placeAddresses(
 function uniqueSorted(items: readonly string[]): readonly string[] {
   let sorted = true;
   for (let i = 1; i < items.length && sorted; i++) sorted = (items[i - 1] as string) < (items[i] as string);
-  return sorted ? items : [...new Set(items)].sort(cmp);
+  if (sorted) return items;
+  if (items.length > 32) return [...new Set(items)].sort(cmp);
+  // Short lists (a gateway's addresses, its candidates): an insertion sort that drops duplicates
+  // allocates only the result, where a Set and Array.prototype.sort allocate scratch space per call.
+  const out: string[] = [];
+  for (const item of items) {
+    let j = out.length - 1;
+    while (j >= 0 && (out[j] as string) > item) j--;
+    if (j >= 0 && out[j] === item) continue;
+    out.push(item);
+    for (let k = out.length - 1; k > j + 1; k--) out[k] = out[k - 1] as string;
+    out[j + 1] = item;
+  }
+  return out;
+}
+
+function inIdOrder(groups: readonly AddressGroup[]): boolean {
+  for (let i = 1; i < groups.length; i++)
+    if (cmp((groups[i - 1] as AddressGroup).id, (groups[i] as AddressGroup).id) > 0) return false;
+  return true;
+}
+
+/** The healthy members, or the list itself when all are (no copy per group per call). */
+function allOrHealthy(members: readonly string[], isHealthy: (m: string) => boolean): readonly string[] {
+  for (const m of members) if (!isHealthy(m)) return members.filter(isHealthy);
+  return members;
 }
 
 function leastLoaded(candidates: readonly string[], load: ReadonlyMap<string, number>): string | null {
@@ -185,7 +211,7 @@ function leastLoaded(candidates: readonly string[], load: ReadonlyMap<string, nu
 
 function rebalance(
   groups: readonly AddressGroup[],
-  healthyCandidates: ReadonlyMap<string, string[]>,
+  healthyCandidates: ReadonlyMap<string, readonly string[]>,
   addressesOf: ReadonlyMap<string, readonly string[]>,
   owner: Nested<string | null>,
   load: Map<string, number>,

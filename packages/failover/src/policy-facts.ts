@@ -1,4 +1,5 @@
-import type { EgressPolicyLike } from './egress-types.js';
+import type { ResolvedEip } from './egress-gateways.js';
+import type { EgressPolicyLike, EipPair } from './egress-types.js';
 import { nameOf } from './egress-types.js';
 
 /**
@@ -19,6 +20,22 @@ export interface PolicyFacts {
   readonly s4: string;
   readonly s6: string;
   readonly node: string;
+  /**
+   * Memo of lookups that are pure functions of these facts and one immutable object, kept here so a
+   * steady-state reconcile does not repeat them: `pairOf` is the pair cache of the pool model the
+   * explicit pair was resolved in (`pair`), `statusOf` the gateway status index (and `statusNs` the
+   * namespace looked up, `''` for cluster policies) that `written` was read from. A hit needs the very
+   * same object, so a changed pool or status is simply looked up again: the memo never changes a result.
+   */
+  pairOf: object | null;
+  pair: ResolvedEip | string | null;
+  statusOf: object | null;
+  statusNs: string;
+  written: EipPair | undefined;
+  /** Memo of the sticky pair: pool pair cache and written pair it was resolved for, and the result. */
+  stickyOf: object | null;
+  stickyFrom: EipPair | undefined;
+  sticky: ResolvedEip | null;
 }
 
 const memo = new WeakMap<EgressPolicyLike, PolicyFacts>();
@@ -40,6 +57,14 @@ export function factsOf(p: EgressPolicyLike): PolicyFacts {
       s4: status?.eip?.ipv4 ?? '',
       s6: status?.eip?.ipv6 ?? '',
       node: status?.node ?? '',
+      pairOf: null,
+      pair: null,
+      statusOf: null,
+      statusNs: '',
+      written: undefined,
+      stickyOf: null,
+      stickyFrom: undefined,
+      sticky: null,
     };
     memo.set(p, f);
   }

@@ -1,6 +1,6 @@
 import { compareEvents, eipText, unassignable, whyText } from './egress-events.js';
 import { buildGateways, type GatewayModel, NodeIndex } from './egress-gateways.js';
-import { keyOf, type ResolvedPolicy, resolvePolicies } from './egress-policies.js';
+import { comparePolicies, keyOf, type ResolvedPolicy, resolvePolicies } from './egress-policies.js';
 import { sameNodeList, unitOrder, writtenListMatches } from './egress-status.js';
 import type {
   EgressChanges,
@@ -11,6 +11,7 @@ import type {
   GatewayNodeStatus,
   NodeLike,
   PolicyStatusChange,
+  TunnelObservation,
   TunnelPhase,
   TunnelPhaseChange,
 } from './egress-types.js';
@@ -21,10 +22,27 @@ import { statusIndexOf } from './status-index.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Sorts a unit's users in place, stably, into canonical order. Lists are short (the policies sharing
+ * one EIP) and usually sorted already; `Array.prototype.sort` allocates scratch space on every call,
+ * which over thousands of units was the engine's largest source of garbage.
+ */
+function sortUsers(users: ResolvedPolicy[]): void {
+  for (let i = 1; i < users.length; i++) {
+    const u = users[i] as ResolvedPolicy;
+    let j = i - 1;
+    while (j >= 0 && comparePolicies(users[j] as ResolvedPolicy, u) > 0) {
+      users[j + 1] = users[j] as ResolvedPolicy;
+      j--;
+    }
+    users[j + 1] = u;
+  }
+}
+
 function nodeReady(node: NodeLike | undefined): boolean {
   // A node without a Ready condition (just registered) is not held against it: the heartbeat decides.
-  const ready = node?.status?.conditions?.find((c) => c.type === 'Ready');
-  return ready === undefined || ready.status === 'True';
+  for (const c of node?.status?.conditions ?? []) if (c.type === 'Ready') return c.status === 'True';
+  return true;
 }
 
 function nodeAddresses(node: NodeLike | undefined): EipPair {
@@ -70,24 +88,26 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
   const events: EgressEvent[] = [];
   const report = (p: EgressEvent) => problems.push(p);
   const nodeIndex = new NodeIndex(state.nodes);
-  const nodesByName = new Map(state.nodes.map((n) => [nameOf(n), n] as const));
   const gateways = buildGateways(state.gateways, nodeIndex, report);
   const policies = resolvePolicies(state, gateways, report);
 
   // Health of every node some gateway selects; only those heartbeat and get phases written.
   const selected = new Set<string>();
   for (const g of gateways.values()) for (const n of g.candidates) selected.add(n);
-  const tunnels = new Map(state.tunnels.map((t) => [nameOf(t.tunnel), t] as const));
+  const tunnels = new Map<string, TunnelObservation>();
+  for (const t of state.tunnels) tunnels.set(nameOf(t.tunnel), t);
   const evictOnNotReady = config.nodeNotReadyEvicts !== false;
-  const members: HeartbeatMember[] = [...selected].sort(cmp).map((name) => {
+  // Health does not depend on member order; only the tunnel changes are sorted (below), not every node.
+  const members: HeartbeatMember[] = [];
+  for (const name of selected) {
     const t = tunnels.get(name);
-    return {
+    members.push({
       id: name,
       observedAt: t?.observedAt ?? null,
       draining: t?.draining === true,
-      ready: !evictOnNotReady || nodeReady(nodesByName.get(name)),
-    };
-  });
+      ready: !evictOnNotReady || nodeReady(nodeIndex.node(name)),
+    });
+  }
   const { health, nextChangeAt } = assessHeartbeats(
     members,
     { evictionTimeoutMs: config.evictionTimeoutMs },
@@ -126,19 +146,32 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
     });
   }
 
+  tunnelChanges.sort((a, b) => cmp(a.name, b.name));
+
   // Previous placement from the written gateway status.
   const previous: PreviousPlacement[] = [];
+  // Per gateway: unit -> its users. Policies of one gateway usually come together: keep the last map.
   const unitsByGateway = new Map<string, Map<string, ResolvedPolicy[]>>();
+  let lastGateway: string | null = null;
+  let lastUnits = new Map<string, ResolvedPolicy[]>();
   for (const r of policies) {
     if (r.gateway === null || r.unit === null) continue;
-    let units = unitsByGateway.get(r.gateway);
-    if (units === undefined) {
-      units = new Map();
-      unitsByGateway.set(r.gateway, units);
+    if (r.gateway !== lastGateway) {
+      lastGateway = r.gateway;
+      let units = unitsByGateway.get(r.gateway);
+      if (units === undefined) {
+        units = new Map();
+        unitsByGateway.set(r.gateway, units);
+      }
+      lastUnits = units;
     }
-    const list = units.get(r.unit);
-    if (list === undefined) units.set(r.unit, [r]);
+    const list = lastUnits.get(r.unit);
+    if (list === undefined) lastUnits.set(r.unit, [r]);
     else list.push(r);
+  }
+  // Users in canonical order (messages and written statuses list them so); usually already so.
+  for (const units of unitsByGateway.values()) {
+    for (const users of units.values()) if (users.length > 1) sortUsers(users);
   }
   // Per gateway: unit -> the EIP pair the status wrote for it (for released and duplicate events).
   const previousEip = new Map<string, ReadonlyMap<string, EipPair>>();
@@ -162,10 +195,22 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
     addresses: [...(unitsByGateway.get(gw.name)?.keys() ?? [])],
   }));
   const { decisions } = placeAddresses(groups, health, previous, { rebalance: config.rebalance === true });
-  // Per gateway: unit -> member (null: unplaced).
-  const placed = new Map<string, Map<string, string | null>>();
-  for (const gw of gateways.values()) placed.set(gw.name, new Map());
-  for (const d of decisions) placed.get(d.group)?.set(d.address, d.member);
+  // Every unit gets one decision; its users carry the member. Per gateway: how many units are placed.
+  const placedCount = new Map<string, number>();
+  let lastGroup: string | null = null;
+  let unitsOfGroup: Map<string, ResolvedPolicy[]> | undefined;
+  let count = 0;
+  for (const d of decisions) {
+    if (d.group !== lastGroup) {
+      if (lastGroup !== null) placedCount.set(lastGroup, (placedCount.get(lastGroup) ?? 0) + count);
+      lastGroup = d.group;
+      unitsOfGroup = unitsByGateway.get(d.group);
+      count = 0;
+    }
+    if (d.member !== null) count++;
+    for (const u of unitsOfGroup?.get(d.address) ?? []) u.member = d.member;
+  }
+  if (lastGroup !== null) placedCount.set(lastGroup, (placedCount.get(lastGroup) ?? 0) + count);
 
   // Events for every EIP that changed hands, with from, to and why.
   for (const d of decisions) {
@@ -231,11 +276,18 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
       problems.push(unassignable(d.group, d.address, unitsByGateway, gateways));
     }
   }
-  // EIPs no policy uses any more are released (not placed).
+  // EIPs no policy uses any more are released (not placed), once each.
+  let releasedUnits: Map<string, Set<string>> | undefined;
   for (const p of previous) {
-    const placedOfGw = placed.get(p.group) as Map<string, string | null>;
-    if (placedOfGw.has(p.address) || !p.address.startsWith('eip:')) continue;
-    placedOfGw.set(p.address, null);
+    if (unitsByGateway.get(p.group)?.has(p.address) === true || !p.address.startsWith('eip:')) continue;
+    releasedUnits ??= new Map();
+    let ofGroup = releasedUnits.get(p.group);
+    if (ofGroup === undefined) {
+      ofGroup = new Set();
+      releasedUnits.set(p.group, ofGroup);
+    }
+    if (ofGroup.has(p.address)) continue;
+    ofGroup.add(p.address);
     const eip = previousEip.get(p.group)?.get(p.address) as EipPair;
     events.push({
       type: 'Normal',
@@ -250,18 +302,18 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
   // Desired gateway status: every selected node, its EIPs by pool position, then its useNodeIP policies.
   const gatewayChanges = [];
   for (const gw of gateways.values()) {
-    const byNode = new Map<string, string[]>();
     const order = unitOrder(gw);
-    const placedOfGw = placed.get(gw.name) as Map<string, string | null>;
-    for (const unit of unitsByGateway.get(gw.name)?.keys() ?? []) {
-      const member = placedOfGw.get(unit);
-      if (member === null || member === undefined) continue;
+    const unitsOfGw = unitsByGateway.get(gw.name);
+    // Most gateways do not change: check the written list in place before building a new one.
+    if (writtenListMatches(gw, phaseOf, placedCount.get(gw.name) ?? 0, unitsOfGw, order)) continue;
+    const byNode = new Map<string, string[]>();
+    for (const [unit, users] of unitsOfGw ?? []) {
+      const member = (users[0] as ResolvedPolicy).member;
+      if (member === null) continue;
       const list = byNode.get(member) ?? [];
       list.push(unit);
       byNode.set(member, list);
     }
-    // Most gateways do not change: check the written list in place before building a new one.
-    if (writtenListMatches(gw, phaseOf, byNode, placedOfGw, unitsByGateway.get(gw.name), order)) continue;
     const nodeList: GatewayNodeStatus[] = gw.candidates.map((name) => {
       const entry: GatewayNodeStatus = { name, status: phaseOf.get(name) ?? 'Pending' };
       const units = (byNode.get(name) ?? []).sort(order);
@@ -291,15 +343,16 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
   // Policy statuses derive from the new placement.
   const policyChanges: PolicyStatusChange[] = [];
   for (const r of policies) {
-    const member =
-      r.gateway === null || r.unit === null ? null : (placed.get(r.gateway)?.get(r.unit) ?? null);
+    const member = r.gateway === null || r.unit === null ? null : r.member;
+    // Most statuses are unchanged: the pair was already found equal to the written one.
+    if (r.eip !== null && r.eip === r.statusEip && r.statusNode === (member ?? '')) continue;
     const eip: EipPair =
       r.unit === null
         ? { ipv4: '', ipv6: '' }
-        : r.useNodeIP
+        : r.facts.useNodeIP
           ? member === null
             ? { ipv4: '', ipv6: '' }
-            : nodeAddresses(nodesByName.get(member))
+            : nodeAddresses(nodeIndex.node(member))
           : (r.eip as EipPair);
     const node = member ?? '';
     const cur = r.facts;
@@ -314,6 +367,10 @@ export function reconcileEgress(state: EgressState, config: EgressConfig, nowMs:
     );
   }
 
+  // Policies were resolved in input order; the output lists them in canonical order.
+  policyChanges.sort(
+    (a, b) => cmp(a.kind, b.kind) || cmp(a.namespace ?? '', b.namespace ?? '') || cmp(a.name, b.name),
+  );
   problems.sort(compareEvents);
   events.sort(compareEvents);
   return {

@@ -1,4 +1,4 @@
-import { eipUnit, type GatewayModel, resolvePair } from './egress-gateways.js';
+import { eipUnit, type GatewayModel, type ResolvedEip, resolvePair } from './egress-gateways.js';
 import type { EipPair, GatewayNodeLike } from './egress-types.js';
 import { canonicalIp } from './ip.js';
 import type { PreviousPlacement } from './placement.js';
@@ -13,9 +13,20 @@ export interface StatusIndex {
   readonly eips: ReadonlyMap<string, EipPair>;
   /** EIP units the status lists on more than one node, with the nodes sorted. */
   readonly duplicates: ReadonlyArray<readonly [string, readonly string[]]>;
+  /**
+   * Per node entry, per EIP entry: the pool pair it names when written in canonical text, else `null`
+   * (no address, an address outside the pool, or non-canonical text).
+   */
+  readonly canonical: ReadonlyArray<ReadonlyArray<ResolvedEip | null>>;
 }
 
-const EMPTY: StatusIndex = { policies: new Map(), placements: [], eips: new Map(), duplicates: [] };
+const EMPTY: StatusIndex = {
+  policies: new Map(),
+  placements: [],
+  eips: new Map(),
+  duplicates: [],
+  canonical: [],
+};
 
 // Memoised per nodeList array (and pool memo, which the pair resolution depends on): a gateway whose
 // status was not rewritten is the same object in the informer cache, so it is indexed once.
@@ -40,7 +51,10 @@ function buildIndex(gw: GatewayModel, nodeList: readonly GatewayNodeLike[]): Sta
   const placements: PreviousPlacement[] = [];
   const eips = new Map<string, EipPair>();
   const owners = new Map<string, string[]>();
+  const canonical: Array<Array<ResolvedEip | null>> = [];
   for (const node of nodeList) {
+    const canonicalOfNode: Array<ResolvedEip | null> = [];
+    canonical.push(canonicalOfNode);
     for (const eip of node.eips ?? []) {
       const ipv4 = eip.ipv4 ?? '';
       const ipv6 = eip.ipv6 ?? '';
@@ -57,6 +71,9 @@ function buildIndex(gw: GatewayModel, nodeList: readonly GatewayNodeLike[]): Sta
       }
       if (ipv4 !== '' || ipv6 !== '') {
         const found = resolvePair(gw, ipv4, ipv6);
+        canonicalOfNode.push(
+          typeof found !== 'string' && found.ipv4 === ipv4 && found.ipv6 === ipv6 ? found : null,
+        );
         // An address no longer in the pool still names a unit, so its release can be reported.
         const pair =
           typeof found === 'string'
@@ -69,6 +86,7 @@ function buildIndex(gw: GatewayModel, nodeList: readonly GatewayNodeLike[]): Sta
         units.push(unit);
         eips.set(unit, { ipv4: pair.ipv4, ipv6: pair.ipv6 });
       } else {
+        canonicalOfNode.push(null);
         for (const ref of eip.policies ?? []) {
           const ns = ref.namespace ?? '';
           units.push(`node:${ns === '' ? 'EgressClusterPolicy' : 'EgressPolicy'}/${ns}/${ref.name}`);
@@ -86,5 +104,5 @@ function buildIndex(gw: GatewayModel, nodeList: readonly GatewayNodeLike[]): Sta
   for (const [unit, list] of owners) {
     if (list.length > 1 && unit.startsWith('eip:')) duplicates.push([unit, [...list].sort()]);
   }
-  return { policies, placements, eips, duplicates };
+  return { policies, placements, eips, duplicates, canonical };
 }

@@ -1,0 +1,160 @@
+// Address claims: which EIP pair of which gateway holds each address, so overlapping pools or
+// mismatched pairs can never put one address on two nodes.
+import { eipAt, type GatewayModel, type ProblemSink, type ResolvedEip } from './egress-gateways.js';
+import type { ResolvedPolicy } from './egress-policies.js';
+import type { EgressEvent, EipPair } from './egress-types.js';
+
+/** Who holds an address: one pair of one gateway, and how many policies use that pair. */
+interface Claim {
+  readonly gw: string;
+  readonly eip: ResolvedEip;
+  users: number;
+}
+
+/**
+ * Address claims across all gateways: an address belongs to one EIP pair of one gateway, so overlapping
+ * pools or mismatched pairs can never put one address on two nodes.
+ */
+export class Claims {
+  private readonly owner = new Map<string, Claim>();
+
+  /** Whether `eip` of gateway `gw` collides with an address already held by a different pair. */
+  conflicts(gw: string, eip: ResolvedEip): boolean {
+    return this.blocked(gw, eip, eip.ipv4) || this.blocked(gw, eip, eip.ipv6);
+  }
+
+  private blocked(gw: string, eip: ResolvedEip, address: string): boolean {
+    if (address === '') return false;
+    const o = this.owner.get(address);
+    return o !== undefined && (o.gw !== gw || o.eip.unit !== eip.unit);
+  }
+
+  take(gw: string, eip: ResolvedEip): void {
+    const existing = this.owner.get(eip.ipv4 || eip.ipv6);
+    if (existing !== undefined && existing.gw === gw && existing.eip.unit === eip.unit) {
+      existing.users++;
+      return;
+    }
+    const claim: Claim = { gw, eip, users: 1 };
+    if (eip.ipv4 !== '') this.owner.set(eip.ipv4, claim);
+    if (eip.ipv6 !== '') this.owner.set(eip.ipv6, claim);
+  }
+
+  /**
+   * Adds one more user to the pair when this gateway already holds it, with one lookup instead of
+   * three: a held pair owns both its addresses (a claim is only made when neither belongs to another
+   * pair, and is never replaced), so {@link conflicts} would answer false and {@link take} would count.
+   */
+  rejoin(gw: string, eip: ResolvedEip): boolean {
+    const held = this.owner.get(eip.ipv4 || eip.ipv6);
+    if (held === undefined || held.gw !== gw || (held.eip !== eip && held.eip.unit !== eip.unit))
+      return false;
+    held.users++;
+    return true;
+  }
+
+  isFree(eip: EipPair): boolean {
+    return (eip.ipv4 === '' || !this.owner.has(eip.ipv4)) && (eip.ipv6 === '' || !this.owner.has(eip.ipv6));
+  }
+
+  users(gw: string, eip: ResolvedEip): number {
+    const o = this.owner.get(eip.ipv4 || eip.ipv6);
+    return o !== undefined && o.gw === gw && o.eip.unit === eip.unit ? o.users : 0;
+  }
+}
+
+/** Claim stage of a policy keeping the pair it has. */
+export const KEEP = 1;
+/** Claim stage of a policy taking a pair it does not have yet. */
+export const FRESH = 2;
+
+/**
+ * Claims the wanted pair of every policy of `list` in `stage` (those keeping their pair are settled
+ * before the others). With `report` null it stops at the first conflict and returns false.
+ *
+ * Whether a conflict happens at all does not depend on order: two pairs either can share the claims
+ * (same gateway and pair, or no common address) or not, and a claim is never replaced, so of two pairs
+ * that cannot, the later one conflicts whatever the order; without conflicts every policy gets the
+ * pair it wants, with the same user counts.
+ */
+export function settleClaims(
+  list: readonly ResolvedPolicy[],
+  stage: typeof KEEP | typeof FRESH,
+  claims: Claims,
+  report: ProblemSink | null,
+): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i] as ResolvedPolicy;
+    if (e.stage !== stage) continue;
+    const want = e.want as ResolvedEip;
+    const gw = e.model as GatewayModel;
+    if (!claims.rejoin(gw.name, want)) {
+      if (claims.conflicts(gw.name, want)) {
+        if (report === null) return false;
+        // The message names no winner: which claim blocks first depends on claim order, and a
+        // level-triggered problem must read the same on every call.
+        problem(
+          report,
+          e,
+          'EIPConflict',
+          `EIP ${want.ipv4}|${want.ipv6} of gateway ${gw.name} shares an address with another EIP pair in use`,
+        );
+        continue;
+      }
+      claims.take(gw.name, want);
+    }
+    e.unit = want.unit;
+    e.eip = want;
+  }
+  return true;
+}
+
+/** Reports a problem of a policy. */
+export function problem(report: ProblemSink, r: ResolvedPolicy, reason: string, message: string): void {
+  const involvedObject: EgressEvent['involvedObject'] =
+    r.kind === 'EgressPolicy'
+      ? { kind: r.kind, name: r.name, namespace: r.namespace }
+      : { kind: r.kind, name: r.name };
+  report({ type: 'Warning', reason, message, involvedObject });
+}
+
+/**
+ * Gives each `rr` policy (in the order given) the first pool position whose addresses nobody uses, or
+ * when every position is used, the pair of its gateway with the fewest policies.
+ */
+export function allocateRoundRobin(
+  pending: readonly ResolvedPolicy[],
+  claims: Claims,
+  report: ProblemSink,
+): void {
+  // The smallest free position only grows as addresses get claimed, so one cursor per gateway finds
+  // each free EIP in amortised constant time without expanding the pool.
+  const cursor = new Map<string, bigint>();
+  for (const e of pending) {
+    const gw = e.model as GatewayModel;
+    let c = cursor.get(gw.name) ?? 0n;
+    while (c < gw.eipCount && !claims.isFree(eipAt(gw, c))) c++;
+    cursor.set(gw.name, c);
+    let chosen: ResolvedEip | null = c < gw.eipCount ? eipAt(gw, c) : null;
+    if (chosen === null) {
+      // Every position is in use, so the pool is no larger than the number of policies: a scan is fine.
+      let bestCount = Number.POSITIVE_INFINITY;
+      for (let i = 0n; i < gw.eipCount; i++) {
+        const eip = eipAt(gw, i);
+        if (claims.conflicts(gw.name, eip)) continue;
+        const n = claims.users(gw.name, eip);
+        if (n < bestCount) {
+          chosen = eip;
+          bestCount = n;
+        }
+      }
+    }
+    if (chosen === null) {
+      problem(report, e, 'PoolExhausted', `gateway ${gw.name}: every EIP is held by another gateway or pair`);
+      continue;
+    }
+    claims.take(gw.name, chosen);
+    e.unit = chosen.unit;
+    e.eip = chosen;
+  }
+}
