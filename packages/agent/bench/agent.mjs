@@ -18,6 +18,7 @@ import { EgressController } from '@egressgateway/controller';
 import { customResourceDefinitions } from '@egressgateway/crds';
 import { EGRESS_TUNNELS, KubeClient } from '@egressgateway/kube';
 import { KubeConfig } from '@kubernetes/client-node';
+import { binNodeFlags, bundleChild } from '../../../tools/bench/bundle.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const POLICIES = Number(process.env.EGW_BENCH_POLICIES ?? 1000);
@@ -80,7 +81,10 @@ async function pool(items, limit, fn) {
 }
 
 function forkChild(file, execArgv = []) {
-  const child = fork(`${here}${file}`, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv });
+  const child = fork(file.startsWith('/') ? file : `${here}${file}`, [], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv,
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   let id = 0;
@@ -190,7 +194,20 @@ const fakeAgents = setInterval(() => {
 }, UPDATE_MS);
 
 // ---------------------------------------------------------------- the agent
-const agent = await forkChild('agent-child.mjs', ['--expose-gc']);
+// The agent child runs bundled, like the shipped bin (dist/bin.js); EGW_BENCH_UNBUNDLED=1 runs it
+// from the unbundled library build instead, to compare. EGW_BENCH_AGENT_ARGS adds node flags.
+const agentScript = process.env.EGW_BENCH_UNBUNDLED
+  ? 'agent-child.mjs'
+  : await bundleChild(`${here}agent-child.mjs`, `${here}dist/agent-child.mjs`);
+// The node flags of the shipped bin (its shebang), so the child runs with the same V8 settings.
+const agentFlags = [
+  ...binNodeFlags(`${here}../dist/bin.js`),
+  ...(process.env.EGW_BENCH_AGENT_ARGS?.split(' ').filter(Boolean) ?? []),
+];
+console.log(
+  `agent child: ${process.env.EGW_BENCH_UNBUNDLED ? 'unbundled library build' : 'bundled like dist/bin.js'}, node flags ${JSON.stringify(agentFlags)}`,
+);
+const agent = await forkChild(agentScript, ['--expose-gc', ...agentFlags]);
 const started = Date.now();
 await agent.ask({
   type: 'start',
@@ -280,14 +297,23 @@ await pool(
     }),
 );
 const created = Date.now();
-// Converged: every policy placed by the controller, and the agent's last apply has the SNAT rules
-// of all policies whose EIP it holds and steering for its local pods of the others.
+// Converged: every policy placed by the controller, and the agent's last apply binds the EIPs placed
+// on this node and has the SNAT rules of every placed policy (a gateway node SNATs for all EIPs of
+// its gateway, so a move needs no nftables change).
 let converged;
 for (;;) {
   const placed = controller.policies.list().filter((p) => p.status?.node).length;
   const st = await agent.ask({ type: 'state' });
-  const onMe = controller.policies.list().filter((p) => p.status?.node === 'gw-0').length;
-  if (placed === POLICIES && st.binder.last.snat === onMe && onMe > 0 && st.binder.last.at > created) {
+  const mine = controller.policies.list().filter((p) => p.status?.node === 'gw-0');
+  const onMe = mine.length;
+  const eipsOnMe = new Set(mine.map((p) => p.status?.eip?.ipv4)).size;
+  if (
+    placed === POLICIES &&
+    st.binder.last.snat === placed &&
+    st.binder.last.eips === eipsOnMe &&
+    onMe > 0 &&
+    st.binder.last.at > created
+  ) {
     converged = { at: st.binder.last.at, st, onMe };
     await sleep(1000);
     const again = await agent.ask({ type: 'state' });

@@ -5,6 +5,7 @@
 // (with the detection delay the controller computed: reconcile instant minus observedAt + timeout)
 // and every EIP move, each stamped with the wall clock (shared with the parent: same machine).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { KubeClient } from '@egressgateway/kube';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createControllerMetrics, EgressController } from '../dist/index.js';
@@ -89,6 +90,8 @@ async function handle(m) {
           (v) => `${v.labels.op} ${v.labels.status}: ${v.value}`,
         ),
       };
+    case 'heapSnapshot':
+      return { file: writeHeapSnapshot(m.file) };
     case 'resetPeak':
       peakRss = process.memoryUsage.rss();
       loopDelay.reset();

@@ -9,13 +9,22 @@
 // every policy is placed; then a steady window; then 10 % of the agents (half of them EIP holders)
 // stop heartbeating at once and we wait until every one is detected and every moved EIP written.
 //
-// Env: EGW_BENCH_SIZES (default "1000,5000").
+// Env: EGW_BENCH_SIZES (default "1000,5000"); EGW_BENCH_HEAPSNAPSHOT=<dir> writes a heap snapshot
+// of the controller after the steady window; EGW_BENCH_CONTROLLER_ARGS adds node flags to it.
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { customResourceDefinitions } from '@egressgateway/crds';
+import { binNodeFlags, bundleChild } from '../../../tools/bench/bundle.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+// The controller child runs bundled, like the shipped bin (dist/bin.js); EGW_BENCH_UNBUNDLED=1
+// runs it from the unbundled library build instead, to compare.
+const childScript = process.env.EGW_BENCH_UNBUNDLED
+  ? `${here}controller-child.mjs`
+  : await bundleChild(`${here}controller-child.mjs`, `${here}dist/controller-child.mjs`);
+// The node flags of the shipped bin (its shebang), so the child runs with the same V8 settings.
+const binFlags = binNodeFlags(`${here}../dist/bin.js`);
 const SIZES = (process.env.EGW_BENCH_SIZES ?? '1000,5000').split(',').map(Number);
 const PERIOD_MS = 5000; // tunnelUpdatePeriod: N/5 heartbeat writes per second
 const EVICT_MS = 10_000; // eipEvictionTimeout: two periods
@@ -110,9 +119,9 @@ function stopChild(child) {
 function startControllerChild() {
   // EGW_BENCH_CONTROLLER_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the controller alone.
   const execArgv = process.env.EGW_BENCH_CONTROLLER_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = fork(`${here}controller-child.mjs`, [], {
+  const child = fork(childScript, [], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: ['--expose-gc', ...execArgv],
+    execArgv: ['--expose-gc', ...binFlags, ...execArgv],
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -342,6 +351,17 @@ async function runSize(n) {
   const window = Date.now() - w0;
   agents.recordLatency = false;
   const sgc = await ctl.ask({ type: 'usage', gc: true });
+  // EGW_BENCH_HEAPSNAPSHOT=<dir>: a heap snapshot of the controller after the steady window.
+  if (process.env.EGW_BENCH_HEAPSNAPSHOT)
+    debug(
+      'heap snapshot',
+      (
+        await ctl.ask({
+          type: 'heapSnapshot',
+          file: `${process.env.EGW_BENCH_HEAPSNAPSHOT}/controller-${n}.heapsnapshot`,
+        })
+      ).file,
+    );
   result.steady = {
     cpuPct: ((s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1000 / window) * 100,
     apiCpuPct: ((a1.cpu.user + a1.cpu.system - a0.cpu.user - a0.cpu.system) / 1000 / window) * 100,
@@ -404,6 +424,8 @@ async function runSize(n) {
   result.failoverCpuPct =
     ((f1.cpu.user + f1.cpu.system - f0.cpu.user - f0.cpu.system) / 1000 / windowMs) * 100;
   result.failoverPeakRss = f1.peakRss;
+  result.failoverHeap = { used: f1.mem.heapUsed, total: f1.mem.heapTotal };
+  result.failoverReconciles = f1.reconciles - f0.reconciles;
   result.failoverLoopDelay = f1.loopDelay;
   result.failoverReconcileMs =
     ((f1.reconcileSeconds - f0.reconcileSeconds) / Math.max(1, f1.reconciles - f0.reconciles)) * 1000;
@@ -457,6 +479,7 @@ async function runSize(n) {
         pol,
         firstWrite((w) => w.resource === 'egresspolicies' && w.name === p && w.node && w.node !== h.node, at),
       );
+    if (!Number.isFinite(pol)) debug('status not seen written', JSON.stringify(h), gw);
     statusWritten.push(pol - at);
   }
   result.statusWritten = stats(statusWritten);
@@ -472,6 +495,9 @@ async function runSize(n) {
 }
 
 // ---------------------------------------------------------------- main
+console.log(
+  `controller child: ${process.env.EGW_BENCH_UNBUNDLED ? 'unbundled library build' : 'bundled like dist/bin.js'}, node flags ${JSON.stringify([...binFlags, ...(process.env.EGW_BENCH_CONTROLLER_ARGS?.split(' ').filter(Boolean) ?? [])])}`,
+);
 console.log(
   `controller failover benchmark: heartbeat period ${PERIOD_MS / 1000} s (N/5 writes/s), eviction timeout ${EVICT_MS / 1000} s, ` +
     `deadline detection, ${NODES_PER_GATEWAY} nodes and ${EIPS_PER_GATEWAY} EIPs/policies per gateway, ${KILL_FRACTION * 100} % of agents stopped`,
@@ -533,8 +559,12 @@ for (const n of SIZES) {
       `${fmt(r.failoverSpanMs / 1000, 1)} s, controller CPU ${fmt(r.failoverCpuPct, 1)} %`,
     ],
     [
-      'failover: mean reconcile; event-loop delay p99 / max',
-      `${fmt(r.failoverReconcileMs, 1)} ms; ${fmt(r.failoverLoopDelay.p99)} / ${fmt(r.failoverLoopDelay.max)} ms`,
+      'failover: reconciles, mean reconcile; event-loop delay p99 / max',
+      `${r.failoverReconciles}, ${fmt(r.failoverReconcileMs, 1)} ms; ${fmt(r.failoverLoopDelay.p99)} / ${fmt(r.failoverLoopDelay.max)} ms`,
+    ],
+    [
+      'failover: controller heap used / heap total at the end',
+      `${fmt(mb(r.failoverHeap.used), 1)} / ${fmt(mb(r.failoverHeap.total), 1)} MB`,
     ],
     [
       'controller peak RSS during failover / max RSS of process',

@@ -37,9 +37,10 @@ import {
 } from '@egressgateway/kube';
 import { TunnelAllocator } from './allocator.js';
 import { HeartbeatObserver } from './heartbeats.js';
+import { forEachLimited } from './limited.js';
 import type { ControllerMetrics } from './metrics.js';
 import type { ControllerSettings } from './settings.js';
-import { planTunnels } from './tunnels.js';
+import { affectsTunnelPlan, planTunnels } from './tunnels.js';
 
 type Obj = KubeObject & {
   metadata?: {
@@ -53,6 +54,9 @@ type Obj = KubeObject & {
 interface NodeObj extends Obj {
   status?: { conditions?: Array<{ type: string; status: string }> };
 }
+
+/** Status writes of one kind in flight at once (per reconcile). */
+const WRITE_CONCURRENCY = 16;
 
 /** One status write, for the write log (tests and debugging). */
 export interface WriteRecord {
@@ -118,7 +122,7 @@ export class EgressController {
    * one: the next reconcile must start from its own writes, or it would redo a move (and repeat its
    * event) against a stale status.
    */
-  private readonly written = new Map<string, Obj>();
+  private readonly written = new Map<string, Map<string, Obj>>();
   /** Nodes or tunnel allocations changed since the tunnel lifecycle was last planned. */
   private tunnelsDirty = true;
 
@@ -150,7 +154,7 @@ export class EgressController {
       },
       onUpdate: (a, b) => {
         seen(b);
-        if (!isHeartbeatOnlyChange(a, b)) planTunnels();
+        if (affectsTunnelPlan(a, b)) planTunnels();
       },
       onDelete: (t) => {
         this.observer.forget(t.metadata?.name ?? '');
@@ -245,17 +249,26 @@ export class EgressController {
   /** The newer of the informer's copy and this replica's last write of an object. */
   private fresh<T extends Obj>(plural: string, informer: Informer<T>, key: string): T | undefined {
     const cached = informer.get(key);
-    const mine = this.written.get(`${plural}/${key}`) as T | undefined;
-    if (!mine) return cached;
-    if (cached && resourceVersionAtLeast(cached.metadata?.resourceVersion, mine.metadata?.resourceVersion)) {
-      this.written.delete(`${plural}/${key}`);
+    const mine = this.written.get(plural);
+    return mine?.size ? this.newer(mine, key, cached) : cached;
+  }
+
+  private newer<T extends Obj>(mine: Map<string, Obj>, key: string, cached: T | undefined): T | undefined {
+    const own = mine.get(key) as T | undefined;
+    if (!own) return cached;
+    if (cached && resourceVersionAtLeast(cached.metadata?.resourceVersion, own.metadata?.resourceVersion)) {
+      mine.delete(key);
       return cached;
     }
-    return mine;
+    return own;
   }
 
   private freshList<T extends Obj>(plural: string, informer: Informer<T>): T[] {
-    return informer.list().map((o) => this.fresh(plural, informer, objectKey(o)) ?? o);
+    const list = informer.list();
+    const mine = this.written.get(plural);
+    // Runs on every reconcile over every object: skip the per-object lookups when nothing is pending.
+    if (!mine?.size) return list;
+    return list.map((o) => this.newer(mine, objectKey(o), o) ?? o);
   }
 
   /** Builds the engine's input from the caches. */
@@ -358,8 +371,11 @@ export class EgressController {
   private async apply(changes: EgressChanges, now: number, signal: AbortSignal): Promise<void> {
     const m = this.options.metrics;
     const evict = this.options.settings.eipEvictionTimeoutMs;
+    const stop = () => signal.aborted;
+    // Writes of one kind go out together (bounded); gateways are written before their policies,
+    // tunnel phases alongside. Sequential writes made every reconcile of a mass failover as long
+    // as the sum of its round trips, and deadlines that fell due meanwhile waited for all of them.
     for (const t of changes.tunnels) {
-      if (signal.aborted) return;
       if (t.phase === 'HeartbeatTimeout') {
         const observedAt = this.observer.observedAt(t.name);
         const tunnel = this.tunnels.get(t.name);
@@ -380,45 +396,67 @@ export class EgressController {
           `update tunnel status to ${t.phase}`,
         );
       }
-      await this.write(
-        EGRESS_TUNNELS,
-        t.name,
-        undefined,
-        this.fresh('egresstunnels', this.tunnels, t.name),
-        (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
+    }
+    const phases = forEachLimited(
+      changes.tunnels,
+      WRITE_CONCURRENCY,
+      (t) =>
+        this.write(
+          EGRESS_TUNNELS,
+          t.name,
+          undefined,
+          this.fresh('egresstunnels', this.tunnels, t.name),
+          (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
+        ),
+      stop,
+    );
+    // Placement (gateways, then their policies) does not wait for the phase writes.
+    const placement = (async () => {
+      await forEachLimited(
+        changes.gateways,
+        WRITE_CONCURRENCY,
+        async (g) => {
+          const cached = this.fresh('egressgateways', this.gateways, g.name);
+          const inUse = { ipv4: [] as string[], ipv6: [] as string[] };
+          for (const n of g.nodeList)
+            for (const e of n.eips ?? []) {
+              if (e.ipv4) inUse.ipv4.push(e.ipv4);
+              if (e.ipv6) inUse.ipv6.push(e.ipv6);
+            }
+          await this.write(EGRESS_GATEWAYS, g.name, undefined, cached, (cur) => {
+            const ipUsage = computeIpUsage(cur.spec?.ippools ?? {}, inUse);
+            const same =
+              JSON.stringify(cur.status?.nodeList ?? []) === JSON.stringify(g.nodeList) &&
+              JSON.stringify(cur.status?.ipUsage ?? {}) === JSON.stringify(ipUsage);
+            return same ? undefined : { nodeList: g.nodeList, ipUsage };
+          });
+          m?.decisionToWritten.observe((this.clock.now() - now) / 1000);
+        },
+        stop,
       );
-    }
-    for (const g of changes.gateways) {
-      if (signal.aborted) return;
-      const cached = this.fresh('egressgateways', this.gateways, g.name);
-      const inUse = { ipv4: [] as string[], ipv6: [] as string[] };
-      for (const n of g.nodeList)
-        for (const e of n.eips ?? []) {
-          if (e.ipv4) inUse.ipv4.push(e.ipv4);
-          if (e.ipv6) inUse.ipv6.push(e.ipv6);
-        }
-      await this.write(EGRESS_GATEWAYS, g.name, undefined, cached, (cur) => {
-        const ipUsage = computeIpUsage(cur.spec?.ippools ?? {}, inUse);
-        const same =
-          JSON.stringify(cur.status?.nodeList ?? []) === JSON.stringify(g.nodeList) &&
-          JSON.stringify(cur.status?.ipUsage ?? {}) === JSON.stringify(ipUsage);
-        return same ? undefined : { nodeList: g.nodeList, ipUsage };
-      });
-      m?.decisionToWritten.observe((this.clock.now() - now) / 1000);
-    }
-    for (const p of changes.policies) {
-      if (signal.aborted) return;
-      const ref = p.kind === 'EgressPolicy' ? EGRESS_POLICIES : EGRESS_CLUSTER_POLICIES;
-      const informer = p.kind === 'EgressPolicy' ? this.policies : this.clusterPolicies;
-      const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
-      await this.write(
-        ref,
-        p.name,
-        p.namespace,
-        this.fresh(ref.plural, informer as Informer<EgressPolicy & Obj>, key),
-        (cur) => (JSON.stringify(cur.status ?? {}) === JSON.stringify(p.status) ? undefined : p.status),
+      if (stop()) return;
+      await forEachLimited(
+        changes.policies,
+        WRITE_CONCURRENCY,
+        (p) => {
+          const ref = p.kind === 'EgressPolicy' ? EGRESS_POLICIES : EGRESS_CLUSTER_POLICIES;
+          const informer = p.kind === 'EgressPolicy' ? this.policies : this.clusterPolicies;
+          const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
+          return this.write(
+            ref,
+            p.name,
+            p.namespace,
+            this.fresh(ref.plural, informer as Informer<EgressPolicy & Obj>, key),
+            (cur) => (JSON.stringify(cur.status ?? {}) === JSON.stringify(p.status) ? undefined : p.status),
+          );
+        },
+        stop,
       );
-    }
+    })();
+    const [phaseResult, placementResult] = await Promise.allSettled([phases, placement]);
+    if (phaseResult.status === 'rejected') throw phaseResult.reason;
+    if (placementResult.status === 'rejected') throw placementResult.reason;
+    if (stop()) return;
     for (const e of changes.events) this.emit(e);
     // Problems are level-triggered: emit each once when it appears, log when it clears.
     const current = new Set<string>();
@@ -467,7 +505,9 @@ export class EgressController {
       // a spec changed), so the decision itself is recomputed from the newer cache, not just the patch.
       const r = await updateStatus(this.options.client, ref, name, namespace, cached, compute, 1);
       if (r.written) {
-        this.written.set(`${ref.plural}/${namespace ? `${namespace}/${name}` : name}`, r.object);
+        const mine = this.written.get(ref.plural) ?? new Map<string, Obj>();
+        this.written.set(ref.plural, mine);
+        mine.set(namespace ? `${namespace}/${name}` : name, r.object);
         this.options.metrics?.writes.inc({ resource: ref.plural });
         this.record(ref.plural, name, namespace, (r.object as { status?: unknown }).status);
       }

@@ -11,4 +11,4 @@ export { HeartbeatObserver } from './heartbeats.js';
 export { buildProgram, type MainOptions, main, type RunningController, runCli } from './main.js';
 export { type ControllerMetrics, createControllerMetrics } from './metrics.js';
 export { CONTROLLER_OPTIONS, type ControllerSettings, timingWarnings } from './settings.js';
-export { planTunnels, type TunnelAction } from './tunnels.js';
+export { affectsTunnelPlan, planTunnels, type TunnelAction } from './tunnels.js';

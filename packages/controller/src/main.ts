@@ -10,7 +10,7 @@ import {
   runApp,
   startHealthServer,
 } from '@egressgateway/kube';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { EgressController } from './controller.js';
 import { createControllerMetrics } from './metrics.js';
@@ -63,10 +63,14 @@ export async function main(options: MainOptions): Promise<RunningController> {
     ready: () => controller.synced(),
     registry: metrics.registry,
   });
-  const lock = await KubernetesLeaseLock.fromKubeConfig(kc, {
+  // Built from named imports rather than KubernetesLeaseLock.fromKubeConfig, whose dynamic
+  // import of the whole client-node namespace would pull every generated model into the bundled bin.
+  const lock = new KubernetesLeaseLock({
     namespace: s.leaseNamespace,
     name: s.leaseName,
     logger: log,
+    api: kc.makeApiClient(CoordinationV1Api),
+    watch: new Watch(kc),
   });
   const elector = new LeaderElector({
     lock,

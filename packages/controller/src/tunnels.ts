@@ -79,3 +79,26 @@ export function planTunnels(
   }
   return actions;
 }
+
+/** What of a tunnel {@link planTunnels} looks at: its allocation, parent, and an early phase. */
+function planningInputs(t: EgressTunnel): string {
+  const s = t.status ?? {};
+  const early = !s.phase || s.phase === 'Pending' || s.phase === 'Init';
+  return JSON.stringify([
+    s.mark,
+    s.tunnel?.mac,
+    s.tunnel?.ipv4,
+    s.tunnel?.ipv6,
+    Boolean(s.tunnel?.parent?.name),
+    early ? (s.phase ?? '') : 'engine',
+  ]);
+}
+
+/**
+ * True when an update of a tunnel can change what {@link planTunnels} plans for it. Heartbeats
+ * and the engine's own phase writes (Ready, HeartbeatTimeout, ...) cannot; replanning all N
+ * tunnels on each of them made every reconcile of a mass failover O(N) slower than needed.
+ */
+export function affectsTunnelPlan(before: EgressTunnel, after: EgressTunnel): boolean {
+  return planningInputs(before) !== planningInputs(after);
+}

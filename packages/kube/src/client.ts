@@ -1,14 +1,18 @@
 import {
+  type Configuration,
   CustomObjectsApi,
+  createConfiguration,
   type KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
+  ServerConfiguration,
   setHeaderOptions,
   Watch,
 } from '@kubernetes/client-node';
 import { toKubeApiError } from './errors.js';
 import type { KubeObject, ListResult, ListWatch, WatchEvent } from './informer.js';
+import { KeepAliveAgents } from './keep-alive.js';
 import { apiVersionOf, type ResourceRef, resourcePath } from './resources.js';
 
 /** Filters of a list or watch. */
@@ -25,6 +29,15 @@ export interface WatchOptions extends ListOptions {
 
 const PAGE = 500;
 
+/** KubernetesObjectApi on a given configuration, with the kubeconfig's default namespace. */
+class ObjectApi extends KubernetesObjectApi {
+  static create(kc: KubeConfig, configuration: Configuration): ObjectApi {
+    const api = new ObjectApi(configuration);
+    api.setDefaultNamespace(kc);
+    return api;
+  }
+}
+
 /**
  * The few API operations the apps need, on any resource (built-in or custom), through
  * `@kubernetes/client-node`. Every failure is a {@link KubeApiError}.
@@ -34,8 +47,16 @@ export class KubeClient {
   private readonly custom: CustomObjectsApi;
 
   constructor(readonly kubeConfig: KubeConfig) {
-    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
-    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    // What KubeConfig.makeApiClient builds, plus one keep-alive agent for all requests.
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new TypeError('kubeconfig has no current cluster');
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kubeConfig },
+      promiseMiddleware: [new KeepAliveAgents()],
+    });
+    this.objects = ObjectApi.create(kubeConfig, configuration);
+    this.custom = new CustomObjectsApi(configuration);
   }
 
   /** Lists a collection, following `continue` pages; the resourceVersion is the snapshot's. */

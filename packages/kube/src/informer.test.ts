@@ -87,6 +87,30 @@ describe('Informer', () => {
     await inf.stop();
   });
 
+  it('drops metadata.managedFields from cached objects unless asked to keep them', async () => {
+    const managed = (name: string, rv: number) => {
+      const o = obj(name, rv) as Obj & { metadata: { managedFields?: unknown[] } };
+      o.metadata.managedFields = [{ manager: 'kubectl', operation: 'Apply' }];
+      return o;
+    };
+    api.lists.push(() => ({ items: [managed('a', 1)], resourceVersion: '1' }));
+    const inf = new Informer(api, { name: 't' }, handlers);
+    inf.start();
+    await tick();
+    api.session?.emit({ type: 'ADDED', object: managed('b', 2) });
+    expect(inf.get('a')?.metadata).toEqual({ name: 'a', resourceVersion: '1' });
+    expect(inf.get('b')?.metadata).toEqual({ name: 'b', resourceVersion: '2' });
+    await inf.stop();
+
+    const keep = new FakeApi();
+    keep.lists.push(() => ({ items: [managed('a', 1)], resourceVersion: '1' }));
+    const kept = new Informer(keep, { name: 't', keepManagedFields: true });
+    kept.start();
+    await tick();
+    expect(kept.get('a')?.metadata).toHaveProperty('managedFields');
+    await kept.stop();
+  });
+
   it('relists on 410 Gone and reports objects deleted meanwhile', async () => {
     api.lists.push(() => ({ items: [obj('a', 1), obj('b', 2)], resourceVersion: '2' }));
     api.lists.push(() => ({ items: [obj('a', 1), obj('c', 40)], resourceVersion: '41' }));

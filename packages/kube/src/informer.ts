@@ -50,12 +50,24 @@ export interface InformerOptions {
   random?: () => number;
   /** Called on every recoverable failure, with what is done about it. */
   onError?(err: KubeApiError, action: 'relist' | 'retry'): void;
+  /**
+   * Keep `metadata.managedFields` in the cached objects (default false: dropped as they arrive).
+   * Server-side-apply bookkeeping is often the larger part of an object and no reconcile reads it;
+   * a cache of thousands of objects that are replaced on every heartbeat should not carry it.
+   */
+  keepManagedFields?: boolean;
 }
 
 /** Cache key of an object: `namespace/name` or `name`. */
 export function objectKey(obj: KubeObject): string {
   const ns = obj.metadata?.namespace;
   return ns ? `${ns}/${obj.metadata?.name ?? ''}` : (obj.metadata?.name ?? '');
+}
+
+/** Deletes `metadata.managedFields` in place (the object is the informer's own parsed copy). */
+function dropManagedFields(obj: KubeObject): void {
+  const metadata = obj.metadata as { managedFields?: unknown } | undefined;
+  if (metadata && 'managedFields' in metadata) delete metadata.managedFields;
 }
 
 class WatchdogExpired extends Error {
@@ -208,6 +220,7 @@ export class Informer<T extends KubeObject> {
   }
 
   private upsert(key: string, obj: T): void {
+    if (!this.options.keepManagedFields) dropManagedFields(obj);
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     if (!old) this.handlers.onAdd?.(obj);
