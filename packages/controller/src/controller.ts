@@ -306,15 +306,16 @@ export class EgressController {
       }
     }
     const now = this.clock.now();
+    const state = this.state();
     const changes = reconcileEgress(
-      this.state(),
+      state,
       {
         evictionTimeoutMs: this.options.settings.eipEvictionTimeoutMs,
         rebalance: this.options.settings.rebalance,
       },
       now,
     );
-    await this.apply(changes, now, signal);
+    await this.apply(changes, now, signal, state);
     this.updateGauges();
     const resync = now + this.options.settings.tunnelMonitorPeriodMs;
     const next =
@@ -368,7 +369,12 @@ export class EgressController {
     }
   }
 
-  private async apply(changes: EgressChanges, now: number, signal: AbortSignal): Promise<void> {
+  private async apply(
+    changes: EgressChanges,
+    now: number,
+    signal: AbortSignal,
+    decidedOn: EgressState,
+  ): Promise<void> {
     const m = this.options.metrics;
     const evict = this.options.settings.eipEvictionTimeoutMs;
     const stop = () => signal.aborted;
@@ -397,20 +403,46 @@ export class EgressController {
         );
       }
     }
-    const phases = forEachLimited(
-      changes.tunnels,
+    // Evictions go first, each against the very tunnel object the decision saw (its
+    // resourceVersion is the precondition): a heartbeat that landed after that object fails the
+    // write with 409, and nothing of this decision is placed; the next reconcile (20 ms later)
+    // judges with the heartbeat. Only once every eviction is written do its moves go out, so an
+    // agent whose heartbeat is acknowledged after a move was decided reads HeartbeatTimeout in the
+    // response and lets go (see the agent). This costs one round trip on a failover.
+    const seen = new Map(decidedOn.tunnels.map((t) => [t.tunnel.metadata?.name ?? '', t.tunnel]));
+    const evictions = changes.tunnels.filter((t) => t.phase === 'HeartbeatTimeout');
+    let evictionsWritten = true;
+    await forEachLimited(
+      evictions,
       WRITE_CONCURRENCY,
-      (t) =>
-        this.write(
+      async (t) => {
+        const ok = await this.write(
+          EGRESS_TUNNELS,
+          t.name,
+          undefined,
+          seen.get(t.name) as (EgressTunnel & Obj) | undefined,
+          (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
+        );
+        if (!ok) evictionsWritten = false;
+      },
+      stop,
+    );
+    if (!evictionsWritten || stop()) return;
+    const phases = forEachLimited(
+      changes.tunnels.filter((t) => t.phase !== 'HeartbeatTimeout'),
+      WRITE_CONCURRENCY,
+      async (t) => {
+        await this.write(
           EGRESS_TUNNELS,
           t.name,
           undefined,
           this.fresh('egresstunnels', this.tunnels, t.name),
           (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
-        ),
+        );
+      },
       stop,
     );
-    // Placement (gateways, then their policies) does not wait for the phase writes.
+    // Placement (gateways, then their policies) does not wait for the other phase writes.
     const placement = (async () => {
       await forEachLimited(
         changes.gateways,
@@ -438,11 +470,11 @@ export class EgressController {
       await forEachLimited(
         changes.policies,
         WRITE_CONCURRENCY,
-        (p) => {
+        async (p) => {
           const ref = p.kind === 'EgressPolicy' ? EGRESS_POLICIES : EGRESS_CLUSTER_POLICIES;
           const informer = p.kind === 'EgressPolicy' ? this.policies : this.clusterPolicies;
           const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
-          return this.write(
+          await this.write(
             ref,
             p.name,
             p.namespace,
@@ -499,7 +531,7 @@ export class EgressController {
     namespace: string | undefined,
     cached: T | undefined,
     compute: (cur: T) => object | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     try {
       // One attempt: a conflict means the object changed under the decision (a heartbeat landed,
       // a spec changed), so the decision itself is recomputed from the newer cache, not just the patch.
@@ -511,12 +543,14 @@ export class EgressController {
         this.options.metrics?.writes.inc({ resource: ref.plural });
         this.record(ref.plural, name, namespace, (r.object as { status?: unknown }).status);
       }
+      return true;
     } catch (err) {
       const e = toKubeApiError(err);
       this.options.metrics?.apiErrors.inc({ op: `patch ${ref.plural}/status`, status: String(e.status) });
       if (e.status !== 409) throw e;
       this.log.debug({ resource: ref.plural, name }, 'status changed meanwhile, recomputing');
       this.conflicted = true;
+      return false;
     }
   }
 

@@ -1,5 +1,12 @@
 import type { EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
-import { EGRESS_GATEWAYS, EGRESS_POLICIES } from '@egressgateway/kube';
+import {
+  EGRESS_GATEWAYS,
+  EGRESS_POLICIES,
+  EGRESS_TUNNELS,
+  type KubeClient,
+  type KubeObject,
+  type ResourceRef,
+} from '@egressgateway/kube';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EgressController } from '../src/controller.js';
 import { createControllerMetrics } from '../src/metrics.js';
@@ -97,6 +104,59 @@ describe('controller against the embedded API server', () => {
     );
     await new Promise((r) => setTimeout(r, 1000));
     expect(holder(controller.gateways.get('egw1'))).toBe(other);
+  });
+
+  it('a heartbeat landing between the decision and the eviction write stops the eviction and its move', async () => {
+    const first = await eventually('EIP assigned', () => holder(controller.gateways.get('egw1')));
+    await eventually(
+      'both tunnels Ready',
+      () =>
+        controller.tunnels.list().length === 2 &&
+        controller.tunnels.list().every((t) => t.status?.phase === 'Ready'),
+    );
+    // A leader whose client lets the paused agent's heartbeat land just before its first eviction
+    // write, as a slow watch would: its view says the heartbeat is stale, the API does not.
+    term.abort();
+    await controller.stop();
+    let racedAt: number | undefined;
+    const racing = Object.create(cluster.client) as KubeClient;
+    racing.patchStatus = async <T extends KubeObject>(
+      ref: ResourceRef,
+      name: string,
+      namespace: string | undefined,
+      patch: object,
+    ): Promise<T> => {
+      const phase = (patch as { status?: { phase?: string } }).status?.phase;
+      if (ref.plural === 'egresstunnels' && phase === 'HeartbeatTimeout' && racedAt === undefined) {
+        await cluster.client.patchStatus(EGRESS_TUNNELS, name, undefined, {
+          status: { lastHeartbeatTime: new Date().toISOString() },
+        });
+        racedAt = Date.now();
+      }
+      return cluster.client.patchStatus<T>(ref, name, namespace, patch);
+    };
+    controller = new EgressController({ client: racing, settings });
+    controller.start();
+    await controller.waitForSync();
+    term = new AbortController();
+    void controller.lead(term.signal);
+    agents.paused.add(first);
+    const movedAt = await eventually('EIP moved', () =>
+      holder(controller.gateways.get('egw1')) !== first ? Date.now() : undefined,
+    );
+    expect(racedAt).toBeDefined();
+    const raced = racedAt ?? 0;
+    // The first decision wrote nothing: no eviction and no gateway status until the late
+    // heartbeat had its own full timeout.
+    const early = controller.writeLog.filter(
+      (w) =>
+        w.at >= raced &&
+        w.at < raced + settings.eipEvictionTimeoutMs &&
+        (w.resource === 'egressgateways' ||
+          (w.body as { phase?: string } | undefined)?.phase === 'HeartbeatTimeout'),
+    );
+    expect(early).toEqual([]);
+    expect(movedAt - raced).toBeGreaterThan(settings.eipEvictionTimeoutMs);
   });
 
   it('writes nothing in steady state while heartbeats are healthy', async () => {
