@@ -1,4 +1,5 @@
 import { defineConfig, type Options } from 'tsup';
+import { appBinBuild, libraryBuild } from '../../tsup.shared.ts';
 
 type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
 
@@ -17,34 +18,6 @@ const dynamicImportsExternal: EsbuildPlugin = {
   },
 };
 
-export default defineConfig([
-  // The library (`import { main } from '@egressgateway/controller'`): unbundled, ESM + CJS + types.
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: { entry: 'src/index.ts' },
-    clean: true,
-    sourcemap: true,
-    target: 'node20',
-  },
-  // The `egw-controller` executable: one ESM file with every dependency inside. Loading
-  // @kubernetes/client-node as ~1,000 separate modules costs ~80 MB of RSS; bundled, a fraction.
-  // pino stays external: its transports (pino-pretty) run in a worker thread that loads modules
-  // by name, which a bundle cannot provide.
-  {
-    entry: { bin: 'src/bin.ts' },
-    format: ['esm'],
-    clean: false,
-    sourcemap: true,
-    target: 'node20',
-    platform: 'node',
-    // Everything but pino (and what its transports load by name in their worker thread).
-    noExternal: [/^(?!(pino|pino-pretty|thread-stream)(\/|$))/],
-    esbuildPlugins: [dynamicImportsExternal],
-    splitting: false,
-    // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
-    banner: {
-      js: "import { createRequire as __egwCreateRequire } from 'node:module';\nconst require = __egwCreateRequire(import.meta.url);",
-    },
-  },
-]);
+// The library (`import { main } from '@egressgateway/controller'`) and the `egw-controller`
+// executable.
+export default defineConfig([libraryBuild, appBinBuild({ esbuildPlugins: [dynamicImportsExternal] })]);

@@ -1,0 +1,43 @@
+import type { Options } from 'tsup';
+
+type EsbuildPlugin = NonNullable<Options['esbuildPlugins']>[number];
+
+/** A library entry (`src/index.ts`): unbundled ESM + CJS with types, as every package publishes it. */
+export const libraryBuild: Options = {
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: { entry: 'src/index.ts' },
+  clean: true,
+  sourcemap: true,
+  target: 'node20',
+};
+
+/**
+ * An app's executable (`src/bin.ts` -> `dist/bin.js`) as one ESM file with its dependencies
+ * inside. Loading @kubernetes/client-node as ~1,000 separate modules costs ~80 MB of RSS; bundled,
+ * a fraction of that. Always external: pino and what its transports load by name in their worker
+ * thread (pino-pretty, thread-stream), which a bundle cannot provide; `external` adds more (e.g.
+ * netlink, which loads its native addon relative to its own files).
+ */
+export function appBinBuild(
+  options: { external?: string[]; esbuildPlugins?: EsbuildPlugin[] } = {},
+): Options {
+  const keep = ['pino', 'pino-pretty', 'thread-stream', ...(options.external ?? [])];
+  return {
+    entry: { bin: 'src/bin.ts' },
+    format: ['esm'],
+    clean: false,
+    splitting: false,
+    sourcemap: true,
+    target: 'node20',
+    platform: 'node',
+    noExternal: [
+      new RegExp(`^(?!(${keep.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(/|$))`),
+    ],
+    ...(options.esbuildPlugins ? { esbuildPlugins: options.esbuildPlugins } : {}),
+    // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+    banner: {
+      js: "import { createRequire as __egwCreateRequire } from 'node:module';\nconst require = __egwCreateRequire(import.meta.url);",
+    },
+  };
+}
