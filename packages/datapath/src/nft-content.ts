@@ -191,6 +191,11 @@ function boxKey(family: Family, e: BoxEntry<unknown>): string {
   return `${formatRange(family, e.box.src)} . ${formatRange(family, e.box.dst)}`;
 }
 
+/** One empty element list per set of {@link NFT_SETS}. */
+function emptySets(): Record<NftSetName, string[]> {
+  return Object.fromEntries(NFT_SETS.map((n) => [n, []])) as unknown as Record<NftSetName, string[]>;
+}
+
 /** True when the state asks for nothing at all: the owned table is then deleted, not emptied. */
 export function isEmptyState(state: NodeDatapathState): boolean {
   return (
@@ -258,17 +263,7 @@ export function desiredNftContent(
   if (isEmptyState(state)) return null;
   const tunnelName = state.tunnel?.name ?? 'egress.vxlan';
   const structure = structureHash(renderStructure(state.egressInterface, tunnelName, own));
-  const sets: Record<NftSetName, string[]> = {
-    bypass4: [],
-    bypass6: [],
-    steer4: [],
-    steer6: [],
-    snat4: [],
-    snat6: [],
-    eip4: [],
-    eip6: [],
-    peermark: [],
-  };
+  const sets = emptySets();
   const steerKey = memo === undefined ? '' : JSON.stringify(state.steering);
   const steer = memo?.steer !== undefined && memo.steerKey === steerKey ? memo.steer : steerSets(state);
   const snatKey = memo === undefined ? '' : JSON.stringify(state.snat);
@@ -451,17 +446,7 @@ function valueText(x: Json): string {
 export function parseNftJson(json: string): NftContent | null {
   const doc = JSON.parse(json) as { nftables?: Record<string, Json>[] };
   let structure: string | undefined;
-  const sets: Record<NftSetName, string[]> = {
-    bypass4: [],
-    bypass6: [],
-    steer4: [],
-    steer6: [],
-    snat4: [],
-    snat6: [],
-    eip4: [],
-    eip6: [],
-    peermark: [],
-  };
+  const sets = emptySets();
   for (const item of doc.nftables ?? []) {
     const chain = item.chain as { name?: string } | undefined;
     if (chain?.name?.startsWith('v_') === true) structure = chain.name.slice(2);
