@@ -4,6 +4,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { KubeClient } from '@egressgateway/kube';
 import { KubeConfig } from '@kubernetes/client-node';
+import { serveParent } from '../../../tools/bench/harness.mjs';
 import { createAgentMetrics, EgressAgent } from '../dist/index.js';
 
 /** A binder that does nothing but remember what it was last asked for. */
@@ -129,11 +130,4 @@ async function handle(m) {
   }
 }
 
-process.on('message', (m) => {
-  if (m === 'stop') process.exit(0);
-  handle(m).then(
-    (result) => process.send({ id: m.id, result }),
-    (err) => process.send({ id: m.id, error: String(err?.stack ?? err) }),
-  );
-});
-process.send({ ready: true });
+serveParent(handle);

@@ -11,14 +11,24 @@
 // Heartbeat write latency is the agent's own (sent -> acknowledged, its `heartbeats` record).
 //
 // Env: EGW_BENCH_POLICIES (default 1000), EGW_BENCH_WINDOW_S (default 20).
-import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { EgressController } from '@egressgateway/controller';
 import { customResourceDefinitions } from '@egressgateway/crds';
 import { EGRESS_TUNNELS, KubeClient } from '@egressgateway/kube';
 import { KubeConfig } from '@kubernetes/client-node';
 import { binNodeFlags, bundleChild } from '../../../tools/bench/bundle.mjs';
+import {
+  ApiCaller,
+  askOnce,
+  debug,
+  fmt,
+  forkChild,
+  mb,
+  percentile,
+  pool,
+  sleep,
+  stopChild,
+} from '../../../tools/bench/harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const POLICIES = Number(process.env.EGW_BENCH_POLICIES ?? 1000);
@@ -31,101 +41,9 @@ const MARGIN_MS = 500; // fence margin (default)
 const WORKERS = 10;
 const GROUP = '/apis/egressgateway.spidernet.io/v1beta1';
 
-const debug = process.env.EGW_BENCH_DEBUG
-  ? (...a) => console.error(new Date().toISOString(), ...a)
-  : () => {};
-// Children started by this run; on any failure they are killed so nothing is left behind.
-const children = new Set();
-const fail = (err) => {
-  console.error(`benchmark failed: ${err?.stack ?? err}`);
-  for (const c of children) c.kill('SIGKILL');
-  process.exit(1);
-};
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const mb = (bytes) => bytes / 1024 / 1024;
-const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const http = new ApiCaller(16);
+const call = (...a) => http.call(...a);
 
-const httpAgent = new Agent({ keepAlive: true, maxSockets: 16 });
-function call(base, method, path, body, type = 'application/json') {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      `${base}${path}`,
-      { method, agent: httpAgent, headers: { 'Content-Type': type, Accept: 'application/json' } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode >= 400)
-            reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`));
-          else resolve(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function pool(items, limit, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
-function forkChild(file, execArgv = []) {
-  const child = fork(file.startsWith('/') ? file : `${here}${file}`, [], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv,
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let id = 0;
-  const waiting = new Map();
-  child.on('message', (m) => {
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.error) w.reject(new Error(m.error));
-    else w.resolve(m.result);
-  });
-  child.on('exit', (code, signal) => {
-    for (const w of waiting.values()) w.reject(new Error(`${file} exited (${code ?? signal})`));
-    waiting.clear();
-  });
-  const ask = (msg) =>
-    new Promise((resolve, reject) => {
-      const mid = ++id;
-      waiting.set(mid, { resolve, reject });
-      child.send({ ...msg, id: mid });
-    });
-  return new Promise((resolve) => child.once('message', (first) => resolve({ child, ask, first })));
-}
-
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.send('stop');
-  });
-}
-
-function percentile(values, p) {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
 function latencyText(heartbeats) {
   const v = heartbeats.map((h) => h.ackAt - h.sentAt);
   return `p50 ${fmt(percentile(v, 50), 1)} / p99 ${fmt(percentile(v, 99), 1)} / max ${fmt(v.length ? Math.max(...v) : Number.NaN, 1)} ms (n=${v.length})`;
@@ -133,10 +51,10 @@ function latencyText(heartbeats) {
 const cpuMs = (u) => (u.cpu.user + u.cpu.system) / 1000;
 
 // ---------------------------------------------------------------- cluster
-const api = await forkChild('../../../tools/bench/apiserver-child.mjs');
-const base = api.first.url;
+const server = await forkChild(`${here}../../../tools/bench/apiserver-child.mjs`);
+const base = server.first.url;
 const kc = new KubeConfig();
-kc.loadFromString(api.first.kubeconfigYaml);
+kc.loadFromString(server.first.kubeconfigYaml);
 const client = new KubeClient(kc);
 
 for (const crd of customResourceDefinitions())
@@ -211,7 +129,7 @@ const agent = await forkChild(agentScript, ['--expose-gc', ...agentFlags]);
 const started = Date.now();
 await agent.ask({
   type: 'start',
-  kubeconfigYaml: api.first.kubeconfigYaml,
+  kubeconfigYaml: server.first.kubeconfigYaml,
   settings: {
     nodeName: 'gw-0',
     egressInterface: 'eth0',
@@ -364,16 +282,13 @@ results.desiredMs = percentile(cost.times, 50);
 clearInterval(fakeAgents);
 const final = await agent.ask({ type: 'usage' });
 const allBeats = (await agent.ask({ type: 'state', since: started })).heartbeats;
-const apiUsage = await new Promise((resolve) => {
-  api.child.once('message', resolve);
-  api.child.send('usage');
-});
+const apiUsage = await askOnce(server.child, 'usage');
 await agent.ask({ type: 'stop' });
 await stopChild(agent.child);
 term.abort();
 await controller.stop();
-await stopChild(api.child);
-httpAgent.destroy();
+await stopChild(server.child);
+http.destroy();
 
 const { idle, load, loaded } = results;
 console.log(

@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import { KubeClient } from '@egressgateway/kube';
 import { KubeConfig } from '@kubernetes/client-node';
+import { serveParent } from '../../../tools/bench/harness.mjs';
 import { createControllerMetrics, EgressController } from '../dist/index.js';
 
 const detections = [];
@@ -161,11 +162,4 @@ async function handle(m) {
   }
 }
 
-process.on('message', (m) => {
-  if (m === 'stop') process.exit(0);
-  handle(m).then(
-    (result) => process.send({ id: m.id, result }),
-    (err) => process.send({ id: m.id, error: String(err?.stack ?? err) }),
-  );
-});
-process.send({ ready: true });
+serveParent(handle);

@@ -11,11 +11,21 @@
 //
 // Env: EGW_BENCH_SIZES (default "1000,5000"); EGW_BENCH_HEAPSNAPSHOT=<dir> writes a heap snapshot
 // of the controller after the steady window; EGW_BENCH_CONTROLLER_ARGS adds node flags to it.
-import { fork } from 'node:child_process';
-import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { customResourceDefinitions } from '@egressgateway/crds';
 import { binNodeFlags, bundleChild } from '../../../tools/bench/bundle.mjs';
+import {
+  ApiCaller,
+  askOnce,
+  debug,
+  fmt,
+  forkChild,
+  mb,
+  percentile,
+  pool,
+  sleep,
+  stopChild,
+} from '../../../tools/bench/harness.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 // The controller child runs bundled, like the shipped bin (dist/bin.js); EGW_BENCH_UNBUNDLED=1
@@ -35,116 +45,16 @@ const KILL_FRACTION = 0.1;
 const STEADY_MS = 10_000;
 const GROUP = '/apis/egressgateway.spidernet.io/v1beta1';
 
-const debug = process.env.EGW_BENCH_DEBUG
-  ? (...a) => console.error(new Date().toISOString(), ...a)
-  : () => {};
-// Children started by this run; on any failure they are killed so nothing is left behind.
-const children = new Set();
-const fail = (err) => {
-  console.error(`benchmark failed: ${err?.stack ?? err}`);
-  for (const c of children) c.kill('SIGKILL');
-  process.exit(1);
-};
-process.on('uncaughtException', fail);
-process.on('unhandledRejection', fail);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const mb = (bytes) => bytes / 1024 / 1024;
-
-// ---------------------------------------------------------------- HTTP to the API server
-let httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
-function call(base, method, path, body, type = 'application/json') {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      `${base}${path}`,
-      { method, agent: httpAgent, headers: { 'Content-Type': type, Accept: 'application/json' } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode >= 400) {
-            const err = new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`);
-            err.status = res.statusCode;
-            reject(err);
-          } else resolve(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool(items, limit, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
+let http;
+const call = (...a) => http.call(...a);
 
 // ---------------------------------------------------------------- child processes
-function startApiServer() {
-  const child = fork(`${here}../../../tools/bench/apiserver-child.mjs`, [], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve) => child.once('message', (m) => resolve({ child, ...m })));
-}
-function askOnce(child, msg) {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(msg);
-  });
-}
-
-/** Asks a child to stop and waits for it to exit (SIGKILL after 5 s). */
-function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.send('stop');
-  });
-}
+const startApiServer = () => forkChild(`${here}../../../tools/bench/apiserver-child.mjs`);
 
 function startControllerChild() {
   // EGW_BENCH_CONTROLLER_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the controller alone.
   const execArgv = process.env.EGW_BENCH_CONTROLLER_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = fork(childScript, [], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    execArgv: ['--expose-gc', ...binFlags, ...execArgv],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let id = 0;
-  const waiting = new Map();
-  child.on('exit', (code, signal) => {
-    for (const w of waiting.values()) w.reject(new Error(`controller child exited (${code ?? signal})`));
-    waiting.clear();
-  });
-  child.on('message', (m) => {
-    const w = waiting.get(m.id);
-    if (!w) return;
-    waiting.delete(m.id);
-    if (m.error) w.reject(new Error(m.error));
-    else w.resolve(m.result);
-  });
-  const ask = (msg) =>
-    new Promise((resolve, reject) => {
-      const mid = ++id;
-      waiting.set(mid, { resolve, reject });
-      child.send({ ...msg, id: mid });
-    });
-  return new Promise((resolve) => child.once('message', () => resolve({ child, ask })));
+  return forkChild(childScript, ['--expose-gc', ...binFlags, ...execArgv]);
 }
 
 // ---------------------------------------------------------------- the simulated agents
@@ -217,12 +127,6 @@ class Agents {
 }
 
 // ---------------------------------------------------------------- statistics and output
-function percentile(values, p) {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-const fmt = (v, digits = 0) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 function stats(values) {
   return {
     n: values.length,
@@ -247,9 +151,9 @@ function createPrng(seed) {
 // ---------------------------------------------------------------- one size
 async function runSize(n) {
   const result = { n };
-  httpAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+  http = new ApiCaller(64);
   const api = await startApiServer();
-  const base = api.url;
+  const base = api.first.url;
   const gateways = Math.ceil(n / NODES_PER_GATEWAY);
   const names = Array.from({ length: n }, (_, i) => `node-${String(i).padStart(5, '0')}`);
   const nodeGateway = new Map(names.map((name, i) => [name, `gw-${Math.floor(i / NODES_PER_GATEWAY)}`]));
@@ -301,7 +205,7 @@ async function runSize(n) {
   const t0 = Date.now();
   await ctl.ask({
     type: 'start',
-    kubeconfigYaml: api.kubeconfigYaml,
+    kubeconfigYaml: api.first.kubeconfigYaml,
     settings: {
       eipEvictionTimeoutMs: EVICT_MS,
       tunnelMonitorPeriodMs: MONITOR_MS,
@@ -490,7 +394,7 @@ async function runSize(n) {
   await ctl.ask({ type: 'stop' });
   await stopChild(ctl.child);
   await stopChild(api.child);
-  httpAgent.destroy();
+  http.destroy();
   return result;
 }
 
