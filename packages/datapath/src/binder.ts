@@ -207,11 +207,19 @@ export class DatapathBinder {
     const announced: Announcement[] = [];
     const bound: { address: string; ifname: string }[] = [];
     let failed: ApplyReport['failed'];
+    let leased = false;
     let i = 0;
     for (; i < ops.length; i++) {
       const o = ops[i] as DatapathOperation;
       const s = this.now();
       try {
+        if (o.op === 'eip-add' && !leased) {
+          // Every EIP of this run gets its lease before the first is bound (one nft transaction,
+          // not one per EIP on the failover path): an EIP may not claim the LAN without one.
+          leased = true;
+          const adds = ops.flatMap((x) => (x.op === 'eip-add' ? [x.address] : []));
+          await this.writeLeases(adds, this.opts.eipLeaseMs ?? (this.opts.eipLifetimeSeconds ?? 30) * 1000);
+        }
         await this.execute(o);
         if (o.op === 'eip-add') {
           bound.push({ address: o.address, ifname: o.interface });
@@ -266,15 +274,8 @@ export class DatapathBinder {
       case 'nft-delete':
         this.nftCache = undefined;
         return applyNftScript(renderDeleteScript(this.own), this.nftPath);
-      case 'eip-add': {
-        const lifetime = this.opts.eipLifetimeSeconds ?? 30;
-        // The lease goes in while the address is added: the EIP may not speak before it has one.
-        await Promise.all([
-          this.kernel.writeEip(o.address, o.interface, lifetime, true),
-          this.writeLeases([o.address], this.opts.eipLeaseMs ?? lifetime * 1000),
-        ]);
-        return;
-      }
+      case 'eip-add':
+        return this.kernel.writeEip(o.address, o.interface, this.opts.eipLifetimeSeconds ?? 30, true);
       case 'eip-del':
         this.leases.delete(normalizeAddress(o.address));
         return executeNetlinkOperation(this.kernel, o);
