@@ -27,7 +27,8 @@ export class InformerSet {
 
   /**
    * Adds an informer for `ref`. `extra` handlers run before `onChange` (e.g. to record when an
-   * object was seen); an update for which `extra.relevant` returns false does not call `onChange`.
+   * object was seen); an update for which `extra.relevant` returns false does not call `onChange`;
+   * `extra.transform` reduces each object before it is cached (see {@link InformerOptions.transform}).
    */
   add<T extends KubeObject>(
     ref: ResourceRef,
@@ -36,6 +37,7 @@ export class InformerSet {
       onUpdate?(a: T, b: T): void;
       onDelete?(o: T): void;
       relevant?(a: T, b: T): boolean;
+      transform?(o: T): T;
     } = {},
   ): Informer<T> {
     const changed = this.options.onChange;
@@ -46,6 +48,7 @@ export class InformerSet {
         ...(this.options.clock ? { clock: this.options.clock } : {}),
         ...(this.options.logger ? { logger: this.options.logger } : {}),
         ...(this.options.watchdogMs ? { watchdogMs: this.options.watchdogMs } : {}),
+        ...(extra.transform ? { transform: extra.transform } : {}),
       },
       {
         onAdd: (o) => {

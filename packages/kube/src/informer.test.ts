@@ -111,6 +111,30 @@ describe('Informer', () => {
     await kept.stop();
   });
 
+  it('caches and hands out only what transform keeps, from lists and every watch event', async () => {
+    const big = (name: string, rv: number, v: number) => ({ ...obj(name, rv, v), bulk: 'x'.repeat(1000) });
+    api.lists.push(() => ({ items: [big('a', 1, 1)], resourceVersion: '1' }));
+    const seen: unknown[] = [];
+    const inf = new Informer(
+      api,
+      { name: 't', transform: (o: Obj) => ({ metadata: o.metadata, spec: { v: (o.spec?.v ?? 0) * 10 } }) },
+      { onAdd: (o) => seen.push(o), onUpdate: (_, o) => seen.push(o), onDelete: (o) => seen.push(o) },
+    );
+    inf.start();
+    await tick();
+    api.session?.emit({ type: 'MODIFIED', object: big('a', 2, 2) });
+    api.session?.emit({ type: 'ADDED', object: big('b', 3, 3) });
+    api.session?.emit({ type: 'DELETED', object: big('b', 4, 4) });
+    expect(inf.get('a')).toEqual({ metadata: { name: 'a', resourceVersion: '2' }, spec: { v: 20 } });
+    expect(seen.map((o) => JSON.stringify(o))).toEqual([
+      '{"metadata":{"name":"a","resourceVersion":"1"},"spec":{"v":10}}',
+      '{"metadata":{"name":"a","resourceVersion":"2"},"spec":{"v":20}}',
+      '{"metadata":{"name":"b","resourceVersion":"3"},"spec":{"v":30}}',
+      '{"metadata":{"name":"b","resourceVersion":"4"},"spec":{"v":40}}',
+    ]);
+    await inf.stop();
+  });
+
   it('relists on 410 Gone and reports objects deleted meanwhile', async () => {
     api.lists.push(() => ({ items: [obj('a', 1), obj('b', 2)], resourceVersion: '2' }));
     api.lists.push(() => ({ items: [obj('a', 1), obj('c', 40)], resourceVersion: '41' }));

@@ -39,7 +39,7 @@ export interface InformerHandlers<T> {
 }
 
 /** Informer settings. */
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   /** Name in logs and metrics, e.g. `egresstunnels`. */
   name: string;
   clock?: Clock;
@@ -56,6 +56,13 @@ export interface InformerOptions {
    * a cache of thousands of objects that are replaced on every heartbeat should not carry it.
    */
   keepManagedFields?: boolean;
+  /**
+   * Reduces each object to what the app reads before it is cached and handed to handlers (like
+   * client-go's `SetTransform`): an agent that sees every pod of the cluster needs their labels and
+   * addresses, not their container specs. Must keep `metadata.name`, `namespace` and
+   * `resourceVersion`; receives the informer's own parsed copy.
+   */
+  transform?(obj: T): T;
 }
 
 /** Cache key of an object: `namespace/name` or `name`. */
@@ -105,7 +112,7 @@ export class Informer<T extends KubeObject> {
 
   constructor(
     private readonly lw: ListWatch<T>,
-    private readonly options: InformerOptions,
+    private readonly options: InformerOptions<T>,
     private readonly handlers: InformerHandlers<T> = {},
   ) {
     this.clock = options.clock ?? systemClock;
@@ -219,13 +226,19 @@ export class Informer<T extends KubeObject> {
     this.handlers.onSynced?.();
   }
 
-  private upsert(key: string, obj: T): void {
-    if (!this.options.keepManagedFields) dropManagedFields(obj);
+  private upsert(key: string, parsed: T): void {
+    const obj = this.slim(parsed);
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     if (!old) this.handlers.onAdd?.(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
       this.handlers.onUpdate?.(old, obj);
+  }
+
+  /** The object as cached: without managedFields (unless kept), through `transform` if set. */
+  private slim(obj: T): T {
+    if (!this.options.keepManagedFields) dropManagedFields(obj);
+    return this.options.transform ? this.options.transform(obj) : obj;
   }
 
   /** One watch stream, until the server ends it, it fails, or the watchdog fires. */
@@ -279,7 +292,7 @@ export class Informer<T extends KubeObject> {
     if (e.type === 'DELETED') {
       const old = this.cache.get(key);
       this.cache.delete(key);
-      if (old) this.handlers.onDelete?.(obj);
+      if (old) this.handlers.onDelete?.(this.slim(obj));
     } else if (e.type === 'ADDED' || e.type === 'MODIFIED') {
       this.upsert(key, obj);
     }
