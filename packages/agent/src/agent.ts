@@ -31,7 +31,14 @@ import {
   systemClock,
   toKubeApiError,
 } from '@egressgateway/kube';
-import { clusterBypass, desiredNodeState, type PodLike, type TunnelDeviceSettings } from './desired.js';
+import {
+  clusterBypass,
+  desiredNodeState,
+  type PodLike,
+  podView,
+  podViewChanged,
+  type TunnelDeviceSettings,
+} from './desired.js';
 import { fenceDeadline, renewLeaseMs, renewLifetimeSeconds } from './fencing.js';
 import type { AgentMetrics } from './metrics.js';
 
@@ -133,7 +140,12 @@ export class EgressAgent {
     this.gateways = make(EGRESS_GATEWAYS);
     this.policies = make(EGRESS_POLICIES);
     this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);
-    this.pods = make(PODS);
+    // Every pod of the cluster is cached: only the fields the rules read, and only changes to those
+    // recompute the datapath.
+    this.pods = this.informerSet.add<PodLike & Obj>(PODS, {
+      transform: (p) => podView(p) as PodLike & Obj,
+      relevant: podViewChanged,
+    });
     this.namespaces = make(NAMESPACES);
     this.clusterInfo = make(EGRESS_CLUSTER_INFOS);
   }

@@ -1,7 +1,15 @@
 import type { EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import { validateState } from '@egressgateway/datapath';
 import { describe, expect, it } from 'vitest';
-import { type AgentView, clusterBypass, desiredNodeState, markTables, type PodLike } from './desired.js';
+import {
+  type AgentView,
+  clusterBypass,
+  desiredNodeState,
+  markTables,
+  type PodLike,
+  podView,
+  podViewChanged,
+} from './desired.js';
 
 const tunnel = (name: string, i: number, mark: string): EgressTunnel => ({
   apiVersion: 'egressgateway.spidernet.io/v1beta1',
@@ -170,5 +178,59 @@ describe('desiredNodeState', () => {
     const t = markTables([0x26000011, 0x26000011 + 1000, 0x26000011 + 2000]);
     expect(new Set(t.values()).size).toBe(3);
     expect(markTables([0x26000011]).get(0x26000011)).toBe(t.get(0x26000011));
+  });
+});
+
+describe('podView', () => {
+  const full = {
+    metadata: {
+      name: 'web',
+      namespace: 'default',
+      labels: { app: 'web' },
+      resourceVersion: '7',
+      uid: 'u',
+      annotations: { big: 'x'.repeat(100) },
+    },
+    spec: { nodeName: 'wk', containers: [{ name: 'c', image: 'x', env: [{ name: 'A', value: 'B' }] }] },
+    status: {
+      phase: 'Running',
+      podIP: '198.19.1.2',
+      podIPs: [{ ip: '198.19.1.2' }, { ip: 'fd00:19::2' }],
+      containerStatuses: [{ name: 'c', ready: true, restartCount: 0 }],
+    },
+  };
+
+  it('keeps what the rules and the informer read, nothing else', () => {
+    expect(podView(full as PodLike)).toEqual({
+      metadata: { name: 'web', namespace: 'default', labels: { app: 'web' }, resourceVersion: '7' },
+      spec: { nodeName: 'wk' },
+      status: { phase: 'Running', podIP: '198.19.1.2', podIPs: [{ ip: '198.19.1.2' }, { ip: 'fd00:19::2' }] },
+    });
+    // Same datapath from the view as from the full object.
+    const holder: AgentView = { ...view('gw1'), pods: [full as PodLike] };
+    const fromFull = desiredNodeState(holder);
+    expect(fromFull.snat.flatMap((r) => r.sources)).toEqual(['198.19.1.2']);
+    expect(desiredNodeState({ ...holder, pods: [podView(full as PodLike)] })).toEqual(fromFull);
+  });
+
+  it('an update matters only when labels, node, host network or addresses change', () => {
+    const a = podView(full as PodLike);
+    const restarted = podView({
+      ...full,
+      metadata: { ...full.metadata, resourceVersion: '8' },
+      status: { ...full.status, containerStatuses: [{ name: 'c', ready: false, restartCount: 1 }] },
+    } as PodLike);
+    expect(podViewChanged(a, restarted)).toBe(false);
+    const relabelled = podView({ ...full, metadata: { ...full.metadata, labels: { app: 'db' } } } as PodLike);
+    expect(podViewChanged(a, relabelled)).toBe(true);
+    const moved = podView({ ...full, spec: { ...full.spec, nodeName: 'gw1' } } as PodLike);
+    expect(podViewChanged(a, moved)).toBe(true);
+    const readdressed = podView({
+      ...full,
+      status: { ...full.status, podIPs: [{ ip: '198.19.1.3' }] },
+    } as PodLike);
+    expect(podViewChanged(a, readdressed)).toBe(true);
+    const host = podView({ ...full, spec: { ...full.spec, hostNetwork: true } } as PodLike);
+    expect(podViewChanged(a, host)).toBe(true);
   });
 });

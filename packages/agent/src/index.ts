@@ -7,6 +7,8 @@ export {
   holdings,
   markTables,
   type PodLike,
+  podView,
+  podViewChanged,
   policyKey,
   type TunnelDeviceSettings,
 } from './desired.js';

@@ -154,6 +154,10 @@ describe('agent against the embedded API server and a live controller', () => {
     const beat = controller.tunnels.get(h)?.status?.lastHeartbeatTime ?? '';
     expect(beat).toMatch(/\.\d{3}Z$/);
     expect(node('wk').agent.heartbeats).toEqual([]);
+    // Pods are cached as the view the rules read, without their container specs.
+    const cached = node('wk').agent.pods.get('default/web');
+    expect(cached?.spec).toEqual({ nodeName: 'wk' });
+    expect(cached?.metadata).toMatchObject({ name: 'web', namespace: 'default', labels: { app: 'web' } });
     expect(controller.tunnels.get('wk')?.status?.lastHeartbeatTime).toBeUndefined();
     await eventually(
       'worker parent written',
