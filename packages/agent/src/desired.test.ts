@@ -134,6 +134,25 @@ describe('desiredNodeState', () => {
     expect(s.steering).toEqual([]);
   });
 
+  it('pods that ran to completion match nothing: their addresses may already belong to other pods', () => {
+    const done = (phase: string, ip: string): PodLike => ({
+      metadata: { name: `job-${phase}`, namespace: 'default', labels: { app: 'web' } },
+      spec: { nodeName: 'wk' },
+      status: { phase, podIP: ip },
+    });
+    const v = {
+      ...view('gw1'),
+      pods: [...pods, done('Succeeded', '198.19.1.8'), done('Failed', '198.19.1.9')],
+    };
+    expect(desiredNodeState(v).snat[0]?.sources).toEqual(['198.19.1.2']);
+    expect(desiredNodeState({ ...v, nodeName: 'wk' }).steering[0]?.sources).toEqual([
+      '198.19.1.2',
+      'fd00:19:1::2',
+    ]);
+    const running = { ...v, pods: [...pods, done('Running', '198.19.1.8')] };
+    expect(desiredNodeState(running).snat[0]?.sources).toEqual(['198.19.1.2', '198.19.1.8']);
+  });
+
   it('the other gateway holds nothing; after a move the roles swap from the same object', () => {
     const standby = desiredNodeState(view('gw2'));
     expect(standby.eips).toEqual([]);
@@ -232,5 +251,7 @@ describe('podView', () => {
     expect(podViewChanged(a, readdressed)).toBe(true);
     const host = podView({ ...full, spec: { ...full.spec, hostNetwork: true } } as PodLike);
     expect(podViewChanged(a, host)).toBe(true);
+    const completed = podView({ ...full, status: { ...full.status, phase: 'Succeeded' } } as PodLike);
+    expect(podViewChanged(a, completed)).toBe(true);
   });
 });

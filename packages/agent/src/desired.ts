@@ -56,11 +56,13 @@ export function podView(pod: PodLike & { metadata?: { resourceVersion?: string }
 
 /**
  * Whether two views of a pod differ in anything the datapath depends on (labels, node, host
- * network, addresses). Container restarts and readiness flips, most of a cluster's pod updates, do not.
+ * network, addresses, phase). Container restarts and readiness flips, most of a cluster's pod
+ * updates, do not.
  */
 export function podViewChanged(a: PodLike, b: PodLike): boolean {
   return (
     a.spec?.nodeName !== b.spec?.nodeName ||
+    a.status?.phase !== b.status?.phase ||
     a.spec?.hostNetwork !== b.spec?.hostNetwork ||
     a.status?.podIP !== b.status?.podIP ||
     JSON.stringify(a.status?.podIPs ?? []) !== JSON.stringify(b.status?.podIPs ?? []) ||
@@ -176,6 +178,14 @@ export function markTables(marks: readonly number[]): Map<number, number> {
   return out;
 }
 
+/**
+ * A pod that ran to completion keeps its `status.podIPs` in the API (a Job's pods linger for days),
+ * but the network plugin has released them and may give them to any new pod: they must not match.
+ */
+function finished(p: PodLike): boolean {
+  return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
+}
+
 function podIps(p: PodLike): string[] {
   const ips = (p.status?.podIPs ?? []).map((x) => x.ip);
   if (ips.length === 0 && p.status?.podIP) ips.push(p.status.podIP);
@@ -235,7 +245,7 @@ function sourcesOf(
   const all: string[] = [];
   const local: string[] = [];
   for (const pod of index.candidates(selector)) {
-    if (pod.spec?.hostNetwork) continue;
+    if (pod.spec?.hostNetwork || finished(pod)) continue;
     const ns = pod.metadata?.namespace ?? '';
     if (namespaced && ns !== (p.metadata?.namespace ?? 'default')) continue;
     if (nsSelector && !matchesSelector(nsSelector, view.namespaceLabels[ns])) continue;
