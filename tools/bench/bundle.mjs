@@ -33,6 +33,9 @@ export async function bundleChild(entry, outfile) {
     platform: 'node',
     target: 'node20',
     sourcemap: false,
+    // As the bins (tsup.shared.ts): the bundle's source text stays on the heap, so its size counts.
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
     alias,
     // Aliased sources outside the repository still resolve their dependencies here.
