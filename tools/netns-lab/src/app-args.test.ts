@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hostKubeconfigYaml } from './api-forward.js';
-import { agentArgs, apiServerArgs, controllerArgs } from './app-args.js';
+import { agentArgs, apiServerArgs, controllerArgs, shebangNodeFlags } from './app-args.js';
 import { clusterObjects } from './cluster.js';
 import { planLab } from './plan.js';
 import { FAST_TIMING } from './settings.js';
@@ -68,5 +68,23 @@ describe('cluster objects and kubeconfig', () => {
     expect(lines).toContain('clusters: [{name: lab, cluster: {server: "http://127.0.0.1:4567"}}]');
     expect(lines).toContain('current-context: lab');
     expect(lines.filter((l) => l.includes('server:'))).toHaveLength(1);
+  });
+});
+
+describe('shebangNodeFlags', () => {
+  it('reads the node flags of a bin, so the lab starts it as its first line would', () => {
+    expect(shebangNodeFlags('#!/usr/bin/env -S node --lite-mode --max-semi-space-size=2')).toEqual([
+      '--lite-mode',
+      '--max-semi-space-size=2',
+    ]);
+    expect(shebangNodeFlags('#!/usr/bin/env node')).toEqual([]);
+    expect(shebangNodeFlags('// no shebang')).toEqual([]);
+  });
+
+  it('refuses a first line it cannot follow instead of silently dropping its flags', () => {
+    expect(() => shebangNodeFlags('#!/bin/sh')).toThrow(/expected #!\/usr\/bin\/env -S node/);
+    expect(() => shebangNodeFlags('#!/usr/bin/env -S node --inspect foo.js')).toThrow(
+      /unexpected first line/,
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabPlan, NodePlan } from './plan.js';
 import type { LabTiming } from './settings.js';
@@ -80,4 +81,24 @@ export function agentArgs(plan: LabPlan, runDir: string, timing: LabTiming, node
     '--log-format',
     'json',
   ];
+}
+
+/**
+ * The node flags of an executable's first line (`#!/usr/bin/env -S node --flag ...`), so the lab
+ * runs each bin under the same V8 settings as when it is started directly (the agent's
+ * `--lite-mode`, for one, also turns WebAssembly off: the e2e tests must see that).
+ */
+export function shebangNodeFlags(firstLine: string): string[] {
+  if (!firstLine.startsWith('#!')) return [];
+  const m = /^#!\S*env\s+(?:-S\s+)?node((?:\s+--\S+)*)\s*$/.exec(firstLine);
+  if (!m)
+    throw new Error(
+      `unexpected first line ${JSON.stringify(firstLine)}: expected #!/usr/bin/env -S node [--flags]`,
+    );
+  return (m[1] ?? '').split(/\s+/).filter(Boolean);
+}
+
+/** `node` arguments that start `bin` as its shebang would: its node flags, then the file. */
+export function nodeArgsFor(bin: string): string[] {
+  return [...shebangNodeFlags(readFileSync(bin, 'utf8').split('\n', 1)[0] ?? ''), bin];
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArpRecord, Arrival } from './analysis.js';
 import { type ApiForward, startApiForward } from './api-forward.js';
-import { agentArgs, apiServerArgs, controllerArgs } from './app-args.js';
+import { agentArgs, apiServerArgs, controllerArgs, nodeArgsFor } from './app-args.js';
 import { ensureBuilt } from './build.js';
 import { seedCluster } from './cluster.js';
 import { ipn, sleep } from './exec.js';
@@ -252,7 +252,7 @@ export class Lab {
       name: 'apiserver',
       ns: this.plan.ctl,
       command: process.execPath,
-      args: [this.bin('apiserver'), ...apiServerArgs(this.plan, this.runDir)],
+      args: [...nodeArgsFor(this.bin('apiserver')), ...apiServerArgs(this.plan, this.runDir)],
     });
   }
 
@@ -281,7 +281,7 @@ export class Lab {
       ns: this.plan.ctl,
       command: process.execPath,
       args: [
-        this.bin('controller'),
+        ...nodeArgsFor(this.bin('controller')),
         ...controllerArgs(this.plan, this.runDir, this.timing, {
           id,
           index: slot,
@@ -301,7 +301,7 @@ export class Lab {
       ns: n.ns,
       command: process.execPath,
       args: [
-        this.options.agentBin ?? process.env.EGW_LAB_AGENT_BIN ?? this.bin('agent'),
+        ...nodeArgsFor(this.options.agentBin ?? process.env.EGW_LAB_AGENT_BIN ?? this.bin('agent')),
         ...agentArgs(this.plan, this.runDir, this.timing, n),
       ],
     });
