@@ -2,6 +2,9 @@
 // Case: N nodes, N/10 gateways of 10 nodes each, N EIPs (10 per gateway, dual stack), 4N policies,
 // steady state written by a first reconcile, then one node's heartbeat expires and the measured call
 // computes the failover. Prints medians and the scaling ratio between sizes.
+// Each size is also measured "out of cache": the calls rotate over independent copies of the case
+// whose data together is as large as the largest case, so no size gets its input from the CPU caches
+// just because it is small (in a controller, informer traffic and JSON parsing run between reconciles).
 // BENCH_SIZES=500,1000,2000,5000,10000 picks other node counts (multiples of 10).
 import { Bench } from 'tinybench';
 import { applyEgressChanges, reconcileEgress } from '../dist/index.js';
@@ -72,6 +75,7 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 10 || n % 10 !== 0)) {
 }
 const bench = new Bench({ time: 3_000, warmupTime: 500 });
 const cases = new Map();
+const largest = Math.max(...sizes);
 for (const n of sizes) {
   const c = buildCase(n);
   cases.set(n, c);
@@ -80,9 +84,27 @@ for (const n of sizes) {
   });
 }
 await bench.run();
+// Out of cache: one size at a time, so only its copies are alive.
+const outOfCache = new Map();
+for (const n of sizes) {
+  const c = cases.get(n);
+  const copies = Array.from({ length: Math.max(2, Math.ceil(largest / n)) }, () => structuredClone(c.failed));
+  for (const copy of copies) reconcileEgress(copy, { evictionTimeoutMs: EVICTION }, c.now); // memos
+  let i = 0;
+  const rotating = new Bench({ time: 3_000, warmupTime: 500 });
+  rotating.add(`${n} nodes`, () => {
+    reconcileEgress(copies[i], { evictionTimeoutMs: EVICTION }, c.now);
+    i = (i + 1) % copies.length;
+  });
+  await rotating.run();
+  const r = rotating.tasks[0].result;
+  if (r.state !== 'completed') throw new Error(`${n} nodes out of cache: ${r.state}`);
+  outOfCache.set(n, { median: r.latency.p50, copies: copies.length });
+}
 
 const rows = [];
 let previous;
+let previousCold;
 let previousSize;
 for (const task of bench.tasks) {
   const n = Number(task.name.split(' ')[0]);
@@ -90,6 +112,7 @@ for (const task of bench.tasks) {
   const r = task.result;
   if (r.state !== 'completed') throw new Error(`${task.name}: ${r.state}`);
   const median = r.latency.p50;
+  const ooc = outOfCache.get(n);
   // CPU time per call, less sensitive than wall time to other processes on a shared machine.
   const runs = n >= 5_000 ? 10 : 50;
   const c0 = process.cpuUsage();
@@ -109,10 +132,14 @@ for (const task of bench.tasks) {
     samples: r.latency.samplesCount ?? r.latency.samples?.length ?? '-',
     'EIPs moved': c.moved,
     'µs per policy': ((median * 1000) / c.policies).toFixed(2),
+    'out-of-cache median ms': `${ooc.median.toFixed(2)} (${ooc.copies} copies)`,
+    'out-of-cache µs per policy': ((ooc.median * 1000) / c.policies).toFixed(2),
     'size ratio': previousSize === undefined ? '-' : (n / previousSize).toFixed(1),
     'median ratio': previous === undefined ? '-' : (median / previous).toFixed(1),
+    'out-of-cache ratio': previousCold === undefined ? '-' : (ooc.median / previousCold).toFixed(1),
   });
   previous = median;
+  previousCold = ooc.median;
   previousSize = n;
 }
 console.table(rows);

@@ -218,8 +218,12 @@ export function resolvePolicies(
     if (f.s4 === want.ipv4 && f.s6 === want.ipv6) r.statusEip = want;
     r.stage = r.statusEip !== null || (cur !== undefined && same(cur, want)) ? KEEP : FRESH;
   };
-  for (const p of state.clusterPolicies) visit('EgressClusterPolicy', p);
-  for (const p of state.policies) visit('EgressPolicy', p);
+  // Indexed loops: this runs once per call, so the loop may still be unoptimised code, where
+  // for-of allocates an iterator result per element (20 000 per call at 5 000 nodes).
+  const { clusterPolicies, policies } = state;
+  for (let i = 0; i < clusterPolicies.length; i++)
+    visit('EgressClusterPolicy', clusterPolicies[i] as EgressPolicyLike);
+  for (let i = 0; i < policies.length; i++) visit('EgressPolicy', policies[i] as EgressPolicyLike);
 
   // Without any conflict the claims end the same in every order (see settleClaims), so input order
   // is tried first and the canonical order is only needed when some pair conflicts.
