@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --lite-mode --no-expose-wasm --bytecode-old-age=1 --max-semi-space-size=2 --heap-growing-percent=50
 // The V8 flags trade CPU for memory (README.md, Benchmark). --lite-mode: no JIT, bytecode only
-// (about 15 MB less RSS; the agent's work is I/O and small recomputations) and no WebAssembly, so
+// (about 18 MB less RSS; the agent's work is I/O and small recomputations) and no WebAssembly, so
 // nothing here may use it (Node's global fetch does: the client is client-node's http stack);
 // --no-expose-wasm says so and keeps V8 from warning about it at every start.
 // --bytecode-old-age=1: bytecode not run since the last full GC is dropped (start-up code of the

@@ -232,7 +232,7 @@ describe('podView', () => {
     expect(desiredNodeState({ ...holder, pods: [podView(full as PodLike)] })).toEqual(fromFull);
   });
 
-  it('an update matters only when labels, node, host network or addresses change', () => {
+  it('an update matters only when labels, node, host network, addresses or phase change', () => {
     const a = podView(full as PodLike);
     const restarted = podView({
       ...full,

@@ -16,9 +16,11 @@ import type {
   TunnelPeer,
 } from '@egressgateway/datapath';
 
-/** A Pod as far as the agent reads it. */
+/** A Pod as far as the agent reads it (`resourceVersion`: for the informer's change detection). */
 export interface PodLike {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } | undefined;
+  metadata?:
+    | { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string }
+    | undefined;
   spec?: { nodeName?: string; hostNetwork?: boolean } | undefined;
   status?: { podIP?: string; podIPs?: Array<{ ip: string }>; phase?: string } | undefined;
 }
@@ -28,9 +30,9 @@ export interface PodLike {
  * informer). The agent sees every pod of the cluster; a real pod also carries container specs, env,
  * volumes and container statuses (kilobytes each) that no rule depends on, so its cache stores this.
  */
-export function podView(pod: PodLike & { metadata?: { resourceVersion?: string } }): PodLike {
+export function podView(pod: PodLike): PodLike {
   const m = pod.metadata;
-  const view: PodLike & { metadata: { resourceVersion?: string } } = {
+  const view: PodLike = {
     metadata: {
       ...(m?.name !== undefined ? { name: m.name } : {}),
       ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
@@ -65,9 +67,15 @@ export function podViewChanged(a: PodLike, b: PodLike): boolean {
     a.status?.phase !== b.status?.phase ||
     a.spec?.hostNetwork !== b.spec?.hostNetwork ||
     a.status?.podIP !== b.status?.podIP ||
-    JSON.stringify(a.status?.podIPs ?? []) !== JSON.stringify(b.status?.podIPs ?? []) ||
+    !sameIps(a.status?.podIPs ?? [], b.status?.podIPs ?? []) ||
     !sameLabels(a.metadata?.labels, b.metadata?.labels)
   );
+}
+
+function sameIps(a: ReadonlyArray<{ ip: string }>, b: ReadonlyArray<{ ip: string }>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]?.ip !== b[i]?.ip) return false;
+  return true;
 }
 
 function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
