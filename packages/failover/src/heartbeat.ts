@@ -71,27 +71,62 @@ export function assessHeartbeats(
   const health = new Map<string, MemberHealth>();
   let nextChangeAt: number | null = null;
   for (const m of members) {
-    let heartbeat: HeartbeatState = 'missing';
-    let freshUntil: number | null = null;
-    if (m.observedAt !== null && Number.isFinite(m.observedAt)) {
-      freshUntil = m.observedAt + options.evictionTimeoutMs;
-      heartbeat = nowMs <= freshUntil ? 'fresh' : 'expired';
-      if (heartbeat === 'fresh') {
-        const changeAt = Math.floor(freshUntil) + 1;
-        if (nextChangeAt === null || changeAt < nextChangeAt) nextChangeAt = changeAt;
-      }
-    }
-    const reason: HealthReason =
-      heartbeat === 'missing'
-        ? 'NoHeartbeat'
-        : heartbeat === 'expired'
-          ? 'HeartbeatTimeout'
-          : m.ready === false
-            ? 'NotReady'
-            : m.draining === true
-              ? 'Draining'
-              : 'Fresh';
-    health.set(m.id, { id: m.id, healthy: reason === 'Fresh', heartbeat, reason, freshUntil });
+    const h = judgeMember(m.id, m.observedAt, m.ready, m.draining, options.evictionTimeoutMs, nowMs);
+    health.set(m.id, h);
+    const changeAt = changeAtOf(h);
+    if (changeAt !== null && (nextChangeAt === null || changeAt < nextChangeAt)) nextChangeAt = changeAt;
   }
   return { health, nextChangeAt };
+}
+
+/** The health of one member at `nowMs` (the rules of {@link assessHeartbeats}). */
+export function judgeMember(
+  id: string,
+  observedAt: number | null,
+  ready: boolean | undefined,
+  draining: boolean | undefined,
+  evictionTimeoutMs: number,
+  nowMs: number,
+): MemberHealth {
+  const reason = healthReason(observedAt, ready, draining, evictionTimeoutMs, nowMs);
+  return healthOf(id, reason, observedAt, evictionTimeoutMs);
+}
+
+/** The health record of a member judged `reason` (see {@link healthReason}). */
+export function healthOf(
+  id: string,
+  reason: HealthReason,
+  observedAt: number | null,
+  evictionTimeoutMs: number,
+): MemberHealth {
+  const freshUntil = reason === 'NoHeartbeat' ? null : (observedAt as number) + evictionTimeoutMs;
+  return { id, healthy: reason === 'Fresh', heartbeat: heartbeatOf(reason), reason, freshUntil };
+}
+
+/**
+ * Why a member is or is not healthy at `nowMs`. The boundary is exact: fresh up to and including
+ * `observedAt + evictionTimeoutMs`. Allocation-free, for callers judging thousands of members a call.
+ */
+export function healthReason(
+  observedAt: number | null,
+  ready: boolean | undefined,
+  draining: boolean | undefined,
+  evictionTimeoutMs: number,
+  nowMs: number,
+): HealthReason {
+  if (observedAt === null || !Number.isFinite(observedAt)) return 'NoHeartbeat';
+  if (nowMs > observedAt + evictionTimeoutMs) return 'HeartbeatTimeout';
+  if (ready === false) return 'NotReady';
+  if (draining === true) return 'Draining';
+  return 'Fresh';
+}
+
+/** The heartbeat state a reason implies (the reasons are ordered so that it is unique). */
+export function heartbeatOf(reason: HealthReason): HeartbeatState {
+  return reason === 'NoHeartbeat' ? 'missing' : reason === 'HeartbeatTimeout' ? 'expired' : 'fresh';
+}
+
+/** The first integer ms at which a fresh heartbeat expires, or `null` when it is not fresh. */
+export function changeAtOf(h: MemberHealth): number | null {
+  return h.heartbeat === 'fresh' ? Math.floor(h.freshUntil as number) + 1 : null;
 }

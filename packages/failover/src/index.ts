@@ -63,7 +63,7 @@ export {
   placeAddresses,
 } from './placement.js';
 export { AddressPool, type PoolEntryProblem, type PoolSegment } from './pool.js';
-export { reconcileEgress } from './reconcile-egress.js';
+export { createEgressReconciler, type EgressReconciler, reconcileEgress } from './reconcile-egress.js';
 export {
   DEFAULT_EIP_EVICTION_TIMEOUT_S,
   DEFAULT_TIMING,

@@ -23,6 +23,13 @@ export interface PlacementOptions {
    * candidate while their loads differ by two or more (this moves addresses between healthy members).
    */
   readonly rebalance?: boolean | undefined;
+  /**
+   * Addresses members already hold in groups not passed in this call, counted when new placements
+   * look for the least loaded candidate (and in the returned `load`). Lets a caller place only the
+   * groups that changed: when every address of the other groups stays where it is and `rebalance` is
+   * off, the decisions are those one call with all groups would make.
+   */
+  readonly heldElsewhere?: ReadonlyMap<string, number> | undefined;
 }
 
 /** What happened to one address. */
@@ -43,7 +50,10 @@ export interface PlacementDecision {
 export interface PlacementResult {
   /** One decision per listed address, sorted by group then address. */
   readonly decisions: readonly PlacementDecision[];
-  /** Addresses held per healthy member after the decision (members with none are listed with 0). */
+  /**
+   * Addresses held per healthy candidate of the given groups after the decision, including
+   * `heldElsewhere` (members with none are listed with 0).
+   */
   readonly load: ReadonlyMap<string, number>;
 }
 
@@ -104,7 +114,7 @@ export function placeAddresses(
   for (const g of sortedGroups) {
     const hc = allOrHealthy(uniqueSorted(g.candidates), isHealthy);
     healthyCandidates.set(g.id, hc);
-    for (const m of hc) load.set(m, 0);
+    for (const m of hc) load.set(m, options.heldElsewhere?.get(m) ?? 0);
   }
   const owner: Nested<string | null> = new Map();
   const addressesOf = new Map<string, readonly string[]>();
