@@ -28,7 +28,9 @@ export class InformerSet {
   /**
    * Adds an informer for `ref`. `extra` handlers run before `onChange` (e.g. to record when an
    * object was seen); an update for which `extra.relevant` returns false does not call `onChange`;
-   * `extra.transform` reduces each object before it is cached (see {@link InformerOptions.transform}).
+   * `extra.transform` reduces each object before it is cached (see {@link InformerOptions.transform});
+   * an update for which `extra.unchanged` returns true keeps the cached object and notifies nobody
+   * (see {@link InformerOptions.unchanged}).
    */
   add<T extends KubeObject>(
     ref: ResourceRef,
@@ -38,6 +40,7 @@ export class InformerSet {
       onDelete?(o: T): void;
       relevant?(a: T, b: T): boolean;
       transform?(o: T): T;
+      unchanged?(cached: T, incoming: T): boolean;
     } = {},
   ): Informer<T> {
     const changed = this.options.onChange;
@@ -49,6 +52,7 @@ export class InformerSet {
         ...(this.options.logger ? { logger: this.options.logger } : {}),
         ...(this.options.watchdogMs ? { watchdogMs: this.options.watchdogMs } : {}),
         ...(extra.transform ? { transform: extra.transform } : {}),
+        ...(extra.unchanged ? { unchanged: extra.unchanged } : {}),
       },
       {
         onAdd: (o) => {

@@ -135,6 +135,26 @@ describe('Informer', () => {
     await inf.stop();
   });
 
+  it('keeps the cached object, and tells no handler, when unchanged says an update changes nothing', async () => {
+    api.lists.push(() => ({ items: [obj('a', 1, 1)], resourceVersion: '1' }));
+    const inf = new Informer(
+      api,
+      { name: 't', unchanged: (a: Obj, b: Obj) => a.spec?.v === b.spec?.v },
+      handlers,
+    );
+    inf.start();
+    await tick();
+    const first = inf.get('a');
+    api.session?.emit({ type: 'MODIFIED', object: obj('a', 2, 1) });
+    expect(inf.get('a')).toBe(first);
+    api.session?.emit({ type: 'MODIFIED', object: obj('a', 3, 5) });
+    expect(inf.get('a')?.spec).toEqual({ v: 5 });
+    // The stream position still advanced past the dropped update.
+    expect(inf.lastResourceVersion).toBe('3');
+    expect(events).toEqual(['add a@1', 'update a@3']);
+    await inf.stop();
+  });
+
   it('relists on 410 Gone and reports objects deleted meanwhile', async () => {
     api.lists.push(() => ({ items: [obj('a', 1), obj('b', 2)], resourceVersion: '2' }));
     api.lists.push(() => ({ items: [obj('a', 1), obj('c', 40)], resourceVersion: '41' }));

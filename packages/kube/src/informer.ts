@@ -63,6 +63,15 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
    * `resourceVersion`; receives the informer's own parsed copy.
    */
   transform?(obj: T): T;
+  /**
+   * Says that an update changes nothing the app reads (both arguments as cached, after `transform`):
+   * the informer then keeps the object it has, the very same one, and calls no handler. For objects
+   * the API rewrites often for fields the app ignores (Node status every few minutes from every
+   * kubelet), so that consumers comparing by identity, like the failover engine, see no change. The
+   * kept object's `resourceVersion` is then older than the server's; watches resume from the
+   * stream's own position, not from cached objects.
+   */
+  unchanged?(cached: T, incoming: T): boolean;
 }
 
 /** Cache key of an object: `namespace/name` or `name`. */
@@ -229,6 +238,7 @@ export class Informer<T extends KubeObject> {
   private upsert(key: string, parsed: T): void {
     const obj = this.slim(parsed);
     const old = this.cache.get(key);
+    if (old !== undefined && this.options.unchanged?.(old, obj) === true) return;
     this.cache.set(key, obj);
     if (!old) this.handlers.onAdd?.(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
