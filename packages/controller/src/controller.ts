@@ -39,6 +39,7 @@ import { TunnelAllocator } from './allocator.js';
 import { HeartbeatObserver } from './heartbeats.js';
 import { forEachLimited } from './limited.js';
 import type { ControllerMetrics } from './metrics.js';
+import { type NodeView, nodeView, nodeViewChanged } from './nodes.js';
 import type { ControllerSettings } from './settings.js';
 import { affectsTunnelPlan, planTunnels } from './tunnels.js';
 
@@ -51,9 +52,7 @@ type Obj = KubeObject & {
     resourceVersion?: string;
   };
 };
-interface NodeObj extends Obj {
-  status?: { conditions?: Array<{ type: string; status: string }> };
-}
+type NodeObj = Obj & NodeView;
 
 /** Status writes of one kind in flight at once (per reconcile). */
 const WRITE_CONCURRENCY = 16;
@@ -167,7 +166,14 @@ export class EgressController {
     this.gateways = make(EGRESS_GATEWAYS);
     this.policies = make(EGRESS_POLICIES);
     this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);
-    this.nodes = this.informerSet.add<NodeObj>(NODES, { onAdd: planTunnels, onDelete: planTunnels });
+    // Nodes are cached as a view; a kubelet's status refresh that changes no field of it keeps the
+    // cached object, so it neither runs a reconcile nor makes the engine rebuild what it derived.
+    this.nodes = this.informerSet.add<NodeObj>(NODES, {
+      onAdd: planTunnels,
+      onDelete: planTunnels,
+      transform: (n) => nodeView(n) as NodeObj,
+      unchanged: (a, b) => !nodeViewChanged(a, b),
+    });
     this.namespaces = make(NAMESPACES);
   }
 

@@ -1,0 +1,69 @@
+// The controller's view of a Node: what the failover engine and the tunnel planner read, nothing
+// else. Kubelets rewrite their Node's status (conditions' heartbeat times, images, allocatable)
+// every few minutes; none of that decides where an EIP lives.
+
+/** A Node as the controller caches it. */
+export interface NodeView {
+  metadata?: {
+    name?: string;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+  };
+  status?: {
+    /** The Ready condition only (type and status). */
+    conditions?: Array<{ type: string; status: string }>;
+    /** The InternalIP addresses only, in the Node's order. */
+    addresses?: Array<{ type: string; address: string }>;
+  };
+}
+
+/** A Node as listed or watched (only the fields read here are typed). */
+export interface NodeLikeObject {
+  metadata?: { name?: string; labels?: Record<string, string>; resourceVersion?: string };
+  status?: {
+    conditions?: ReadonlyArray<{ type: string; status: string }>;
+    addresses?: ReadonlyArray<{ type: string; address: string }>;
+  };
+}
+
+/**
+ * Reduces a Node to its name, labels (gateway node selectors), Ready condition (a NotReady node holds
+ * no EIP) and InternalIP addresses (the status of `useNodeIP` policies).
+ */
+export function nodeView(node: NodeLikeObject): NodeView {
+  const m = node.metadata;
+  const view: NodeView = {
+    metadata: {
+      ...(m?.name !== undefined ? { name: m.name } : {}),
+      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
+      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    },
+  };
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+  const addresses = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
+  if (ready !== undefined || addresses.length > 0) {
+    view.status = {
+      ...(ready !== undefined ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+      ...(addresses.length > 0
+        ? { addresses: addresses.map((a) => ({ type: a.type, address: a.address })) }
+        : {}),
+    };
+  }
+  return view;
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => b !== undefined && Object.hasOwn(b, k) && a?.[k] === b[k]);
+}
+
+/** Whether two views of a Node differ in anything the controller reads. */
+export function nodeViewChanged(a: NodeView, b: NodeView): boolean {
+  if (a.metadata?.name !== b.metadata?.name || !sameLabels(a.metadata?.labels, b.metadata?.labels))
+    return true;
+  if (a.status?.conditions?.[0]?.status !== b.status?.conditions?.[0]?.status) return true;
+  const xa = a.status?.addresses ?? [];
+  const xb = b.status?.addresses ?? [];
+  return xa.length !== xb.length || xa.some((x, i) => x.address !== xb[i]?.address);
+}
