@@ -7,10 +7,10 @@ import {
   type EgressTunnel,
 } from '@egressgateway/crds';
 import {
+  createEgressReconciler,
   type EgressChanges,
   type EgressEvent,
   type EgressState,
-  reconcileEgress,
 } from '@egressgateway/failover';
 import {
   type Clock,
@@ -107,6 +107,8 @@ export class EgressController {
   private readonly log: Logger;
   private readonly informerSet: InformerSet;
   private readonly observer = new HeartbeatObserver();
+  /** The engine, with its memory of this replica's previous call (replicas in one process each own one). */
+  private readonly reconcileEgress = createEgressReconciler();
   private readonly allocator: TunnelAllocator;
   private term: AbortSignal | undefined;
   private wakeTimer: unknown;
@@ -313,7 +315,7 @@ export class EgressController {
     }
     const now = this.clock.now();
     const state = this.state();
-    const changes = reconcileEgress(
+    const changes = this.reconcileEgress(
       state,
       {
         evictionTimeoutMs: this.options.settings.eipEvictionTimeoutMs,
