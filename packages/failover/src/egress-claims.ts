@@ -115,7 +115,7 @@ export function problem(report: ProblemSink, r: ResolvedPolicy, reason: string, 
     r.kind === 'EgressPolicy'
       ? { kind: r.kind, name: r.name, namespace: r.namespace }
       : { kind: r.kind, name: r.name };
-  report({ type: 'Warning', reason, message, involvedObject });
+  report({ type: 'Warning', reason, message, involvedObject }, r);
 }
 
 /**

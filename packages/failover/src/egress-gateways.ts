@@ -1,3 +1,4 @@
+import type { ResolvedPolicy } from './egress-policies.js';
 import type { EgressEvent, EgressGatewayLike, EipPair, NodeLike } from './egress-types.js';
 import { nameOf } from './egress-types.js';
 import { type CompiledSelector, compileSelector, requiredLabelAlternatives } from './label-selector.js';
@@ -43,8 +44,8 @@ function resolved(ipv4: string, ipv6: string): ResolvedEip {
   return { ipv4, ipv6, unit: `eip:${ipv4}|${ipv6}` };
 }
 
-/** Collects level-triggered problems. */
-export type ProblemSink = (problem: EgressEvent) => void;
+/** Collects level-triggered problems (with the policy a problem is about, when it is about one). */
+export type ProblemSink = (problem: EgressEvent, policy?: ResolvedPolicy) => void;
 
 /** The EIP pair at a pool position. */
 export function eipAt(gw: PoolModel, index: bigint): ResolvedEip {

@@ -6,12 +6,15 @@ import { buildGateways, type GatewayModel, NodeIndex } from './egress-gateways.j
 import { comparePolicies, type ResolvedPolicy, resolvePolicies } from './egress-policies.js';
 import type {
   EgressEvent,
+  EgressGatewayLike,
+  EgressPolicyLike,
   EgressState,
   EipPair,
   GatewayStatusChange,
   NodeLike,
   PolicyStatusChange,
 } from './egress-types.js';
+import { nameOf } from './egress-types.js';
 import type { PreviousPlacement } from './placement.js';
 import { statusIndexOf } from './status-index.js';
 
@@ -58,8 +61,41 @@ export interface EgressStructure {
   readonly policies: readonly PolicyStatusChange[];
   /** Outcomes per gateway, valid for this structure and the settings they were computed with. */
   readonly outcomes: Map<string, GatewayOutcome>;
+  /** What each gateway (and, under `null`, the policies without one) contributes; see {@link Part}. */
+  readonly parts: ReadonlyMap<string | null, Part>;
+  /**
+   * Per input position in `clusterPolicies` and `policies`: the key of the part its policy belongs
+   * to, `undefined` for inputs that resolved to nothing (nameless, or a duplicate).
+   */
+  readonly clusterPart: ReadonlyArray<string | null | undefined>;
+  readonly policyPart: ReadonlyArray<string | null | undefined>;
+  /** Problems of the gateways themselves (pools, selectors, overlaps, cluster defaults). */
+  readonly gatewayProblems: readonly EgressEvent[];
+  /**
+   * Whether gateways resolve independently (no two gateways' pools overlap), so that a replaced
+   * policy or gateway status needs only its gateway resolved again.
+   */
+  readonly separable: boolean;
   /** The settings `outcomes` were computed with (`''` before the first). */
   outcomesKey: string;
+}
+
+/**
+ * What one gateway contributes to a structure (or, for the part keyed `null`, the policies that have
+ * no gateway): its policies' input positions, their placement units, and the events, problems and
+ * status changes that follow from its objects alone.
+ */
+export interface Part {
+  /** Positions of its policies in `clusterPolicies` and in `policies`, ascending. */
+  readonly clusterAt: readonly number[];
+  readonly policyAt: readonly number[];
+  /** Placement unit -> the policies using it, in canonical policy order. */
+  readonly units: ReadonlyMap<string, ResolvedPolicy[]>;
+  /** Every (unit, node) the gateway's written status lists. */
+  readonly previous: readonly PreviousPlacement[];
+  readonly events: readonly EgressEvent[];
+  readonly problems: readonly EgressEvent[];
+  readonly unplaced: readonly PolicyStatusChange[];
 }
 
 /**
@@ -150,7 +186,9 @@ export class StructureCache {
    */
   of(state: EgressState): EgressStructure {
     if (this.last !== null && sameInputs(this.last.inputs, state)) return this.last.structure;
-    const structure = buildStructure(state);
+    const structure =
+      (this.last !== null ? patchStructure(this.last.inputs, this.last.structure, state) : null) ??
+      buildStructure(state);
     this.last = {
       inputs: {
         gateways: [...state.gateways],
@@ -166,13 +204,125 @@ export class StructureCache {
 }
 
 function buildStructure(state: EgressState): EgressStructure {
-  const problems: EgressEvent[] = [];
-  const events: EgressEvent[] = [];
-  const report = (p: EgressEvent) => problems.push(p);
+  const gatewayProblems: EgressEvent[] = [];
+  const policyProblems = new Map<string | null, EgressEvent[]>();
+  const report = (p: EgressEvent, r?: ResolvedPolicy) => {
+    if (r === undefined) gatewayProblems.push(p);
+    else listOf(policyProblems, r.gateway).push(p);
+  };
   const nodeIndex = new NodeIndex(state.nodes);
   const gateways = buildGateways(state.gateways, nodeIndex, report);
-  const policies = resolvePolicies(state, gateways, report);
+  const resolved = resolvePolicies(state, gateways, report);
+  // Duplicates need no care: the ones ignored belong to no part, so a change to one rebuilds all.
+  const separable = !gatewayProblems.some((p) => p.reason === 'PoolOverlap');
+  const clusterAt = new Map<string | null, number[]>();
+  const policyAt = new Map<string | null, number[]>();
+  const byPart = new Map<string | null, ResolvedPolicy[]>();
+  const clusterPart: Array<string | null | undefined> = new Array(state.clusterPolicies.length);
+  const policyPart: Array<string | null | undefined> = new Array(state.policies.length);
+  // Policies of one gateway usually come together: keep the last lists.
+  let lastKey: string | null | undefined;
+  let lastKind: ResolvedPolicy['kind'] | undefined;
+  let at: number[] = [];
+  let of: ResolvedPolicy[] = [];
+  for (let i = 0; i < resolved.length; i++) {
+    const r = resolved[i] as ResolvedPolicy;
+    if (r.gateway !== lastKey || r.kind !== lastKind) {
+      lastKey = r.gateway;
+      lastKind = r.kind;
+      at = listOf(r.kind === 'EgressPolicy' ? policyAt : clusterAt, r.gateway);
+      of = listOf(byPart, r.gateway);
+    }
+    at.push(r.index);
+    of.push(r);
+    (r.kind === 'EgressPolicy' ? policyPart : clusterPart)[r.index] = r.gateway;
+  }
+  const parts = new Map<string | null, Part>();
+  for (const key of [null, ...gateways.keys()]) {
+    parts.set(
+      key,
+      partOf(
+        key === null ? undefined : gateways.get(key),
+        byPart.get(key) ?? [],
+        policyProblems.get(key) ?? [],
+        clusterAt.get(key) ?? [],
+        policyAt.get(key) ?? [],
+      ),
+    );
+  }
+  const inputs = { clusterPart, policyPart, gatewayProblems, separable };
+  return assemble(nodeIndex, gateways, parts, inputs, new Map(), '', null);
+}
 
+function listOf<K, V>(map: Map<K, V[]>, key: K): V[] {
+  let list = map.get(key);
+  if (list === undefined) {
+    list = [];
+    map.set(key, list);
+  }
+  return list;
+}
+
+/** One gateway's part (or the gateway-less part, for `gw` undefined) from its resolved policies. */
+function partOf(
+  gw: GatewayModel | undefined,
+  resolved: readonly ResolvedPolicy[],
+  problems: EgressEvent[],
+  clusterAt: readonly number[],
+  policyAt: readonly number[],
+): Part {
+  const units = new Map<string, ResolvedPolicy[]>();
+  const unplaced: PolicyStatusChange[] = [];
+  for (const r of resolved) {
+    if (r.unit === null) {
+      // Nothing to place: the status names no EIP and no node, whatever the heartbeats say.
+      const f = r.facts;
+      if (f.s4 !== '' || f.s6 !== '' || f.node !== '')
+        unplaced.push(statusChange(r, { ipv4: '', ipv6: '' }, ''));
+      continue;
+    }
+    const list = units.get(r.unit);
+    if (list === undefined) units.set(r.unit, [r]);
+    else list.push(r);
+  }
+  // Users in canonical order (messages and written statuses list them so); usually already so.
+  for (const users of units.values()) if (users.length > 1) sortUsers(users);
+  const events: EgressEvent[] = [];
+  if (gw === undefined) return { clusterAt, policyAt, units, previous: [], events, problems, unplaced };
+  const index = statusIndexOf(gw);
+  for (const [unit, nodes] of index.duplicates) {
+    events.push({
+      type: 'Warning',
+      reason: 'DuplicateOwner',
+      message: `status lists EIP ${eipText(index.eips.get(unit) as EipPair)} on ${nodes.join(', ')}; keeping one`,
+      involvedObject: { kind: 'EgressGateway', name: gw.name },
+    });
+  }
+  // EIPs no policy uses any more are released (not placed), once each.
+  let released: Set<string> | undefined;
+  for (const p of index.placements) {
+    if (units.has(p.address) || !p.address.startsWith('eip:')) continue;
+    released ??= new Set();
+    if (released.has(p.address)) continue;
+    released.add(p.address);
+    const eip = index.eips.get(p.address) as EipPair;
+    events.push({
+      type: 'Normal',
+      reason: 'EIPReleased',
+      message: `EIP ${eipText(eip)} released from ${p.member}: no policy uses it`,
+      involvedObject: { kind: 'EgressGateway', name: gw.name },
+      eip,
+      from: p.member,
+    });
+  }
+  return { clusterAt, policyAt, units, previous: index.placements, events, problems, unplaced };
+}
+
+/** The selected nodes' slots, readiness and gateways. */
+function nodeSlots(
+  nodeIndex: NodeIndex,
+  gateways: ReadonlyMap<string, GatewayModel>,
+): Pick<EgressStructure, 'selected' | 'slotOf' | 'candidateSlots' | 'gatewaysOf' | 'ready'> {
   const gatewaysOf = new Map<string, string[]>();
   const slotOf = new Map<string, number>();
   const candidateSlots = new Map<string, number[]>();
@@ -190,85 +340,146 @@ function buildStructure(state: EgressState): EgressStructure {
   }
   const selected = [...slotOf.keys()];
   const ready = selected.map((name) => nodeReady(nodeIndex.node(name)));
+  return { selected, slotOf, candidateSlots, gatewaysOf, ready };
+}
 
-  // Per gateway: unit -> its users. Policies of one gateway usually come together: keep the last map.
-  const unitsByGateway = new Map<string, Map<string, ResolvedPolicy[]>>();
-  const unplaced: PolicyStatusChange[] = [];
-  let lastGateway: string | null = null;
-  let lastUnits = new Map<string, ResolvedPolicy[]>();
-  for (const r of policies) {
-    if (r.gateway === null || r.unit === null) {
-      // Nothing to place: the status names no EIP and no node, whatever the heartbeats say.
-      const f = r.facts;
-      if (f.s4 !== '' || f.s6 !== '' || f.node !== '')
-        unplaced.push(statusChange(r, { ipv4: '', ipv6: '' }, ''));
-      continue;
-    }
-    if (r.gateway !== lastGateway) {
-      lastGateway = r.gateway;
-      let units = unitsByGateway.get(r.gateway);
-      if (units === undefined) {
-        units = new Map();
-        unitsByGateway.set(r.gateway, units);
-      }
-      lastUnits = units;
-    }
-    const list = lastUnits.get(r.unit);
-    if (list === undefined) lastUnits.set(r.unit, [r]);
-    else list.push(r);
-  }
-  // Users in canonical order (messages and written statuses list them so); usually already so.
-  for (const units of unitsByGateway.values()) {
-    for (const users of units.values()) if (users.length > 1) sortUsers(users);
-  }
-
+/**
+ * A structure from its parts and the lists every call returns as they are. `sameNodes`: a structure
+ * with the same nodes and the same candidates per gateway, whose node slots are reused.
+ */
+function assemble(
+  nodeIndex: NodeIndex,
+  gateways: ReadonlyMap<string, GatewayModel>,
+  parts: ReadonlyMap<string | null, Part>,
+  fixed: Pick<EgressStructure, 'clusterPart' | 'policyPart' | 'gatewayProblems' | 'separable'>,
+  outcomes: Map<string, GatewayOutcome>,
+  outcomesKey: string,
+  sameNodes: EgressStructure | null,
+): EgressStructure {
+  const nodes = sameNodes ?? nodeSlots(nodeIndex, gateways);
+  const unitsByGateway = new Map<string, ReadonlyMap<string, ResolvedPolicy[]>>();
   const previous = new Map<string, readonly PreviousPlacement[]>();
-  for (const gw of gateways.values()) {
-    const index = statusIndexOf(gw);
-    previous.set(gw.name, index.placements);
-    for (const [unit, nodes] of index.duplicates) {
-      events.push({
-        type: 'Warning',
-        reason: 'DuplicateOwner',
-        message: `status lists EIP ${eipText(index.eips.get(unit) as EipPair)} on ${nodes.join(', ')}; keeping one`,
-        involvedObject: { kind: 'EgressGateway', name: gw.name },
-      });
+  const events: EgressEvent[] = [];
+  const problems: EgressEvent[] = [...fixed.gatewayProblems];
+  const unplaced: PolicyStatusChange[] = [];
+  for (const [key, part] of parts) {
+    if (key !== null) {
+      if (part.units.size > 0) unitsByGateway.set(key, part.units);
+      previous.set(key, part.previous);
     }
-    // EIPs no policy uses any more are released (not placed), once each.
-    const units = unitsByGateway.get(gw.name);
-    let released: Set<string> | undefined;
-    for (const p of index.placements) {
-      if (units?.has(p.address) === true || !p.address.startsWith('eip:')) continue;
-      released ??= new Set();
-      if (released.has(p.address)) continue;
-      released.add(p.address);
-      const eip = index.eips.get(p.address) as EipPair;
-      events.push({
-        type: 'Normal',
-        reason: 'EIPReleased',
-        message: `EIP ${eipText(eip)} released from ${p.member}: no policy uses it`,
-        involvedObject: { kind: 'EgressGateway', name: gw.name },
-        eip,
-        from: p.member,
-      });
-    }
+    events.push(...part.events);
+    problems.push(...part.problems);
+    unplaced.push(...part.unplaced);
   }
   return {
     nodeIndex,
     gateways,
     unitsByGateway,
     previous,
-    selected,
-    slotOf,
-    candidateSlots,
-    gatewaysOf,
-    ready,
+    selected: nodes.selected,
+    slotOf: nodes.slotOf,
+    candidateSlots: nodes.candidateSlots,
+    gatewaysOf: nodes.gatewaysOf,
+    ready: nodes.ready,
     events,
     problems,
     policies: unplaced,
-    outcomes: new Map(),
-    outcomesKey: '',
+    outcomes,
+    outcomesKey,
+    parts,
+    clusterPart: fixed.clusterPart,
+    policyPart: fixed.policyPart,
+    gatewayProblems: fixed.gatewayProblems,
+    separable: fixed.separable,
   };
+}
+
+/** The fields of a policy or gateway the engine reads besides its status, as text. */
+function specText(o: EgressPolicyLike | EgressGatewayLike): string {
+  return JSON.stringify([o.metadata?.name, o.metadata?.namespace, o.spec]);
+}
+
+/**
+ * The structure of `state` derived from the previous one when only statuses of policies and
+ * gateways were replaced (what the controller's own writes do): only the gateways they belong to are
+ * resolved again. `null` when anything else changed, or when gateways do not resolve independently.
+ */
+function patchStructure(prev: Inputs, s: EgressStructure, state: EgressState): EgressStructure | null {
+  if (
+    !s.separable ||
+    !sameItems(prev.nodes, state.nodes) ||
+    !sameLabels(prev.namespaceLabels, state.namespaceLabels) ||
+    prev.gateways.length !== state.gateways.length ||
+    prev.policies.length !== state.policies.length ||
+    prev.clusterPolicies.length !== state.clusterPolicies.length
+  )
+    return null;
+  // Resolving a quarter of the gateways again costs about what a full build does; a relist replaces
+  // every object, which a pointer comparison finds before any spec is compared.
+  const limit = 1 + s.gateways.size / 4;
+  if (countChanged(prev.gateways, state.gateways) > limit) return null;
+  const policies = state.policies.length + state.clusterPolicies.length;
+  const changed =
+    countChanged(prev.policies, state.policies) + countChanged(prev.clusterPolicies, state.clusterPolicies);
+  if (changed > 16 + policies / 4) return null;
+  const dirty = new Set<string | null>();
+  const models = new Map(s.gateways);
+  for (let i = 0; i < state.gateways.length; i++) {
+    const before = prev.gateways[i] as EgressGatewayLike;
+    const after = state.gateways[i] as EgressGatewayLike;
+    if (before === after) continue;
+    const model = s.gateways.get(nameOf(after));
+    if (model === undefined || model.gateway !== before || specText(before) !== specText(after)) return null;
+    // Same spec and nodes: same pools and candidates; only the written status is new.
+    models.set(model.name, { ...model, gateway: after });
+    dirty.add(model.name);
+  }
+  const changedPolicies = (
+    before: readonly unknown[],
+    after: readonly EgressPolicyLike[],
+    partAt: ReadonlyArray<string | null | undefined>,
+  ) => {
+    for (let i = 0; i < after.length; i++) {
+      const a = before[i] as EgressPolicyLike;
+      const b = after[i] as EgressPolicyLike;
+      if (a === b) continue;
+      // A changed input that resolved to nothing (a duplicate) might now win: build anew.
+      const key = partAt[i];
+      if (key === undefined || specText(a) !== specText(b)) return false;
+      dirty.add(key);
+      if (dirty.size > limit) return false;
+    }
+    return true;
+  };
+  if (!changedPolicies(prev.clusterPolicies, state.clusterPolicies, s.clusterPart)) return null;
+  if (!changedPolicies(prev.policies, state.policies, s.policyPart)) return null;
+  if (dirty.size > limit) return null;
+
+  const parts = new Map(s.parts);
+  for (const key of dirty) {
+    const part = s.parts.get(key) as Part;
+    const problems: EgressEvent[] = [];
+    const resolved = resolvePolicies(
+      {
+        ...state,
+        clusterPolicies: part.clusterAt.map((i) => state.clusterPolicies[i] as EgressPolicyLike),
+        policies: part.policyAt.map((i) => state.policies[i] as EgressPolicyLike),
+      },
+      models,
+      (p) => problems.push(p),
+    );
+    const gw = key === null ? undefined : models.get(key);
+    parts.set(key, partOf(gw, resolved, problems, part.clusterAt, part.policyAt));
+  }
+  const outcomes = new Map(s.outcomes);
+  for (const key of dirty) if (key !== null) outcomes.delete(key);
+  return assemble(s.nodeIndex, models, parts, s, outcomes, s.outcomesKey, s);
+}
+
+function countChanged(before: readonly unknown[], after: readonly unknown[]): number {
+  let n = 0;
+  for (let i = 0; i < after.length; i++) if (before[i] !== after[i]) n++;
+  return n;
 }
 
 /** A policy status change, shaped by kind (cluster policies have no namespace). */

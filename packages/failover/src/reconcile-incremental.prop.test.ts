@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyEgressChanges } from './apply-changes.js';
-import type { EgressState, NodeLike, TunnelObservation } from './egress-types.js';
+import type { EgressPolicyLike, EgressState, NodeLike, TunnelObservation } from './egress-types.js';
 import { createEgressReconciler, reconcileEgress } from './reconcile-egress.js';
 import { arbCluster } from './testing/arbitraries.js';
 import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
@@ -24,6 +24,10 @@ interface Step {
   readonly drain: number | null;
   /** A node whose tunnel is recreated (agent reinstalled: a new phase, no heartbeat yet), or null. */
   readonly retunnel: { readonly node: number; readonly phase: string } | null;
+  /** A policy whose spec is edited in place (allocation, and maybe its gateway), or null. */
+  readonly edit: { readonly at: number; readonly rr: boolean; readonly gateway: number | null } | null;
+  /** A gateway whose spec is edited in place (cluster default toggled), or null. */
+  readonly gatewayEdit: number | null;
   /** A policy added (with a gateway name among gw1..gw3) or removed, or null. */
   readonly policy: { readonly add: boolean; readonly gateway: number; readonly rr: boolean } | null;
 }
@@ -58,6 +62,15 @@ const arbStep = (nodes: number, eviction: number): fc.Arbitrary<Step> =>
       }),
       10,
     ),
+    edit: rarely(
+      fc.record({
+        at: fc.nat(),
+        rr: fc.boolean(),
+        gateway: fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }),
+      }),
+      8,
+    ),
+    gatewayEdit: rarely(fc.nat(), 12),
     policy: rarely(
       fc.record({ add: fc.boolean(), gateway: fc.integer({ min: 1, max: 3 }), rr: fc.boolean() }),
       8,
@@ -92,6 +105,23 @@ function advance(state: EgressState, step: Step, now: number, serial: number): E
   const nodes =
     step.flip === null ? state.nodes : state.nodes.map((n, i) => (i === step.flip ? flipReady(n) : n));
   let policies = state.policies;
+  if (step.edit !== null && policies.length > 0) {
+    const at = step.edit.at % policies.length;
+    const allocatorPolicy = step.edit.rr ? 'rr' : 'default';
+    const gateway = step.edit.gateway;
+    policies = policies.map((p, i) => {
+      if (i !== at) return p;
+      const spec = { ...p.spec, egressIP: { allocatorPolicy } };
+      return { ...p, spec: gateway === null ? spec : { ...spec, egressGatewayName: `gw${gateway}` } };
+    });
+  }
+  let gateways = state.gateways;
+  if (step.gatewayEdit !== null && gateways.length > 0) {
+    const at = step.gatewayEdit % gateways.length;
+    gateways = gateways.map((g, i) =>
+      i === at ? { ...g, spec: { ...g.spec, clusterDefault: g.spec?.clusterDefault !== true } } : g,
+    );
+  }
   if (step.policy?.add === true) {
     const { gateway, rr } = step.policy;
     policies = [
@@ -105,7 +135,7 @@ function advance(state: EgressState, step: Step, now: number, serial: number): E
   } else if (step.policy !== null && policies.length > 0) {
     policies = policies.filter((_, i) => i !== serial % policies.length);
   }
-  return { ...state, nodes, tunnels, policies };
+  return { ...state, gateways, nodes, tunnels, policies };
 }
 
 describe('reconcileEgress across calls', () => {
@@ -278,5 +308,78 @@ describe('reconcileEgress across calls', () => {
       ['n1', 'n3'],
     ]);
     expect(changes).toEqual(createEgressReconciler()(structuredClone(state), config, t2));
+  });
+
+  it('overlapping pools: a write to one gateway resolves the others again too, so no address is held twice', () => {
+    // gw2's pool borrows gw1's address. Both policies want 198.18.1.10; p1 gets it, p2 an
+    // EIPConflict. When a write changes gw2's status alone, resolving gw2 alone would hand it out twice.
+    const E = 3_000;
+    const config = { evictionTimeoutMs: E };
+    const onB = { selector: { matchLabels: { b: 'true' } } };
+    const gateways = [
+      makeGateway('gw1', { ipv4: ['198.18.1.10'], ipv4DefaultEIP: '198.18.1.10' }),
+      makeGateway('gw2', { ipv4: ['198.18.2.10', '198.18.1.10'], ipv4DefaultEIP: '198.18.2.10', ...onB }),
+      // Two more gateways, so that a write to one of four is patched rather than rebuilt.
+      makeGateway('gw3', { ipv4: ['198.18.3.10'], ipv4DefaultEIP: '198.18.3.10' }),
+      makeGateway('gw4', { ipv4: ['198.18.4.10'], ipv4DefaultEIP: '198.18.4.10' }),
+    ];
+    const policies = [
+      makePolicy('ns', 'p1', { gateway: 'gw1' }),
+      makePolicy('ns', 'p2', { gateway: 'gw2', ipv4: '198.18.1.10' }),
+    ];
+    const reconcile = createEgressReconciler();
+    const t0 = 1_000_000;
+    let state: EgressState = {
+      gateways,
+      nodes: [makeNode('n1'), makeNode('n2', { b: 'true' })],
+      policies,
+      clusterPolicies: [],
+      tunnels: [makeTunnel('n1', t0), makeTunnel('n2', t0)],
+    };
+    // n2 (gw2's only node) stops heartbeating: the second write changes gw2's status alone.
+    const t1 = t0 + E + 1;
+    for (const [now, tunnels] of [
+      [t0, state.tunnels],
+      [t1, [makeTunnel('n1', t1), state.tunnels[1] as TunnelObservation]],
+      [t1 + 1, null],
+    ] as const) {
+      if (tunnels !== null) state = { ...state, tunnels: [...tunnels] };
+      const changes = reconcile(state, config, now);
+      expect(changes).toEqual(createEgressReconciler()(structuredClone(state), config, now));
+      expect(changes.problems.filter((p) => p.reason === 'EIPConflict')).toHaveLength(1);
+      state = applyEgressChanges(state, changes);
+    }
+    const holders = state.gateways.flatMap((g) =>
+      (g.status?.nodeList ?? []).flatMap((n) => (n.eips ?? []).map((e) => e.ipv4)),
+    );
+    expect(holders.filter((a) => a === '198.18.1.10')).toHaveLength(1);
+  });
+
+  it('a replaced policy that was ignored as a duplicate changes nothing, and breaks nothing', () => {
+    const config = { evictionTimeoutMs: 3_000 };
+    const t0 = 1_000_000;
+    const gateways = ['gw1', 'gw2', 'gw3', 'gw4', 'gw5'].map((name, i) =>
+      makeGateway(name, { ipv4: [`198.18.${i + 1}.10`], ipv4DefaultEIP: `198.18.${i + 1}.10` }),
+    );
+    const first = makePolicy('ns', 'p', { gateway: 'gw1' });
+    const duplicate = makePolicy('ns', 'p', { gateway: 'gw2' });
+    let state: EgressState = {
+      gateways,
+      nodes: [makeNode('n1')],
+      policies: [first, duplicate],
+      clusterPolicies: [],
+      tunnels: [makeTunnel('n1', t0)],
+    };
+    const reconcile = createEgressReconciler();
+    state = applyEgressChanges(state, reconcile(state, config, t0));
+    expect(reconcile(state, config, t0).policies).toEqual([]);
+    const stale = {
+      ...(state.policies[1] as EgressPolicyLike),
+      status: { eip: { ipv4: '198.18.2.10' }, node: 'n1' },
+    };
+    state = { ...state, policies: [state.policies[0] as EgressPolicyLike, stale] };
+    const changes = reconcile(state, config, t0 + 1);
+    expect(changes).toEqual(createEgressReconciler()(structuredClone(state), config, t0 + 1));
+    expect(changes.policies).toEqual([]);
   });
 });
