@@ -1,6 +1,7 @@
 // The part of a reconcile that does not depend on time or heartbeats: gateway models, policy
 // resolution, the written placements. Between two status writes only heartbeats change, so this is
-// built once and reused by every reconcile until an object other than a tunnel is replaced.
+// reused as it is; after the caller's own status writes only the gateways written are resolved again;
+// anything else builds it anew.
 import { eipText } from './egress-events.js';
 import { buildGateways, type GatewayModel, NodeIndex } from './egress-gateways.js';
 import { comparePolicies, type ResolvedPolicy, resolvePolicies } from './egress-policies.js';
@@ -182,7 +183,8 @@ export class StructureCache {
 
   /**
    * The structure of `state`: the one of the previous call when gateways, nodes, policies and
-   * namespace labels are the very same objects as then (only tunnels or time differ), else a new one.
+   * namespace labels are the very same objects as then (only tunnels or time differ); one derived
+   * from it when only statuses of gateways and policies were replaced; else a new one.
    */
   of(state: EgressState): EgressStructure {
     if (this.last !== null && sameInputs(this.last.inputs, state)) return this.last.structure;

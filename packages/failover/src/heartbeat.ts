@@ -128,5 +128,10 @@ export function heartbeatOf(reason: HealthReason): HeartbeatState {
 
 /** The first integer ms at which a fresh heartbeat expires, or `null` when it is not fresh. */
 export function changeAtOf(h: MemberHealth): number | null {
-  return h.heartbeat === 'fresh' ? Math.floor(h.freshUntil as number) + 1 : null;
+  return h.heartbeat === 'fresh' ? expiryInstant(h.freshUntil as number) : null;
+}
+
+/** The first whole millisecond after `freshUntil`: the instant a heartbeat fresh until then expires. */
+export function expiryInstant(freshUntil: number): number {
+  return Math.floor(freshUntil) + 1;
 }

@@ -14,7 +14,7 @@ import type {
   TunnelPhaseChange,
 } from './egress-types.js';
 import { nameOf } from './egress-types.js';
-import { type HealthReason, healthOf, healthReason, type MemberHealth } from './heartbeat.js';
+import { expiryInstant, type HealthReason, healthOf, healthReason, type MemberHealth } from './heartbeat.js';
 import { type AddressGroup, type PlacementDecision, placeAddresses } from './placement.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -30,7 +30,9 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * policy fields and the index of a written status are memoised per object; while gateways, nodes,
  * policies and namespace labels are the very same objects as in the previous call (only heartbeats
  * and time moved), their resolution is reused, and so is the outcome of every gateway whose nodes'
- * health did not change. The result is always the one a first call on copies of the inputs gives.
+ * health did not change; when only statuses of gateways and policies were replaced (the caller's own
+ * writes), only the gateways written are resolved again. The result is always the one a first call
+ * on copies of the inputs gives.
  *
  * The gateway `status.nodeList` is the one source of truth: where each EIP is now is read from it, and
  * policy statuses are derived from the new one. Call it on every event and again at `nextWakeAt`.
@@ -108,7 +110,7 @@ function reconcileWith(
     if (reason === 'HeartbeatTimeout') desired = 'HeartbeatTimeout';
     else if (reason !== 'NoHeartbeat') {
       desired = reason === 'NotReady' ? 'NodeNotReady' : 'Ready';
-      const changeAt = Math.floor((observedAt as number) + eviction) + 1;
+      const changeAt = expiryInstant((observedAt as number) + eviction);
       if (nextWakeAt === null || changeAt < nextWakeAt) nextWakeAt = changeAt;
     }
     phases[slot] = desired ?? (currentPhase === '' ? 'Pending' : currentPhase);
