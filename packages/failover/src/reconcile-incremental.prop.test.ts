@@ -138,6 +138,33 @@ function advance(state: EgressState, step: Step, now: number, serial: number): E
   return { ...state, gateways, nodes, tunnels, policies };
 }
 
+/**
+ * Two gateways over four nodes: gwA selects the nodes labelled `a`, gwB those labelled `b`; each has
+ * one EIP and one policy (pa, pb). `n3b`: whether n3 is also a gwB node. No tunnel yet.
+ */
+function twoGateways(n3b: boolean): Omit<EgressState, 'tunnels'> {
+  const gateway = (name: string, i: number, label: string) =>
+    makeGateway(name, {
+      ipv4: [`198.18.${i}.10`],
+      ipv4DefaultEIP: `198.18.${i}.10`,
+      selector: { matchLabels: { [label]: 'true' } },
+    });
+  return {
+    gateways: [gateway('gwA', 1, 'a'), gateway('gwB', 2, 'b')],
+    nodes: [
+      makeNode('n1', { a: 'true' }),
+      makeNode('n2', { a: 'true', b: 'true' }),
+      makeNode('n3', n3b ? { a: 'true', b: 'true' } : { a: 'true' }),
+      makeNode('n4', { b: 'true' }),
+    ],
+    policies: [makePolicy('ns', 'pa', { gateway: 'gwA' }), makePolicy('ns', 'pb', { gateway: 'gwB' })],
+    clusterPolicies: [],
+  };
+}
+
+/** Tunnels of the named nodes, each observed at the given instant. */
+const seen = (at: Record<string, number>) => Object.entries(at).map(([n, t]) => makeTunnel(n, t));
+
 describe('reconcileEgress across calls', () => {
   it('incremental: every call of a history equals a first call on deep copies', () => {
     const arb = arbCluster({ maxNodes: 8, maxPolicies: 12 }).chain((c) =>
@@ -202,39 +229,13 @@ describe('reconcileEgress across calls', () => {
     // EIP loses n4. The next call must count gwA's EIP on n2 and put gwB's on n3, as a first call does.
     const E = 3_000;
     const config = { evictionTimeoutMs: E };
-    const gateways = [
-      makeGateway('gwA', {
-        ipv4: ['198.18.1.10'],
-        ipv4DefaultEIP: '198.18.1.10',
-        selector: { matchLabels: { a: 'true' } },
-      }),
-      makeGateway('gwB', {
-        ipv4: ['198.18.2.10'],
-        ipv4DefaultEIP: '198.18.2.10',
-        selector: { matchLabels: { b: 'true' } },
-      }),
-    ];
-    const nodes = [
-      makeNode('n1', { a: 'true' }),
-      makeNode('n2', { a: 'true', b: 'true' }),
-      makeNode('n3', { a: 'true', b: 'true' }),
-      makeNode('n4', { b: 'true' }),
-    ];
-    const policies = [makePolicy('ns', 'pa', { gateway: 'gwA' }), makePolicy('ns', 'pb', { gateway: 'gwB' })];
-    const seen = (at: Record<string, number>) => Object.entries(at).map(([n, t]) => makeTunnel(n, t));
     const reconcile = createEgressReconciler();
     const holders = (c: ReturnType<typeof reconcile>) =>
       Object.fromEntries(c.policies.map((p) => [p.name, p.status.node]));
 
     // Only n1 and n4 are up at first: gwA's EIP goes to n1, gwB's to n4.
     const t0 = 1_000_000;
-    let state: EgressState = {
-      gateways,
-      nodes,
-      policies,
-      clusterPolicies: [],
-      tunnels: seen({ n1: t0, n4: t0 }),
-    };
+    let state: EgressState = { ...twoGateways(true), tunnels: seen({ n1: t0, n4: t0 }) };
     let changes = reconcile(state, config, t0);
     expect(holders(changes)).toEqual({ pa: 'n1', pb: 'n4' });
     state = applyEgressChanges(state, changes);
@@ -261,35 +262,9 @@ describe('reconcileEgress across calls', () => {
     // again, and its EIP must go to n3, not to n2 which already holds gwB's.
     const E = 3_000;
     const config = { evictionTimeoutMs: E };
-    const gateways = [
-      makeGateway('gwA', {
-        ipv4: ['198.18.1.10'],
-        ipv4DefaultEIP: '198.18.1.10',
-        selector: { matchLabels: { a: 'true' } },
-      }),
-      makeGateway('gwB', {
-        ipv4: ['198.18.2.10'],
-        ipv4DefaultEIP: '198.18.2.10',
-        selector: { matchLabels: { b: 'true' } },
-      }),
-    ];
-    const nodes = [
-      makeNode('n1', { a: 'true' }),
-      makeNode('n2', { a: 'true', b: 'true' }),
-      makeNode('n3', { a: 'true' }),
-      makeNode('n4', { b: 'true' }),
-    ];
-    const policies = [makePolicy('ns', 'pa', { gateway: 'gwA' }), makePolicy('ns', 'pb', { gateway: 'gwB' })];
-    const seen = (at: Record<string, number>) => Object.entries(at).map(([n, t]) => makeTunnel(n, t));
     const reconcile = createEgressReconciler();
     const t0 = 1_000_000;
-    let state: EgressState = {
-      gateways,
-      nodes,
-      policies,
-      clusterPolicies: [],
-      tunnels: seen({ n1: t0, n2: t0 }),
-    };
+    let state: EgressState = { ...twoGateways(false), tunnels: seen({ n1: t0, n2: t0 }) };
     state = applyEgressChanges(state, reconcile(state, config, t0));
     const t1 = t0 + 1_000;
     state = { ...state, tunnels: seen({ n1: t1, n2: t1, n3: t1, n4: t1 }) };
