@@ -185,8 +185,10 @@ function outcomesOf(s: EgressStructure, config: EgressConfig, now: SlotHealth): 
     s.outcomes.clear();
     s.outcomesKey = key;
   }
-  const result: Array<GatewayOutcome | GatewayModel> = [];
+  // In gateway name order; the places of the gateways computed below are filled in at the end.
+  const result: Array<GatewayOutcome | undefined> = [];
   const stale: GatewayModel[] = [];
+  const staleAt: number[] = [];
   for (const gw of s.gateways.values()) {
     const cached = s.outcomes.get(gw.name);
     const slots = s.candidateSlots.get(gw.name) as readonly number[];
@@ -197,8 +199,9 @@ function outcomesOf(s: EgressStructure, config: EgressConfig, now: SlotHealth): 
     ) {
       result.push(cached);
     } else {
-      result.push(gw);
+      staleAt.push(result.length);
       stale.push(gw);
+      result.push(undefined);
     }
   }
   if (stale.length === 0) return result as GatewayOutcome[];
@@ -244,15 +247,14 @@ function outcomesOf(s: EgressStructure, config: EgressConfig, now: SlotHealth): 
     if (list === undefined) byGateway.set(d.group, [d]);
     else list.push(d);
   }
-  for (let i = 0; i < result.length; i++) {
-    const item = result[i] as GatewayOutcome | GatewayModel;
-    if (!('candidates' in item)) continue;
-    const slots = s.candidateSlots.get(item.name) as readonly number[];
+  for (let k = 0; k < stale.length; k++) {
+    const gw = stale[k] as GatewayModel;
+    const slots = s.candidateSlots.get(gw.name) as readonly number[];
     const signature = signatureOf(slots, now.reasons, now.phases);
-    const decided = byGateway.get(item.name) ?? [];
-    const o = gatewayOutcome(s, item, decided, health, phaseOf, config, signature);
-    s.outcomes.set(item.name, o);
-    result[i] = o;
+    const decided = byGateway.get(gw.name) ?? [];
+    const o = gatewayOutcome(s, gw, decided, health, phaseOf, config, signature);
+    s.outcomes.set(gw.name, o);
+    result[staleAt[k] as number] = o;
   }
   return result as GatewayOutcome[];
 }
