@@ -10,6 +10,6 @@ export { type ControllerOptions, EgressController, type WriteRecord } from './co
 export { HeartbeatObserver } from './heartbeats.js';
 export { buildProgram, type MainOptions, main, type RunningController, runCli } from './main.js';
 export { type ControllerMetrics, createControllerMetrics } from './metrics.js';
-export { type NodeLikeObject, type NodeView, nodeView, nodeViewChanged } from './nodes.js';
+export { type NodeView, nodeView, nodeViewChanged } from './nodes.js';
 export { CONTROLLER_OPTIONS, type ControllerSettings, timingWarnings } from './settings.js';
 export { affectsTunnelPlan, planTunnels, type TunnelAction } from './tunnels.js';

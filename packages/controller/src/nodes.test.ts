@@ -1,8 +1,8 @@
-import { createEgressReconciler, type EgressState } from '@egressgateway/failover';
+import { createEgressReconciler, type EgressState, type NodeLike } from '@egressgateway/failover';
 import { arbCluster } from '@egressgateway/failover/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type NodeLikeObject, nodeView, nodeViewChanged } from './nodes.js';
+import { nodeView, nodeViewChanged } from './nodes.js';
 
 /** A Node as a kubelet writes it: more conditions, addresses and fields than anyone here reads. */
 function kubeletNode(name: string, opts: { ready?: string; ip?: string; beat?: string } = {}) {
@@ -73,9 +73,9 @@ describe('nodeView', () => {
     });
     fc.assert(
       fc.property(arbCluster({ maxPolicies: 8 }), arbEdit, (c, e) => {
-        const nodes = c.state.nodes as NodeLikeObject[];
+        const nodes = c.state.nodes as NodeLike[];
         const i = e.node % nodes.length;
-        const before = nodes[i] as NodeLikeObject;
+        const before = nodes[i] as NodeLike;
         const labels = { ...before.metadata?.labels };
         const conditions = [...(before.status?.conditions ?? [])];
         const addresses = [...(before.status?.addresses ?? [])];
@@ -92,7 +92,7 @@ describe('nodeView', () => {
           labels,
           ...(e.annotate ? { annotations: { 'example.com/touched': 'yes' } } : {}),
         };
-        const after: NodeLikeObject = { metadata, status: { conditions, addresses } };
+        const after: NodeLike = { metadata, status: { conditions, addresses } };
         fc.pre(!nodeViewChanged(nodeView(before), nodeView(after)));
         const config = { evictionTimeoutMs: c.evictionTimeoutMs };
         const edited: EgressState = { ...c.state, nodes: nodes.map((n, k) => (k === i ? after : n)) };

@@ -1,6 +1,7 @@
 // The controller's view of a Node: what the failover engine and the tunnel planner read, nothing
 // else. Kubelets rewrite their Node's status (conditions' heartbeat times, images, allocatable)
 // every few minutes; none of that decides where an EIP lives.
+import type { NodeLike } from '@egressgateway/failover';
 
 /** A Node as the controller caches it. */
 export interface NodeView {
@@ -17,20 +18,13 @@ export interface NodeView {
   };
 }
 
-/** A Node as listed or watched (only the fields read here are typed). */
-export interface NodeLikeObject {
-  metadata?: { name?: string; labels?: Record<string, string>; resourceVersion?: string };
-  status?: {
-    conditions?: ReadonlyArray<{ type: string; status: string }>;
-    addresses?: ReadonlyArray<{ type: string; address: string }>;
-  };
-}
-
 /**
  * Reduces a Node to its name, labels (gateway node selectors), Ready condition (a NotReady node holds
  * no EIP) and InternalIP addresses (the status of `useNodeIP` policies).
  */
-export function nodeView(node: NodeLikeObject): NodeView {
+export function nodeView(
+  node: NodeLike & { readonly metadata?: { readonly resourceVersion?: string | undefined } | undefined },
+): NodeView {
   const m = node.metadata;
   const view: NodeView = {
     metadata: {

@@ -71,25 +71,14 @@ export function assessHeartbeats(
   const health = new Map<string, MemberHealth>();
   let nextChangeAt: number | null = null;
   for (const m of members) {
-    const h = judgeMember(m.id, m.observedAt, m.ready, m.draining, options.evictionTimeoutMs, nowMs);
+    const reason = healthReason(m.observedAt, m.ready, m.draining, options.evictionTimeoutMs, nowMs);
+    const h = healthOf(m.id, reason, m.observedAt, options.evictionTimeoutMs);
     health.set(m.id, h);
-    const changeAt = changeAtOf(h);
-    if (changeAt !== null && (nextChangeAt === null || changeAt < nextChangeAt)) nextChangeAt = changeAt;
+    if (h.heartbeat !== 'fresh') continue;
+    const changeAt = expiryInstant(h.freshUntil as number);
+    if (nextChangeAt === null || changeAt < nextChangeAt) nextChangeAt = changeAt;
   }
   return { health, nextChangeAt };
-}
-
-/** The health of one member at `nowMs` (the rules of {@link assessHeartbeats}). */
-export function judgeMember(
-  id: string,
-  observedAt: number | null,
-  ready: boolean | undefined,
-  draining: boolean | undefined,
-  evictionTimeoutMs: number,
-  nowMs: number,
-): MemberHealth {
-  const reason = healthReason(observedAt, ready, draining, evictionTimeoutMs, nowMs);
-  return healthOf(id, reason, observedAt, evictionTimeoutMs);
 }
 
 /** The health record of a member judged `reason` (see {@link healthReason}). */
@@ -122,13 +111,8 @@ export function healthReason(
 }
 
 /** The heartbeat state a reason implies (the reasons are ordered so that it is unique). */
-export function heartbeatOf(reason: HealthReason): HeartbeatState {
+function heartbeatOf(reason: HealthReason): HeartbeatState {
   return reason === 'NoHeartbeat' ? 'missing' : reason === 'HeartbeatTimeout' ? 'expired' : 'fresh';
-}
-
-/** The first integer ms at which a fresh heartbeat expires, or `null` when it is not fresh. */
-export function changeAtOf(h: MemberHealth): number | null {
-  return h.heartbeat === 'fresh' ? expiryInstant(h.freshUntil as number) : null;
 }
 
 /** The first whole millisecond after `freshUntil`: the instant a heartbeat fresh until then expires. */

@@ -65,4 +65,29 @@ describe('placeAddresses', () => {
     expect(balanced.load.get('n1')).toBe(2);
     expect(balanced.load.get('n2')).toBe(2);
   });
+
+  it('heldElsewhere: placing one group alone gives what placing it with the kept groups gives', () => {
+    // Group h keeps two addresses on n1; group g lost its member and places two addresses.
+    const health = healthy('n1', 'n2');
+    const kept = { id: 'h', candidates: ['n1'], addresses: ['h1', 'h2'] };
+    const failed = { id: 'g', candidates: ['dead', 'n1', 'n2'], addresses: ['g1', 'g2'] };
+    const previous = [
+      { group: 'h', address: 'h1', member: 'n1' },
+      { group: 'h', address: 'h2', member: 'n1' },
+      { group: 'g', address: 'g1', member: 'dead' },
+      { group: 'g', address: 'g2', member: 'dead' },
+    ];
+    const together = placeAddresses([kept, failed], health, previous);
+    const alone = placeAddresses([failed], health, previous.slice(2), {
+      heldElsewhere: new Map([['n1', 2]]),
+    });
+    expect(alone.decisions).toEqual(together.decisions.filter((d) => d.group === 'g'));
+    expect(alone.decisions.map((d) => d.member)).toEqual(['n2', 'n2']);
+    expect(alone.load.get('n1')).toBe(2);
+    // Without it, n1 looks empty and takes one of them.
+    expect(placeAddresses([failed], health, previous.slice(2)).decisions.map((d) => d.member)).toEqual([
+      'n1',
+      'n2',
+    ]);
+  });
 });
