@@ -5,16 +5,19 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 
 /**
  * Shared vitest settings for every package: tests beside the code, a JSON report per package in
- * `.test-results/` (summed by `.ci/run`), and the fast-check setup (fixed seed in CI).
+ * `.test-results/` (summed by `.ci/run`), and the fast-check setup (fixed seed in CI). A second run
+ * of the same tests (e.g. on Node 24) names itself in `EGW_TEST_RUN` (`node24`), so its reports
+ * sit beside the first run's instead of replacing them.
  */
 export function packageTestConfig(name: string, overrides: { testTimeout?: number } = {}) {
+  const run = process.env.EGW_TEST_RUN ? `.${process.env.EGW_TEST_RUN}` : '';
   return defineConfig({
     test: {
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       passWithNoTests: true,
       setupFiles: [`${root}vitest.setup.ts`],
       testTimeout: overrides.testTimeout ?? 20_000,
-      reporters: ['default', ['json', { outputFile: `${root}.test-results/${name}.json` }]],
+      reporters: ['default', ['json', { outputFile: `${root}.test-results/${name}${run}.json` }]],
     },
   });
 }
