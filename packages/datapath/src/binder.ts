@@ -118,6 +118,8 @@ export class DatapathBinder {
     const routes = await this.kernel.readRoutes(links);
     const { eips, foreign } = this.kernel.classifyAddresses(links, addrs, egress, tunnel?.name);
     const nft = await nftPromise;
+    const rpFilterAll = await this.kernel.readRpFilter('all');
+    const rpFilterDefault = await this.kernel.readRpFilter('default');
     return {
       tunnel,
       rules,
@@ -126,6 +128,8 @@ export class DatapathBinder {
       foreignAddresses: foreign,
       nftTablePresent: nft.present,
       nft: nft.content,
+      ...(rpFilterAll >= 0 ? { rpFilterAll } : {}),
+      ...(rpFilterDefault >= 0 ? { rpFilterDefault } : {}),
     };
   }
 

@@ -61,7 +61,17 @@ export async function executeNetlinkOperation(kernel: NetlinkKernel, o: Datapath
       );
     }
     case 'tunnel-rp-filter':
-      await writeFile(`/proc/sys/net/ipv4/conf/${o.name}/rp_filter`, String(o.value));
+      try {
+        await writeFile(`/proc/sys/net/ipv4/conf/${o.name}/rp_filter`, String(o.value));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EROFS') throw err;
+        // Containers get /proc/sys read-only; the write is only planned when filtering is strict.
+        throw new DatapathError(
+          'UNSUPPORTED',
+          `net.ipv4.conf.all.rp_filter is 1 (strict) and /proc/sys is read-only here, so the tunnel's pod traffic would be dropped: set net.ipv4.conf.all.rp_filter to 0 or 2 on the node, or give the agent a writable /proc/sys/net`,
+          { cause: err },
+        );
+      }
       return;
     case 'tunnel-address-add':
     case 'tunnel-address-del': {

@@ -63,6 +63,13 @@ export interface ObservedState {
   readonly nftTablePresent: boolean;
   /** Its parsed content; null when absent or unrecognised (then it is rebuilt). */
   readonly nft: NftContent | null;
+  /**
+   * `net.ipv4.conf.all.rp_filter` and `….default.rp_filter` of the namespace (the kernel applies
+   * the larger of `all` and the device's value; a new device starts with `default`). Undefined
+   * when unknown: the planner then sets the tunnel's value as if strict filtering were on.
+   */
+  readonly rpFilterAll?: number;
+  readonly rpFilterDefault?: number;
 }
 
 /** An observed state with nothing in it (a fresh node). */

@@ -106,3 +106,42 @@ describe('planDatapath', () => {
     ]);
   });
 });
+
+describe('tunnel reverse-path filter', () => {
+  const rpOps = (ops: ReturnType<typeof planDatapath>) =>
+    texts(ops).filter((t) => t.startsWith('tunnel-rp-filter'));
+  const existing = (rpFilter: number, all: number) => {
+    const fresh = planDatapath(EMPTY_OBSERVED, worker(0x26000011));
+    const created = simulateOperations(EMPTY_OBSERVED, fresh);
+    const t = created.tunnel;
+    if (t === null) throw new Error('simulation made no tunnel');
+    return { ...created, tunnel: { ...t, rpFilter }, rpFilterAll: all, rpFilterDefault: rpFilter };
+  };
+
+  it('is written only when the effective filter (max of all and the device) would be strict', () => {
+    // A new device starts with conf.default.
+    expect(
+      rpOps(planDatapath({ ...EMPTY_OBSERVED, rpFilterAll: 0, rpFilterDefault: 0 }, worker(0x26000011))),
+    ).toEqual([]);
+    expect(
+      rpOps(planDatapath({ ...EMPTY_OBSERVED, rpFilterAll: 2, rpFilterDefault: 1 }, worker(0x26000011))),
+    ).toEqual([]);
+    expect(
+      rpOps(planDatapath({ ...EMPTY_OBSERVED, rpFilterAll: 1, rpFilterDefault: 0 }, worker(0x26000011))),
+    ).toEqual(['tunnel-rp-filter egress.vxlan 2']);
+    expect(rpOps(planDatapath(existing(0, 0), worker(0x26000011)))).toEqual([]);
+    expect(rpOps(planDatapath(existing(1, 0), worker(0x26000011)))).toEqual([
+      'tunnel-rp-filter egress.vxlan 2',
+    ]);
+    expect(rpOps(planDatapath(existing(0, 1), worker(0x26000011)))).toEqual([
+      'tunnel-rp-filter egress.vxlan 2',
+    ]);
+    expect(rpOps(planDatapath(existing(2, 1), worker(0x26000011)))).toEqual([]);
+  });
+
+  it('is written when the namespace values are unknown (as before they were read)', () => {
+    expect(rpOps(planDatapath(EMPTY_OBSERVED, worker(0x26000011)))).toEqual([
+      'tunnel-rp-filter egress.vxlan 2',
+    ]);
+  });
+});

@@ -7,6 +7,17 @@ import type { DatapathOperation } from './operations.js';
 /** Loose reverse-path filtering on the tunnel: replies arrive there from addresses routed elsewhere. */
 export const TUNNEL_RP_FILTER = 2;
 
+/**
+ * True unless the tunnel's effective reverse-path filter is known not to be strict. The kernel
+ * filters with the larger of `conf.all` and the device's value; loose (2) or off (0) both let
+ * pod packets whose source is routed elsewhere in. Writing only when needed is what lets the
+ * agent run without a writable /proc/sys (containers mount it read-only).
+ */
+function strictRpFilter(observed: ObservedState, device: number | undefined): boolean {
+  if (observed.rpFilterAll === undefined || device === undefined || device < 0) return true;
+  return Math.max(observed.rpFilterAll, device) === 1;
+}
+
 function canonicalCidr(cidr: string): string {
   const [addr = '', len] = cidr.split('/');
   return `${normalizeAddress(addr)}/${len ?? (familyOf(addr) === 4 ? 32 : 128)}`;
@@ -103,10 +114,11 @@ export function planDatapath(
         mac,
       });
       ops.push({ op: 'tunnel-set', name: t.name, mac });
-      ops.push({ op: 'tunnel-rp-filter', name: t.name, value: TUNNEL_RP_FILTER });
+      if (strictRpFilter(observed, observed.rpFilterDefault))
+        ops.push({ op: 'tunnel-rp-filter', name: t.name, value: TUNNEL_RP_FILTER });
     } else {
       if (obsTunnel.mac !== mac || !obsTunnel.up) ops.push({ op: 'tunnel-set', name: t.name, mac });
-      if (obsTunnel.rpFilter !== TUNNEL_RP_FILTER) {
+      if (obsTunnel.rpFilter !== TUNNEL_RP_FILTER && strictRpFilter(observed, obsTunnel.rpFilter)) {
         ops.push({ op: 'tunnel-rp-filter', name: t.name, value: TUNNEL_RP_FILTER });
       }
     }
