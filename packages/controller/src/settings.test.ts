@@ -1,9 +1,14 @@
-import { resolveConfig } from '@egressgateway/kube';
+import { APP_CONFIG_KEYS, resolveConfig } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from './main.js';
 import { CONTROLLER_OPTIONS, timingWarnings } from './settings.js';
 
 describe('controller settings', () => {
+  it('lists every config-file key in the keys both apps accept from their shared ConfigMap', () => {
+    const keys = Object.values(CONTROLLER_OPTIONS).map((o) => o.key);
+    expect(keys.filter((k) => !APP_CONFIG_KEYS.includes(k))).toEqual([]);
+  });
+
   it('defaults to update 1 s, eviction 3 s, monitor 5 s with deadline detection, and no warnings', () => {
     const s = resolveConfig(CONTROLLER_OPTIONS, {});
     expect([s.tunnelUpdatePeriodMs, s.eipEvictionTimeoutMs, s.tunnelMonitorPeriodMs, s.detection]).toEqual([

@@ -2,12 +2,13 @@ import { Command } from 'commander';
 import {
   addOptions,
   type ConfigOf,
+  loadConfigFile,
   type OptionSpec,
   option,
   parsers,
-  readConfigFile,
   resolveConfig,
 } from './config.js';
+import { createLogger, type LogOptions } from './logger.js';
 
 /** Settings every app has: where the cluster is, and how to log. */
 export const COMMON_OPTIONS = {
@@ -94,6 +95,40 @@ export function healthAddressOption(defaultAddress: string) {
   });
 }
 
+/**
+ * Every key the controller and the agent read from the config file. Both read one file (the
+ * chart's `egressgateway` ConfigMap), so each ignores the other's keys and reports only keys
+ * that neither knows. The apps' settings tests check their keys are listed here.
+ */
+export const APP_CONFIG_KEYS: readonly string[] = [
+  // shared (SHARED_OPTIONS)
+  'kubeconfig',
+  'logLevel',
+  'logFormat',
+  'tunnelUpdatePeriod',
+  'eipEvictionTimeout',
+  'tunnelIpv4Cidr',
+  'tunnelIpv6Cidr',
+  'healthAddress',
+  // controller
+  'tunnelMonitorPeriod',
+  'rebalance',
+  'detection',
+  'leaderElectionNamespace',
+  'leaderElectionName',
+  'leaderElectionLeaseDuration',
+  'leaderElectionRenewDeadline',
+  'leaderElectionRetryPeriod',
+  'identity',
+  // agent
+  'nodeName',
+  'egressInterface',
+  'fenceMargin',
+  'tunnelDevice',
+  'tunnelVni',
+  'tunnelPort',
+];
+
 /** A command line for an app: `--config <file>` plus every setting as a flag. */
 export function buildAppProgram(
   name: string,
@@ -102,7 +137,10 @@ export function buildAppProgram(
 ): Command {
   const program = new Command(name)
     .description(description)
-    .option('--config <file>', 'YAML config file (keys as the Helm values, e.g. eipEvictionTimeout)');
+    .option(
+      '--config <file>',
+      "YAML config file: our keys (eipEvictionTimeout) or upstream's conf.yml layout (default: $CONFIGMAP_PATH)",
+    );
   return addOptions(program, options);
 }
 
@@ -119,12 +157,26 @@ export async function runApp<S extends Record<string, OptionSpec>>(app: {
 }): Promise<void> {
   const program = buildAppProgram(app.name, app.description, app.options).parse(app.argv ?? process.argv);
   const flags = program.opts();
-  const file = flags.config ? readConfigFile(String(flags.config)) : undefined;
+  // Upstream's chart mounts its ConfigMap and names the file in CONFIGMAP_PATH.
+  const path = flags.config ?? (process.env.CONFIGMAP_PATH || undefined);
+  const file = path ? loadConfigFile(String(path)) : undefined;
   const settings = resolveConfig(app.options, {
     flags,
     env: process.env,
-    ...(file ? { file, fileName: String(flags.config) } : {}),
+    otherAppsKeys: APP_CONFIG_KEYS,
+    ...(file ? { file: file.values, fileName: String(path) } : {}),
   });
+  if (file && file.notApplied.length > 0) {
+    const s = settings as { logLevel?: LogOptions['level']; logFormat?: string };
+    createLogger({
+      name: app.name,
+      ...(s.logLevel ? { level: s.logLevel } : {}),
+      ...(s.logFormat === 'json' || s.logFormat === 'pretty' ? { format: s.logFormat } : {}),
+    }).warn(
+      { file: String(path), keys: file.notApplied },
+      'upstream settings accepted but not applied (no equivalent here)',
+    );
+  }
   const running = await app.start(settings);
   const shutdown = () =>
     void running.stop().then(

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { addOptions, ConfigError, option, parsers, readConfigFile, resolveConfig } from './config.js';
+import {
+  addOptions,
+  ConfigError,
+  loadConfigFile,
+  option,
+  parsers,
+  readConfigFile,
+  resolveConfig,
+} from './config.js';
 
 const specs = {
   updateMs: option({
@@ -72,5 +80,108 @@ describe('resolveConfig', () => {
     writeFileSync(path, '- a\n- b\n');
     expect(() => readConfigFile(path)).toThrow('must be a YAML mapping');
     expect(() => readConfigFile(join(dir, 'missing.yaml'))).toThrow('cannot read the file');
+  });
+});
+
+// Upstream's chart renders its ConfigMap `conf.yml` from the values' `feature` tree; these are
+// the v0.6.9 defaults, written out as `helm template` prints them.
+const UPSTREAM_CONF_YML = `enableIPv4: true
+enableIPv6: false
+datapathMode: "iptables"
+tunnelIpv4Subnet: "172.31.0.0/16"
+tunnelIpv6Subnet: "fd11::/112"
+tunnelDetectMethod: "defaultRouteInterface"
+tunnelDetectCustomInterface: []
+enableGatewayReplyRoute: false
+gatewayReplyRouteTable: 600
+gatewayReplyRouteMark: 39
+iptables:
+  backendMode: "auto"
+vxlan:
+  name: "egress.vxlan"
+  port: 7789
+  id: 100
+  disableChecksumOffload: false
+clusterCIDR:
+  autoDetect:
+    podCidrMode: "auto"
+    clusterIP: true
+    nodeIP: true
+  extraCidr: []
+maxNumberEndpointPerSlice: 100
+announcedInterfacesToExclude:
+  - "^cali.*"
+  - "br-*"
+gatewayFailover:
+  enable: true
+  tunnelMonitorPeriod: 5
+  tunnelUpdatePeriod: 5
+  eipEvictionTimeout: 15
+`;
+
+describe("upstream's config file", () => {
+  const write = (text: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'egw-config-')), 'conf.yml');
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('maps every upstream key with an equivalent and names the others once', () => {
+    const f = loadConfigFile(write(UPSTREAM_CONF_YML));
+    expect(f.values).toEqual({
+      tunnelIpv4Cidr: '172.31.0.0/16',
+      // enableIPv6: false turns the IPv6 tunnel off, whatever tunnelIpv6Subnet says
+      tunnelIpv6Cidr: '',
+      tunnelDevice: 'egress.vxlan',
+      tunnelPort: 7789,
+      tunnelVni: 100,
+      tunnelMonitorPeriod: 5,
+      tunnelUpdatePeriod: 5,
+      eipEvictionTimeout: 15,
+    });
+    expect(f.notApplied.map((n) => n.key).sort()).toEqual([
+      'announcedInterfacesToExclude',
+      'clusterCIDR.autoDetect',
+      'clusterCIDR.extraCidr',
+      'datapathMode',
+      'enableGatewayReplyRoute',
+      'enableIPv4',
+      'gatewayReplyRouteMark',
+      'gatewayReplyRouteTable',
+      'iptables.backendMode',
+      'maxNumberEndpointPerSlice',
+      'tunnelDetectCustomInterface',
+      'tunnelDetectMethod',
+      'vxlan.disableChecksumOffload',
+    ]);
+    expect(f.notApplied.every((n) => n.reason.length > 0)).toBe(true);
+  });
+
+  it('reads the same tree under feature: (a values file), and our own keys win over upstream ones', () => {
+    const nested = `feature:\n${UPSTREAM_CONF_YML.replace(/^/gm, '  ')}\ntunnelUpdatePeriod: 0.5\n`;
+    const f = loadConfigFile(write(nested));
+    expect(f.values.tunnelUpdatePeriod).toBe(0.5);
+    expect(f.values.eipEvictionTimeout).toBe(15);
+    expect(resolveConfig(specs, { file: f.values, otherAppsKeys: Object.keys(f.values) }).updateMs).toBe(500);
+  });
+
+  it('says when failover is switched off upstream-style, and keeps the IPv6 tunnel when enableIPv6 is on', () => {
+    const f = loadConfigFile(
+      write('enableIPv6: true\ntunnelIpv6Subnet: fd00:ff::/112\ngatewayFailover:\n  enable: false\n'),
+    );
+    expect(f.values).toEqual({ tunnelIpv6Cidr: 'fd00:ff::/112' });
+    expect(f.notApplied).toEqual([
+      { key: 'gatewayFailover.enable', reason: 'heartbeat failover is always on here' },
+    ]);
+  });
+
+  it('ignores keys only another app reads, and still refuses a key nobody knows (typos)', () => {
+    const file = { tunnelUpdatePeriod: 1, fenceMargin: 0.5 };
+    expect(resolveConfig(specs, { file, otherAppsKeys: ['fenceMargin'] }).updateMs).toBe(1000);
+    expect(() => resolveConfig(specs, { file, otherAppsKeys: [] })).toThrow('fenceMargin');
+    const typo = loadConfigFile(write('gatewayFailover:\n  tunnelUpdatePeriode: 1\n'));
+    expect(() => resolveConfig(specs, { file: typo.values, fileName: 'conf.yml' })).toThrow(
+      'gatewayFailover.tunnelUpdatePeriode (from conf.yml): unknown setting',
+    );
   });
 });

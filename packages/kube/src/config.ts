@@ -102,8 +102,103 @@ function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Reads a YAML config file (keys are the settings' `key`s; a Helm-style `feature:` section works too). */
-export function readConfigFile(path: string): Record<string, unknown> {
+/**
+ * Keys of upstream EgressGateway's config file (its chart's `conf.yml`, which is the values'
+ * `feature` tree) that have an equivalent here, as dotted paths, and the setting they set.
+ */
+export const UPSTREAM_CONFIG_KEYS: Readonly<Record<string, string>> = {
+  'gatewayFailover.tunnelMonitorPeriod': 'tunnelMonitorPeriod',
+  'gatewayFailover.tunnelUpdatePeriod': 'tunnelUpdatePeriod',
+  'gatewayFailover.eipEvictionTimeout': 'eipEvictionTimeout',
+  tunnelIpv4Subnet: 'tunnelIpv4Cidr',
+  tunnelIpv6Subnet: 'tunnelIpv6Cidr',
+  'vxlan.name': 'tunnelDevice',
+  'vxlan.port': 'tunnelPort',
+  'vxlan.id': 'tunnelVni',
+};
+
+/**
+ * Upstream keys accepted without effect, with the reason a user reads in the start-up warning.
+ * A key ending in `.*` covers everything under it.
+ */
+export const UPSTREAM_CONFIG_NOT_APPLIED: Readonly<Record<string, string>> = {
+  'gatewayFailover.enable': 'heartbeat failover is always on here',
+  enableIPv4: 'IPv4 is always on here',
+  datapathMode: 'the datapath is nftables only',
+  'iptables.*': 'the datapath is nftables only',
+  'vxlan.disableChecksumOffload': 'no equivalent yet',
+  tunnelDetectMethod: 'use --egress-interface (default: the default-route interface)',
+  tunnelDetectCustomInterface: 'use --egress-interface per node',
+  enableGatewayReplyRoute: 'no equivalent yet',
+  gatewayReplyRouteTable: 'no equivalent yet',
+  gatewayReplyRouteMark: 'no equivalent yet',
+  'clusterCIDR.*': 'EgressClusterInfo is not filled by the controller yet',
+  maxNumberEndpointPerSlice: 'no endpoint slices here',
+  announcedInterfacesToExclude: 'no equivalent yet',
+  mark: 'the mark range is fixed (0x26000000)',
+};
+
+/** A config file read: values by our keys, and upstream keys that were accepted but not applied. */
+export interface ConfigFile {
+  values: Record<string, unknown>;
+  /** Upstream keys without an equivalent (or a value we cannot honour), with the reason. */
+  notApplied: Array<{ key: string; reason: string }>;
+}
+
+function notAppliedReason(path: string): string | undefined {
+  if (UPSTREAM_CONFIG_NOT_APPLIED[path] !== undefined) return UPSTREAM_CONFIG_NOT_APPLIED[path];
+  for (const [k, reason] of Object.entries(UPSTREAM_CONFIG_NOT_APPLIED))
+    if (k.endsWith('.*') && path.startsWith(k.slice(0, -1))) return reason;
+  return undefined;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Maps a parsed config document to our keys. It may be our own layout (`tunnelUpdatePeriod: 1`),
+ * upstream's `conf.yml` (the `feature` tree: `gatewayFailover.tunnelUpdatePeriod`,
+ * `tunnelIpv4Subnet`, `vxlan.port`, …) or a values file with a `feature:` section; our own keys
+ * win over upstream's when both are given. Unknown keys stay in `values` for the resolver to
+ * report. Pure.
+ */
+export function mapConfigDocument(doc: Record<string, unknown>): ConfigFile {
+  const tree = { ...(isMap(doc.feature) ? doc.feature : {}), ...doc };
+  delete tree.feature;
+  const values: Record<string, unknown> = {};
+  const fromUpstream: Record<string, unknown> = {};
+  const notApplied: ConfigFile['notApplied'] = [];
+  const off = (v: unknown) => v === false || v === 'false';
+  let ipv6Off = false;
+  const visit = (prefix: string, obj: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(obj)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      const ours = UPSTREAM_CONFIG_KEYS[path];
+      if (ours !== undefined) fromUpstream[ours] = v;
+      // Upstream's IPv6 switch: off means no IPv6 tunnel, as an empty tunnel IPv6 CIDR here.
+      else if (path === 'enableIPv6') {
+        if (off(v)) ipv6Off = true;
+      } else if (path === 'gatewayFailover.enable') {
+        if (off(v)) notApplied.push({ key: path, reason: notAppliedReason(path) ?? '' });
+      } else if (notAppliedReason(path) !== undefined)
+        notApplied.push({ key: path, reason: notAppliedReason(path) ?? '' });
+      else if (
+        isMap(v) &&
+        (UPSTREAM_CONFIG_NOT_APPLIED[`${path}.*`] !== undefined ||
+          Object.keys(UPSTREAM_CONFIG_KEYS).some((u) => u.startsWith(`${path}.`)))
+      )
+        visit(path, v);
+      else values[path] = v;
+    }
+  };
+  visit('', tree);
+  // With enableIPv6 off upstream ignores tunnelIpv6Subnet: the switch wins.
+  if (ipv6Off) fromUpstream.tunnelIpv6Cidr = '';
+  return { values: { ...fromUpstream, ...values }, notApplied };
+}
+
+/** Reads a YAML config file in our layout or upstream's (see {@link mapConfigDocument}). */
+export function loadConfigFile(path: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -116,12 +211,14 @@ export function readConfigFile(path: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError('config', path, `not valid YAML: ${(err as Error).message}`);
   }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new ConfigError('config', path, 'must be a YAML mapping');
-  const d = doc as Record<string, unknown>;
-  const feature = d.feature && typeof d.feature === 'object' ? (d.feature as Record<string, unknown>) : {};
-  return { ...feature, ...d };
+  if (doc === null || doc === undefined) return { values: {}, notApplied: [] };
+  if (!isMap(doc)) throw new ConfigError('config', path, 'must be a YAML mapping');
+  return mapConfigDocument(doc);
+}
+
+/** The values of {@link loadConfigFile}, for callers that do not report unapplied keys. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  return loadConfigFile(path).values;
 }
 
 /**
@@ -137,13 +234,19 @@ export function resolveConfig<S extends Record<string, OptionSpec>>(
     env?: Record<string, string | undefined>;
     file?: Record<string, unknown>;
     fileName?: string;
+    /**
+     * Keys of the file that other apps read (the controller and agent share one ConfigMap):
+     * ignored here instead of reported as unknown.
+     */
+    otherAppsKeys?: readonly string[];
   },
 ): ConfigOf<S> {
   const errors: ConfigError[] = [];
   const out: Record<string, unknown> = {};
   const known = new Set(Object.values(specs).map((s) => s.key));
+  const elsewhere = new Set(sources.otherAppsKeys ?? []);
   for (const k of Object.keys(sources.file ?? {})) {
-    if (!known.has(k) && k !== 'feature') {
+    if (!known.has(k) && !elsewhere.has(k) && k !== 'feature') {
       errors.push(
         new ConfigError(
           k,
