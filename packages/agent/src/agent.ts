@@ -62,6 +62,13 @@ export interface AgentSettings {
   fenceMarginMs: number;
   /** How long a planned handover waits for the EIPs to be placed elsewhere (default eviction + 2 s). */
   handoverTimeoutMs?: number;
+  /**
+   * After a planned handover placed the EIPs elsewhere, how long this node keeps its SNAT and
+   * steering before withdrawing them (default 1 s). The workers and the new holder program their
+   * nodes from the same status write this node saw; packets they still send here meanwhile leave
+   * with the EIP instead of being dropped.
+   */
+  handoverLingerMs?: number;
 }
 
 /** What the agent needs. */
@@ -517,6 +524,7 @@ export class EgressAgent {
           { ms: this.clock.now() - started, eips: mine, placedElsewhere: done },
           'planned handover: done waiting',
         );
+        if (done) await sleep(this.clock, s.handoverLingerMs ?? 1000);
       } catch (err) {
         this.log.warn({ err: toKubeApiError(err).message }, 'planned handover: could not mark draining');
       }

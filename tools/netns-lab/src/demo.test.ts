@@ -15,7 +15,9 @@ describe('parseDemoArgs', () => {
       controllers: 2,
       keep: false,
       build: true,
+      images: false,
     });
+    expect(parseDemoArgs(['--images'])?.images).toBe(true);
   });
 
   it('takes the fault, timing, detection mode and --keep', () => {

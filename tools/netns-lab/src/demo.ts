@@ -23,6 +23,7 @@ ${FAULTS.map((f) => `                          ${f.padEnd(18)} ${FAULT_DESCRIPTI
   --detection <mode>    deadline | poll (upstream-style) (default deadline)
   --gateways <n>        gateway nodes (default 3)
   --controllers <n>     controller replicas (default 2)
+  --images              run controllers and agents from the images of "npm run images" (podman)
   --keep                leave the lab up after the summary for kubectl; Ctrl-C cleans up
   --run-dir <dir>       folder for logs and records
   --no-build            do not build stale packages first
@@ -43,6 +44,7 @@ export interface DemoOptions {
   keep: boolean;
   runDir?: string;
   build: boolean;
+  images: boolean;
 }
 
 const num = (name: string, v: string | undefined, fallback: number): number => {
@@ -66,6 +68,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
       gateways: { type: 'string' },
       controllers: { type: 'string' },
       keep: { type: 'boolean' },
+      images: { type: 'boolean' },
       'run-dir': { type: 'string' },
       'no-build': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -100,6 +103,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
     keep: values.keep === true,
     ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
     build: values['no-build'] !== true,
+    images: values.images === true,
   };
 }
 
@@ -136,6 +140,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       timing: o.timing,
       detection: o.detection,
       build: o.build,
+      images: o.images,
       ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
       onEvent: (e) => view.event(e),
     });

@@ -78,6 +78,7 @@ export const paths = {
   gateways: '/apis/egressgateway.spidernet.io/v1beta1/egressgateways',
   gateway: (n: string) => `/apis/egressgateway.spidernet.io/v1beta1/egressgateways/${n}`,
   tunnels: '/apis/egressgateway.spidernet.io/v1beta1/egresstunnels',
+  tunnel: (n: string) => `/apis/egressgateway.spidernet.io/v1beta1/egresstunnels/${n}`,
   policies: (ns: string) => `/apis/egressgateway.spidernet.io/v1beta1/namespaces/${ns}/egresspolicies`,
   policy: (ns: string, n: string) =>
     `/apis/egressgateway.spidernet.io/v1beta1/namespaces/${ns}/egresspolicies/${n}`,

@@ -1,4 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +9,15 @@ import { type ApiForward, startApiForward } from './api-forward.js';
 import { agentArgs, apiServerArgs, controllerArgs, nodeArgsFor } from './app-args.js';
 import { ensureBuilt } from './build.js';
 import { seedCluster } from './cluster.js';
+import {
+  CONFIG_DIR,
+  type ContainerSpec,
+  type LabImages,
+  labImages,
+  PODMAN_GLOBAL,
+  SA_DIR,
+  sweepStaleContainers,
+} from './containers.js';
 import { ipn, sleep } from './exec.js';
 import { masterDownMs, validateAdvert, vrrpPriority } from './keepalived.js';
 import { LabApi, paths } from './kube-api.js';
@@ -15,7 +26,7 @@ import { preflight } from './preflight.js';
 import { type StreamEvent, startPodProbe, startProbeServer } from './probes.js';
 import { type LabProcess, ProcessSet } from './processes.js';
 import { FAST_TIMING, type LabTiming, validateLabTiming } from './settings.js';
-import { buildTopology, destroyNamespaces } from './topology.js';
+import { buildTopology, destroyNamespaces, listLabNamespaces } from './topology.js';
 import { VrrpGroup } from './vrrp-group.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,6 +75,13 @@ export interface LabOptions {
    * server, controllers and agents; `advertSeconds` is its advert interval (VRRPv3).
    */
   keepalived?: { advertSeconds: number };
+  /**
+   * Run the controllers and agents from the images of `npm run images` with podman instead of
+   * as processes: configuration as the Helm chart passes it (config file, env, arguments, a
+   * ServiceAccount token file), agents with NET_ADMIN and NET_RAW only, controllers with no
+   * capabilities on a read-only root filesystem.
+   */
+  images?: boolean;
 }
 
 /**
@@ -110,6 +128,9 @@ export class Lab {
   vrrp: VrrpGroup | undefined;
   private readonly podProbes: LabProcess[] = [];
   private readonly controllerSlots = new Map<string, number>();
+  private images: LabImages | undefined;
+  /** Image used for agents started from now on (a rolling update switches it). */
+  private agentImage: string | undefined;
   private readonly namespaces: string[] = [];
   private forward: ApiForward | undefined;
   private polling = false;
@@ -189,6 +210,13 @@ export class Lab {
     if (this.options.keepalived) return this.bootKeepalived(this.options.keepalived.advertSeconds);
     if (this.options.build !== false) {
       ensureBuilt(this.repoRoot, (p) => this.note('progress', `building packages/${p}`));
+    }
+    if (this.options.images) {
+      const swept = sweepStaleContainers((prefix) => listLabNamespaces(prefix).length > 0);
+      if (swept.length > 0) this.note('progress', `removed ${swept.length} container(s) of earlier runs`);
+      this.images = labImages(this.repoRoot);
+      this.agentImage = this.images.agent;
+      this.note('progress', `images mode: ${this.images.controller}, ${this.images.agent}`);
     }
     this.note('progress', `building namespaces (prefix ${this.plan.prefix})`);
     // Registered before creation, so a failure half-way still deletes what exists.
@@ -276,6 +304,29 @@ export class Lab {
   startController(id: string, index?: number): LabProcess {
     const slot = index ?? this.controllerSlots.get(id) ?? this.controllerSlots.size;
     this.controllerSlots.set(id, slot);
+    if (this.images) {
+      const p = this.procs.startContainer({
+        name: `controller-${id}`,
+        container: this.containerSpec(
+          `controller-${id}`,
+          this.plan.ctl,
+          this.images.controller,
+          'controller',
+          {
+            env: { POD_NAME: id },
+            config: this.sharedConfig(),
+            args: [
+              '--health-address',
+              `127.0.0.1:${8790 + slot}`,
+              '--detection',
+              this.options.detection ?? 'deadline',
+            ],
+          },
+        ),
+      });
+      this.controllers.set(id, p);
+      return p;
+    }
     const p = this.procs.start({
       name: `controller-${id}`,
       ns: this.plan.ctl,
@@ -296,6 +347,18 @@ export class Lab {
   /** Starts (or restarts) the agent of a node. */
   startAgent(node: string): LabProcess {
     const n = this.node(node);
+    if (this.images && this.agentImage) {
+      const p = this.procs.startContainer({
+        name: `agent-${node}`,
+        container: this.containerSpec(`agent-${node}`, n.ns, this.agentImage, 'agent', {
+          env: { NODE_NAME: n.name },
+          config: { ...this.sharedConfig(), fenceMargin: this.timing.fenceMargin },
+          args: ['--egress-interface', 'eth0', '--health-address', n.health],
+        }),
+      });
+      this.agents.set(node, p);
+      return p;
+    }
     const p = this.procs.start({
       name: `agent-${node}`,
       ns: n.ns,
@@ -307,6 +370,73 @@ export class Lab {
     });
     this.agents.set(node, p);
     return p;
+  }
+
+  /** Settings every app reads from the mounted config file (the chart's ConfigMap). */
+  private sharedConfig(): Record<string, unknown> {
+    const t = this.timing;
+    return {
+      tunnelUpdatePeriod: t.tunnelUpdatePeriod,
+      eipEvictionTimeout: t.eipEvictionTimeout,
+      tunnelMonitorPeriod: t.tunnelMonitorPeriod,
+      tunnelIpv4Cidr: this.plan.tunnelIpv4Cidr,
+      tunnelIpv6Cidr: this.plan.tunnelIpv6Cidr,
+      leaderElectionLeaseDuration: t.leaseDuration,
+      leaderElectionRenewDeadline: t.renewDeadline,
+      leaderElectionRetryPeriod: t.retryPeriod,
+      logFormat: 'json',
+    };
+  }
+
+  /**
+   * A container as a pod of the chart would be: its own ServiceAccount token file and a kubeconfig
+   * that reads it (the lab's API server is plain HTTP on the control network), the config file
+   * mounted where the chart mounts its ConfigMap, identity from env, the rest as arguments.
+   */
+  private containerSpec(
+    name: string,
+    netns: string,
+    image: string,
+    app: 'controller' | 'agent',
+    o: { env: Record<string, string>; config: Record<string, unknown>; args: string[] },
+  ): ContainerSpec {
+    const dir = join(this.runDir, 'mounts', name);
+    mkdirSync(join(dir, 'serviceaccount'), { recursive: true });
+    mkdirSync(join(dir, 'config'), { recursive: true });
+    writeFileSync(join(dir, 'serviceaccount', 'token'), randomBytes(24).toString('hex'));
+    writeFileSync(join(dir, 'serviceaccount', 'namespace'), 'egressgateway');
+    const kubeconfig = [
+      'apiVersion: v1',
+      'kind: Config',
+      // client-node sends a token over plain HTTP only with this flag; the lab's API server has
+      // no TLS (its host-side client reaches it through a plain Unix-socket forward).
+      `clusters: [{name: lab, cluster: {server: "http://${this.plan.api4}:${this.plan.apiPort}", insecure-skip-tls-verify: true}}]`,
+      `users: [{name: ${app}, user: {token-file: ${SA_DIR}/token}}]`,
+      `contexts: [{name: lab, context: {cluster: lab, user: ${app}}}]`,
+      'current-context: lab',
+      '',
+    ].join('\n');
+    writeFileSync(join(dir, 'kubeconfig'), kubeconfig);
+    writeFileSync(join(dir, 'config', 'conf.yml'), `${JSON.stringify(o.config, null, 2)}\n`);
+    return {
+      name: `${this.plan.prefix}-${name}`,
+      lab: this.plan.prefix,
+      netns,
+      image,
+      app,
+      mounts: [
+        [join(dir, 'serviceaccount'), SA_DIR],
+        [join(dir, 'config'), CONFIG_DIR],
+        [join(dir, 'kubeconfig'), '/etc/egressgateway/kubeconfig'],
+      ],
+      env: {
+        ...o.env,
+        POD_NAMESPACE: 'egressgateway',
+        KUBECONFIG: '/etc/egressgateway/kubeconfig',
+        CONFIGMAP_PATH: `${CONFIG_DIR}/conf.yml`,
+      },
+      args: o.args,
+    };
   }
 
   private startProbes(): void {
@@ -473,6 +603,44 @@ export class Lab {
     }
     this.note('fault', `agent on ${node} restarted`);
     this.startAgent(node);
+  }
+
+  /**
+   * Replaces every gateway's agent, one node at a time, as a DaemonSet rolling update with
+   * `maxUnavailable: 1` does: SIGTERM (planned handover) and wait for the exit, start the new
+   * agent (images mode: from a second tag of the agent image, the "new" version), and wait until
+   * its tunnel is Ready with a heartbeat written after the start before the next node.
+   */
+  async rollingUpdate(): Promise<void> {
+    if (this.images) {
+      const next = `${this.images.agent}-rollout`;
+      const r = spawnSync('podman', [...PODMAN_GLOBAL, 'tag', this.images.agent, next], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`podman tag ${next}: ${r.stderr.trim()}`);
+      this.agentImage = next;
+    }
+    for (const n of this.plan.nodes.filter((x) => x.role === 'gateway')) {
+      const old = this.agents.get(n.name);
+      this.note('fault', `rolling update: replacing the agent on ${n.name}`);
+      if (old?.alive()) {
+        this.procs.signal(old, 'SIGTERM');
+        await old.exited;
+      }
+      const startedAt = Date.now();
+      this.startAgent(n.name);
+      const ready = await this.waitFor(async () => {
+        try {
+          const t = await this.api.get<{ status?: { phase?: string; lastHeartbeatTime?: string } }>(
+            paths.tunnel(n.name),
+          );
+          const beat = Date.parse(t.status?.lastHeartbeatTime ?? '');
+          return t.status?.phase === 'Ready' && beat > startedAt;
+        } catch {
+          return false;
+        }
+      }, 30_000);
+      if (!ready) throw new Error(`rolling update: the new agent on ${n.name} did not become Ready in 30 s`);
+      this.note('fault', `rolling update: ${n.name} Ready`);
+    }
   }
 
   /** Tears everything down: processes, namespaces (the run folder stays). Safe to call twice. */

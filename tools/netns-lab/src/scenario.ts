@@ -23,6 +23,7 @@ export const FAULTS = [
   'leader-kill',
   'leader-stop',
   'apiserver-restart',
+  'rolling-update',
 ] as const;
 
 /** One of {@link FAULTS}. */
@@ -40,10 +41,15 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
   'leader-stop': "SIGTERM of the leading controller (releases the lease) and SIGKILL of the holder's agent",
   'apiserver-restart':
     'SIGKILL of the API server, restarted at once on the same data dir (no failover expected)',
+  'rolling-update':
+    'every gateway agent replaced one at a time (SIGTERM, new agent, wait for Ready), as a DaemonSet rolling update',
 };
 
-/** True for faults after which the EIP must move. */
-export const faultMovesEip = (f: Fault): boolean => f !== 'apiserver-restart';
+/**
+ * True for faults after which the EIP must move. A rolling update may move it and back (each
+ * node is replaced once, the holder among them): what counts there is the gap on the wire.
+ */
+export const faultMovesEip = (f: Fault): boolean => f !== 'apiserver-restart' && f !== 'rolling-update';
 
 /** The measured outcome of one fault. */
 export interface ScenarioResult {
@@ -142,6 +148,9 @@ async function inject(lab: Lab, fault: Fault, node: string, leader: string | und
     case 'apiserver-restart':
       await lab.restartApiServer('SIGKILL');
       return;
+    case 'rolling-update':
+      await lab.rollingUpdate();
+      return;
   }
 }
 
@@ -177,6 +186,7 @@ async function recover(lab: Lab, fault: Fault, node: string, leader: string | un
       await lab.restartAgent(node);
       return;
     case 'apiserver-restart':
+    case 'rolling-update':
       return;
   }
 }

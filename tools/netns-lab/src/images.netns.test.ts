@@ -1,0 +1,113 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LAB_LABEL, PODMAN_GLOBAL } from './containers.js';
+import { Lab } from './lab.js';
+import { isRoot } from './preflight.js';
+import { type Fault, runScenario, type ScenarioResult } from './scenario.js';
+import { FAST_TIMING } from './settings.js';
+import { listLabNamespaces } from './topology.js';
+
+const skipReason = 'images-mode netns e2e tests need root (network namespaces, buildah/podman): skipped';
+if (!isRoot()) console.warn(skipReason);
+
+const EVICT_MS = FAST_TIMING.eipEvictionTimeout * 1000;
+
+/**
+ * The same failover assertions as the process-mode e2e, with the controllers and agents started
+ * from the images of `npm run images` (nx builds them before this project's tests) the way the
+ * Helm chart runs them. When the images are missing the lab says to run `npm run images`: that is
+ * a failure, not a skip, because CI builds them.
+ */
+describe.skipIf(!isRoot())(
+  'netns lab end to end from the images (podman; update 0.5 s, eviction 2 s)',
+  () => {
+    let lab: Lab;
+    const results: ScenarioResult[] = [];
+
+    beforeAll(async () => {
+      lab = await Lab.start({ gateways: 3, workers: 1, controllers: 2, timing: FAST_TIMING, images: true });
+    }, 240_000);
+
+    afterAll(async () => {
+      const prefix = lab?.plan.prefix;
+      await lab?.teardown();
+      if (prefix) {
+        expect(listLabNamespaces(prefix)).toEqual([]);
+        // Every container of this lab is gone too.
+        const left = spawnSync(
+          'podman',
+          [
+            ...PODMAN_GLOBAL,
+            'ps',
+            '--all',
+            '--filter',
+            `label=${LAB_LABEL}=${prefix}`,
+            '--format',
+            '{{.Names}}',
+          ],
+          { encoding: 'utf8' },
+        ).stdout.trim();
+        expect(left).toBe('');
+      }
+      for (const r of results)
+        console.log(
+          `images ${r.fault.padEnd(16)} ${r.from}->${r.to} detection ${r.detectionMs ?? '?'} ms, gap u4 ${r.gaps.u4?.ms.toFixed(0)} ms u6 ${r.gaps.u6?.ms.toFixed(0)} ms stream ${r.gaps.s4?.ms.toFixed(0)} ms, stream ${r.streamSurvived ? 'survived' : 'broken'}, dup ${r.duplicates.length}`,
+        );
+    });
+
+    async function failover(fault: Fault, boundMs: number): Promise<ScenarioResult> {
+      const r = await runScenario(lab, fault);
+      results.push(r);
+      expect(r.to).toBeDefined();
+      expect(r.to).not.toBe(r.from);
+      expect(r.holderAfterRecovery).toBe(r.to);
+      expect(r.gaps.u4?.open ?? false).toBe(false);
+      expect(r.gaps.u4?.ms ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(boundMs);
+      expect(r.gaps.u6?.ms ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(boundMs);
+      expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+      expect(r.duplicates).toEqual([]);
+      expect(r.oldStillBound).toBe(false);
+      return r;
+    }
+
+    it('runs every controller and agent as a container of the images', () => {
+      const mine = [...lab.controllers.values(), ...lab.agents.values()];
+      expect(mine.length).toBe(2 + lab.plan.nodes.length);
+      expect(mine.every((p) => p.container !== undefined && p.alive())).toBe(true);
+    });
+
+    it('agent container SIGKILL: the EIP moves within eviction + 1 s, the old node lets go by itself, TCP survives', async () => {
+      const r = await failover('agent-kill', EVICT_MS + 1000);
+      expect(r.streamSurvived).toBe(true);
+    });
+
+    it('node link down: moves within eviction + 1 s', async () => {
+      await failover('node-down', EVICT_MS + 1000);
+    });
+
+    it('planned handover (podman kill SIGTERM): moves without waiting for eviction; TCP survives', async () => {
+      const r = await failover('planned', 1000);
+      expect(r.detectionMs ?? Number.POSITIVE_INFINITY).toBeLessThan(EVICT_MS);
+      expect(r.streamSurvived).toBe(true);
+    });
+
+    it('rolling update of every gateway agent to a new image: probe gap under 50 ms, never two MACs for the EIP', async () => {
+      const r = await runScenario(lab, 'rolling-update');
+      results.push(r);
+      expect(r.gaps.u4?.open ?? false).toBe(false);
+      expect(r.gaps.u4?.ms ?? Number.POSITIVE_INFINITY).toBeLessThan(50);
+      expect(r.gaps.u6?.ms ?? Number.POSITIVE_INFINITY).toBeLessThan(50);
+      expect(r.duplicates).toEqual([]);
+      expect(r.streamSurvived).toBe(true);
+      expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+      // Every gateway agent now runs the new image.
+      for (const n of lab.plan.nodes.filter((x) => x.role === 'gateway')) {
+        const name = lab.agents.get(n.name)?.container ?? '';
+        const image = spawnSync('podman', [...PODMAN_GLOBAL, 'inspect', '--format', '{{.ImageName}}', name], {
+          encoding: 'utf8',
+        }).stdout.trim();
+        expect(image).toMatch(/-rollout$/);
+      }
+    });
+  },
+);
