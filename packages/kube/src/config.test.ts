@@ -145,7 +145,6 @@ describe("upstream's config file", () => {
       'clusterCIDR.extraCidr',
       'datapathMode',
       'enableGatewayReplyRoute',
-      'enableIPv4',
       'gatewayReplyRouteMark',
       'gatewayReplyRouteTable',
       'iptables.backendMode',
@@ -165,12 +164,15 @@ describe("upstream's config file", () => {
     expect(resolveConfig(specs, { file: f.values, otherAppsKeys: Object.keys(f.values) }).updateMs).toBe(500);
   });
 
-  it('says when failover is switched off upstream-style, and keeps the IPv6 tunnel when enableIPv6 is on', () => {
+  it('says when failover or IPv4 is switched off upstream-style, and keeps the IPv6 tunnel when enableIPv6 is on', () => {
     const f = loadConfigFile(
-      write('enableIPv6: true\ntunnelIpv6Subnet: fd00:ff::/112\ngatewayFailover:\n  enable: false\n'),
+      write(
+        'enableIPv4: false\nenableIPv6: true\ntunnelIpv6Subnet: fd00:ff::/112\ngatewayFailover:\n  enable: false\n',
+      ),
     );
     expect(f.values).toEqual({ tunnelIpv6Cidr: 'fd00:ff::/112' });
     expect(f.notApplied).toEqual([
+      { key: 'enableIPv4', reason: 'IPv4 is always on here' },
       { key: 'gatewayFailover.enable', reason: 'heartbeat failover is always on here' },
     ]);
   });

@@ -178,7 +178,8 @@ export function mapConfigDocument(doc: Record<string, unknown>): ConfigFile {
       // Upstream's IPv6 switch: off means no IPv6 tunnel, as an empty tunnel IPv6 CIDR here.
       else if (path === 'enableIPv6') {
         if (off(v)) ipv6Off = true;
-      } else if (path === 'gatewayFailover.enable') {
+      } else if (path === 'gatewayFailover.enable' || path === 'enableIPv4') {
+        // Both are always on here: only switching them off is a setting we cannot honour.
         if (off(v)) notApplied.push({ key: path, reason: notAppliedReason(path) ?? '' });
       } else if (notAppliedReason(path) !== undefined)
         notApplied.push({ key: path, reason: notAppliedReason(path) ?? '' });

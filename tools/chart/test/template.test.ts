@@ -1,0 +1,197 @@
+import { mapConfigDocument } from '@egressgateway/kube';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { helm, type K8sObject, one, render, valuesFile } from '../src/helm.js';
+import { chartDir } from '../src/paths.mjs';
+
+const confOf = (objects: K8sObject[]) => parse(one(objects, 'ConfigMap').data['conf.yml']);
+const container = (o: K8sObject) => o.spec.template.spec.containers[0];
+
+describe('helm lint', () => {
+  it('passes --strict with the default values', () => {
+    const r = helm(['lint', '--strict', chartDir]);
+    expect(r.stdout + r.stderr).toContain('1 chart(s) linted, 0 chart(s) failed');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('helm template, default values', () => {
+  const { objects, error } = render();
+
+  it('renders without error', () => expect(error).toBeUndefined());
+
+  it('controller: 2 replicas spread over nodes, a PDB of 1, probes on the health port, restricted security', () => {
+    const d = one(objects, 'Deployment', '-controller');
+    expect(d.spec.replicas).toBe(2);
+    const term =
+      d.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0];
+    expect(term.podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(one(objects, 'PodDisruptionBudget').spec.minAvailable).toBe(1);
+    const c = container(d);
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(c.args).toContain('--health-address=0.0.0.0:5820');
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(d.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    // Leader election in the release namespace, on upstream's Lease name.
+    expect(c.args).toContain('--leader-election-namespace=egressgateway');
+    expect(c.args).toContain('--leader-election-name=egressgateway');
+    expect(c.image).toBe('ghcr.io/egressgateway-ts/egressgateway-controller:0.1.0');
+  });
+
+  it('agent: host network, NET_ADMIN and NET_RAW only, one node at a time, time for the handover', () => {
+    const ds = one(objects, 'DaemonSet', '-agent');
+    const spec = ds.spec.template.spec;
+    expect(spec.hostNetwork).toBe(true);
+    const c = container(ds);
+    expect(c.securityContext.privileged).toBe(false);
+    expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
+    expect(ds.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(1);
+    expect(spec.tolerations).toEqual([{ operator: 'Exists' }]);
+    // The handover takes at most eviction + 3 s (wait for the move, then 1 s of forwarding).
+    expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      confOf(objects).gatewayFailover.eipEvictionTimeout + 3,
+    );
+    const env = Object.fromEntries(
+      c.env.map((e: { name: string; value?: string }) => [e.name, e.value ?? 'ref']),
+    );
+    expect(env.CONFIGMAP_PATH).toBe('/tmp/config-map/conf.yml');
+    expect(c.env.find((e: { name: string }) => e.name === 'NODE_NAME').valueFrom.fieldRef.fieldPath).toBe(
+      'spec.nodeName',
+    );
+  });
+
+  it("conf.yml is upstream's layout and every key in it takes effect in the apps", () => {
+    const mapped = mapConfigDocument(confOf(objects));
+    expect(mapped.notApplied).toEqual([]);
+    expect(mapped.values).toEqual({
+      tunnelIpv4Cidr: '172.31.0.0/16',
+      tunnelIpv6Cidr: '',
+      tunnelDevice: 'egress.vxlan',
+      tunnelPort: 7789,
+      tunnelVni: 100,
+      tunnelMonitorPeriod: 5,
+      tunnelUpdatePeriod: 1,
+      eipEvictionTimeout: 3,
+    });
+  });
+
+  it('no ServiceMonitor and no agent Service unless asked', () => {
+    expect(objects.filter((o) => o.kind === 'ServiceMonitor')).toEqual([]);
+    expect(objects.filter((o) => o.kind === 'Service').map((o) => o.metadata.name)).toEqual([
+      'egressgateway-controller',
+    ]);
+  });
+});
+
+describe('helm template, value sets', () => {
+  it('failover switch off (upstream default): rendered, and the apps say it is not applied', () => {
+    const { objects, error } = render({ set: ['feature.gatewayFailover.enable=false'] });
+    expect(error).toBeUndefined();
+    expect(mapConfigDocument(confOf(objects)).notApplied.map((n) => n.key)).toEqual([
+      'gatewayFailover.enable',
+    ]);
+  });
+
+  it('IPv4 only by default, dual stack with enableIPv6', () => {
+    const v4 = mapConfigDocument(confOf(render().objects)).values;
+    expect(v4.tunnelIpv6Cidr).toBe('');
+    const dual = mapConfigDocument(
+      confOf(render({ set: ['feature.enableIPv6=true', 'feature.tunnelIpv6Subnet=fd00:ff::/112'] }).objects),
+    ).values;
+    expect(dual.tunnelIpv6Cidr).toBe('fd00:ff::/112');
+  });
+
+  it('custom images: registry override, tag, digest', () => {
+    const { objects } = render({
+      set: [
+        'global.imageRegistryOverride=registry.example:5000',
+        'controller.image.tag=1.2.3',
+        `agent.image.digest=sha256:${'a'.repeat(64)}`,
+      ],
+    });
+    expect(container(one(objects, 'Deployment')).image).toBe(
+      'registry.example:5000/egressgateway-ts/egressgateway-controller:1.2.3',
+    );
+    expect(container(one(objects, 'DaemonSet')).image).toBe(
+      `registry.example:5000/egressgateway-ts/egressgateway-agent@sha256:${'a'.repeat(64)}`,
+    );
+  });
+
+  it('ServiceMonitor on: one per component, scraping /metrics of its Service', () => {
+    const { objects } = render({
+      set: [
+        'controller.prometheus.enabled=true',
+        'controller.prometheus.serviceMonitor.install=true',
+        'agent.prometheus.enabled=true',
+        'agent.prometheus.serviceMonitor.install=true',
+      ],
+    });
+    const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
+    expect(monitors.map((m) => m.metadata.name).sort()).toEqual([
+      'egressgateway-agent',
+      'egressgateway-controller',
+    ]);
+    for (const m of monitors)
+      expect(m.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' });
+    expect(one(objects, 'Service', '-agent').spec.ports[0].name).toBe('metrics');
+  });
+
+  it("an upstream-style values file (upstream's extra keys, timings under feature.gatewayFailover) installs", () => {
+    // The shape of upstream v0.6.9's values: keys we have no use for are accepted.
+    const upstream = valuesFile({
+      global: {
+        imageRegistryOverride: '',
+        name: 'egressgateway',
+        clusterDnsDomain: 'cluster.local',
+        configName: 'egressgateway',
+      },
+      feature: {
+        enableIPv4: true,
+        enableIPv6: false,
+        datapathMode: 'iptables',
+        tunnelIpv4Subnet: '172.31.0.0/16',
+        iptables: { backendMode: 'auto' },
+        clusterCIDR: { autoDetect: { podCidrMode: 'auto', clusterIP: true, nodeIP: true }, extraCidr: [] },
+        gatewayFailover: {
+          enable: true,
+          tunnelMonitorPeriod: 5,
+          tunnelUpdatePeriod: 5,
+          eipEvictionTimeout: 15,
+        },
+      },
+      controller: {
+        replicas: 1,
+        webhookPort: 5822,
+        tls: { method: 'auto' },
+        debug: { logLevel: 'info', gopsPort: 5724 },
+      },
+      agent: { prometheus: { enabled: false, port: 5811 }, debug: { logEncoder: 'console' } },
+      cleanup: { enable: true },
+    });
+    const { objects, error } = render({ files: [upstream] });
+    expect(error).toBeUndefined();
+    expect(one(objects, 'Deployment').spec.replicas).toBe(1);
+    const mapped = mapConfigDocument(confOf(objects));
+    expect(mapped.values.eipEvictionTimeout).toBe(15);
+    expect(mapped.notApplied.map((n) => n.key).sort()).toEqual([
+      'clusterCIDR.autoDetect',
+      'clusterCIDR.extraCidr',
+      'datapathMode',
+      'iptables.backendMode',
+    ]);
+  });
+
+  it('values.schema.json refuses a wrong type and an unknown top-level key, naming them', () => {
+    const wrong = render({ set: ['controller.replicas=two'] });
+    expect(wrong.error).toMatch(/controller\.replicas: Invalid type\. Expected: integer/);
+    const unknown = render({ set: ['featur.enableIPv6=true'] });
+    expect(unknown.error).toMatch(/Additional property featur is not allowed/);
+    const negative = render({ set: ['feature.gatewayFailover.eipEvictionTimeout=-1'] });
+    expect(negative.error).toMatch(/eipEvictionTimeout: Must be greater than 0/);
+  });
+});
