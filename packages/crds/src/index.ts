@@ -1,9 +1,7 @@
 export * from './constants.js';
 export * from './crd.js';
 export * from './errors.js';
-export * from './ip.js';
-export * from './labels.js';
-export * from './pool.js';
+export { computeIpUsage, type IpUsage } from './ip-usage.js';
 export * from './reference.js';
 export * from './schemas/index.js';
 export * from './validate.js';

@@ -1,5 +1,5 @@
+import { findOverlaps, type PoolSegment, parsePool, poolContains } from '@egressgateway/netaddr';
 import type { CrossObjectError } from './errors.js';
-import { findOverlaps, type PoolInterval, parsePool, poolContains } from './pool.js';
 import type { EgressClusterPolicy, EgressGateway, EgressPolicy } from './schemas/index.js';
 import type { EgressObject } from './validate.js';
 
@@ -20,11 +20,11 @@ export function validateAcrossObjects(objects: readonly EgressObject[]): CrossOb
   const gateways = objects.filter((o): o is EgressGateway => o.kind === 'EgressGateway');
   const byName = new Map(gateways.map((g) => [g.metadata?.name ?? '', g]));
 
-  const owner = new Map<PoolInterval, EgressGateway>();
-  const all: PoolInterval[] = [];
+  const owner = new Map<PoolSegment, EgressGateway>();
+  const all: PoolSegment[] = [];
   for (const g of gateways) {
     for (const field of ['ipv4', 'ipv6'] as const) {
-      for (const i of parsePool(g.spec?.ippools?.[field]).intervals) {
+      for (const i of parsePool(g.spec?.ippools?.[field]).segments) {
         owner.set(i, g);
         all.push(i);
       }
@@ -76,7 +76,7 @@ export function validateAcrossObjects(objects: readonly EgressObject[]): CrossOb
     }
     for (const field of ['ipv4', 'ipv6'] as const) {
       const eip = policy.spec?.egressIP?.[field];
-      if (eip && !poolContains(gw.spec?.ippools?.[field], eip)) {
+      if (eip && !poolContains(parsePool(gw.spec?.ippools?.[field]), eip)) {
         errors.push({
           object: objectRef(policy),
           path: `spec.egressIP.${field}`,

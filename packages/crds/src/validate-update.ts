@@ -1,19 +1,12 @@
+import { canonicalIpOrText, parsePool, poolContains } from '@egressgateway/netaddr';
 import type { ValidationError, ValidationResult } from './errors.js';
-import { canonicalIp } from './ip.js';
-import { parsePool, poolContains } from './pool.js';
 import type { EgressGateway, EgressPolicy } from './schemas/index.js';
 import { type EgressObject, validateResource } from './validate.js';
 
 const IMMUTABLE_POLICY_FIELDS = [
   ['egressGatewayName', (p: EgressPolicy) => p.spec?.egressGatewayName ?? ''],
-  [
-    'egressIP.ipv4',
-    (p: EgressPolicy) => canonicalIp(p.spec?.egressIP?.ipv4 ?? '') ?? p.spec?.egressIP?.ipv4 ?? '',
-  ],
-  [
-    'egressIP.ipv6',
-    (p: EgressPolicy) => canonicalIp(p.spec?.egressIP?.ipv6 ?? '') ?? p.spec?.egressIP?.ipv6 ?? '',
-  ],
+  ['egressIP.ipv4', (p: EgressPolicy) => canonicalIpOrText(p.spec?.egressIP?.ipv4 ?? '')],
+  ['egressIP.ipv6', (p: EgressPolicy) => canonicalIpOrText(p.spec?.egressIP?.ipv6 ?? '')],
   ['egressIP.useNodeIP', (p: EgressPolicy) => p.spec?.egressIP?.useNodeIP ?? false],
   ['egressIP.allocatorPolicy', (p: EgressPolicy) => p.spec?.egressIP?.allocatorPolicy ?? 'default'],
 ] as const;

@@ -1,14 +1,19 @@
+import {
+  checkLabelKey,
+  checkLabelValue,
+  distinctPoolSize,
+  findOverlaps,
+  type IpFamily,
+  type LabelSelectorLike,
+  parseCidr,
+  parseIp,
+  parsePool,
+  poolContains,
+  selectorIssues,
+} from '@egressgateway/netaddr';
 import { API_GROUP_VERSION, CLUSTER_INFO_NAME, type EgressKind, KINDS, MARK_BASE } from './constants.js';
 import { joinPath, type ValidationError, type ValidationResult } from './errors.js';
-import { type IpFamily, parseCidr, parseIp } from './ip.js';
-import {
-  dnsSubdomainError,
-  type LabelSelector,
-  labelKeyError,
-  labelValueError,
-  selectorIssues,
-} from './labels.js';
-import { countPool, findOverlaps, parsePool, poolContains } from './pool.js';
+import { dnsSubdomainError } from './names.js';
 import { schemaChecker } from './schema-errors.js';
 import {
   type EgressClusterInfo,
@@ -44,9 +49,9 @@ const FAMILY_NAME = { 4: 'IPv4', 6: 'IPv6' } as const;
 
 function addressError(value: string, family: IpFamily): string | undefined {
   const ip = parseIp(value);
-  if (!ip) return `"${value}" is not an ${FAMILY_NAME[family]} address`;
-  if (ip.family !== family)
-    return `"${value}" is an ${FAMILY_NAME[ip.family]} address: this field takes ${FAMILY_NAME[family]}`;
+  if (!ip.ok) return ip.error;
+  if (ip.value.family !== family)
+    return `"${value}" is an ${FAMILY_NAME[ip.value.family]} address: this field takes ${FAMILY_NAME[family]}`;
   return undefined;
 }
 
@@ -54,16 +59,12 @@ function cidrErrors(list: readonly string[] | undefined, path: string): Validati
   const out: ValidationError[] = [];
   (list ?? []).forEach((c, i) => {
     const p = parseCidr(c);
-    if (!p)
-      out.push({
-        path: joinPath(path, i),
-        message: `"${c}" is not a CIDR: write <address>/<prefix>, e.g. 198.18.0.0/24`,
-      });
+    if (!p.ok) out.push({ path: joinPath(path, i), message: p.error });
   });
   return out;
 }
 
-function selectorErrors(sel: LabelSelector | undefined, path: string): ValidationError[] {
+function selectorErrors(sel: LabelSelectorLike | undefined, path: string): ValidationError[] {
   if (!sel) return [];
   return selectorIssues(sel).map((i) => ({ path: `${path}.${i.path}`, message: i.message }));
 }
@@ -83,7 +84,9 @@ function metadataErrors(obj: EgressObject, namespaced: boolean): ValidationError
     });
   }
   for (const [k, v] of Object.entries(obj.metadata?.labels ?? {})) {
-    const e = labelKeyError(k) ?? labelValueError(v);
+    const key = checkLabelKey(k);
+    const value = checkLabelValue(v);
+    const e = !key.ok ? key.error : !value.ok ? value.error : undefined;
     if (e) out.push({ path: `metadata.labels[${k}]`, message: e });
   }
   return out;
@@ -94,28 +97,26 @@ function gatewayErrors(gw: EgressGateway): ValidationError[] {
   if (!gw.spec)
     return [{ path: 'spec', message: 'Required value: an EgressGateway needs spec.nodeSelector.selector' }];
   const pools = gw.spec.ippools ?? {};
+  // Admission reads pools strictly: host bits in a CIDR are refused (the default), blanks skipped.
   const parsed = { 4: parsePool(pools.ipv4), 6: parsePool(pools.ipv6) };
   for (const family of [4, 6] as const) {
     const field = family === 4 ? 'ipv4' : 'ipv6';
     const base = `spec.ippools.${field}`;
-    // Report against the index in the list as written, blanks included.
-    const written = pools[field] ?? [];
-    const indexOf = (entry: string) => written.indexOf(entry);
-    for (const e of parsed[family].errors)
-      out.push({ path: joinPath(base, indexOf(e.entry)), message: e.message });
-    for (const i of parsed[family].intervals) {
+    // Paths use the index in the list as written, blanks included.
+    for (const e of parsed[family].problems) out.push({ path: joinPath(base, e.index), message: e.message });
+    for (const i of parsed[family].segments) {
       if (i.family !== family) {
         out.push({
-          path: joinPath(base, i.index ?? 0),
+          path: joinPath(base, i.index),
           message: `"${i.entry}" is ${FAMILY_NAME[i.family]}: move it to spec.ippools.${family === 4 ? 'ipv6' : 'ipv4'}`,
         });
       }
     }
-    for (const o of findOverlaps(parsed[family].intervals)) {
+    for (const o of findOverlaps(parsed[family].segments)) {
       // Blame the entry written later: it repeats addresses an earlier entry already lists.
-      const [first, later] = (o.a.index ?? 0) <= (o.b.index ?? 0) ? [o.a, o.b] : [o.b, o.a];
+      const [first, later] = o.a.index <= o.b.index ? [o.a, o.b] : [o.b, o.a];
       out.push({
-        path: joinPath(base, later.index ?? 0),
+        path: joinPath(base, later.index),
         message: `"${later.entry}" overlaps "${first.entry}" (both contain ${o.address}): list every address once`,
       });
     }
@@ -132,8 +133,8 @@ function gatewayErrors(gw: EgressGateway): ValidationError[] {
       }
     }
   }
-  const n4 = countPool(parsed[4]);
-  const n6 = countPool(parsed[6]);
+  const n4 = distinctPoolSize(parsed[4]);
+  const n6 = distinctPoolSize(parsed[6]);
   if (n4 > 0n && n6 > 0n && n4 !== n6) {
     out.push({
       path: 'spec.ippools',
@@ -205,7 +206,7 @@ function policyErrors(p: EgressPolicy | EgressClusterPolicy): ValidationError[] 
   if ('namespaceSelector' in appliedTo) {
     out.push(
       ...selectorErrors(
-        appliedTo.namespaceSelector as LabelSelector | undefined,
+        appliedTo.namespaceSelector as LabelSelectorLike | undefined,
         'spec.appliedTo.namespaceSelector',
       ),
     );

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { familyOf } from './ip.js';
+import { familyOf } from '@egressgateway/netaddr';
 
 /**
  * Perl program (perl-base is part of every Debian/Ubuntu system) that sends unsolicited

@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { canonicalIpOrThrow as normalizeAddress } from '@egressgateway/netaddr';
 import { type Announcement, Announcer, DEFAULT_TOOLS, type EipConflict } from './announcer.js';
 import type { ApplyReport, DatapathBinderOptions, OperationResult, RenewReport } from './binder-types.js';
 import { DatapathError } from './errors.js';
-import { normalizeAddress } from './ip.js';
 import { NetlinkKernel } from './kernel-netlink.js';
 import { DEFAULT_OWNERSHIP, type NodeDatapathState, type Ownership, validateState } from './model.js';
 import { executeNetlinkOperation } from './netlink-operations.js';
@@ -169,11 +169,32 @@ export class DatapathBinder {
   /**
    * Observes, plans and executes; see {@link ApplyReport}. Rejects only for an invalid state (an
    * `InvalidStateError`) or when the kernel cannot even be read; failed operations are reported.
+   *
+   * `options.leaseMs` is the lease of the EIPs this call binds, counted from the call (not from
+   * when the queued run reaches the kernel): they are leased up to that instant in one nft
+   * transaction before the first is bound, and their kernel lifetime is the whole seconds left
+   * (at least 1, at most `eipLifetimeSeconds`). Pass what is left before your fence deadline, so
+   * that a process killed right after the bind leaves no claim past it. Without it, new EIPs get
+   * `eipLeaseMs` from the moment they are bound. When the lease is over before the bind
+   * (`leaseMs <= 0`, or used up while the call waited), no EIP is bound: the run stops at the
+   * first `eip-add`, reported as failed.
+   *
+   * @example
+   * ```ts
+   * await binder.apply(state, { leaseMs: fenceDeadline - clock.now() });
+   * ```
    */
-  apply(desired: NodeDatapathState): Promise<ApplyReport> {
+  apply(desired: NodeDatapathState, options: { readonly leaseMs?: number } = {}): Promise<ApplyReport> {
     const invalid = this.invalid(desired);
     if (invalid !== undefined) return Promise.reject(invalid);
-    return this.serial(() => this.applyNow(desired));
+    const { leaseMs } = options;
+    if (leaseMs !== undefined && !Number.isFinite(leaseMs)) {
+      return Promise.reject(
+        new DatapathError('INVALID_STATE', `leaseMs must be a finite number of milliseconds, got ${leaseMs}`),
+      );
+    }
+    const leaseUntil = leaseMs === undefined ? undefined : this.now() + leaseMs;
+    return this.serial(() => this.applyNow(desired, leaseUntil));
   }
 
   private invalid(desired: NodeDatapathState): Error | undefined {
@@ -185,7 +206,8 @@ export class DatapathBinder {
     }
   }
 
-  private async applyNow(desired: NodeDatapathState): Promise<ApplyReport> {
+  /** `leaseUntil` (on `now`): when the lease of EIPs bound by this run ends; default `eipLeaseMs` from the bind. */
+  private async applyNow(desired: NodeDatapathState, leaseUntil?: number): Promise<ApplyReport> {
     const t0 = this.now();
     const observed = await this.observeNow({
       egressInterface: desired.egressInterface,
@@ -196,7 +218,7 @@ export class DatapathBinder {
     const foreignSet = new Set(observed.foreignAddresses.map((a) => a.address));
     const foreignEips = desired.eips.map(normalizeAddress).filter((e) => foreignSet.has(e));
     this.lastDesired = desired;
-    return this.run(ops, t0, t1, foreignEips);
+    return this.run(ops, t0, t1, foreignEips, leaseUntil);
   }
 
   /** Executes `ops` in order, stopping at the first failure, and builds the report. */
@@ -205,8 +227,11 @@ export class DatapathBinder {
     t0: number,
     t1: number,
     foreignEips: readonly string[],
+    leaseUntil?: number,
   ): Promise<ApplyReport> {
     const t2 = this.now();
+    const defaultLifetime = this.opts.eipLifetimeSeconds ?? 30;
+    let lifetime = defaultLifetime;
     const applied: OperationResult[] = [];
     const announced: Announcement[] = [];
     const bound: { address: string; ifname: string }[] = [];
@@ -222,9 +247,21 @@ export class DatapathBinder {
           // not one per EIP on the failover path): an EIP may not claim the LAN without one.
           leased = true;
           const adds = ops.flatMap((x) => (x.op === 'eip-add' ? [x.address] : []));
-          await this.writeLeases(adds, this.opts.eipLeaseMs ?? (this.opts.eipLifetimeSeconds ?? 30) * 1000);
+          const ms =
+            leaseUntil === undefined
+              ? (this.opts.eipLeaseMs ?? defaultLifetime * 1000)
+              : leaseUntil - this.now();
+          if (!(ms > 0)) {
+            throw new DatapathError(
+              'INVALID_STATE',
+              `the lease given to apply() ended ${Math.round(-ms)} ms before the bind: no EIP bound (pass a leaseMs that is still running)`,
+            );
+          }
+          if (leaseUntil !== undefined)
+            lifetime = Math.min(defaultLifetime, Math.max(1, Math.floor(ms / 1000)));
+          await this.writeLeases(adds, ms);
         }
-        await this.execute(o);
+        await this.execute(o, lifetime);
         if (o.op === 'eip-add') {
           bound.push({ address: o.address, ifname: o.interface });
           const a = await this.announceOne(o.address, o.interface);
@@ -260,7 +297,8 @@ export class DatapathBinder {
     };
   }
 
-  private async execute(o: DatapathOperation): Promise<void> {
+  /** Runs one operation; `lifetime` (whole seconds) is the kernel lifetime of an `eip-add`. */
+  private async execute(o: DatapathOperation, lifetime: number): Promise<void> {
     switch (o.op) {
       case 'nft-replace':
       case 'nft-update': {
@@ -279,7 +317,7 @@ export class DatapathBinder {
         this.nftCache = undefined;
         return applyNftScript(renderDeleteScript(this.own), this.nftPath);
       case 'eip-add':
-        return this.kernel.writeEip(o.address, o.interface, this.opts.eipLifetimeSeconds ?? 30, true);
+        return this.kernel.writeEip(o.address, o.interface, lifetime, true);
       case 'eip-del':
         this.leases.delete(normalizeAddress(o.address));
         return executeNetlinkOperation(this.kernel, o);

@@ -1,4 +1,4 @@
-import type { Range } from './ip.js';
+import type { IpRange as Range } from '@egressgateway/netaddr';
 
 /** A source range x destination range rectangle, the key of a steering or SNAT element. */
 export interface Box {

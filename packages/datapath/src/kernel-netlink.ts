@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { familyOf, type IpFamily } from '@egressgateway/netaddr';
 import { AttrStream, createRtNetlink, FlagsGet, FlagsNew, ifla, type RtNetlinkSocket, rt } from 'netlink';
 import { DatapathError, toNetlinkError } from './errors.js';
-import { addressToBuffer, bufferToAddress, bufferToMac, type Family, familyOf } from './ip.js';
 import type { Ownership } from './model.js';
+import { addressToBuffer, bufferToAddress, bufferToMac } from './netlink-bytes.js';
 import type { ObservedAddress, ObservedRoute, ObservedRule, ObservedTunnel } from './observed.js';
 
 /** IFLA_IFALIAS written on the tunnel device we create: how a restarted binder recognises it. */
@@ -14,8 +15,8 @@ const AF_BRIDGE = 7;
 /** IFA_PROTO: not modelled by the netlink package, so we encode and parse it ourselves. */
 const IFA_PROTO = 11;
 
-const afOf = (f: Family): number => (f === 4 ? AF_INET : AF_INET6);
-const familyFromAf = (af: number): Family | undefined =>
+const afOf = (f: IpFamily): number => (f === 4 ? AF_INET : AF_INET6);
+const familyFromAf = (af: number): IpFamily | undefined =>
   af === AF_INET ? 4 : af === AF_INET6 ? 6 : undefined;
 
 /** What the binder needs to know about a link. */
@@ -31,7 +32,7 @@ export interface LinkInfo {
 
 /** An address from the dump, with the IFA_PROTO value the package's parser drops. */
 export interface RawAddress {
-  family: Family;
+  family: IpFamily;
   index: number;
   prefixLen: number;
   address: string;

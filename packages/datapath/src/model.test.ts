@@ -68,3 +68,42 @@ describe('validateState', () => {
     expect(pathOf({ ...base, tunnel: { ...t, name: 'eth0' } })).toBe('tunnel.name');
   });
 });
+
+describe('validateState: addresses as @egressgateway/netaddr reads them (issue 17)', () => {
+  function messageOf(state: NodeDatapathState): string | undefined {
+    try {
+      validateState(state);
+      return undefined;
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidStateError);
+      return (e as InvalidStateError).message;
+    }
+  }
+
+  it('refuses an EIP with a zone index instead of binding it without the zone', () => {
+    expect(messageOf({ ...base, eips: ['fd00:18::50%eth0'] })).toBe(
+      'eips[0]: "fd00:18::50%eth0" has a zone index (%eth0): a zone names a link of one host and is not accepted here; write fd00:18::50',
+    );
+    expect(
+      messageOf({
+        ...base,
+        snat: [{ ...(base.snat[0] as (typeof base.snat)[number]), eip: 'fd00:18::50%2' }],
+      }),
+    ).toContain('snat[0].eip: "fd00:18::50%2" has a zone index');
+    expect(
+      pathOf({
+        ...base,
+        steering: [
+          { ...(base.steering[0] as (typeof base.steering)[number]), sources: ['fd00:19::/64%eth0'] },
+        ],
+      }),
+    ).toBe('steering[0].sources[0]');
+  });
+
+  it('refuses surrounding whitespace with a message naming it (no TypeError)', () => {
+    expect(messageOf({ ...base, eips: [' 198.18.0.50'] })).toBe(
+      'eips[0]: " 198.18.0.50" has leading or trailing whitespace: remove it',
+    );
+    expect(pathOf({ ...base, bypassDestinations: ['198.19.0.0/16 '] })).toBe('bypassDestinations[0]');
+  });
+});

@@ -1,5 +1,6 @@
+import { canonicalIpOrThrow, familyOf, parseIp, parseIpOrCidr } from '@egressgateway/netaddr';
 import { InvalidStateError } from './errors.js';
-import { cidrToRange, familyOf, isMac, normalizeAddress } from './ip.js';
+import { isMac } from './netlink-bytes.js';
 
 /** One remote node reachable through the tunnel. */
 export interface TunnelPeer {
@@ -145,15 +146,13 @@ function check(cond: boolean, path: string, message: string): void {
 }
 
 function checkCidr(value: string, path: string): void {
-  try {
-    cidrToRange(value);
-  } catch {
-    throw new InvalidStateError(path, `"${value}" is not an IP address or CIDR`);
-  }
+  const r = parseIpOrCidr(value);
+  if (!r.ok) throw new InvalidStateError(path, r.error);
 }
 
 function checkAddr(value: string, path: string): void {
-  check(familyOf(value) !== undefined && !value.includes('/'), path, `"${value}" is not an IP address`);
+  const r = parseIp(value);
+  if (!r.ok) throw new InvalidStateError(path, r.error);
 }
 
 function checkMark(mark: number, path: string, own: Ownership): void {
@@ -227,8 +226,8 @@ export function validateState(state: NodeDatapathState, own: Ownership = DEFAULT
   const eips = new Set<string>();
   state.eips.forEach((e, i) => {
     checkAddr(e, `eips[${i}]`);
-    check(!eips.has(normalizeAddress(e)), `eips[${i}]`, 'duplicate EIP');
-    eips.add(normalizeAddress(e));
+    check(!eips.has(canonicalIpOrThrow(e)), `eips[${i}]`, 'duplicate EIP');
+    eips.add(canonicalIpOrThrow(e));
   });
   state.steering.forEach((r, i) => {
     const path = `steering[${i}]`;

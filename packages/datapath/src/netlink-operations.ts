@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
+import { familyOf } from '@egressgateway/netaddr';
 import { AttrStream, FlagsNew, ifla } from 'netlink';
 import { DatapathError, toNetlinkError } from './errors.js';
-import { addressToBuffer, familyOf, macToBuffer } from './ip.js';
 import { type NetlinkKernel, TUNNEL_ALIAS } from './kernel-netlink.js';
+import { addressToBuffer, macToBuffer } from './netlink-bytes.js';
 import type { DatapathOperation } from './operations.js';
 
 const AF_INET = 2;

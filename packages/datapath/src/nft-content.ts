@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
-import { type BoxEntry, firstWins } from './boxes.js';
 import {
-  cidrToRange,
-  type Family,
+  canonicalIpOrThrow,
+  cidrRange,
   familyOf,
-  formatAddress,
+  formatIp,
   formatRange,
+  type IpFamily,
+  type IpRange,
   maxAddress,
   mergeRanges,
-  normalizeAddress,
-  parseAddress,
-  type Range,
-} from './ip.js';
+  parseIpOrCidrOrThrow,
+  parseIpOrThrow,
+} from '@egressgateway/netaddr';
+import { type BoxEntry, firstWins } from './boxes.js';
 import { DEFAULT_OWNERSHIP, type NodeDatapathState, type Ownership } from './model.js';
 
 /** Names of the sets and maps of the owned table; their elements are the table's data. */
@@ -147,7 +148,7 @@ export function renderArpTable(
   const live = leases.filter((l) => familyOf(l.address) === 4 && l.ms > 0);
   if (live.length > 0)
     lines.push(
-      `add element ${t} live4 { ${live.map((l) => `${normalizeAddress(l.address)} ${leaseTimeout(l.ms)}`).join(', ')} }`,
+      `add element ${t} live4 { ${live.map((l) => `${canonicalIpOrThrow(l.address)} ${leaseTimeout(l.ms)}`).join(', ')} }`,
     );
   return lines;
 }
@@ -165,7 +166,7 @@ export function renderLeaseLines(
   const lines: string[] = [];
   for (const l of leases) {
     if (l.ms <= 0) continue;
-    const address = normalizeAddress(l.address);
+    const address = canonicalIpOrThrow(l.address);
     const family = familyOf(address);
     const targets = [`inet ${own.nftTable} live${family}`];
     if (family === 4) targets.push(`arp ${own.nftTable} live4`);
@@ -182,12 +183,14 @@ function structureHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-function rangesOf(cidrs: readonly string[] | 'all', family: Family): Range[] {
+function rangesOf(cidrs: readonly string[] | 'all', family: IpFamily): IpRange[] {
   if (cidrs === 'all') return [{ start: 0n, end: maxAddress(family) }];
-  return mergeRanges(cidrs.filter((c) => familyOf(c) === family).map((c) => cidrToRange(c).range));
+  return mergeRanges(
+    cidrs.filter((c) => familyOf(c) === family).map((c) => cidrRange(parseIpOrCidrOrThrow(c))),
+  );
 }
 
-function boxKey(family: Family, e: BoxEntry<unknown>): string {
+function boxKey(family: IpFamily, e: BoxEntry<unknown>): string {
   return `${formatRange(family, e.box.src)} . ${formatRange(family, e.box.dst)}`;
 }
 
@@ -238,7 +241,7 @@ function snatSets(state: NodeDatapathState): [string[], string[]] {
     const snat: BoxEntry<string>[] = [];
     for (const rule of state.snat) {
       if (familyOf(rule.eip) !== family) continue;
-      const eip = normalizeAddress(rule.eip);
+      const eip = canonicalIpOrThrow(rule.eip);
       for (const s of rangesOf(rule.sources, family)) {
         for (const d of rangesOf(rule.destinations, family))
           snat.push({ box: { src: s, dst: d }, value: eip });
@@ -283,7 +286,7 @@ export function desiredNftContent(
     sets[`snat${family}`] = [...snat[i]];
     sets[`eip${family}`] = [...state.eips, ...state.snat.map((r) => r.eip)]
       .filter((e) => familyOf(e) === family)
-      .map(normalizeAddress);
+      .map(canonicalIpOrThrow);
   }
   const peers = state.tunnel?.peers ?? [];
   for (const route of state.markRoutes) {
@@ -400,21 +403,21 @@ export function parseGeneration(json: string): number | undefined {
 
 type Json = unknown;
 
-function rangeText(x: Json): { family: Family; text: string } {
+function rangeText(x: Json): { family: IpFamily; text: string } {
   if (typeof x === 'string') {
-    const { family, value } = parseAddress(x);
-    return { family, text: formatAddress(family, value) };
+    const { family, value } = parseIpOrThrow(x);
+    return { family, text: formatIp(family, value) };
   }
   if (x !== null && typeof x === 'object') {
     const o = x as Record<string, Json>;
     if (o.prefix !== undefined) {
       const p = o.prefix as { addr: string; len: number };
-      const { family, range } = cidrToRange(`${p.addr}/${p.len}`);
-      return { family, text: formatRange(family, range) };
+      const c = parseIpOrCidrOrThrow(`${p.addr}/${p.len}`);
+      return { family: c.family, text: formatRange(c.family, cidrRange(c)) };
     }
     if (Array.isArray(o.range)) {
-      const a = parseAddress(String(o.range[0]));
-      const b = parseAddress(String(o.range[1]));
+      const a = parseIpOrThrow(String(o.range[0]));
+      const b = parseIpOrThrow(String(o.range[1]));
       return { family: a.family, text: formatRange(a.family, { start: a.value, end: b.value }) };
     }
     if (o.elem !== undefined) return rangeText((o.elem as { val: Json }).val);
@@ -435,7 +438,7 @@ function keyText(x: Json): string {
 
 function valueText(x: Json): string {
   if (typeof x === 'number') return hex8(x);
-  if (typeof x === 'string') return /^\d+$/.test(x) ? hex8(Number(x)) : normalizeAddress(x);
+  if (typeof x === 'string') return /^\d+$/.test(x) ? hex8(Number(x)) : canonicalIpOrThrow(x);
   throw new TypeError(`unexpected nft map value ${JSON.stringify(x)}`);
 }
 

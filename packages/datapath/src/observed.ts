@@ -1,4 +1,4 @@
-import type { Family } from './ip.js';
+import type { IpFamily as Family } from '@egressgateway/netaddr';
 import type { NftContent } from './nft-content.js';
 
 /** The owned VXLAN device as read from the kernel. */

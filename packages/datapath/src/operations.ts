@@ -1,4 +1,4 @@
-import type { Family } from './ip.js';
+import type { IpFamily as Family } from '@egressgateway/netaddr';
 import type { NftContent, NftSetDelta } from './nft-content.js';
 
 /**

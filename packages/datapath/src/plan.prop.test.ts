@@ -1,6 +1,6 @@
+import { canonicalIpOrThrow } from '@egressgateway/netaddr';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { normalizeAddress } from './ip.js';
 import type { NodeDatapathState, TunnelPeer } from './model.js';
 import { desiredNftContent } from './nft-content.js';
 import { EMPTY_OBSERVED, type ObservedState } from './observed.js';
@@ -131,7 +131,7 @@ describe('planDatapath properties', () => {
         const after = simulateOperations(observed, planDatapath(observed, desired));
         expect(after.nft).toEqual(desiredNftContent(desired));
         const foreignSet = new Set(observed.foreignAddresses.map((a) => a.address));
-        const expectedEips = [...new Set(desired.eips.map(normalizeAddress))]
+        const expectedEips = [...new Set(desired.eips.map(canonicalIpOrThrow))]
           .filter((e) => !foreignSet.has(e))
           .sort();
         expect(after.eips.map((e) => e.address).sort()).toEqual(expectedEips);

@@ -1,4 +1,4 @@
-import { type Family, familyOf, normalizeAddress } from './ip.js';
+import { canonicalIpOrThrow, familyOf, type IpFamily } from '@egressgateway/netaddr';
 import { DEFAULT_OWNERSHIP, type NodeDatapathState, type Ownership } from './model.js';
 import { desiredNftContent, diffNftSets, type NftContentMemo } from './nft-content.js';
 import type { ObservedRoute, ObservedRule, ObservedState } from './observed.js';
@@ -20,7 +20,7 @@ function strictRpFilter(observed: ObservedState, device: number | undefined): bo
 
 function canonicalCidr(cidr: string): string {
   const [addr = '', len] = cidr.split('/');
-  return `${normalizeAddress(addr)}/${len ?? (familyOf(addr) === 4 ? 32 : 128)}`;
+  return `${canonicalIpOrThrow(addr)}/${len ?? (familyOf(addr) === 4 ? 32 : 128)}`;
 }
 
 /** Canonical CIDRs of the tunnel addresses the state asks for. */
@@ -47,14 +47,14 @@ export function desiredRulesAndRoutes(
       const gw = family === 4 ? peer.ipv4 : peer.ipv6;
       if (local === undefined || gw === undefined) continue;
       rules.push({ family, priority: own.rulePriority, mark: r.mark, table: r.table });
-      routes.push({ family, table: r.table, dst: 'default', gateway: normalizeAddress(gw), dev: t.name });
+      routes.push({ family, table: r.table, dst: 'default', gateway: canonicalIpOrThrow(gw), dev: t.name });
     }
   }
   return { rules, routes };
 }
 
 const ruleKey = (r: ObservedRule): string => `${r.family}|${r.priority}|${r.mark}|${r.table}`;
-const routeKey = (r: { family: Family; table: number; dst: string }): string =>
+const routeKey = (r: { family: IpFamily; table: number; dst: string }): string =>
   `${r.family}|${r.table}|${r.dst}`;
 
 /**
@@ -90,7 +90,7 @@ export function planDatapath(
       obsTunnel.name !== t.name ||
       obsTunnel.vni !== t.vni ||
       obsTunnel.port !== t.port ||
-      obsTunnel.localUnderlay !== normalizeAddress(t.localUnderlay) ||
+      obsTunnel.localUnderlay !== canonicalIpOrThrow(t.localUnderlay) ||
       obsTunnel.learning;
     if (incompatible) {
       const name = obsTunnel.name;
@@ -109,7 +109,7 @@ export function planDatapath(
         name: t.name,
         vni: t.vni,
         port: t.port,
-        localUnderlay: normalizeAddress(t.localUnderlay),
+        localUnderlay: canonicalIpOrThrow(t.localUnderlay),
         underlayInterface: desired.egressInterface,
         mac,
       });
@@ -129,7 +129,7 @@ export function planDatapath(
     for (const a of have)
       if (!want.includes(a)) late.push({ op: 'tunnel-address-del', name: t.name, cidr: a });
 
-    const wantFdb = t.peers.map((p) => ({ mac: p.mac.toLowerCase(), dst: normalizeAddress(p.underlay) }));
+    const wantFdb = t.peers.map((p) => ({ mac: p.mac.toLowerCase(), dst: canonicalIpOrThrow(p.underlay) }));
     const haveFdb = obsTunnel?.fdb ?? [];
     for (const f of wantFdb) {
       if (!haveFdb.some((h) => h.mac === f.mac && h.dst === f.dst))
@@ -142,7 +142,7 @@ export function planDatapath(
     const wantNeigh = t.peers.flatMap((p) =>
       [p.ipv4, p.ipv6]
         .filter((x): x is string => x !== undefined)
-        .map((ip) => ({ ip: normalizeAddress(ip), mac: p.mac.toLowerCase() })),
+        .map((ip) => ({ ip: canonicalIpOrThrow(ip), mac: p.mac.toLowerCase() })),
     );
     const haveNeigh = obsTunnel?.neighbours ?? [];
     for (const n of wantNeigh) {
@@ -191,7 +191,7 @@ export function planDatapath(
   }
 
   // --- EIPs: bind new ones before releasing old ones ---
-  const wantEips = [...new Set(desired.eips.map(normalizeAddress))];
+  const wantEips = [...new Set(desired.eips.map(canonicalIpOrThrow))];
   const foreign = new Set(observed.foreignAddresses.map((a) => `${a.interface}|${a.address}`));
   for (const e of wantEips) {
     const ours = observed.eips.some((o) => o.address === e && o.interface === desired.egressInterface);

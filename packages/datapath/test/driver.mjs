@@ -9,7 +9,7 @@ const conflicts = [];
 const binder = await DatapathBinder.open({ ...options, onConflict: (c) => conflicts.push(c) });
 
 const methods = {
-  apply: (state) => binder.apply(state),
+  apply: (state, options) => binder.apply(state, options),
   plan: (state) => binder.plan(state),
   observe: (hint) => binder.observe(hint),
   withdrawAll: () => binder.withdrawAll(),

@@ -66,4 +66,43 @@ describe.skipIf(!isRoot)('EIP kernel lifetime (dead man switch)', () => {
     const again = await driver.call<ApplyReport>('apply', state);
     expect(again.applied.map((a) => a.operation.op)).toEqual(['eip-add', 'eip-add']);
   }, 15_000);
+
+  it('an apply given a lease binds new EIPs with that lease, counted from the call, not the default', async () => {
+    await driver.call<ApplyReport>('apply', { ...state, eips: [] });
+    expect(has(EIP4) || has(EIP6)).toBe(false);
+    // The binder's default lease is 2 s (its lifetime); the caller has 400 ms left before its deadline.
+    const called = performance.now();
+    const r = await driver.call<ApplyReport>('apply', state, { leaseMs: 400 });
+    const returned = performance.now();
+    expect(r.ok).toBe(true);
+    expect(has(EIP4) && has(EIP6)).toBe(true);
+    const left = (set: string, address: string): number => {
+      const listed = lab.exec(gw, 'nft', ['list', 'set', 'inet', 'egressgateway', set]);
+      const m = new RegExp(
+        `${address.replace(/[.:]/g, '\\$&')} timeout \\S+ expires (?:(\\d+)s)?(?:(\\d+)ms)?`,
+      ).exec(listed);
+      expect(m, `${address} in ${set}:\n${listed}`).not.toBeNull();
+      return Number(m?.[1] ?? 0) * 1000 + Number(m?.[2] ?? 0);
+    };
+    const elapsed = performance.now() - called;
+    for (const [set, address] of [
+      ['live4', EIP4],
+      ['live6', EIP6],
+    ] as const) {
+      // What is left is at most the 400 ms minus the time since the call (plus the kernel's rounding).
+      expect(left(set, address)).toBeLessThanOrEqual(400 - (elapsed - (returned - called)) + 20);
+      expect(left(set, address)).toBeGreaterThan(0);
+    }
+    // The kernel lifetime of the new addresses is the whole seconds left, at least 1 (not the 2 s default).
+    expect(lab.ip(gw, 'addr', 'show', 'dev', 'eth0', 'to', EIP4)).toMatch(/valid_lft [01]sec/);
+  }, 15_000);
+
+  it('an apply whose lease already ended binds nothing and says why', async () => {
+    await driver.call<ApplyReport>('apply', { ...state, eips: [] });
+    const r = await driver.call<ApplyReport>('apply', state, { leaseMs: 0 });
+    expect(r.ok).toBe(false);
+    expect(r.failed?.operation.op).toBe('eip-add');
+    expect(r.failed?.error).toContain('lease given to apply() ended');
+    expect(has(EIP4) || has(EIP6)).toBe(false);
+  }, 15_000);
 });

@@ -7,9 +7,10 @@
  * import { arbEgressGateway } from '@egressgateway/crds/testing';
  * fc.assert(fc.property(arbEgressGateway(), (gw) => myController.accepts(gw)));
  */
+
+import { formatIp } from '@egressgateway/netaddr';
 import fc from 'fast-check';
 import { API_GROUP_VERSION, TUNNEL_PHASES } from '../constants.js';
-import { formatIp } from '../ip.js';
 import type {
   EgressClusterInfo,
   EgressClusterPolicy,
