@@ -9,9 +9,12 @@ export default defineConfig({
     cli: 'src/cli.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { resolve: ['@egressgateway/netaddr'] },
   clean: true,
   sourcemap: true,
   target: 'node20',
   external: ['fast-check'],
+  // The engine publishes no dependencies: netaddr (a workspace package) is bundled into its code
+  // and its types are inlined into the .d.ts files.
+  noExternal: ['@egressgateway/netaddr'],
 });

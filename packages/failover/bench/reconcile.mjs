@@ -14,6 +14,9 @@
 // together is as large as the largest case, so no size gets its input from the CPU caches just
 // because it is small (in a controller, informer traffic and JSON parsing run between reconciles).
 // BENCH_SIZES=500,1000,2000,5000,10000 picks other node counts (multiples of 10).
+// A hostile status is timed too: one gateway whose status.nodeList lists the same EIP on N nodes that
+// do not exist (anyone allowed to write that status can write it); each call sees a new list, as after
+// every such write. BENCH_NODELIST_SIZES=2500,20000,50000 picks other lengths.
 import { Bench } from 'tinybench';
 import { applyEgressChanges, createEgressReconciler, reconcileEgress } from '../dist/index.js';
 
@@ -102,8 +105,8 @@ const largest = Math.max(...sizes);
 const cases = new Map(sizes.map((n) => [n, buildCase(n)]));
 
 /** Median and p99 (ms) of one tinybench task. */
-async function measure(fn, hooks = {}) {
-  const bench = new Bench({ time: 3_000, warmupTime: 500 });
+async function measure(fn, hooks = {}, options = {}) {
+  const bench = new Bench({ time: 3_000, warmupTime: 500, ...options });
   bench.add('task', fn, hooks);
   await bench.run();
   const r = bench.tasks[0].result;
@@ -161,6 +164,46 @@ for (const n of sizes) {
   const ku = process.cpuUsage(k0);
   r.firstCpu = (ku.user + ku.system) / 1000 / clones.length;
   results.set(n, r);
+}
+
+/** A cluster of 3 nodes whose one gateway's status lists one EIP on `n` unknown nodes. */
+function hostileStatusCase(n) {
+  const nodeList = Array.from({ length: n }, (_, i) => ({
+    name: `ghost-${i}`,
+    status: 'Ready',
+    eips: [{ ipv4: '198.18.0.10', ipv6: '', policies: [{ name: 'p', namespace: 'ns' }] }],
+  }));
+  const gateway = {
+    metadata: { name: 'gw' },
+    spec: {
+      ippools: { ipv4: ['198.18.0.10-198.18.0.20'], ipv4DefaultEIP: '198.18.0.10' },
+      nodeSelector: { selector: { matchLabels: { egress: 'true' } } },
+    },
+  };
+  const names = ['n1', 'n2', 'n3'];
+  const state = {
+    gateways: [],
+    nodes: names.map((name) => ({ metadata: { name, labels: { egress: 'true' } } })),
+    tunnels: names.map((name) => ({ tunnel: { metadata: { name } }, observedAt: 0 })),
+    policies: [{ metadata: { name: 'p', namespace: 'ns' }, spec: { egressGatewayName: 'gw' } }],
+    clusterPolicies: [],
+  };
+  const reconcile = createEgressReconciler();
+  // A new list object per call: the status index is memoised per list, and a writer replaces it.
+  const call = () =>
+    reconcile({ ...state, gateways: [{ ...gateway, status: { nodeList: [...nodeList] } }] }, config, 1);
+  const r = call();
+  if (!r.events.some((e) => e.reason === 'DuplicateOwner') || r.gateways.length !== 1)
+    throw new Error('hostile status case: expected a DuplicateOwner event and a rewritten status');
+  return call;
+}
+
+const nodeListSizes = (process.env.BENCH_NODELIST_SIZES ?? '2500,20000,50000').split(',').map(Number);
+const hostile = new Map();
+for (const n of nodeListSizes) {
+  const call = hostileStatusCase(n);
+  // Few iterations at least: before the fix one call took seconds at 50 000 entries.
+  hostile.set(n, await measure(call, {}, { time: 2_000, iterations: 5, warmupIterations: 1, warmupTime: 0 }));
 }
 
 const fmt = (x) => x.toFixed(2);
@@ -231,6 +274,21 @@ console.table(
       'size ratio': sizeRatios[i],
       'median ratio': fullRatios[i],
       'out-of-cache ratio': fullColdRatios[i],
+    };
+  }),
+);
+console.log('Hostile status (one gateway lists one EIP on N unknown nodes; each call sees a new list):');
+console.table(
+  nodeListSizes.map((n, i) => {
+    const r = hostile.get(n);
+    const prev = i === 0 ? undefined : hostile.get(nodeListSizes[i - 1]);
+    return {
+      'nodeList entries': n,
+      'median ms': fmt(r.median),
+      'p99 ms': fmt(r.p99),
+      'µs per entry': fmt((r.median * 1000) / n),
+      'size ratio': i === 0 ? '-' : (n / nodeListSizes[i - 1]).toFixed(1),
+      'median ratio': prev === undefined ? '-' : (r.median / prev.median).toFixed(1),
     };
   }),
 );

@@ -54,4 +54,54 @@ describe('egw-failover CLI', () => {
     expect(run(['simulate', '--trials', '-1']).code).toBe(2);
     expect(run(['frobnicate']).out).toContain('usage:');
   });
+
+  it('trials that never failed over are a column of the table, as in --json', () => {
+    const args = ['simulate', '--loss', '0.9', '--trials', '30'];
+    const json = JSON.parse(run([...args, '--json']).out) as {
+      results: Array<{ summary: { notFailedOver: number } }>;
+    };
+    const missed = json.results[0]?.summary.notFailedOver ?? 0;
+    expect(missed).toBeGreaterThan(0);
+    const { code, out } = run(args);
+    expect(code).toBe(0);
+    const [header, , row] = out.split('\n').filter((l) => l.startsWith('|'));
+    const cells = (l: string | undefined) => (l ?? '').split('|').map((c) => c.trim());
+    const column = cells(header).indexOf('no failover');
+    expect(column).toBeGreaterThan(0);
+    expect(cells(row)[column]).toBe(`${missed} of 30`);
+  });
+
+  it('refuses --loss outside [0, 1), --trials 0 and other out-of-range counts, naming the flag', () => {
+    for (const [flag, value] of [
+      ['--loss', '2'],
+      ['--loss', '1'],
+      ['--loss', '-0.1'],
+      ['--trials', '0'],
+      ['--trials', '1.5'],
+      ['--nodes', '0'],
+      ['--jitter', 'NaN'],
+    ] as const) {
+      const { code, out } = run(['simulate', `${flag}=${value}`]);
+      expect(code, `${flag} ${value}`).toBe(2);
+      expect(out, `${flag} ${value}`).toMatch(new RegExp(`^error: ${flag}`));
+    }
+    expect(run(['simulate', '--loss', '2']).out).toContain('[0, 1)');
+  });
+
+  it('--help and -h at the top level print the help and exit 0', () => {
+    for (const argv of [['--help'], ['-h'], ['help'], ['simulate', '--help']]) {
+      const { code, out } = run(argv);
+      expect(code, argv.join(' ')).toBe(0);
+      expect(out).toContain('usage:');
+      expect(out).not.toContain('error:');
+    }
+    expect(run([]).code).toBe(2);
+  });
+
+  it('the table comes with a legend of its columns', () => {
+    const { out } = run(['simulate', '--trials', '5']);
+    const legend = out.slice(out.indexOf('columns:'));
+    for (const column of ['detect', 'failover', 'no failover', 'false evictions', 'dup owner'])
+      expect(legend).toContain(`${column}:`);
+  });
 });

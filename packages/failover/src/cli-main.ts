@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { EgressConfigError } from './config-error.js';
 import type { Fault, SimulationSettings } from './testing/simulator.js';
 import { simulateTrials, type TrialSummary } from './testing/trials.js';
 import { validateTiming } from './timing.js';
@@ -9,7 +10,19 @@ const USAGE = `usage:
                         [--fault crash|partition|pause|drain] [--fault-duration MS]
                         [--latency-min MS] [--latency-max MS] [--skew MS] [--loss P] [--seed N] [--json]
   egw-failover tuning [--trials N] [--jitter F] [--seed N] [--json]
-      the tuning table: upstream 5/5/5 and 5/15/5 (poll) against 1/3/5 (deadline)`;
+      the tuning table: upstream 5/5/5 and 5/15/5 (poll) against 1/3/5 (deadline)
+  egw-failover --help
+
+  S: seconds (> 0, < 1000); MS: milliseconds (>= 0); --trials, --nodes, --eips: integers >= 1;
+  --loss: probability that a heartbeat write fails, in [0, 1); --jitter: >= 0 (heartbeat period x (1 + u x F))`;
+
+const LEGEND = `columns:
+  settings: update/eviction/monitor periods in seconds and the controller mode (poll: upstream, checks every monitor period; deadline: wakes at the engine's deadline)
+  detect: fault to the controller's decision (tunnel HeartbeatTimeout or EIPs moved), p50/p99 over the trials that detected it
+  failover: fault to the last EIP of the failed node bound on another node, p50/p99/max over the trials that failed over
+  no failover: trials in which the EIPs never moved (not detected, or no node left); their times are not in the percentiles
+  false evictions: trials with at least one healthy node evicted, and evictions per node-hour of healthy operation
+  dup owner: trials in which two nodes held one EIP at once, and the longest such window`;
 
 /** One row of the tuning table. */
 interface Row {
@@ -29,6 +42,7 @@ function table(rows: ReadonlyArray<{ label: string; summary: TrialSummary }>): s
     'failover p50',
     'failover p99',
     'failover max',
+    'no failover',
     'false evictions',
     'dup owner',
   ];
@@ -39,6 +53,7 @@ function table(rows: ReadonlyArray<{ label: string; summary: TrialSummary }>): s
     fmt(s.failover?.p50),
     fmt(s.failover?.p99),
     fmt(s.failover?.max),
+    `${s.notFailedOver} of ${s.trials}`,
     `${(s.falseEvictionRate * 100).toFixed(1)}% trials, ${s.falseEvictionsPerNodeHour.toFixed(1)}/node-h`,
     s.duplicateOwnerTrials === 0
       ? 'none'
@@ -50,13 +65,39 @@ function table(rows: ReadonlyArray<{ label: string; summary: TrialSummary }>): s
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
 }
 
-function num(value: string | undefined, fallback: number, name: string): number {
+/** Limits of a numeric flag. */
+interface Limits {
+  readonly min?: number;
+  readonly max?: number;
+  readonly maxExclusive?: boolean;
+  readonly integer?: boolean;
+  readonly minExclusive?: boolean;
+}
+
+function num(value: string | undefined, fallback: number, name: string, limits: Limits = {}): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0)
-    throw new CliUsageError(`--${name} must be a non-negative number, got ${value}`);
+  const min = limits.min ?? 0;
+  const max = limits.max ?? Number.POSITIVE_INFINITY;
+  const ok =
+    value.trim() !== '' &&
+    Number.isFinite(n) &&
+    (limits.minExclusive === true ? n > min : n >= min) &&
+    (limits.maxExclusive === true ? n < max : n <= max) &&
+    (limits.integer !== true || Number.isInteger(n));
+  if (!ok) {
+    const what = limits.integer === true ? 'an integer' : 'a number';
+    const low = limits.minExclusive === true ? `(${min}` : `[${min}`;
+    const high =
+      max === Number.POSITIVE_INFINITY ? 'infinity)' : `${max}${limits.maxExclusive === true ? ')' : ']'}`;
+    throw new CliUsageError(`--${name} must be ${what} in ${low}, ${high}, got ${value}`);
+  }
   return n;
 }
+
+/** Periods in seconds: positive and below 1000 (a larger value is milliseconds given by mistake). */
+const SECONDS: Limits = { min: 0, minExclusive: true, max: 1000, maxExclusive: true };
+const COUNT: Limits = { min: 1, integer: true };
 
 /** Bad command line; the CLI prints it with the usage and exits with code 2. */
 export class CliUsageError extends Error {
@@ -69,10 +110,19 @@ export class CliUsageError extends Error {
  * Returns the exit code (0 ok, 2 usage error).
  */
 export function runCli(argv: readonly string[], out: (text: string) => void): number {
+  const first = argv[0];
+  if (first === '--help' || first === '-h' || first === 'help') {
+    out(`${USAGE}\n`);
+    return 0;
+  }
   try {
     return run(argv, out);
   } catch (error) {
-    if (error instanceof CliUsageError || (error instanceof TypeError && 'code' in error)) {
+    if (
+      error instanceof CliUsageError ||
+      error instanceof EgressConfigError ||
+      (error instanceof TypeError && 'code' in error)
+    ) {
       out(`error: ${error.message}\n${USAGE}\n`);
       return 2;
     }
@@ -102,33 +152,38 @@ function run(argv: readonly string[], out: (text: string) => void): number {
       loss: { type: 'string' },
       seed: { type: 'string' },
       json: { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help === true || command === undefined || command === 'help') {
+  if (values.help === true) {
     out(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
+    return 0;
   }
-  const trials = num(values.trials, command === 'tuning' ? 2000 : 1000, 'trials');
+  if (command === undefined) {
+    out(`${USAGE}\n`);
+    return 2;
+  }
+  const trials = num(values.trials, command === 'tuning' ? 2000 : 1000, 'trials', COUNT);
   const jitter = num(values.jitter, 0.5, 'jitter');
-  const seed = num(values.seed, 1, 'seed');
+  const seed = num(values.seed, 1, 'seed', { min: Number.NEGATIVE_INFINITY, integer: true });
+  const latencyMin = num(values['latency-min'], 5, 'latency-min');
   const env = {
     jitter,
     seed,
     writeLatencyMs: [
-      num(values['latency-min'], 5, 'latency-min'),
-      num(values['latency-max'], 50, 'latency-max'),
+      latencyMin,
+      num(values['latency-max'], Math.max(50, latencyMin), 'latency-max', { min: latencyMin }),
     ] as const,
     clockSkewMs: num(values.skew, 0, 'skew'),
-    heartbeatLossRate: num(values.loss, 0, 'loss'),
+    heartbeatLossRate: num(values.loss, 0, 'loss', { max: 1, maxExclusive: true }),
   };
   const fault = (values.fault ?? 'crash') as Fault['kind'];
   if (!['crash', 'partition', 'pause', 'drain'].includes(fault))
     throw new CliUsageError(`unknown --fault ${fault}`);
   const options = {
     trials,
-    nodes: num(values.nodes, 3, 'nodes'),
-    eips: num(values.eips, 3, 'eips'),
+    nodes: num(values.nodes, 3, 'nodes', COUNT),
+    eips: num(values.eips, 3, 'eips', COUNT),
     fault,
     ...(values['fault-duration'] !== undefined
       ? { faultDurationMs: num(values['fault-duration'], 0, 'fault-duration') }
@@ -140,9 +195,9 @@ function run(argv: readonly string[], out: (text: string) => void): number {
     if (mode !== 'poll' && mode !== 'deadline')
       throw new CliUsageError(`--mode must be poll or deadline, got ${mode}`);
     const settings: SimulationSettings = {
-      tunnelUpdatePeriod: num(values.update, 1, 'update'),
-      tunnelMonitorPeriod: num(values.monitor, 5, 'monitor'),
-      eipEvictionTimeout: num(values.eviction, 3, 'eviction'),
+      tunnelUpdatePeriod: num(values.update, 1, 'update', SECONDS),
+      tunnelMonitorPeriod: num(values.monitor, 5, 'monitor', SECONDS),
+      eipEvictionTimeout: num(values.eviction, 3, 'eviction', SECONDS),
       mode,
       ...env,
     };
@@ -223,7 +278,7 @@ function run(argv: readonly string[], out: (text: string) => void): number {
       `jitter ${jitter}, write latency ${env.writeLatencyMs[0]}-${env.writeLatencyMs[1]} ms, seed ${seed}; ` +
       'settings are update/eviction/monitor in seconds\n\n',
   );
-  out(`${table(results)}\n`);
+  out(`${table(results)}\n\n${LEGEND}\n`);
   for (const r of results)
     if (r.warnings.length > 0) out(`\n${r.label}: validateTiming warns ${r.warnings.join(', ')}`);
   out('\n');

@@ -1,16 +1,39 @@
 /**
- * `@egressgateway/failover`: a pure, synchronous failover decision engine for egress IPs.
+ * `@egressgateway/failover`: a deterministic, synchronous failover decision engine for egress IPs.
  *
- * Two layers: a generic core ({@link assessHeartbeats}, {@link placeAddresses}) that any operator keeping
- * addresses on members of a group can use, and the egress adapter ({@link reconcileEgress}) that maps
- * EgressGateway / EgressTunnel / Node / EgressPolicy objects onto it and returns only changes.
- * No timers, no clock reads, no I/O: time is an argument.
+ * Two layers, one folder each: a generic core (`src/core`: {@link assessHeartbeats},
+ * {@link placeAddresses}, pure functions) that any operator keeping addresses on members of a group can
+ * use, and the egress adapter (`src/egress`: {@link reconcileEgress}) that maps EgressGateway /
+ * EgressTunnel / Node / EgressPolicy objects onto it and returns only changes. The adapter is
+ * deterministic and memoised (it keeps what it derived from objects it has seen, which never changes a
+ * result). No timers, no clock reads, no I/O: time is an argument.
  *
  * @packageDocumentation
  */
 
-export { applyEgressChanges } from './apply-changes.js';
-export { NAMESPACE_DEFAULT_GATEWAY_LABEL } from './egress-policies.js';
+export { EgressConfigError, MIN_EVICTION_TIMEOUT_MS } from './config-error.js';
+export {
+  assessHeartbeats,
+  type HealthReason,
+  type HeartbeatAssessment,
+  type HeartbeatMember,
+  type HeartbeatOptions,
+  type HeartbeatState,
+  type MemberHealth,
+} from './core/heartbeat.js';
+export {
+  type AddressGroup,
+  type HealthLookup,
+  type PlacementChange,
+  type PlacementDecision,
+  type PlacementOptions,
+  type PlacementResult,
+  type PreviousPlacement,
+  placeAddresses,
+} from './core/placement.js';
+export { applyEgressChanges } from './egress/apply-changes.js';
+export { NAMESPACE_DEFAULT_GATEWAY_LABEL } from './egress/policies.js';
+export { createEgressReconciler, type EgressReconciler, reconcileEgress } from './egress/reconcile.js';
 export type {
   EgressChanges,
   EgressClusterPolicyLike,
@@ -35,35 +58,9 @@ export type {
   TunnelObservation,
   TunnelPhase,
   TunnelPhaseChange,
-} from './egress-types.js';
-export {
-  assessHeartbeats,
-  type HealthReason,
-  type HeartbeatAssessment,
-  type HeartbeatMember,
-  type HeartbeatOptions,
-  type HeartbeatState,
-  type MemberHealth,
-} from './heartbeat.js';
-export { canonicalIp, formatIp, type IpFamily, type ParsedIp, parseIp } from './ip.js';
-export {
-  type CompiledSelector,
-  compileSelector,
-  type LabelSelectorLike,
-  type LabelSelectorRequirementLike,
-} from './label-selector.js';
-export {
-  type AddressGroup,
-  type HealthLookup,
-  type PlacementChange,
-  type PlacementDecision,
-  type PlacementOptions,
-  type PlacementResult,
-  type PreviousPlacement,
-  placeAddresses,
-} from './placement.js';
-export { AddressPool, type PoolEntryProblem, type PoolSegment } from './pool.js';
-export { createEgressReconciler, type EgressReconciler, reconcileEgress } from './reconcile-egress.js';
+} from './egress/types.js';
+export { type EgressWrite, egressWrites } from './egress/write-order.js';
+export type { LabelSelectorLike, LabelSelectorRequirementLike } from './label-selector.js';
 export {
   DEFAULT_EIP_EVICTION_TIMEOUT_S,
   DEFAULT_TIMING,

@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalIp, formatIp, parseIp } from './ip.js';
+import { applyEgressChanges } from './egress/apply-changes.js';
+import { reconcileEgress } from './egress/reconcile.js';
+import type { EgressState } from './egress/types.js';
 import { AddressPool } from './pool.js';
+import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
 
-describe('parseIp / formatIp', () => {
-  it('parses IPv4 and rejects bad quads', () => {
-    expect(parseIp('10.6.1.56')).toEqual({ family: 4, value: 0x0a060138n });
-    for (const bad of ['10.6.1', '10.6.1.256', '01.2.3.4', 'a.b.c.d', '1.2.3.4.5', ''])
-      expect(parseIp(bad)).toBeNull();
-  });
+// Addresses and pools are parsed by @egressgateway/netaddr (tested there); these tests pin how the
+// engine reads them: the AddressPool view it walks, and what it does with an address Kubernetes
+// would refuse (issue 17: the engine trimmed " 198.18.0.11" where admission refused it).
 
-  it('parses IPv6 forms and rejects malformed ones', () => {
-    expect(parseIp('fd00::55')?.value).toBe(0xfd000000000000000000000000000055n);
-    expect(parseIp('::')?.value).toBe(0n);
-    expect(parseIp('::ffff:192.0.2.1')?.value).toBe(0xffffc0000201n);
-    for (const bad of ['fd00:::1', '1::2::3', '1:2:3:4:5:6:7:8:9', 'g::1', '12345::'])
-      expect(parseIp(bad)).toBeNull();
-  });
-
-  it('formats IPv6 canonically (RFC 5952)', () => {
-    expect(canonicalIp('FD00:0:0:0:0:0:0:55')).toBe('fd00::55');
-    expect(canonicalIp('2001:db8:0:1:0:0:0:1')).toBe('2001:db8:0:1::1');
-    expect(canonicalIp('2001:db8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
-    expect(canonicalIp('2001:db8:1:2:3:4:0:5')).toBe('2001:db8:1:2:3:4:0:5');
-    expect(formatIp(6, 0n)).toBe('::');
-    expect(formatIp(4, 0xc6120001n)).toBe('198.18.0.1');
-  });
-});
-
-describe('AddressPool', () => {
+describe('AddressPool (the engine view of a netaddr pool)', () => {
   it('walks singles, ranges and CIDRs in entry order without expanding them', () => {
     const pool = AddressPool.parse(4, ['198.18.0.10', '198.18.1.0-198.18.1.3', '198.19.0.0/30']);
     expect(pool.size).toBe(9n);
@@ -50,9 +32,63 @@ describe('AddressPool', () => {
     expect(pool.indexOf('fd00:1::1:0')).toBe(0x10000n);
   });
 
-  it('reports bad entries instead of throwing', () => {
-    const pool = AddressPool.parse(4, ['fd00::1', '10.0.0.5-10.0.0.1', '10.0.0.0/33', 'x', '192.0.2.1']);
-    expect(pool.problems.map((p) => p.index)).toEqual([0, 1, 2, 3]);
+  it('reports bad entries instead of throwing, as the engine always read pools', () => {
+    const pool = AddressPool.parse(4, ['fd00::1', '10.0.0.5-10.0.0.1', '10.0.0.0/33', 'x', '', '192.0.2.1']);
+    expect(pool.problems.map((p) => p.index)).toEqual([0, 1, 2, 3, 4]);
     expect(pool.size).toBe(1n);
+    // A CIDR with host bits is read as its network (issue 19 decides with upstream).
+    expect(AddressPool.parse(4, ['10.6.1.70/28']).at(0n)).toBe('10.6.1.64');
   });
+
+  it('does not find an address with a zone or surrounding whitespace', () => {
+    const pool = AddressPool.parse(6, ['fd00:18::10-fd00:18::13']);
+    expect(pool.indexOf('fd00:18::11')).toBe(1n);
+    expect(pool.indexOf('fd00:18::11%eth0')).toBe(-1n);
+    expect(pool.indexOf(' fd00:18::11')).toBe(-1n);
+  });
+});
+
+describe('reconcileEgress: an explicit EIP Kubernetes would refuse is not honoured', () => {
+  const NOW = 100_000;
+  const state = (ipv4?: string, ipv6?: string): EgressState => ({
+    gateways: [
+      makeGateway('gw', {
+        ipv4: ['198.18.0.10-198.18.0.13'],
+        ipv6: ['fd00:18::10-fd00:18::13'],
+        ipv4DefaultEIP: '198.18.0.10',
+      }),
+    ],
+    nodes: [makeNode('n1')],
+    tunnels: [makeTunnel('n1', NOW - 500)],
+    policies: [
+      makePolicy('ns', 'p', {
+        gateway: 'gw',
+        ...(ipv4 !== undefined ? { ipv4 } : {}),
+        ...(ipv6 !== undefined ? { ipv6 } : {}),
+      }),
+    ],
+    clusterPolicies: [],
+  });
+
+  it('a well-formed explicit EIP is assigned (control)', () => {
+    const changes = reconcileEgress(state('198.18.0.11'), { evictionTimeoutMs: 3_000 }, NOW);
+    expect(changes.policies.map((p) => p.status.eip)).toEqual([{ ipv4: '198.18.0.11', ipv6: 'fd00:18::11' }]);
+  });
+
+  for (const [ipv4, ipv6] of [
+    [' 198.18.0.11', undefined],
+    ['198.18.0.11\t', undefined],
+    [undefined, 'fd00:18::11%eth0'],
+    [undefined, ' fd00:18::11'],
+  ] as const) {
+    it(`${JSON.stringify(ipv4 ?? ipv6)} is reported as EIPNotInPool and nothing is assigned`, () => {
+      const s = state(ipv4, ipv6);
+      const changes = reconcileEgress(s, { evictionTimeoutMs: 3_000 }, NOW);
+      expect(changes.policies).toEqual([]);
+      expect(changes.problems.map((p) => p.reason)).toContain('EIPNotInPool');
+      // Nothing moves once written either.
+      const again = reconcileEgress(applyEgressChanges(s, changes), { evictionTimeoutMs: 3_000 }, NOW);
+      expect(again.policies).toEqual([]);
+    });
+  }
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compileSelector } from './label-selector.js';
+import { reconcileEgress } from './egress/reconcile.js';
+import { compileSelector, type LabelSelectorLike } from './label-selector.js';
+import { makeGateway, makeNode, makeTunnel } from './testing/builders.js';
 
 function matches(selector: Parameters<typeof compileSelector>[0], labels: Record<string, string>): boolean {
   const c = compileSelector(selector);
@@ -36,5 +38,51 @@ describe('compileSelector', () => {
 
   it('does not match inherited object properties as labels', () => {
     expect(matches({ matchExpressions: [{ key: 'toString', operator: 'Exists' }] }, {})).toBe(false);
+  });
+});
+
+describe('reconcileEgress: a gateway nodeSelector Kubernetes would refuse selects no node', () => {
+  const NOW = 100_000;
+  function selected(selector: LabelSelectorLike) {
+    const changes = reconcileEgress(
+      {
+        gateways: [makeGateway('gw', { ipv4: ['198.18.0.10'], ipv4DefaultEIP: '198.18.0.10', selector })],
+        nodes: [makeNode('n1', { zone: 'a' }), makeNode('n2', { zone: 'b' })],
+        tunnels: [makeTunnel('n1', NOW - 500), makeTunnel('n2', NOW - 500)],
+        policies: [],
+        clusterPolicies: [],
+      },
+      { evictionTimeoutMs: 3_000 },
+      NOW,
+    );
+    return {
+      nodes: changes.gateways.flatMap((g) => g.nodeList.map((n) => n.name)),
+      problems: changes.problems.filter((p) => p.reason === 'InvalidNodeSelector').map((p) => p.message),
+    };
+  }
+
+  it('a valid selector selects its nodes (control)', () => {
+    expect(selected({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['b'] }] })).toEqual({
+      nodes: ['n1'],
+      problems: [],
+    });
+  });
+
+  it('an invalid label key is refused as Kubernetes refuses it, with the field path', () => {
+    expect(selected({ matchExpressions: [{ key: 'zone name', operator: 'DoesNotExist' }] })).toEqual({
+      nodes: [],
+      problems: [
+        'spec.nodeSelector.selector.matchExpressions[0].key: label key "zone name" is invalid: the name part must be 1-63 characters of [A-Za-z0-9-_.], starting and ending with an alphanumeric',
+      ],
+    });
+  });
+
+  it('an unknown operator is refused, naming the operators to use', () => {
+    expect(selected({ matchExpressions: [{ key: 'zone', operator: 'Bogus', values: ['a'] }] })).toEqual({
+      nodes: [],
+      problems: [
+        'spec.nodeSelector.selector.matchExpressions[0].operator: "Bogus" is not a valid operator: use In, NotIn, Exists or DoesNotExist',
+      ],
+    });
   });
 });

@@ -5,7 +5,7 @@ import type {
   EgressState,
   NodeLike,
   TunnelObservation,
-} from '../egress-types.js';
+} from '../egress/types.js';
 import type { Fault, SimulationSettings } from './simulator.js';
 
 /**
@@ -246,22 +246,28 @@ export function arbCluster(shape: ClusterShape = {}): fc.Arbitrary<ClusterCase> 
     );
 }
 
-/** A heartbeat schedule of one agent: send instants with jitter, write latency, a crash, partitions, skew. */
+/**
+ * A heartbeat schedule of one agent: send instants with jitter, write latency, a crash, partitions,
+ * skew. `observedAt` is never empty: the agent's first heartbeat is always delivered (faults begin
+ * after it), so "the node whose heartbeats stop" always has a last heartbeat.
+ */
 export interface HeartbeatSchedule {
-  /** Instants (controller clock, ms) at which the controller observes each heartbeat. */
+  /** Instants (controller clock, ms) at which the controller observes each heartbeat; sorted, never empty. */
   readonly observedAt: readonly number[];
   /** Agent clock offset against the controller (ms). */
   readonly skewMs: number;
-  /** Instant the agent crashed, or `null`. */
+  /** Instant the agent crashed (after its first heartbeat was sent), or `null`. */
   readonly crashAt: number | null;
-  /** Intervals during which the agent's writes were lost. */
+  /** Intervals during which the agent's writes were lost (none covers the first heartbeat). */
   readonly partitions: ReadonlyArray<readonly [number, number]>;
 }
 
 /**
- * Heartbeat schedules: sends every `updatePeriodMs x (1 + u x jitter)`, each observed after a write
- * latency, with an optional crash and partitions during which writes are lost, and a clock skew (which
- * a correct controller ignores: it only uses `observedAt`).
+ * Heartbeat schedules: sends every `updatePeriodMs x (1 + u x jitter)` from a random phase within the
+ * first period, each observed after a write latency, with an optional crash and partitions during
+ * which writes are lost, and a clock skew (which a correct controller ignores: it only uses
+ * `observedAt`). The first heartbeat always lands: every schedule has at least one. Replay schedules
+ * through the engine with `replayHeartbeats`.
  */
 export function arbHeartbeatSchedule(opts: {
   readonly updatePeriodMs: number;
@@ -273,13 +279,13 @@ export function arbHeartbeatSchedule(opts: {
   const maxLatency = opts.maxLatencyMs ?? 100;
   return fc
     .record({
-      phase: fc.integer({ min: 0, max: opts.updatePeriodMs }),
+      phase: fc.integer({ min: 0, max: Math.max(0, Math.min(opts.updatePeriodMs, opts.durationMs)) }),
       jitters: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 64 }),
       latencies: fc.array(fc.integer({ min: 0, max: maxLatency }), { minLength: 1, maxLength: 64 }),
-      crashAt: fc.option(fc.integer({ min: 0, max: opts.durationMs }), { nil: null }),
+      crashAfter: fc.option(fc.integer({ min: 1, max: Math.max(1, opts.durationMs) }), { nil: null }),
       partitions: fc.array(
         fc.tuple(
-          fc.integer({ min: 0, max: opts.durationMs }),
+          fc.integer({ min: 1, max: Math.max(1, opts.durationMs) }),
           fc.integer({ min: 1, max: 4 * opts.updatePeriodMs }),
         ),
         { maxLength: 2 },
@@ -287,18 +293,22 @@ export function arbHeartbeatSchedule(opts: {
       skewMs: fc.integer({ min: -(opts.maxSkewMs ?? 5_000), max: opts.maxSkewMs ?? 5_000 }),
     })
     .map((r) => {
-      const partitions = r.partitions.map(([start, len]) => [start, start + len] as const);
+      // Faults are drawn as offsets after the first send, so that one always lands.
+      const crashAt = r.crashAfter === null ? null : r.phase + r.crashAfter;
+      const partitions = r.partitions.map(
+        ([after, len]) => [r.phase + after, r.phase + after + len] as const,
+      );
       const observedAt: number[] = [];
       let t = r.phase;
       for (let k = 0; t <= opts.durationMs; k++) {
-        if (r.crashAt !== null && t >= r.crashAt) break;
+        if (crashAt !== null && t >= crashAt) break;
         if (!partitions.some(([a, b]) => t >= a && t < b)) {
           observedAt.push(Math.round(t + (r.latencies[k % r.latencies.length] as number)));
         }
         t += opts.updatePeriodMs * (1 + (r.jitters[k % r.jitters.length] as number) * opts.jitter);
       }
       observedAt.sort((a, b) => a - b);
-      return { observedAt, skewMs: r.skewMs, crashAt: r.crashAt, partitions };
+      return { observedAt, skewMs: r.skewMs, crashAt, partitions };
     });
 }
 

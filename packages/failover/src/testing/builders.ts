@@ -5,7 +5,7 @@ import type {
   GatewayNodeLike,
   NodeLike,
   TunnelObservation,
-} from '../egress-types.js';
+} from '../egress/types.js';
 import type { LabelSelectorLike } from '../label-selector.js';
 
 /** Options of {@link makeGateway}. */

@@ -1,6 +1,7 @@
 /**
- * `@egressgateway/failover/testing`: fast-check arbitraries (needs the optional peer `fast-check`), object
- * builders, and the timing simulator. The simulator alone, without fast-check, is also available from
+ * `@egressgateway/failover/testing`: the testing kit. fast-check arbitraries (they need the optional
+ * peer `fast-check`), object builders, a driver that replays heartbeat schedules through the engine,
+ * and the timing simulator. The simulator alone, without fast-check, is also available from
  * `@egressgateway/failover/simulator`.
  *
  * @packageDocumentation
@@ -27,4 +28,25 @@ export {
   makeTunnel,
   type PolicyInit,
 } from './builders.js';
-export * from './simulator-entry.js';
+export {
+  type HeartbeatReplay,
+  type NodeReplay,
+  type ReplayMove,
+  type ReplayOptions,
+  replayHeartbeats,
+} from './replay.js';
+export {
+  createPrng,
+  type Fault,
+  type FaultReport,
+  type Percentiles,
+  type Prng,
+  percentiles,
+  type Scenario,
+  type SimulationReport,
+  type SimulationSettings,
+  simulateFailover,
+  simulateTrials,
+  type TrialOptions,
+  type TrialSummary,
+} from './simulator-entry.js';

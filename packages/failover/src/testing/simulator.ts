@@ -1,6 +1,7 @@
-import { applyEgressChanges } from '../apply-changes.js';
-import type { EgressState, GatewayNodeStatus } from '../egress-types.js';
-import { reconcileEgress } from '../reconcile-egress.js';
+import { checkRange, checkSeconds, EgressConfigError } from '../config-error.js';
+import { applyEgressChanges } from '../egress/apply-changes.js';
+import { reconcileEgress } from '../egress/reconcile.js';
+import type { EgressState, GatewayNodeStatus } from '../egress/types.js';
 import { EventQueue } from './event-queue.js';
 import { createPrng, type Prng } from './prng.js';
 
@@ -119,6 +120,55 @@ interface FaultTrack {
 }
 
 /**
+ * Checks simulation settings, throwing {@link EgressConfigError} naming the field: periods and the
+ * timeout are positive seconds below 1000 (more looks like milliseconds), `jitter` and latencies are
+ * non-negative, `heartbeatLossRate` is a probability in [0, 1) (at 1 no heartbeat ever lands).
+ */
+export function checkSimulationSettings(settings: SimulationSettings): void {
+  if (typeof settings !== 'object' || settings === null)
+    throw new EgressConfigError('settings', 'settings must be an object of simulation settings');
+  for (const field of ['tunnelUpdatePeriod', 'tunnelMonitorPeriod', 'eipEvictionTimeout'] as const)
+    checkSeconds(settings[field], `settings.${field}`, field);
+  if (settings.mode !== 'poll' && settings.mode !== 'deadline')
+    throw new EgressConfigError(
+      'mode',
+      `settings.mode must be 'poll' or 'deadline', got ${String(settings.mode)}`,
+    );
+  const inf = Number.POSITIVE_INFINITY;
+  const optional: Array<[keyof SimulationSettings, number, number, boolean]> = [
+    ['jitter', 0, inf, false],
+    ['clockSkewMs', 0, inf, false],
+    ['heartbeatLossRate', 0, 1, true],
+    ['bindLatencyMs', 0, inf, false],
+    ['addressLifetimeMs', 1, inf, false],
+    ['seed', -inf, inf, false],
+  ];
+  for (const [field, min, max, maxExclusive] of optional) {
+    const v = settings[field];
+    if (v !== undefined) checkRange(v, `settings.${field}`, field, min, max, { maxExclusive });
+  }
+  if (settings.writeLatencyMs !== undefined) {
+    const [a, b] = Array.isArray(settings.writeLatencyMs)
+      ? settings.writeLatencyMs
+      : [Number.NaN, Number.NaN];
+    checkRange(a, 'settings.writeLatencyMs[0]', 'writeLatencyMs', 0, inf);
+    checkRange(b, 'settings.writeLatencyMs[1]', 'writeLatencyMs', a as number, inf);
+  }
+}
+
+function checkScenario(scenario: Scenario): void {
+  if (typeof scenario !== 'object' || scenario === null)
+    throw new EgressConfigError('scenario', 'scenario must be an object with durationMs and faults');
+  checkRange(scenario.durationMs, 'scenario.durationMs', 'durationMs', 0, Number.POSITIVE_INFINITY);
+  if (scenario.nodes !== undefined)
+    checkRange(scenario.nodes, 'scenario.nodes', 'nodes', 1, 65_000, { integer: true });
+  if (scenario.eips !== undefined)
+    checkRange(scenario.eips, 'scenario.eips', 'eips', 0, 65_000, { integer: true });
+  if (!Array.isArray(scenario.faults))
+    throw new EgressConfigError('faults', 'scenario.faults must be a list of faults (may be empty)');
+}
+
+/**
  * Discrete-event simulation of agents heartbeating, the controller running this package's real
  * {@link reconcileEgress}, status delivery to agents, datapath binding, and a fault schedule. Reports
  * per fault the detection and failover time and any window in which two nodes held the same EIP, plus
@@ -134,6 +184,8 @@ interface FaultTrack {
  * ```
  */
 export function simulateFailover(settings: SimulationSettings, scenario: Scenario): SimulationReport {
+  checkSimulationSettings(settings);
+  checkScenario(scenario);
   const rng: Prng = createPrng(settings.seed ?? 1);
   const update = settings.tunnelUpdatePeriod * 1000;
   const monitor = settings.tunnelMonitorPeriod * 1000;

@@ -1,5 +1,37 @@
+import { checkRange, EgressConfigError } from '../config-error.js';
 import { createPrng } from './prng.js';
-import { type Fault, type SimulationSettings, simulateFailover } from './simulator.js';
+import {
+  checkSimulationSettings,
+  type Fault,
+  type SimulationSettings,
+  simulateFailover,
+} from './simulator.js';
+
+const FAULT_KINDS: ReadonlyArray<Fault['kind']> = ['crash', 'partition', 'pause', 'drain'];
+
+/** Checks trial options, throwing {@link EgressConfigError} naming the field. */
+function checkTrialOptions(options: TrialOptions): void {
+  if (typeof options !== 'object' || options === null)
+    throw new EgressConfigError('options', 'options must be an object like { trials: 1000 }');
+  checkRange(options.trials, 'options.trials', 'trials', 1, 10_000_000, { integer: true });
+  if (options.nodes !== undefined)
+    checkRange(options.nodes, 'options.nodes', 'nodes', 1, 65_000, { integer: true });
+  if (options.eips !== undefined)
+    checkRange(options.eips, 'options.eips', 'eips', 1, 65_000, { integer: true });
+  if (options.faultDurationMs !== undefined)
+    checkRange(
+      options.faultDurationMs,
+      'options.faultDurationMs',
+      'faultDurationMs',
+      0,
+      Number.POSITIVE_INFINITY,
+    );
+  if (options.fault !== undefined && !FAULT_KINDS.includes(options.fault))
+    throw new EgressConfigError(
+      'fault',
+      `options.fault must be one of ${FAULT_KINDS.join(', ')}, got ${String(options.fault)}`,
+    );
+}
 
 /** Options of {@link simulateTrials}. */
 export interface TrialOptions {
@@ -68,6 +100,8 @@ export function percentiles(samples: readonly number[]): Percentiles | null {
  * ```
  */
 export function simulateTrials(settings: SimulationSettings, options: TrialOptions): TrialSummary {
+  checkSimulationSettings(settings);
+  checkTrialOptions(options);
   const update = settings.tunnelUpdatePeriod * 1000;
   const monitor = settings.tunnelMonitorPeriod * 1000;
   const eviction = settings.eipEvictionTimeout * 1000;

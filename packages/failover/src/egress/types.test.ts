@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { EgressGatewayLike, EgressPolicyLike, EgressTunnelLike, NodeLike } from './egress-types.js';
-import { reconcileEgress } from './reconcile-egress.js';
+import { reconcileEgress } from './reconcile.js';
+import type { EgressGatewayLike, EgressPolicyLike, EgressTunnelLike, NodeLike } from './types.js';
 
 // Shapes as @egressgateway/crds (TypeBox, everything optional like the CRD schema) and client-node produce
 // them: metadata and name optional, string unions where the engine takes strings. If these stop being

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyEgressChanges } from './apply-changes.js';
+import { applyEgressChanges } from '../egress/apply-changes.js';
+import { reconcileEgress } from '../egress/reconcile.js';
+import { placements } from '../egress/test-oracle.js';
+import { makeGateway, makeNode, makePolicy, makeTunnel } from '../testing/builders.js';
 import { placeAddresses } from './placement.js';
-import { reconcileEgress } from './reconcile-egress.js';
-import { placements } from './test-oracle.js';
-import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
 
 const members = ['m1', 'm2', 'm3', 'm4', 'm5'];
 const arbPlacementCase = fc

@@ -1,21 +1,15 @@
 // Building blocks of the gateway status the engine writes: unit ordering and comparison with the
 // written status (so unchanged gateways produce no write).
-import type { GatewayModel, ResolvedEip } from './egress-gateways.js';
-import type { ResolvedPolicy } from './egress-policies.js';
-import type { EgressState, EipPair, GatewayEipLike, GatewayNodeStatus } from './egress-types.js';
+import { mustRewrite } from './input-guard.js';
+import { type GatewayModel, isEipUnit, type ResolvedEip, type ResolvedPolicy, unitPair } from './model.js';
 import { statusIndexOf } from './status-index.js';
+import type { EgressState, GatewayEipLike, GatewayNodeStatus } from './types.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The EIP pair named by an `eip:<ipv4>|<ipv6>` unit key. */
-export function unitPair(unit: string): EipPair {
-  const [ipv4 = '', ipv6 = ''] = unit.slice(4).split('|');
-  return { ipv4, ipv6 };
-}
-
 /** Orders a gateway's units: EIPs by pool position (ipv4, then ipv6), then useNodeIP units by key. */
 export function unitOrder(gw: GatewayModel): (a: string, b: string) => number {
-  // Positions are a pure function of the pool and the unit text, so they are kept with the pool model
+  // Positions are a deterministic function of the pool and the unit text, so they are kept with the pool model
   // (which lives as long as the `spec.ippools` object): no address is parsed again per comparison.
   const pos = (unit: string): readonly [bigint, bigint] => {
     let found = gw.unitPositions.get(unit);
@@ -27,8 +21,8 @@ export function unitOrder(gw: GatewayModel): (a: string, b: string) => number {
     return found;
   };
   return (a, b) => {
-    const ea = a.startsWith('eip:');
-    const eb = b.startsWith('eip:');
+    const ea = isEipUnit(a);
+    const eb = isEipUnit(b);
     if (ea !== eb) return ea ? -1 : 1;
     if (!ea) return cmp(a, b);
     const [a4, a6] = pos(a);
@@ -57,7 +51,7 @@ export function writtenListMatches(
   order: (a: string, b: string) => number,
 ): boolean {
   const current = gw.gateway.status?.nodeList ?? [];
-  if (current.length !== gw.candidates.length) return false;
+  if (current.length !== gw.candidates.length || mustRewrite(current)) return false;
   // The written pairs were resolved once, when the status was indexed.
   const canonical = statusIndexOf(gw).canonical;
   let listed = 0;
@@ -100,7 +94,7 @@ export type NodeListLike = NonNullable<
 
 /** Whether a written nodeList equals a desired one (missing fields count as empty). */
 export function sameNodeList(current: NodeListLike, desired: readonly GatewayNodeStatus[]): boolean {
-  if (current.length !== desired.length) return false;
+  if (current.length !== desired.length || mustRewrite(current)) return false;
   for (let i = 0; i < desired.length; i++) {
     const c = current[i];
     const d = desired[i] as GatewayNodeStatus;

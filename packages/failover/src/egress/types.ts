@@ -1,4 +1,4 @@
-import type { LabelSelectorLike } from './label-selector.js';
+import type { LabelSelectorLike } from '../label-selector.js';
 
 /**
  * Structural input types, shaped like the `egressgateway.spidernet.io/v1beta1` objects as parsed
@@ -153,9 +153,15 @@ export interface EgressState {
   readonly namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined;
 }
 
-/** Settings of {@link reconcileEgress}. */
+/**
+ * Settings of {@link reconcileEgress}. Checked on every call: a wrong value throws
+ * {@link EgressConfigError} naming the field.
+ */
 export interface EgressConfig {
-  /** Eviction timeout in ms (`eipEvictionTimeout` x 1000). */
+  /**
+   * Eviction timeout in ms (`eipEvictionTimeout` x 1000): a finite number of at least 100 (a smaller
+   * value looks like seconds and is refused).
+   */
   readonly evictionTimeoutMs: number;
   /**
    * Off (default): sticky, an EIP on a healthy node never moves and a recovered node gets nothing back.
@@ -215,10 +221,25 @@ export interface EgressEvent {
   readonly to?: string;
 }
 
-/** Result of {@link reconcileEgress}: only what differs from the input, plus level-triggered problems. */
+/**
+ * Result of {@link reconcileEgress}: only what differs from the input, plus level-triggered problems.
+ *
+ * **Write order** (what keeps failover safe; {@link egressWrites} lists the writes in it):
+ * 1. `tunnels` with phase `HeartbeatTimeout` (evictions) first, each with the resourceVersion of the
+ *    tunnel object the decision saw as precondition. If one fails (a heartbeat landed meanwhile),
+ *    write nothing else of this decision and reconcile again.
+ * 2. The other `tunnels` phases (any time after step 1).
+ * 3. `gateways` (the complete `status.nodeList`: the one source of truth agents bind from).
+ * 4. `policies` (derived from the gateway status), only after their gateways are written.
+ *
+ * Any write that fails needs no undo: the next reconcile returns what is left.
+ */
 export interface EgressChanges {
+  /** Tunnel phases to write: evictions (`HeartbeatTimeout`) first and under a precondition. */
   readonly tunnels: TunnelPhaseChange[];
+  /** Complete new `status.nodeList`s, written after every eviction of this decision succeeded. */
   readonly gateways: GatewayStatusChange[];
+  /** Policy statuses, written after the gateway statuses. */
   readonly policies: PolicyStatusChange[];
   /** Transitions only (assigned, moved, released, lost, phase changes): empty when nothing changed. */
   readonly events: EgressEvent[];
@@ -232,7 +253,8 @@ export interface EgressChanges {
   readonly nextWakeAt: number | null;
 }
 
-/** `metadata.name` of an object, or `''` when it has none. */
-export function nameOf(obj: { readonly metadata?: ObjectMetaLike | undefined }): string {
-  return obj.metadata?.name ?? '';
+/** `metadata.name` of an object, or `''` when it has none (or one that is not a string). */
+export function nameOf(obj: { readonly metadata?: ObjectMetaLike | undefined } | null | undefined): string {
+  const name = obj?.metadata?.name;
+  return typeof name === 'string' ? name : '';
 }

@@ -1,7 +1,17 @@
-import { compareEvents } from './egress-events.js';
-import type { GatewayModel } from './egress-gateways.js';
-import { gatewayOutcome, signatureMatches, signatureOf } from './egress-outcome.js';
-import { type EgressStructure, type GatewayOutcome, StructureCache } from './egress-structure.js';
+import { checkEvictionTimeoutMs, checkFlag, checkNowMs, EgressConfigError } from '../config-error.js';
+import {
+  expiryInstant,
+  type HealthReason,
+  healthOf,
+  healthReason,
+  type MemberHealth,
+} from '../core/heartbeat.js';
+import { type AddressGroup, type PlacementDecision, placeAddresses } from '../core/placement.js';
+import { compareEvents } from './events.js';
+import { stateLists, tunnelEntry } from './input-guard.js';
+import type { GatewayModel } from './model.js';
+import { gatewayOutcome, signatureMatches, signatureOf } from './outcome.js';
+import { type EgressStructure, type GatewayOutcome, StructureCache } from './structure.js';
 import type {
   EgressChanges,
   EgressConfig,
@@ -12,17 +22,19 @@ import type {
   TunnelObservation,
   TunnelPhase,
   TunnelPhaseChange,
-} from './egress-types.js';
-import { nameOf } from './egress-types.js';
-import { expiryInstant, type HealthReason, healthOf, healthReason, type MemberHealth } from './heartbeat.js';
-import { type AddressGroup, type PlacementDecision, placeAddresses } from './placement.js';
+} from './types.js';
+import { nameOf } from './types.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Reconciles egress state at `nowMs` and returns only the changes to write: tunnel phases, complete
  * gateway `status.nodeList`s, policy statuses, events for transitions, the level-triggered list of input
- * problems, and `nextWakeAt`. Pure and synchronous: no clock reads, no I/O, never throws on bad input.
+ * problems, and `nextWakeAt`. Deterministic, memoised and synchronous: no clock reads, no I/O; the
+ * same input gives the same output, whatever was reconciled before. Bad cluster objects never throw:
+ * they come back in `problems` (`InvalidInput` names the field). Bad settings do throw, at once, an
+ * {@link EgressConfigError} naming the field (`evictionTimeoutMs` must be a number of milliseconds of
+ * at least 100; `nowMs` finite; the flags booleans).
  *
  * Inputs must be treated as immutable: replace an object when it changes, never edit it in place
  * (informer caches and {@link applyEgressChanges} do so); the same goes for the returned changes,
@@ -82,19 +94,56 @@ function reconcileWith(
   config: EgressConfig,
   nowMs: number,
 ): EgressChanges {
-  const s = cache.of(state);
+  const eviction = validateConfig(config);
+  checkNowMs(nowMs);
+  const lists = stateLists(state);
+  const s = cache.of(lists);
   const events: EgressEvent[] = [];
+  let callProblems: EgressEvent[] | null = lists.problems.length > 0 ? [...lists.problems] : null;
 
   // Health and phase of every node some gateway selects (only those heartbeat and get phases
   // written), by slot: this runs on every call over every node, so it allocates no object per node.
   const n = s.selected.length;
   const observations: Array<TunnelObservation | undefined> = new Array(n);
-  for (const t of state.tunnels) {
+  let duplicates: Map<number, number> | null = null;
+  const tunnels = lists.tunnels;
+  for (let i = 0; i < tunnels.length; i++) {
+    let t = tunnels[i] as TunnelObservation;
+    const name = (t as { tunnel?: { metadata?: { name?: unknown } } } | null)?.tunnel?.metadata?.name;
+    if (typeof name !== 'string' || typeof t.observedAt !== 'number' || !Number.isFinite(t.observedAt)) {
+      // The uncommon shapes (never heartbeated, or not a well-formed entry) are checked fully.
+      if (t?.observedAt !== null || typeof name !== 'string') {
+        callProblems ??= [];
+        const checked = tunnelEntry(t, callProblems);
+        if (checked === null) continue;
+        t = checked;
+      }
+    }
     const slot = s.slotOf.get(nameOf(t.tunnel));
-    if (slot !== undefined) observations[slot] = t;
+    if (slot === undefined) continue;
+    const held = observations[slot];
+    if (held !== undefined) {
+      // Two tunnels of one name (a caller's merge gone wrong): the latest observation counts, so the
+      // result does not depend on list order.
+      duplicates ??= new Map();
+      duplicates.set(slot, (duplicates.get(slot) ?? 1) + 1);
+      if (compareObservations(held, t) >= 0) continue;
+    }
+    observations[slot] = t;
+  }
+  if (duplicates !== null) {
+    callProblems ??= [];
+    for (const [slot, count] of duplicates) {
+      const name = s.selected[slot] as string;
+      callProblems.push({
+        type: 'Warning',
+        reason: 'DuplicateTunnel',
+        message: `EgressTunnel ${name} is listed ${count} times; the latest observation counts`,
+        involvedObject: { kind: 'EgressTunnel', name },
+      });
+    }
   }
   const evictOnNotReady = config.nodeNotReadyEvicts !== false;
-  const eviction = config.evictionTimeoutMs;
   const reasons: HealthReason[] = new Array(n);
   const phases: string[] = new Array(n);
   let nextWakeAt: number | null = null;
@@ -105,7 +154,8 @@ function reconcileWith(
     const ready = !evictOnNotReady || s.ready[slot] === true;
     const reason = healthReason(observedAt, ready, t?.draining === true, eviction, nowMs);
     reasons[slot] = reason;
-    const currentPhase = t?.tunnel.status?.phase ?? '';
+    const written = t?.tunnel.status?.phase;
+    const currentPhase = typeof written === 'string' ? written : '';
     let desired: TunnelPhase | null = null;
     if (reason === 'HeartbeatTimeout') desired = 'HeartbeatTimeout';
     else if (reason !== 'NoHeartbeat') {
@@ -142,6 +192,7 @@ function reconcileWith(
   const gatewayChanges: GatewayStatusChange[] = [];
   const policyChanges: PolicyStatusChange[] = [...s.policies];
   const problems: EgressEvent[] = [...s.problems];
+  if (callProblems !== null) problems.push(...callProblems);
   events.push(...s.events);
   for (const o of outcomes) {
     if (o.gateway !== null) gatewayChanges.push(o.gateway);
@@ -163,6 +214,35 @@ function reconcileWith(
     problems,
     nextWakeAt,
   };
+}
+
+/** Checks the settings and returns the eviction timeout (throws {@link EgressConfigError}). */
+function validateConfig(config: EgressConfig): number {
+  if (typeof config !== 'object' || config === null)
+    throw new EgressConfigError(
+      'config',
+      `config must be an object like { evictionTimeoutMs: 3000 }, got ${config === null ? 'null' : typeof config}`,
+    );
+  checkFlag(config.rebalance, 'config.rebalance', 'rebalance');
+  checkFlag(config.nodeNotReadyEvicts, 'config.nodeNotReadyEvicts', 'nodeNotReadyEvicts');
+  return checkEvictionTimeoutMs(config.evictionTimeoutMs, 'config.evictionTimeoutMs');
+}
+
+/**
+ * Orders two observations of one tunnel (positive: `a` counts): the later `observedAt` (never
+ * heartbeated counts as earliest), then a draining one (the agent announced its shutdown: the cautious
+ * reading), then the phase text. Whatever else differs, the engine reads nothing else of a tunnel.
+ */
+function compareObservations(a: TunnelObservation, b: TunnelObservation): number {
+  const ta = a.observedAt ?? Number.NEGATIVE_INFINITY;
+  const tb = b.observedAt ?? Number.NEGATIVE_INFINITY;
+  if (ta !== tb) return ta > tb ? 1 : -1;
+  const da = a.draining === true;
+  const db = b.draining === true;
+  if (da !== db) return da ? 1 : -1;
+  const pa = String(a.tunnel.status?.phase ?? '');
+  const pb = String(b.tunnel.status?.phase ?? '');
+  return pa === pb ? 0 : pa > pb ? 1 : -1;
 }
 
 /** This call's heartbeat judgement, by slot of {@link EgressStructure.selected}. */

@@ -1,8 +1,7 @@
 // Messages and ordering of the events and problems the engine reports.
-import type { GatewayModel } from './egress-gateways.js';
-import type { ResolvedPolicy } from './egress-policies.js';
-import type { EgressEvent, EipPair } from './egress-types.js';
-import type { MemberHealth } from './heartbeat.js';
+import type { MemberHealth } from '../core/heartbeat.js';
+import { type GatewayModel, type ResolvedPolicy, unitPolicy } from './model.js';
+import type { EgressEvent, EipPair } from './types.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -37,7 +36,7 @@ export function unassignable(
   const first = users[0]?.eip ?? null;
   const eip = first === null ? null : { ipv4: first.ipv4, ipv6: first.ipv6 };
   const gw = gateways.get(group);
-  const what = eip === null ? `node IP of policy ${unit.slice(5)}` : `EIP ${eipText(eip)}`;
+  const what = eip === null ? `node IP of policy ${unitPolicy(unit)}` : `EIP ${eipText(eip)}`;
   return {
     type: 'Warning',
     reason: 'EIPUnassignable',

@@ -1,63 +1,42 @@
-import type { ResolvedPolicy } from './egress-policies.js';
-import type { EgressEvent, EgressGatewayLike, EipPair, NodeLike } from './egress-types.js';
-import { nameOf } from './egress-types.js';
-import { type CompiledSelector, compileSelector, requiredLabelAlternatives } from './label-selector.js';
-import { AddressPool } from './pool.js';
-
-/**
- * A gateway's parsed pools, default EIP and pair memo: a pure function of `spec.ippools`, memoised per
- * `ippools` object so that an unchanged gateway (the same object in an informer cache) is not parsed
- * again on every reconcile.
- */
-export interface PoolModel {
-  readonly name: string;
-  readonly v4: AddressPool;
-  readonly v6: AddressPool;
-  /** Number of EIPs: the n-th IPv4 pairs with the n-th IPv6; the longer pool decides. */
-  readonly eipCount: bigint;
-  /** The default EIP pair, or `null` when the pools are empty. */
-  readonly defaultEip: ResolvedEip | null;
-  /**
-   * Memo of {@link resolvePair} (ipv4 -> ipv6 -> result): thousands of policies and status entries name
-   * the same EIPs, and nested maps keyed by the original strings avoid building a key per lookup.
-   */
-  readonly pairCache: Map<string, Map<string, ResolvedEip | string>>;
-  /** Memo of unit key -> pool positions (ipv4, ipv6; `-1n` for none), for ordering status entries. */
-  readonly unitPositions: Map<string, readonly [bigint, bigint]>;
-  /** Pool problems (reason, message), replayed on every reconcile: problems are level-triggered. */
-  readonly problems: ReadonlyArray<readonly [string, string]>;
-}
-
-/** A gateway prepared for one reconcile: parsed pools, default EIP, selected nodes. */
-export interface GatewayModel extends PoolModel {
-  readonly gateway: EgressGatewayLike;
-  /** Names of the selected nodes, sorted. */
-  readonly candidates: readonly string[];
-}
-
-/** An EIP pair in canonical text with its placement unit key (`eip:<ipv4>|<ipv6>`), computed once. */
-export interface ResolvedEip extends EipPair {
-  readonly unit: string;
-}
+import { familyBits, formatIp, parseIp } from '@egressgateway/netaddr';
+import { type CompiledSelector, compileSelector, requiredLabelAlternatives } from '../label-selector.js';
+import { AddressPool } from '../pool.js';
+import { describeValue, selectorShapeProblem } from './input-guard.js';
+import {
+  type GatewayModel,
+  isResolved,
+  type PairRefusal,
+  type PoolModel,
+  type ProblemSink,
+  type ResolvedEip,
+} from './model.js';
+import type { EgressGatewayLike, NodeLike } from './types.js';
+import { nameOf } from './types.js';
 
 function resolved(ipv4: string, ipv6: string): ResolvedEip {
   return { ipv4, ipv6, unit: `eip:${ipv4}|${ipv6}` };
 }
 
-/** Collects level-triggered problems (with the policy a problem is about, when it is about one). */
-export type ProblemSink = (problem: EgressEvent, policy?: ResolvedPolicy) => void;
-
-/** The EIP pair at a pool position. */
+/** The EIP pair at a pool position (which may hold a reserved address: see {@link usableAt}). */
 export function eipAt(gw: PoolModel, index: bigint): ResolvedEip {
   return resolved(gw.v4.at(index) ?? '', gw.v6.at(index) ?? '');
+}
+
+/** The EIP pair at a pool position, or `null` when the position holds a reserved address. */
+export function usableAt(gw: PoolModel, index: bigint): ResolvedEip | null {
+  if (gw.reservedPositions.has(index)) return null;
+  const eip = eipAt(gw, index);
+  // A pool listing a reserved address twice holds it at a second position too.
+  return gw.reserved.has(eip.ipv4) || gw.reserved.has(eip.ipv6) ? null : eip;
 }
 
 /**
  * Resolves an EIP given by either or both addresses to a canonical pair. Given both, they are used as
  * given (each must be in its own pool); given one, it pairs with the address at the same position of
- * the other pool. Returns a message when an address is not in its pool.
+ * the other pool. Refused when an address is not in its pool, or is reserved (unspecified, network or
+ * broadcast address): such an address is never handed out.
  */
-export function resolvePair(gw: PoolModel, ipv4: string, ipv6: string): ResolvedEip | string {
+export function resolvePair(gw: PoolModel, ipv4: string, ipv6: string): ResolvedEip | PairRefusal {
   let byV6 = gw.pairCache.get(ipv4);
   if (byV6 === undefined) {
     byV6 = new Map();
@@ -71,18 +50,21 @@ export function resolvePair(gw: PoolModel, ipv4: string, ipv6: string): Resolved
   return found;
 }
 
-function resolvePairUncached(gw: PoolModel, ipv4: string, ipv6: string): ResolvedEip | string {
-  if (ipv4 === '' && ipv6 === '') return 'no address given';
+function resolvePairUncached(gw: PoolModel, ipv4: string, ipv6: string): ResolvedEip | PairRefusal {
+  if (ipv4 === '' && ipv6 === '') return { refusal: 'NotInPool', message: 'no address given' };
   const i4 = ipv4 === '' ? null : gw.v4.indexOf(ipv4);
   const i6 = ipv6 === '' ? null : gw.v6.indexOf(ipv6);
-  if (i4 === -1n) return `${ipv4} is not in the ipv4 pool of gateway ${gw.name}`;
-  if (i6 === -1n) return `${ipv6} is not in the ipv6 pool of gateway ${gw.name}`;
-  return resolved(gw.v4.at((i4 ?? i6) as bigint) ?? '', gw.v6.at((i6 ?? i4) as bigint) ?? '');
-}
-
-/** Placement unit key of an EIP pair. */
-export function eipUnit(eip: EipPair): string {
-  return `eip:${eip.ipv4}|${eip.ipv6}`;
+  if (i4 === -1n)
+    return { refusal: 'NotInPool', message: `${ipv4} is not in the ipv4 pool of gateway ${gw.name}` };
+  if (i6 === -1n)
+    return { refusal: 'NotInPool', message: `${ipv6} is not in the ipv6 pool of gateway ${gw.name}` };
+  const pair = resolved(gw.v4.at((i4 ?? i6) as bigint) ?? '', gw.v6.at((i6 ?? i4) as bigint) ?? '');
+  for (const address of [pair.ipv4, pair.ipv6]) {
+    const why = gw.reserved.get(address);
+    if (why !== undefined)
+      return { refusal: 'NotUsable', message: `${address} is ${why}, never handed out as an EIP` };
+  }
+  return pair;
 }
 
 const gwRef = (name: string) => ({ kind: 'EgressGateway' as const, name });
@@ -191,6 +173,8 @@ export function buildGateways(
       v4: pool.v4,
       v6: pool.v6,
       eipCount: pool.eipCount,
+      reserved: pool.reserved,
+      reservedPositions: pool.reservedPositions,
       defaultEip: pool.defaultEip,
       pairCache: pool.pairCache,
       unitPositions: pool.unitPositions,
@@ -243,16 +227,27 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
   }
   // biome-ignore lint/complexity/useMathMinMax: bigints, Math.max does not take them
   const eipCount = v4.size > v6.size ? v4.size : v6.size;
-  const partial = {
+  const reserved = new Map<string, string>();
+  reserveAddresses(v4, reserved);
+  reserveAddresses(v6, reserved);
+  const reservedPositions = new Set<bigint>();
+  for (const address of reserved.keys()) {
+    const i = address.includes(':') ? v6.indexOf(address) : v4.indexOf(address);
+    if (i !== -1n) reservedPositions.add(i);
+  }
+  const partial: PoolModel = {
     name,
     v4,
     v6,
     eipCount,
+    reserved,
+    reservedPositions,
     defaultEip: null,
     pairCache: new Map(),
     unitPositions: new Map(),
     problems,
   };
+  const first = firstUsable(partial);
   let defaultEip: ResolvedEip | null = null;
   if (eipCount > 0n) {
     const d4 = pools?.ipv4DefaultEIP ?? '';
@@ -262,15 +257,15 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
         'DefaultEIPMissing',
         'spec.ippools has no ipv4DefaultEIP/ipv6DefaultEIP; using the first pool address',
       ]);
-      defaultEip = eipAt(partial, 0n);
+      defaultEip = first;
     } else {
       const found = resolvePair(partial, d4, d6);
-      if (typeof found === 'string') {
+      if (!isResolved(found)) {
         problems.push([
-          'DefaultEIPNotInPool',
-          `spec.ippools default EIP: ${found}; using the first pool address`,
+          found.refusal === 'NotUsable' ? 'DefaultEIPNotUsable' : 'DefaultEIPNotInPool',
+          `spec.ippools default EIP: ${found.message}; using the first usable pool address`,
         ]);
-        defaultEip = eipAt(partial, 0n);
+        defaultEip = first;
       } else defaultEip = found;
     }
   }
@@ -279,21 +274,60 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
   return model;
 }
 
+/** The first pool position holding no reserved address, or `null` (looks past the reserved ones only). */
+function firstUsable(gw: PoolModel): ResolvedEip | null {
+  // Reserved addresses sit at the ends of entries: past two per entry, a position is usable.
+  const limit = BigInt(2 * (gw.v4.segments.length + gw.v6.segments.length) + 1);
+  for (let i = 0n; i < gw.eipCount && i <= limit; i++) {
+    const eip = usableAt(gw, i);
+    if (eip !== null) return eip;
+  }
+  return null;
+}
+
+/**
+ * Records the addresses of a pool that are never handed out: the unspecified address, and for each CIDR
+ * entry its network address (a subnet-router anycast address in IPv6) and, for IPv4 prefixes up to /30,
+ * its broadcast address. A /31, /32, /127 or /128 is point to point: all its addresses are usable.
+ * Computed from the entry text, so it holds whether or not the pool itself includes those addresses.
+ */
+function reserveAddresses(pool: AddressPool, reserved: Map<string, string>): void {
+  const family = pool.family;
+  const bits = familyBits(family);
+  if (pool.size > 0n) reserved.set(formatIp(family, 0n), 'the unspecified address');
+  for (const s of pool.segments) {
+    const text = s.entry.trim();
+    const slash = text.indexOf('/');
+    if (slash === -1) continue;
+    const parsed = parseIp(text.slice(0, slash));
+    const base = parsed.ok ? parsed.value : null;
+    const prefix = Number(text.slice(slash + 1));
+    if (base === null || base.family !== family || !Number.isInteger(prefix) || prefix >= bits - 1) continue;
+    const hostBits = BigInt(bits - prefix);
+    const network = (base.value >> hostBits) << hostBits;
+    if (!reserved.has(formatIp(family, network)))
+      reserved.set(formatIp(family, network), `the network address of ${text}`);
+    if (family === 4)
+      reserved.set(formatIp(family, network + (1n << hostBits) - 1n), `the broadcast address of ${text}`);
+  }
+}
+
 type Selector = NonNullable<NonNullable<NonNullable<EgressGatewayLike['spec']>['nodeSelector']>['selector']>;
+type Compiled = CompiledSelector & { readonly alternatives: Array<Array<[string, string]>> };
 
-// A compiled selector and its required labels are a pure function of the selector object, which an
-// unchanged gateway keeps: memoised per object, never changing a result.
-const selectorMemo = new WeakMap<
-  Selector,
-  CompiledSelector & { readonly alternatives: Array<Array<[string, string]>> }
->();
+// A compiled selector and its required labels are a deterministic function of the selector object,
+// which an unchanged gateway keeps: memoised per object, never changing a result.
+const selectorMemo = new WeakMap<object, Compiled>();
 
-function compiledSelectorOf(
-  selector: Selector,
-): CompiledSelector & { readonly alternatives: Array<Array<[string, string]>> } {
+function compiledSelectorOf(selector: Selector): Compiled {
   let hit = selectorMemo.get(selector);
   if (hit === undefined) {
-    hit = { ...compileSelector(selector), alternatives: requiredLabelAlternatives(selector) };
+    // A selector of the wrong shape (hostile or hand-written input) selects nothing, like an invalid one.
+    const shape = selectorShapeProblem(selector);
+    hit =
+      shape !== null
+        ? { ok: false, message: shape, alternatives: [] }
+        : { ...compileSelector(selector), alternatives: requiredLabelAlternatives(selector) };
     selectorMemo.set(selector, hit);
   }
   return hit;
@@ -305,12 +339,21 @@ function selectNodes(
   nodes: NodeIndex,
   report: ProblemSink,
 ): string[] {
-  const selector = gateway.spec?.nodeSelector?.selector;
+  const selector: unknown = gateway.spec?.nodeSelector?.selector;
   if (selector === undefined || selector === null) {
     warn(report, name, 'NoNodeSelector', 'spec.nodeSelector.selector is required; no node is selected');
     return [];
   }
-  const compiled = compiledSelectorOf(selector);
+  if (typeof selector !== 'object' || Array.isArray(selector)) {
+    warn(
+      report,
+      name,
+      'InvalidNodeSelector',
+      `spec.nodeSelector.selector must be an object, got ${describeValue(selector)}; no node is selected`,
+    );
+    return [];
+  }
+  const compiled = compiledSelectorOf(selector as Selector);
   if (!compiled.ok) {
     warn(report, name, 'InvalidNodeSelector', `spec.nodeSelector.selector.${compiled.message}`);
     return [];
@@ -330,7 +373,9 @@ function isSortedUnique(names: readonly string[]): boolean {
 
 function reportOverlaps(models: readonly GatewayModel[], report: ProblemSink): void {
   for (const family of ['v4', 'v6'] as const) {
-    const segments = models.flatMap((g) => g[family].segments.map((s) => ({ ...s, gw: g.name })));
+    const segments = models.flatMap((g) =>
+      g[family].segments.map((s) => ({ start: s.start, end: s.end, entry: s.entry, gw: g.name })),
+    );
     segments.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     const pairs = new Set<string>();
     let reach: (typeof segments)[number] | undefined;

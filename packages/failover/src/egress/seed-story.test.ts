@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { makeGateway, makeNode, makePolicy, makeTunnel } from '../testing/builders.js';
 import { applyEgressChanges } from './apply-changes.js';
-import type { EgressState } from './egress-types.js';
-import { reconcileEgress } from './reconcile-egress.js';
-import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
+import { reconcileEgress } from './reconcile.js';
+import type { EgressState } from './types.js';
 
 // The upstream failover document's story: egw1 selects node1 and node2 (egress=true), node1 holds
 // 10.6.1.56 / fd00::55 for default/policy1, node1's heartbeat stops, the EIP moves to node2.

@@ -1,3 +1,5 @@
+import { checkEvictionTimeoutMs, checkNowMs } from '../config-error.js';
+
 /** A member that proves it is alive by heartbeats (a node's agent, a replica, a speaker). */
 export interface HeartbeatMember {
   /** Stable member id (for egress: the node name). */
@@ -50,7 +52,9 @@ export interface HeartbeatAssessment {
 
 /**
  * Judges every member's health at `nowMs`. The boundary is exact: a heartbeat observed at `t` is fresh
- * up to and including `t + evictionTimeoutMs` and expired from the first instant after it.
+ * up to and including `t + evictionTimeoutMs` and expired from the first instant after it. Pure.
+ * Throws {@link EgressConfigError} when `evictionTimeoutMs` is not a number of milliseconds of at least
+ * 100 (a smaller value looks like seconds) or `nowMs` is not finite.
  *
  * @example
  * ```ts
@@ -68,6 +72,8 @@ export function assessHeartbeats(
   options: HeartbeatOptions,
   nowMs: number,
 ): HeartbeatAssessment {
+  checkEvictionTimeoutMs(options?.evictionTimeoutMs, 'options.evictionTimeoutMs');
+  checkNowMs(nowMs);
   const health = new Map<string, MemberHealth>();
   let nextChangeAt: number | null = null;
   for (const m of members) {

@@ -1,15 +1,12 @@
 // What one gateway's placement decisions mean for the outside: events, its status.nodeList, the
 // statuses of its policies, and the health signature under which the outcome can be reused.
-import { eipText, unassignable, whyText } from './egress-events.js';
-import type { GatewayModel } from './egress-gateways.js';
-import { keyOf, type ResolvedPolicy } from './egress-policies.js';
-import { sameNodeList, unitOrder, writtenListMatches } from './egress-status.js';
-import {
-  type EgressStructure,
-  type GatewayOutcome,
-  nodeAddresses,
-  statusChange,
-} from './egress-structure.js';
+
+import type { HealthReason, MemberHealth } from '../core/heartbeat.js';
+import type { PlacementDecision } from '../core/placement.js';
+import { eipText, unassignable, whyText } from './events.js';
+import { type GatewayModel, isEipUnit, keyOf, type ResolvedPolicy, unitPolicy } from './model.js';
+import { sameNodeList, unitOrder, writtenListMatches } from './status-list.js';
+import { type EgressStructure, type GatewayOutcome, nodeAddresses, statusChange } from './structure.js';
 import type {
   EgressConfig,
   EgressEvent,
@@ -17,9 +14,7 @@ import type {
   GatewayNodeStatus,
   GatewayStatusChange,
   PolicyStatusChange,
-} from './egress-types.js';
-import type { HealthReason, MemberHealth } from './heartbeat.js';
-import type { PlacementDecision } from './placement.js';
+} from './types.js';
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -111,7 +106,7 @@ function decisionEvent(
 ): EgressEvent {
   const first = users[0]?.eip ?? null;
   const eip = first === null ? null : { ipv4: first.ipv4, ipv6: first.ipv6 };
-  const what = eip === null ? `node IP of policy ${d.address.slice(5)}` : `EIP ${eipText(eip)}`;
+  const what = eip === null ? `node IP of policy ${unitPolicy(d.address)}` : `EIP ${eipText(eip)}`;
   const who = users.map(keyOf).join(', ');
   const base = {
     involvedObject: { kind: 'EgressGateway' as const, name: d.group },
@@ -191,7 +186,7 @@ function gatewayStatus(
       const refs = users
         .map((u) => ({ name: u.name, namespace: u.namespace }))
         .sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
-      if (unit.startsWith('eip:')) {
+      if (isEipUnit(unit)) {
         const eip = users[0]?.eip as EipPair;
         eips.push({ ipv4: eip.ipv4, ipv6: eip.ipv6, policies: refs });
       } else nodeIpPolicies.push(...refs);

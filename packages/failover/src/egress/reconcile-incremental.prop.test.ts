@@ -4,11 +4,11 @@
 // come and go) and compare every step with a first call on deep copies, which shares nothing.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { arbCluster } from '../testing/arbitraries.js';
+import { makeGateway, makeNode, makePolicy, makeTunnel } from '../testing/builders.js';
 import { applyEgressChanges } from './apply-changes.js';
-import type { EgressPolicyLike, EgressState, NodeLike, TunnelObservation } from './egress-types.js';
-import { createEgressReconciler, reconcileEgress } from './reconcile-egress.js';
-import { arbCluster } from './testing/arbitraries.js';
-import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
+import { createEgressReconciler, reconcileEgress } from './reconcile.js';
+import type { EgressPolicyLike, EgressState, NodeLike, TunnelObservation } from './types.js';
 
 /** One step of a history: what happens before the controller reconciles again. */
 interface Step {
@@ -198,7 +198,7 @@ describe('reconcileEgress across calls', () => {
 
   it('settings: a new eviction timeout or rebalance setting is honoured by the next call', () => {
     fc.assert(
-      fc.property(arbCluster({ maxPolicies: 8 }), fc.integer({ min: 1, max: 10_000 }), (c, eviction) => {
+      fc.property(arbCluster({ maxPolicies: 8 }), fc.integer({ min: 100, max: 10_000 }), (c, eviction) => {
         const reconcile = createEgressReconciler();
         const before = { evictionTimeoutMs: c.evictionTimeoutMs };
         const after = { evictionTimeoutMs: eviction, rebalance: true };

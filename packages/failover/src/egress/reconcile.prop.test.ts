@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { arbCluster, arbTunnels } from '../testing/arbitraries.js';
 import { applyEgressChanges } from './apply-changes.js';
-import type { EgressChanges, EgressState } from './egress-types.js';
-import { reconcileEgress } from './reconcile-egress.js';
+import { reconcileEgress } from './reconcile.js';
 import { oracleHealthy, oracleSelected, placements, shuffle } from './test-oracle.js';
-import { arbCluster, arbTunnels } from './testing/arbitraries.js';
+import type { EgressChanges, EgressState } from './types.js';
 
 const quiet = (r: EgressChanges) => [r.tunnels, r.gateways, r.policies, r.events];
 const NO_CHANGES = [[], [], [], []];

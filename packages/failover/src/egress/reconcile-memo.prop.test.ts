@@ -3,12 +3,12 @@
 // shows in a result.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { arbCluster, arbTunnels } from '../testing/arbitraries.js';
+import { makeGateway, makeNode, makePolicy, makeTunnel } from '../testing/builders.js';
 import { applyEgressChanges } from './apply-changes.js';
-import type { EgressPolicyLike, EgressState } from './egress-types.js';
-import { reconcileEgress } from './reconcile-egress.js';
+import { reconcileEgress } from './reconcile.js';
 import { shuffle } from './test-oracle.js';
-import { arbCluster, arbTunnels } from './testing/arbitraries.js';
-import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
+import type { EgressPolicyLike, EgressState } from './types.js';
 
 const NOW = 100_000;
 const config = { evictionTimeoutMs: 3_000 };

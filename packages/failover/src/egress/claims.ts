@@ -1,8 +1,14 @@
 // Address claims: which EIP pair of which gateway holds each address, so overlapping pools or
 // mismatched pairs can never put one address on two nodes.
-import { eipAt, type GatewayModel, type ProblemSink, type ResolvedEip } from './egress-gateways.js';
-import type { ResolvedPolicy } from './egress-policies.js';
-import type { EgressEvent, EipPair } from './egress-types.js';
+import { usableAt } from './gateways.js';
+import {
+  type GatewayModel,
+  type ProblemSink,
+  policyProblem,
+  type ResolvedEip,
+  type ResolvedPolicy,
+} from './model.js';
+import type { EipPair } from './types.js';
 
 /** Who holds an address: one pair of one gateway, and how many policies use that pair. */
 interface Claim {
@@ -63,11 +69,6 @@ export class Claims {
   }
 }
 
-/** Claim stage of a policy keeping the pair it has. */
-export const KEEP = 1;
-/** Claim stage of a policy taking a pair it does not have yet. */
-export const FRESH = 2;
-
 /**
  * Claims the wanted pair of every policy of `list` in `stage` (those keeping their pair are settled
  * before the others). With `report` null it stops at the first conflict and returns false.
@@ -79,7 +80,7 @@ export const FRESH = 2;
  */
 export function settleClaims(
   list: readonly ResolvedPolicy[],
-  stage: typeof KEEP | typeof FRESH,
+  stage: 'keep' | 'fresh',
   claims: Claims,
   report: ProblemSink | null,
 ): boolean {
@@ -111,16 +112,13 @@ export function settleClaims(
 
 /** Reports a problem of a policy. */
 export function problem(report: ProblemSink, r: ResolvedPolicy, reason: string, message: string): void {
-  const involvedObject: EgressEvent['involvedObject'] =
-    r.kind === 'EgressPolicy'
-      ? { kind: r.kind, name: r.name, namespace: r.namespace }
-      : { kind: r.kind, name: r.name };
-  report({ type: 'Warning', reason, message, involvedObject }, r);
+  report(policyProblem(r, reason, message), r);
 }
 
 /**
  * Gives each `rr` policy (in the order given) the first pool position whose addresses nobody uses, or
- * when every position is used, the pair of its gateway with the fewest policies.
+ * when every position is used, the pair of its gateway with the fewest policies. Positions holding a
+ * reserved address (unspecified, network, broadcast) are never given.
  */
 export function allocateRoundRobin(
   pending: readonly ResolvedPolicy[],
@@ -133,15 +131,22 @@ export function allocateRoundRobin(
   for (const e of pending) {
     const gw = e.model as GatewayModel;
     let c = cursor.get(gw.name) ?? 0n;
-    while (c < gw.eipCount && !claims.isFree(eipAt(gw, c))) c++;
+    let free: ResolvedEip | null = null;
+    for (; c < gw.eipCount; c++) {
+      const eip = usableAt(gw, c);
+      if (eip !== null && claims.isFree(eip)) {
+        free = eip;
+        break;
+      }
+    }
     cursor.set(gw.name, c);
-    let chosen: ResolvedEip | null = c < gw.eipCount ? eipAt(gw, c) : null;
+    let chosen: ResolvedEip | null = free;
     if (chosen === null) {
       // Every position is in use, so the pool is no larger than the number of policies: a scan is fine.
       let bestCount = Number.POSITIVE_INFINITY;
       for (let i = 0n; i < gw.eipCount; i++) {
-        const eip = eipAt(gw, i);
-        if (claims.conflicts(gw.name, eip)) continue;
+        const eip = usableAt(gw, i);
+        if (eip === null || claims.conflicts(gw.name, eip)) continue;
         const n = claims.users(gw.name, eip);
         if (n < bestCount) {
           chosen = eip;

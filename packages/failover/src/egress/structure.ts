@@ -2,9 +2,13 @@
 // resolution, the written placements. Between two status writes only heartbeats change, so this is
 // reused as it is; after the caller's own status writes only the gateways written are resolved again;
 // anything else builds it anew.
-import { eipText } from './egress-events.js';
-import { buildGateways, type GatewayModel, NodeIndex } from './egress-gateways.js';
-import { comparePolicies, type ResolvedPolicy, resolvePolicies } from './egress-policies.js';
+import type { PreviousPlacement } from '../core/placement.js';
+import { eipText } from './events.js';
+import { buildGateways, NodeIndex } from './gateways.js';
+import { guardGateway, guardNamespaceLabels, guardNode, ListGuard, type StateLists } from './input-guard.js';
+import { comparePolicies, type GatewayModel, isEipUnit, type ResolvedPolicy } from './model.js';
+import { resolvePolicies } from './policies.js';
+import { statusIndexOf } from './status-index.js';
 import type {
   EgressEvent,
   EgressGatewayLike,
@@ -14,10 +18,8 @@ import type {
   GatewayStatusChange,
   NodeLike,
   PolicyStatusChange,
-} from './egress-types.js';
-import { nameOf } from './egress-types.js';
-import type { PreviousPlacement } from './placement.js';
-import { statusIndexOf } from './status-index.js';
+} from './types.js';
+import { nameOf } from './types.js';
 
 /** What one gateway's last reconcile decided, kept while its inputs stay the same. */
 export interface GatewayOutcome {
@@ -72,6 +74,8 @@ export interface EgressStructure {
   readonly policyPart: ReadonlyArray<string | null | undefined>;
   /** Problems of the gateways themselves (pools, selectors, overlaps, cluster defaults). */
   readonly gatewayProblems: readonly EgressEvent[];
+  /** Defects of the objects themselves, found by the input guard (`InvalidInput`). */
+  readonly inputProblems: readonly EgressEvent[];
   /**
    * Whether gateways resolve independently (no two gateways' pools overlap), so that a replaced
    * policy or gateway status needs only its gateway resolved again.
@@ -133,13 +137,22 @@ export function nodeAddresses(node: NodeLike | undefined): EipPair {
   return { ipv4, ipv6 };
 }
 
-/** The inputs a structure was built from, copied (a caller may reuse an array for the next state). */
+/** What a structure is derived from: the guarded gateways, nodes, policies and namespace labels. */
+export type StructureInput = Pick<
+  EgressState,
+  'gateways' | 'nodes' | 'policies' | 'clusterPolicies' | 'namespaceLabels'
+>;
+
+/** The inputs a structure was built from: the lists as given (copied) and as guarded. */
 interface Inputs {
-  readonly gateways: readonly unknown[];
-  readonly nodes: readonly unknown[];
-  readonly policies: readonly unknown[];
-  readonly clusterPolicies: readonly unknown[];
-  readonly namespaceLabels: EgressState['namespaceLabels'];
+  readonly raw: {
+    readonly gateways: readonly unknown[];
+    readonly nodes: readonly unknown[];
+    readonly policies: readonly unknown[];
+    readonly clusterPolicies: readonly unknown[];
+    readonly namespaceLabels: unknown;
+  };
+  readonly guarded: StructureInput;
 }
 
 function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -148,15 +161,19 @@ function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
-function sameLabels(a: EgressState['namespaceLabels'], b: EgressState['namespaceLabels']): boolean {
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Whether two namespace label maps hold the same labels (anything that is not a map compares by identity). */
+function sameLabels(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  const ka = Object.keys(a ?? {});
-  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  if (!isObj(a) || !isObj(b)) return (a ?? null) === (b ?? null);
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
   for (const ns of ka) {
-    const la = a?.[ns];
-    const lb = b?.[ns];
+    const la = a[ns];
+    const lb = b[ns];
     if (la === lb) continue;
-    if (la === undefined || lb === undefined) return false;
+    if (!isObj(la) || !isObj(lb)) return false;
     const keys = Object.keys(la);
     if (keys.length !== Object.keys(lb).length) return false;
     for (const k of keys) if (la[k] !== lb[k] || !Object.hasOwn(lb, k)) return false;
@@ -164,14 +181,24 @@ function sameLabels(a: EgressState['namespaceLabels'], b: EgressState['namespace
   return true;
 }
 
-function sameInputs(i: Inputs, state: EgressState): boolean {
+function sameInputs(i: Inputs['raw'], lists: StateLists): boolean {
   return (
-    sameItems(i.gateways, state.gateways) &&
-    sameItems(i.nodes, state.nodes) &&
-    sameItems(i.policies, state.policies) &&
-    sameItems(i.clusterPolicies, state.clusterPolicies) &&
-    sameLabels(i.namespaceLabels, state.namespaceLabels)
+    sameItems(i.gateways, lists.gateways) &&
+    sameItems(i.nodes, lists.nodes) &&
+    sameItems(i.policies, lists.policies) &&
+    sameItems(i.clusterPolicies, lists.clusterPolicies) &&
+    sameLabels(i.namespaceLabels, lists.namespaceLabels)
   );
+}
+
+/** A copy of a list that is read unguarded (the caller may reuse its array for the next state). */
+function unguarded<T>(given: readonly T[]): {
+  raw: readonly T[];
+  list: readonly T[];
+  problems: EgressEvent[];
+} {
+  const raw = given.slice();
+  return { raw, list: raw, problems: [] };
 }
 
 /**
@@ -180,24 +207,52 @@ function sameInputs(i: Inputs, state: EgressState): boolean {
  */
 export class StructureCache {
   private last: { inputs: Inputs; structure: EgressStructure } | null = null;
+  private readonly gateways = new ListGuard(guardGateway);
+  private readonly nodes = new ListGuard(guardNode);
 
   /**
-   * The structure of `state`: the one of the previous call when gateways, nodes, policies and
+   * The structure of a state's lists: the one of the previous call when gateways, nodes, policies and
    * namespace labels are the very same objects as then (only tunnels or time differ); one derived
-   * from it when only statuses of gateways and policies were replaced; else a new one.
+   * from it when only statuses of gateways and policies were replaced; else a new one. Objects are
+   * guarded (see `input-guard.ts`) only when something changed.
    */
-  of(state: EgressState): EgressStructure {
-    if (this.last !== null && sameInputs(this.last.inputs, state)) return this.last.structure;
+  of(lists: StateLists): EgressStructure {
+    if (this.last !== null && sameInputs(this.last.inputs.raw, lists)) return this.last.structure;
+    const gateways = this.gateways.update(lists.gateways);
+    const nodes = this.nodes.update(lists.nodes);
+    // Policies are checked where their fields are read, once per object (see `policy-facts.ts`).
+    const policies = unguarded(lists.policies as readonly EgressPolicyLike[]);
+    const clusterPolicies = unguarded(lists.clusterPolicies as readonly EgressPolicyLike[]);
+    const labels = guardNamespaceLabels(lists.namespaceLabels);
+    const guarded: StructureInput = {
+      gateways: gateways.list,
+      nodes: nodes.list,
+      policies: policies.list,
+      clusterPolicies: clusterPolicies.list,
+      namespaceLabels: labels.value,
+    };
+    const inputProblems = [
+      ...gateways.problems,
+      ...nodes.problems,
+      ...policies.problems,
+      ...clusterPolicies.problems,
+      ...labels.problems,
+    ];
     const structure =
-      (this.last !== null ? patchStructure(this.last.inputs, this.last.structure, state) : null) ??
-      buildStructure(state);
+      (this.last !== null
+        ? patchStructure(this.last.inputs.guarded, this.last.structure, guarded, inputProblems)
+        : null) ?? buildStructure(guarded, inputProblems);
     this.last = {
       inputs: {
-        gateways: [...state.gateways],
-        nodes: [...state.nodes],
-        policies: [...state.policies],
-        clusterPolicies: [...state.clusterPolicies],
-        namespaceLabels: state.namespaceLabels,
+        // The guards' copies of the lists (the caller may reuse its arrays for the next state).
+        raw: {
+          gateways: gateways.raw,
+          nodes: nodes.raw,
+          policies: policies.raw,
+          clusterPolicies: clusterPolicies.raw,
+          namespaceLabels: lists.namespaceLabels,
+        },
+        guarded,
       },
       structure,
     };
@@ -205,7 +260,7 @@ export class StructureCache {
   }
 }
 
-function buildStructure(state: EgressState): EgressStructure {
+function buildStructure(state: StructureInput, inputProblems: readonly EgressEvent[]): EgressStructure {
   const gatewayProblems: EgressEvent[] = [];
   const policyProblems = new Map<string | null, EgressEvent[]>();
   const report = (p: EgressEvent, r?: ResolvedPolicy) => {
@@ -252,7 +307,7 @@ function buildStructure(state: EgressState): EgressStructure {
       ),
     );
   }
-  const inputs = { clusterPart, policyPart, gatewayProblems, separable };
+  const inputs = { clusterPart, policyPart, gatewayProblems, inputProblems, separable };
   return assemble(nodeIndex, gateways, parts, inputs, new Map(), '', null);
 }
 
@@ -296,14 +351,14 @@ function partOf(
     events.push({
       type: 'Warning',
       reason: 'DuplicateOwner',
-      message: `status lists EIP ${eipText(index.eips.get(unit) as EipPair)} on ${nodes.join(', ')}; keeping one`,
+      message: `status lists EIP ${eipText(index.eips.get(unit) as EipPair)} on ${listed(nodes)}; keeping one`,
       involvedObject: { kind: 'EgressGateway', name: gw.name },
     });
   }
   // EIPs no policy uses any more are released (not placed), once each.
   let released: Set<string> | undefined;
   for (const p of index.placements) {
-    if (units.has(p.address) || !p.address.startsWith('eip:')) continue;
+    if (units.has(p.address) || !isEipUnit(p.address)) continue;
     released ??= new Set();
     if (released.has(p.address)) continue;
     released.add(p.address);
@@ -318,6 +373,13 @@ function partOf(
     });
   }
   return { clusterAt, policyAt, units, previous: index.placements, events, problems, unplaced };
+}
+
+/** Node names for a message: all of a few, the first ten of many (a hostile status may list thousands). */
+function listed(nodes: readonly string[]): string {
+  return nodes.length <= 10
+    ? nodes.join(', ')
+    : `${nodes.slice(0, 10).join(', ')} and ${nodes.length - 10} more nodes`;
 }
 
 /** The selected nodes' slots, readiness and gateways. */
@@ -353,7 +415,10 @@ function assemble(
   nodeIndex: NodeIndex,
   gateways: ReadonlyMap<string, GatewayModel>,
   parts: ReadonlyMap<string | null, Part>,
-  fixed: Pick<EgressStructure, 'clusterPart' | 'policyPart' | 'gatewayProblems' | 'separable'>,
+  fixed: Pick<
+    EgressStructure,
+    'clusterPart' | 'policyPart' | 'gatewayProblems' | 'inputProblems' | 'separable'
+  >,
   outcomes: Map<string, GatewayOutcome>,
   outcomesKey: string,
   sameNodes: EgressStructure | null,
@@ -362,7 +427,7 @@ function assemble(
   const unitsByGateway = new Map<string, ReadonlyMap<string, ResolvedPolicy[]>>();
   const previous = new Map<string, readonly PreviousPlacement[]>();
   const events: EgressEvent[] = [];
-  const problems: EgressEvent[] = [...fixed.gatewayProblems];
+  const problems: EgressEvent[] = [...fixed.gatewayProblems, ...fixed.inputProblems];
   const unplaced: PolicyStatusChange[] = [];
   for (const [key, part] of parts) {
     if (key !== null) {
@@ -392,13 +457,21 @@ function assemble(
     clusterPart: fixed.clusterPart,
     policyPart: fixed.policyPart,
     gatewayProblems: fixed.gatewayProblems,
+    inputProblems: fixed.inputProblems,
     separable: fixed.separable,
   };
 }
 
+let unreadable = 0;
+
 /** The fields of a policy or gateway the engine reads besides its status, as text. */
 function specText(o: EgressPolicyLike | EgressGatewayLike): string {
-  return JSON.stringify([o.metadata?.name, o.metadata?.namespace, o.spec]);
+  try {
+    return JSON.stringify([o.metadata?.name, o.metadata?.namespace, o.spec]);
+  } catch {
+    // Not JSON (a cycle, a bigint: no API object is like that): never equal, so the structure is rebuilt.
+    return `\u0000${++unreadable}`;
+  }
 }
 
 /**
@@ -406,7 +479,12 @@ function specText(o: EgressPolicyLike | EgressGatewayLike): string {
  * gateways were replaced (what the controller's own writes do): only the gateways they belong to are
  * resolved again. `null` when anything else changed, or when gateways do not resolve independently.
  */
-function patchStructure(prev: Inputs, s: EgressStructure, state: EgressState): EgressStructure | null {
+function patchStructure(
+  prev: StructureInput,
+  s: EgressStructure,
+  state: StructureInput,
+  inputProblems: readonly EgressEvent[],
+): EgressStructure | null {
   if (
     !s.separable ||
     !sameItems(prev.nodes, state.nodes) ||
@@ -475,7 +553,7 @@ function patchStructure(prev: Inputs, s: EgressStructure, state: EgressState): E
   }
   const outcomes = new Map(s.outcomes);
   for (const key of dirty) if (key !== null) outcomes.delete(key);
-  return assemble(s.nodeIndex, models, parts, s, outcomes, s.outcomesKey, s);
+  return assemble(s.nodeIndex, models, parts, { ...s, inputProblems }, outcomes, s.outcomesKey, s);
 }
 
 function countChanged(before: readonly unknown[], after: readonly unknown[]): number {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { makeClusterPolicy, makeGateway, makeNode, makePolicy, makeTunnel } from '../testing/builders.js';
 import { applyEgressChanges } from './apply-changes.js';
-import type { EgressState } from './egress-types.js';
-import { reconcileEgress } from './reconcile-egress.js';
-import { makeClusterPolicy, makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builders.js';
+import { reconcileEgress } from './reconcile.js';
+import type { EgressState } from './types.js';
 
 const config = { evictionTimeoutMs: 3_000 };
 const NOW = 100_000;

@@ -1,7 +1,8 @@
-import { eipUnit, type GatewayModel, type ResolvedEip, resolvePair } from './egress-gateways.js';
-import type { EipPair, GatewayNodeLike } from './egress-types.js';
-import { canonicalIp } from './ip.js';
-import type { PreviousPlacement } from './placement.js';
+import { canonicalIpOrText } from '@egressgateway/netaddr';
+import type { PreviousPlacement } from '../core/placement.js';
+import { resolvePair } from './gateways.js';
+import { eipUnit, type GatewayModel, isEipUnit, isResolved, nodeUnit, type ResolvedEip } from './model.js';
+import type { EipPair, GatewayNodeLike } from './types.js';
 
 /** What a gateway's written `status.nodeList` says, indexed for the engine. */
 export interface StatusIndex {
@@ -50,59 +51,75 @@ function buildIndex(gw: GatewayModel, nodeList: readonly GatewayNodeLike[]): Sta
   const policies = new Map<string, Map<string, EipPair>>();
   const placements: PreviousPlacement[] = [];
   const eips = new Map<string, EipPair>();
+  // Owners of each unit, in listing order; a unit listed on many nodes (a corrupt or hostile status)
+  // also gets a set, so that collecting its owners stays linear in the length of the status.
   const owners = new Map<string, string[]>();
+  const ownerSets = new Map<string, Set<string>>();
   const canonical: Array<Array<ResolvedEip | null>> = [];
+  const place = (unit: string, member: string) => {
+    placements.push({ group: gw.name, address: unit, member });
+    const list = owners.get(unit);
+    if (list === undefined) owners.set(unit, [member]);
+    else if (list.length < 8) {
+      if (!list.includes(member)) list.push(member);
+    } else {
+      let set = ownerSets.get(unit);
+      if (set === undefined) {
+        set = new Set(list);
+        ownerSets.set(unit, set);
+      }
+      if (!set.has(member)) {
+        set.add(member);
+        list.push(member);
+      }
+    }
+  };
   for (const node of nodeList) {
     const canonicalOfNode: Array<ResolvedEip | null> = [];
     canonical.push(canonicalOfNode);
     for (const eip of node.eips ?? []) {
       const ipv4 = eip.ipv4 ?? '';
       const ipv6 = eip.ipv6 ?? '';
-      const written = { ipv4, ipv6 };
-      const units: string[] = [];
-      for (const ref of eip.policies ?? []) {
-        const ns = ref.namespace ?? '';
-        let byName = policies.get(ns);
-        if (byName === undefined) {
-          byName = new Map();
-          policies.set(ns, byName);
+      const refs = eip.policies ?? [];
+      if (refs.length > 0) {
+        const written = { ipv4, ipv6 };
+        for (const ref of refs) {
+          const ns = ref.namespace ?? '';
+          let byName = policies.get(ns);
+          if (byName === undefined) {
+            byName = new Map();
+            policies.set(ns, byName);
+          }
+          byName.set(ref.name, written);
         }
-        byName.set(ref.name, written);
       }
       if (ipv4 !== '' || ipv6 !== '') {
         const found = resolvePair(gw, ipv4, ipv6);
-        canonicalOfNode.push(
-          typeof found !== 'string' && found.ipv4 === ipv4 && found.ipv6 === ipv6 ? found : null,
-        );
-        // An address no longer in the pool still names a unit, so its release can be reported.
-        const pair =
-          typeof found === 'string'
-            ? {
-                ipv4: ipv4 === '' ? '' : (canonicalIp(ipv4) ?? ipv4),
-                ipv6: ipv6 === '' ? '' : (canonicalIp(ipv6) ?? ipv6),
-              }
-            : found;
-        const unit = typeof found === 'string' ? eipUnit(pair) : found.unit;
-        units.push(unit);
-        eips.set(unit, { ipv4: pair.ipv4, ipv6: pair.ipv6 });
+        const ok = isResolved(found);
+        canonicalOfNode.push(ok && found.ipv4 === ipv4 && found.ipv6 === ipv6 ? found : null);
+        // An address no longer in the pool (or never usable) still names a unit, so its release can
+        // be reported.
+        const pair = ok
+          ? found
+          : {
+              ipv4: ipv4 === '' ? '' : canonicalIpOrText(ipv4),
+              ipv6: ipv6 === '' ? '' : canonicalIpOrText(ipv6),
+            };
+        const unit = ok ? found.unit : eipUnit(pair);
+        if (!eips.has(unit)) eips.set(unit, { ipv4: pair.ipv4, ipv6: pair.ipv6 });
+        place(unit, node.name);
       } else {
         canonicalOfNode.push(null);
-        for (const ref of eip.policies ?? []) {
+        for (const ref of refs) {
           const ns = ref.namespace ?? '';
-          units.push(`node:${ns === '' ? 'EgressClusterPolicy' : 'EgressPolicy'}/${ns}/${ref.name}`);
+          place(nodeUnit(ns === '' ? 'EgressClusterPolicy' : 'EgressPolicy', ns, ref.name), node.name);
         }
-      }
-      for (const unit of units) {
-        placements.push({ group: gw.name, address: unit, member: node.name });
-        const list = owners.get(unit);
-        if (list === undefined) owners.set(unit, [node.name]);
-        else if (!list.includes(node.name)) list.push(node.name);
       }
     }
   }
   const duplicates: Array<readonly [string, readonly string[]]> = [];
   for (const [unit, list] of owners) {
-    if (list.length > 1 && unit.startsWith('eip:')) duplicates.push([unit, [...list].sort()]);
+    if (list.length > 1 && isEipUnit(unit)) duplicates.push([unit, [...list].sort()]);
   }
   return { policies, placements, eips, duplicates, canonical };
 }

@@ -1,6 +1,6 @@
 // Test-only oracle: an independent, deliberately naive statement of health and selection used by the
 // property tests (not exported from the package).
-import type { EgressGatewayLike, EgressState, GatewayNodeStatus } from './egress-types.js';
+import type { EgressGatewayLike, EgressState, GatewayNodeStatus } from './types.js';
 
 export function oracleHealthy(
   state: EgressState,

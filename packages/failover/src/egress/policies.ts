@@ -1,48 +1,26 @@
-import { allocateRoundRobin, Claims, FRESH, KEEP, problem, settleClaims } from './egress-claims.js';
-import { type GatewayModel, type ProblemSink, type ResolvedEip, resolvePair } from './egress-gateways.js';
-import type { EgressPolicyLike, EgressState, EipPair } from './egress-types.js';
-import { factsOf, type PolicyFacts } from './policy-facts.js';
+import { allocateRoundRobin, Claims, problem, settleClaims } from './claims.js';
+import { resolvePair } from './gateways.js';
+import { describeValue, inputProblem } from './input-guard.js';
+import {
+  comparePolicies,
+  type GatewayModel,
+  isResolved,
+  nodeUnit,
+  type PairRefusal,
+  type PolicyFacts,
+  type PolicyKind,
+  type ProblemSink,
+  type ResolvedEip,
+  type ResolvedPolicy,
+} from './model.js';
+import { factsOf } from './policy-facts.js';
 import { type StatusIndex, statusIndexOf } from './status-index.js';
+import type { EgressPolicyLike, EgressState, EipPair } from './types.js';
 
 /** Namespace label naming a namespace's default gateway. */
 export const NAMESPACE_DEFAULT_GATEWAY_LABEL = 'spidernet.io/egressgateway-default';
 
-/** A policy after gateway and EIP resolution. */
-export interface ResolvedPolicy {
-  readonly kind: 'EgressPolicy' | 'EgressClusterPolicy';
-  /** `''` for EgressClusterPolicy. */
-  readonly namespace: string;
-  readonly name: string;
-  /** Position of the policy in the list given to `resolvePolicies` (`clusterPolicies` or `policies`). */
-  readonly index: number;
-  /** The policy's fields (`facts.useNodeIP` says whether it egresses through its node's IP). */
-  readonly facts: PolicyFacts;
-  gateway: string | null;
-  /** Placement unit: `eip:<ipv4>|<ipv6>` or `node:<kind>/<namespace>/<name>` (useNodeIP); `null` when unresolvable. */
-  unit: string | null;
-  eip: ResolvedEip | null;
-  /** Internal: the gateway model and the pair asked for while claims are settled. */
-  model: GatewayModel | null;
-  want: ResolvedEip | null;
-  /** Internal: whether the wanted pair is claimed with the ones kept (1), after them (2), or not (0). */
-  stage: 0 | 1 | 2;
-  /** The node the unit is placed on, set by the caller after placement (`null`: none). */
-  member: string | null;
-  /**
-   * The policy's written `status.node`, and the pair its written `status.eip` was found equal to while
-   * resolving (`null`: not compared or not equal), so that an unchanged status is recognised later
-   * without reading the policy's fields again.
-   */
-  readonly statusNode: string;
-  statusEip: ResolvedEip | null;
-}
-
-function newResolved(
-  kind: ResolvedPolicy['kind'],
-  facts: PolicyFacts,
-  namespace: string,
-  index: number,
-): ResolvedPolicy {
+function newResolved(kind: PolicyKind, facts: PolicyFacts, namespace: string, index: number): ResolvedPolicy {
   return {
     facts,
     kind,
@@ -54,39 +32,11 @@ function newResolved(
     eip: null,
     model: null,
     want: null,
-    stage: 0,
+    stage: 'none',
     member: null,
     statusNode: facts.node,
     statusEip: null,
   };
-}
-
-/** Stable policy key; the namespace is empty for cluster policies, as in the gateway status. */
-export function policyKey(
-  kind: 'EgressPolicy' | 'EgressClusterPolicy',
-  namespace: string,
-  name: string,
-): string {
-  return `${kind}/${namespace}/${name}`;
-}
-
-/** Key of a resolved policy, for messages. */
-export function keyOf(r: ResolvedPolicy): string {
-  return policyKey(r.kind, r.namespace, r.name);
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * The canonical policy order: kind (cluster policies first), namespace, name. Every result that
- * depends on the order of policies (which claim wins a conflict, which policy gets which `rr` EIP,
- * the order of policy lists in messages and statuses) follows it, so input order never matters.
- */
-export function comparePolicies(a: ResolvedPolicy, b: ResolvedPolicy): number {
-  // Equal kinds and namespaces are the common case: one equality test each instead of two orderings.
-  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
-  if (a.namespace !== b.namespace) return a.namespace < b.namespace ? -1 : 1;
-  return cmp(a.name, b.name);
 }
 
 const same = (a: EipPair, b: EipPair) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
@@ -106,7 +56,7 @@ const same = (a: EipPair, b: EipPair) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
  * not depend on input order; callers sort what they output.
  */
 export function resolvePolicies(
-  state: EgressState,
+  state: Pick<EgressState, 'policies' | 'clusterPolicies' | 'namespaceLabels'>,
   gateways: ReadonlyMap<string, GatewayModel>,
   report: ProblemSink,
 ): ResolvedPolicy[] {
@@ -126,11 +76,25 @@ export function resolvePolicies(
   let lastNames = seenCluster;
   let lastGwName: string | null = null;
   let lastGwModel: GatewayModel | undefined;
-  const visit = (kind: ResolvedPolicy['kind'], p: EgressPolicyLike, index: number): void => {
+  const visit = (kind: PolicyKind, p: EgressPolicyLike, index: number): void => {
+    if (typeof p !== 'object' || p === null) {
+      const list = kind === 'EgressPolicy' ? 'state.policies' : 'state.clusterPolicies';
+      report(
+        inputProblem(kind, '', `${list} holds ${describeValue(p)} where an object belongs; it is ignored`),
+      );
+      return;
+    }
     const f = factsOf(p);
     const name = f.name;
-    // Nameless objects are skipped.
-    if (name === '') return;
+    // Nameless objects are skipped (a name of the wrong type is reported).
+    if (name === '') {
+      for (const m of f.defects) report(inputProblem(kind, '', m));
+      return;
+    }
+    if (kind === 'EgressPolicy' && f.namespaceDefect !== null) {
+      report(inputProblem(kind, name, f.namespaceDefect));
+      return;
+    }
     const namespace = kind === 'EgressPolicy' ? f.namespace : '';
     let names = seenCluster;
     if (kind === 'EgressPolicy') {
@@ -148,6 +112,7 @@ export function resolvePolicies(
     if (names.has(name)) return;
     names.add(name);
     const r = newResolved(kind, f, namespace, index);
+    for (const m of f.defects) problem(report, r, 'InvalidInput', m);
     const gwName = gatewayNameOf(kind, namespace, f, state, clusterDefault);
     if (gwName !== lastGwName) {
       lastGwName = gwName;
@@ -175,7 +140,7 @@ export function resolvePolicies(
           'spec.egressIP: useNodeIP excludes ipv4/ipv6; the node IP is used',
         );
       }
-      r.unit = `node:${keyOf(r)}`;
+      r.unit = nodeUnit(r.kind, r.namespace, r.name);
       return;
     }
     if (gw !== lastGw) {
@@ -186,8 +151,9 @@ export function resolvePolicies(
     let cur: EipPair | undefined;
     if (ipv4 !== '' || ipv6 !== '') {
       const found = explicitPair(gw, f);
-      if (typeof found === 'string') {
-        problem(report, r, 'EIPNotInPool', `spec.egressIP: ${found}`);
+      if (!isResolved(found)) {
+        const reason = found.refusal === 'NotUsable' ? 'EIPNotUsable' : 'EIPNotInPool';
+        problem(report, r, reason, `spec.egressIP: ${found.message}`);
         return;
       }
       want = found;
@@ -195,7 +161,7 @@ export function resolvePolicies(
       if (f.s4 === want.ipv4 && f.s6 === want.ipv6) {
         r.model = gw;
         r.want = want;
-        r.stage = KEEP;
+        r.stage = 'keep';
         r.statusEip = want;
         return;
       }
@@ -212,7 +178,8 @@ export function resolvePolicies(
         );
       }
       want = stickyPair(gw, cur, f) ?? (allocator === 'rr' ? null : gw.defaultEip);
-      if (want === null && gw.eipCount === 0n) {
+      // No usable position at all (an empty pool, or one of unspecified and network addresses only).
+      if (want === null && gw.defaultEip === null) {
         problem(report, r, 'EmptyPool', `gateway ${gw.name} has no EIP to allocate`);
         return;
       }
@@ -224,7 +191,7 @@ export function resolvePolicies(
       return;
     }
     if (f.s4 === want.ipv4 && f.s6 === want.ipv6) r.statusEip = want;
-    r.stage = r.statusEip !== null || (cur !== undefined && same(cur, want)) ? KEEP : FRESH;
+    r.stage = r.statusEip !== null || (cur !== undefined && same(cur, want)) ? 'keep' : 'fresh';
   };
   // Indexed loops: this runs once per call, so the loop may still be unoptimised code, where
   // for-of allocates an iterator result per element (20 000 per call at 5 000 nodes).
@@ -236,13 +203,13 @@ export function resolvePolicies(
   // Without any conflict the claims end the same in every order (see settleClaims), so input order
   // is tried first and the canonical order is only needed when some pair conflicts.
   let claims = new Claims();
-  if (!settleClaims(resolved, KEEP, claims, null) || !settleClaims(resolved, FRESH, claims, null)) {
-    for (const e of resolved) if (e.stage !== 0) e.unit = e.eip = null;
-    const keeping = resolved.filter((e) => e.stage === KEEP).sort(comparePolicies);
-    const fresh = resolved.filter((e) => e.stage === FRESH).sort(comparePolicies);
+  if (!settleClaims(resolved, 'keep', claims, null) || !settleClaims(resolved, 'fresh', claims, null)) {
+    for (const e of resolved) if (e.stage !== 'none') e.unit = e.eip = null;
+    const keeping = resolved.filter((e) => e.stage === 'keep').sort(comparePolicies);
+    const fresh = resolved.filter((e) => e.stage === 'fresh').sort(comparePolicies);
     claims = new Claims();
-    settleClaims(keeping, KEEP, claims, report);
-    settleClaims(fresh, FRESH, claims, report);
+    settleClaims(keeping, 'keep', claims, report);
+    settleClaims(fresh, 'fresh', claims, report);
   }
   roundRobin.sort(comparePolicies);
   allocateRoundRobin(roundRobin, claims, report);
@@ -250,10 +217,10 @@ export function resolvePolicies(
 }
 
 function gatewayNameOf(
-  kind: ResolvedPolicy['kind'],
+  kind: PolicyKind,
   namespace: string,
   f: PolicyFacts,
-  state: EgressState,
+  state: Pick<EgressState, 'namespaceLabels'>,
   clusterDefault: string | null,
 ): string | null {
   const named = f.gatewayName;
@@ -266,7 +233,7 @@ function gatewayNameOf(
 }
 
 /** {@link resolvePair} of the policy's explicit pair, memoised on its facts per pool model. */
-function explicitPair(gw: GatewayModel, f: PolicyFacts): ResolvedEip | string {
+function explicitPair(gw: GatewayModel, f: PolicyFacts): ResolvedEip | PairRefusal {
   if (f.pairOf !== gw.pairCache || f.pair === null) {
     f.pair = resolvePair(gw, f.ipv4, f.ipv6);
     f.pairOf = gw.pairCache;
@@ -303,12 +270,12 @@ function stickyPair(gw: GatewayModel, cur: EipPair | undefined, f: PolicyFacts):
 function stickyPairUncached(gw: GatewayModel, cur: EipPair | undefined, f: PolicyFacts): ResolvedEip | null {
   if (cur !== undefined && (cur.ipv4 !== '' || cur.ipv6 !== '')) {
     const found = resolvePair(gw, cur.ipv4, cur.ipv6);
-    if (typeof found !== 'string') return found;
+    if (isResolved(found)) return found;
   }
   const { s4, s6 } = f;
   if (s4 !== '' || s6 !== '') {
     const found = resolvePair(gw, s4, s6);
-    if (typeof found !== 'string') return found;
+    if (isResolved(found)) return found;
   }
   return null;
 }

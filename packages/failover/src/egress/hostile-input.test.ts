@@ -1,0 +1,269 @@
+import { describe, expect, it } from 'vitest';
+import { applyEgressChanges, type EgressChanges, type EgressState, reconcileEgress } from '../index.js';
+import { makeGateway, makeNode, makePolicy, makeTunnel } from '../testing/index.js';
+
+const config = { evictionTimeoutMs: 3_000 };
+const NOW = 100_000;
+
+function cluster(over: Partial<EgressState> = {}): EgressState {
+  return {
+    gateways: [makeGateway('gw', { ipv4: ['198.18.0.10-198.18.0.13'], ipv4DefaultEIP: '198.18.0.10' })],
+    nodes: ['n1', 'n2'].map((n) => makeNode(n)),
+    tunnels: ['n1', 'n2'].map((n) => makeTunnel(n, NOW - 500)),
+    policies: [makePolicy('ns', 'p', { gateway: 'gw' })],
+    clusterPolicies: [],
+    ...over,
+  };
+}
+
+/** Reconciles something that is not a valid state (the engine must take anything). */
+function reconcileAny(state: unknown, now = NOW): EgressChanges {
+  return reconcileEgress(state as EgressState, config, now);
+}
+
+const reasons = (r: EgressChanges) => r.problems.map((p) => p.reason);
+const messages = (r: EgressChanges) => r.problems.map((p) => p.message).join('\n');
+const placed = (r: EgressChanges) =>
+  r.gateways.flatMap((g) => g.nodeList.flatMap((n) => (n.eips ?? []).map((e) => [n.name, e.ipv4, e.ipv6])));
+
+describe('hostile input is reported, never thrown', () => {
+  it('a null entry in any top-level list is reported and the rest still works', () => {
+    const base = cluster();
+    for (const key of ['gateways', 'nodes', 'tunnels', 'policies', 'clusterPolicies'] as const) {
+      const r = reconcileAny({ ...base, [key]: [null, ...base[key], 7] });
+      expect(reasons(r), key).toContain('InvalidInput');
+      expect(messages(r), key).toContain(`state.${key}`);
+      expect(placed(r), key).toEqual([['n1', '198.18.0.10', '']]);
+    }
+  });
+
+  it('state {} and state null are reported as problems', () => {
+    for (const state of [{}, null, 'cluster', []]) {
+      const r = reconcileAny(state);
+      expect([r.tunnels, r.gateways, r.policies, r.events, r.nextWakeAt]).toEqual([[], [], [], [], null]);
+      expect(reasons(r)).toContain('InvalidInput');
+      expect(messages(r)).toContain('state.gateways must be a list');
+    }
+  });
+
+  it('null entries nested anywhere are reported', () => {
+    const gateway = makeGateway('gw', {
+      ipv4: [null as never, '198.18.0.10-198.18.0.13'],
+      ipv4DefaultEIP: '198.18.0.10',
+      selector: { matchLabels: { egress: 'true' }, matchExpressions: [null as never] },
+    });
+    const r = reconcileAny(cluster({ gateways: [gateway] }));
+    expect(reasons(r)).toEqual(expect.arrayContaining(['InvalidPoolEntry', 'InvalidNodeSelector']));
+    const nodes = [
+      {
+        metadata: { name: 'n1', labels: { egress: 'true' } },
+        status: { conditions: [null], addresses: [null] },
+      },
+      makeNode('n2'),
+    ];
+    const r2 = reconcileAny(cluster({ nodes: nodes as never }));
+    expect(messages(r2)).toContain('status.conditions[0]');
+    expect(placed(r2)).toEqual([['n1', '198.18.0.10', '']]);
+  });
+
+  it('a non-list matchExpressions or a selector that is not an object selects nothing, with a problem', () => {
+    for (const selector of [{ matchExpressions: { key: 'egress' } }, 'egress=true', { matchLabels: 'x' }]) {
+      const gateway = makeGateway('gw', { ipv4: ['198.18.0.10'], selector: selector as never });
+      const r = reconcileAny(cluster({ gateways: [gateway] }));
+      expect(reasons(r)).toContain('InvalidNodeSelector');
+      expect(placed(r)).toEqual([]);
+    }
+    const badValues = makeGateway('gw', {
+      ipv4: ['198.18.0.10'],
+      selector: { matchExpressions: [{ key: 'egress', operator: 'In', values: 'true' as never }] },
+    });
+    expect(reasons(reconcileAny(cluster({ gateways: [badValues] })))).toContain('InvalidNodeSelector');
+  });
+
+  it('a string pool, a numeric default EIP and a numeric policy EIP are reported', () => {
+    const gateway = {
+      metadata: { name: 'gw' },
+      spec: {
+        ippools: { ipv4: '198.18.0.10', ipv6: ['fd00::10'], ipv4DefaultEIP: 5 },
+        nodeSelector: { selector: { matchLabels: { egress: 'true' } } },
+      },
+    };
+    const r = reconcileAny(cluster({ gateways: [gateway as never] }));
+    expect(messages(r)).toContain('spec.ippools.ipv4 must be a list of strings');
+    expect(messages(r)).toContain('spec.ippools.ipv4DefaultEIP must be a string');
+    const policy = {
+      metadata: { name: 'p', namespace: 'ns' },
+      spec: { egressGatewayName: 'gw', egressIP: { ipv4: 5 } },
+    };
+    const r2 = reconcileAny(cluster({ policies: [policy as never] }));
+    expect(messages(r2)).toContain('spec.egressIP.ipv4 must be a string');
+    // The policy asked for an EIP the engine cannot read: it gets none (not the default instead).
+    expect(placed(r2)).toEqual([]);
+  });
+
+  it('a malformed status.nodeList is reported and rewritten, and placement survives it', () => {
+    const clean = applyEgressChanges(cluster(), reconcileAny(cluster()));
+    const nodeList = clean.gateways[0]?.status?.nodeList ?? [];
+    for (const bad of [
+      { n: 1 },
+      'n1',
+      [null, ...nodeList],
+      [{ name: 5 }, ...nodeList],
+      [{ ...nodeList[0], eips: 'x' }, ...nodeList.slice(1)],
+      [{ ...nodeList[0], eips: [null, { ipv4: 5 }, { ipv4: '198.18.0.10', policies: [null] }] }],
+      [{ ...nodeList[0], eips: [{ ipv4: '198.18.0.10', policies: { name: 'p' } }] }],
+    ]) {
+      const gateway = { ...clean.gateways[0], status: { nodeList: bad } };
+      const state = { ...clean, gateways: [gateway as never] };
+      const r = reconcileAny(state);
+      expect(reasons(r), JSON.stringify(bad)).toContain('InvalidInput');
+      expect(messages(r)).toContain('status.nodeList');
+      // The status is written again, clean, with the EIP still on a healthy node.
+      expect(r.gateways.length, JSON.stringify(bad)).toBe(1);
+      const again = reconcileAny(applyEgressChanges(state, r));
+      expect([again.gateways, again.policies]).toEqual([[], []]);
+      expect(reasons(again)).not.toContain('InvalidInput');
+    }
+  });
+
+  it('junk in tunnels (observedAt, phase, names) is reported or treated as no heartbeat', () => {
+    const tunnels = [
+      { tunnel: { metadata: { name: 'n1' }, status: { phase: 5 } }, observedAt: 'yesterday' },
+      { tunnel: null, observedAt: NOW },
+      { tunnel: { metadata: { name: 7 } }, observedAt: NOW },
+      makeTunnel('n2', NOW - 500),
+    ];
+    const r = reconcileAny(cluster({ tunnels: tunnels as never }));
+    expect(reasons(r)).toContain('InvalidInput');
+    expect(placed(r)).toEqual([['n2', '198.18.0.10', '']]);
+  });
+
+  it('junk in policy status and metadata never throws', () => {
+    const junk = [
+      { metadata: { name: 'a', namespace: 3 }, spec: { egressGatewayName: 'gw' } },
+      {
+        metadata: { name: 'b', namespace: 'ns' },
+        spec: { egressGatewayName: 'gw' },
+        status: { eip: 'x', node: 4 },
+      },
+      { metadata: null, spec: null },
+      { metadata: { name: 'c', namespace: 'ns' }, spec: { egressGatewayName: 9, egressIP: [] } },
+      { metadata: { name: 'd', namespace: 'ns' }, spec: 'x', status: { eip: { ipv4: {}, ipv6: null } } },
+    ];
+    const r = reconcileAny(cluster({ policies: junk as never, namespaceLabels: { ns: null } as never }));
+    expect(reasons(r)).toContain('InvalidInput');
+    expect(() => applyEgressChanges(cluster({ policies: junk as never }), r)).not.toThrow();
+  });
+
+  it('null counts as a field left out, as in Kubernetes, with no problem', () => {
+    const gateway = {
+      metadata: { name: 'gw', labels: null },
+      spec: {
+        ippools: { ipv4: ['198.18.0.10'], ipv6: null, ipv4DefaultEIP: '198.18.0.10', ipv6DefaultEIP: null },
+        nodeSelector: { selector: { matchLabels: { egress: 'true' }, matchExpressions: null } },
+      },
+      status: null,
+    };
+    const policy = {
+      metadata: { name: 'p', namespace: 'ns' },
+      spec: { egressGatewayName: 'gw', egressIP: { ipv4: null, allocatorPolicy: null, useNodeIP: null } },
+      status: null,
+    };
+    const r = reconcileAny(cluster({ gateways: [gateway as never], policies: [policy as never] }));
+    expect(reasons(r)).toEqual([]);
+    expect(placed(r)).toEqual([['n1', '198.18.0.10', '']]);
+  });
+
+  it('applyEgressChanges takes junk state without throwing', () => {
+    const r = reconcileAny(cluster());
+    for (const state of [{}, null, { ...cluster(), tunnels: [null], gateways: 'x', policies: [null] }]) {
+      expect(() => applyEgressChanges(state as never, r)).not.toThrow();
+    }
+  });
+});
+
+describe('two tunnels with the same name', () => {
+  it('the latest observation counts, whatever the order, and a problem names the tunnel', () => {
+    const stale = makeTunnel('n1', NOW - 10_000);
+    const fresh = makeTunnel('n1', NOW - 100);
+    const a = reconcileAny(cluster({ tunnels: [stale, fresh, makeTunnel('n2', NOW - 100)] }));
+    const b = reconcileAny(cluster({ tunnels: [makeTunnel('n2', NOW - 100), fresh, stale] }));
+    expect(a).toEqual(b);
+    expect(placed(a)).toEqual([['n1', '198.18.0.10', '']]);
+    expect(a.problems.find((p) => p.reason === 'DuplicateTunnel')?.involvedObject).toEqual({
+      kind: 'EgressTunnel',
+      name: 'n1',
+    });
+  });
+
+  it('on equal observation instants, a draining one counts (order does not matter)', () => {
+    const plain = makeTunnel('n1', NOW - 100);
+    const draining = makeTunnel('n1', NOW - 100, 'Ready', true);
+    const a = reconcileAny(cluster({ tunnels: [plain, draining, makeTunnel('n2', NOW - 100)] }));
+    const b = reconcileAny(cluster({ tunnels: [draining, makeTunnel('n2', NOW - 100), plain] }));
+    expect(a).toEqual(b);
+    expect(placed(a)).toEqual([['n2', '198.18.0.10', '']]);
+  });
+});
+
+describe('addresses that are never handed out as EIPs', () => {
+  const nodes = ['n1', 'n2', 'n3'].map((n) => makeNode(n));
+  const tunnels = ['n1', 'n2', 'n3'].map((n) => makeTunnel(n, NOW - 500));
+  const rr = (k: number) =>
+    Array.from({ length: k }, (_, i) => makePolicy('ns', `p${i}`, { gateway: 'gw', allocatorPolicy: 'rr' }));
+  const handedOut = (gateway: ReturnType<typeof makeGateway>, policies = rr(6)) => {
+    const r = reconcileAny({ gateways: [gateway], nodes, tunnels, policies, clusterPolicies: [] });
+    return {
+      r,
+      addresses: new Set(
+        placed(r)
+          .flatMap(([, v4, v6]) => [v4, v6])
+          .filter((a) => a !== ''),
+      ),
+    };
+  };
+
+  it('0.0.0.0 and :: in a pool are never placed', () => {
+    const { addresses } = handedOut(
+      makeGateway('gw', { ipv4: ['0.0.0.0', '198.18.0.5'], ipv6: ['::', 'fd00::5'] }),
+    );
+    expect([...addresses].sort()).toEqual(['198.18.0.5', 'fd00::5']);
+  });
+
+  it("a CIDR's network address (and an IPv4 CIDR's broadcast address) are never placed", () => {
+    const { addresses } = handedOut(makeGateway('gw', { ipv4: ['198.18.0.0/30'], ipv6: ['fd00::/126'] }));
+    expect([...addresses].sort()).toEqual(['198.18.0.1', '198.18.0.2', 'fd00::1', 'fd00::2']);
+    // A /31 or /32 (point-to-point, RFC 3021) has no network address to avoid.
+    const p2p = handedOut(makeGateway('gw', { ipv4: ['198.18.0.6/31'] }));
+    expect([...p2p.addresses].sort()).toEqual(['198.18.0.6', '198.18.0.7']);
+  });
+
+  it('a default or explicit EIP on such an address is refused with a problem', () => {
+    const gateway = makeGateway('gw', { ipv4: ['198.18.0.0/29'], ipv4DefaultEIP: '198.18.0.0' });
+    const policies = [
+      makePolicy('ns', 'default', { gateway: 'gw' }),
+      makePolicy('ns', 'explicit', { gateway: 'gw', ipv4: '198.18.0.7' }),
+    ];
+    const { r, addresses } = handedOut(gateway, policies);
+    expect(addresses.has('198.18.0.0') || addresses.has('198.18.0.7')).toBe(false);
+    expect(reasons(r)).toEqual(expect.arrayContaining(['DefaultEIPNotUsable', 'EIPNotUsable']));
+    // The default policy falls back to the first usable address.
+    expect(r.policies.find((p) => p.name === 'default')?.status.eip.ipv4).toBe('198.18.0.1');
+  });
+
+  it('a written status holding such an address does not keep it', () => {
+    const gateway = makeGateway('gw', {
+      ipv4: ['198.18.0.0/29'],
+      ipv4DefaultEIP: '198.18.0.1',
+      nodeList: [
+        {
+          name: 'n1',
+          status: 'Ready',
+          eips: [{ ipv4: '198.18.0.0', policies: [{ name: 'p', namespace: 'ns' }] }],
+        },
+      ],
+    });
+    const { addresses } = handedOut(gateway, [makePolicy('ns', 'p', { gateway: 'gw' })]);
+    expect([...addresses]).toEqual(['198.18.0.1']);
+  });
+});
