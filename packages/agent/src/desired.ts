@@ -1,12 +1,9 @@
-import {
-  type EgressClusterInfo,
-  type EgressClusterPolicy,
-  type EgressGateway,
-  type EgressPolicy,
-  type EgressTunnel,
-  matchesSelector,
-  parseCidr,
-  parseIp,
+import type {
+  EgressClusterInfo,
+  EgressClusterPolicy,
+  EgressGateway,
+  EgressPolicy,
+  EgressTunnel,
 } from '@egressgateway/crds';
 import type {
   MarkRoute,
@@ -15,6 +12,13 @@ import type {
   SteeringRule,
   TunnelPeer,
 } from '@egressgateway/datapath';
+import {
+  compileSelector,
+  familyOf,
+  type LabelSelectorLike,
+  parseCidr,
+  parseIp,
+} from '@egressgateway/netaddr';
 
 /** A Pod as far as the agent reads it (`resourceVersion`: for the informer's change detection). */
 export interface PodLike {
@@ -83,6 +87,23 @@ function sameLabels(a: Record<string, string> | undefined, b: Record<string, str
   if (ka.length !== Object.keys(b ?? {}).length) return false;
   for (const k of ka) if (a?.[k] !== b?.[k]) return false;
   return true;
+}
+
+/**
+ * True when an EgressTunnel update changed a field {@link desiredNodeState} reads: the mark, or the
+ * tunnel endpoint (`status.tunnel`: MAC, tunnel addresses, parent interface). Heartbeats, the most
+ * frequent write of the system, phases and annotations recompute nothing.
+ *
+ * @example
+ * ```ts
+ * informers.add(EGRESS_TUNNELS, { notifyWhen: tunnelViewChanged });
+ * ```
+ */
+export function tunnelViewChanged(a: EgressTunnel, b: EgressTunnel): boolean {
+  return (
+    a.status?.mark !== b.status?.mark ||
+    JSON.stringify(a.status?.tunnel ?? {}) !== JSON.stringify(b.status?.tunnel ?? {})
+  );
 }
 
 /** The tunnel device settings of this node. */
@@ -197,11 +218,8 @@ function finished(p: PodLike): boolean {
 function podIps(p: PodLike): string[] {
   const ips = (p.status?.podIPs ?? []).map((x) => x.ip);
   if (ips.length === 0 && p.status?.podIP) ips.push(p.status.podIP);
-  return ips.filter((ip) => parseIp(ip) !== undefined);
+  return ips.filter((ip) => parseIp(ip).ok);
 }
-
-const familyOf = (addr: string): 4 | 6 | undefined =>
-  addr.includes('/') ? parseCidr(addr)?.family : parseIp(addr)?.family;
 
 interface PolicySources {
   all: string[];
@@ -250,14 +268,20 @@ function sourcesOf(
   const nsSelector = !namespaced
     ? (appliedTo as { namespaceSelector?: object } | undefined)?.namespaceSelector
     : undefined;
+  // Kubernetes' rules (@egressgateway/netaddr): a selector the API server would refuse (unknown
+  // operator, In without values, bad key) selects no pod, as the controller's engine selects no node;
+  // admission reports it on the policy.
+  const podMatcher = compileSelector(selector);
+  const nsMatcher = nsSelector ? compileSelector(nsSelector as LabelSelectorLike) : undefined;
+  if (!podMatcher.ok || (nsMatcher !== undefined && !nsMatcher.ok)) return { all: [], local: [] };
   const all: string[] = [];
   const local: string[] = [];
   for (const pod of index.candidates(selector)) {
     if (pod.spec?.hostNetwork || finished(pod)) continue;
     const ns = pod.metadata?.namespace ?? '';
     if (namespaced && ns !== (p.metadata?.namespace ?? 'default')) continue;
-    if (nsSelector && !matchesSelector(nsSelector, view.namespaceLabels[ns])) continue;
-    if (!matchesSelector(selector, pod.metadata?.labels)) continue;
+    if (nsMatcher && !nsMatcher.value.matches(view.namespaceLabels[ns])) continue;
+    if (!podMatcher.value.matches(pod.metadata?.labels)) continue;
     const ips = podIps(pod);
     all.push(...ips);
     if (pod.spec?.nodeName === view.nodeName) local.push(...ips);
@@ -267,7 +291,7 @@ function sourcesOf(
 
 function prefixOf(cidr: string | undefined, fallback: number): number {
   const c = cidr ? parseCidr(cidr) : undefined;
-  return c ? c.prefix : fallback;
+  return c?.ok ? c.value.prefix : fallback;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { formatIp } from '@egressgateway/crds';
+import { formatIp } from '@egressgateway/netaddr';
 import { createRtNetlink } from 'netlink';
 
 /** The node's underlay interface and its addresses. */

@@ -10,7 +10,10 @@
  * The kernel enforces the same deadline when the agent cannot act (killed, frozen): right after
  * each acknowledged heartbeat, at `A`, the agent sets every held EIP's lease to
  * `S + E - M - A` milliseconds (counted from the send time, so however late the acknowledgement
- * comes, the lease ends at the deadline). The lease is an nftables timeout-set element (see
+ * comes, the lease ends at the deadline). A bind carries the same lease, counted from the bind:
+ * what is left before that deadline, written in the nft transaction that precedes the bind, so not
+ * even an agent killed between a bind and its next renewal leaves a claim past the deadline. The
+ * lease is an nftables timeout-set element (see
  * `@egressgateway/datapath`): when it runs out, the kernel stops the node from claiming the EIP (no
  * ARP or IPv6 neighbour discovery from it) with millisecond precision and nothing left running;
  * forwarding goes on until the move, so a crash is invisible on the wire. It ends at
@@ -57,12 +60,20 @@ export function renewLifetimeSeconds(lastAckedSentAt: number, now: number, s: Fe
   return left > 0 ? Math.max(1, Math.floor(left / 1000)) : 0;
 }
 
-/** Kernel lifetime (whole seconds, >= 1) given to newly bound EIPs (an upper bound; renewals shorten it). */
+/**
+ * Kernel lifetime (whole seconds, >= 1) the binder gives EIPs bound without a lease (its
+ * `eipLifetimeSeconds`): an upper bound. The agent binds with a lease, and the binder then sets the
+ * whole seconds left before the fence deadline, at most this.
+ */
 export function eipLifetimeSeconds(s: FencingSettings): number {
   return Math.max(1, Math.floor(eipLeaseMs(s) / 1000));
 }
 
-/** Lease (ms) given to newly bound EIPs, `E - M` (an upper bound: the renewal after the bind shortens it to the deadline). */
+/**
+ * `E - M`: the binder's default lease (its `eipLeaseMs`) for EIPs bound without one. The agent never
+ * relies on it: every bind carries what is left before the fence deadline (see
+ * `FenceKeeper.bindLeaseMs`), so an agent killed right after a bind leaves no claim past it.
+ */
 export function eipLeaseMs(s: FencingSettings): number {
   return Math.max(1, s.evictionTimeoutMs - (s.marginMs ?? DEFAULT_FENCE_MARGIN_MS));
 }

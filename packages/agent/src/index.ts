@@ -1,4 +1,5 @@
-export { type AgentOptions, type AgentSettings, type Binder, EgressAgent } from './agent.js';
+export { type AgentOptions, type AgentSettings, EgressAgent } from './agent.js';
+export type { Binder } from './binder.js';
 export {
   type AgentView,
   clusterBypass,
@@ -11,6 +12,7 @@ export {
   podViewChanged,
   policyKey,
   type TunnelDeviceSettings,
+  tunnelViewChanged,
 } from './desired.js';
 export { DetectError, detectParentInterface, type ParentInterface } from './detect.js';
 export {

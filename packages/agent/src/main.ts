@@ -7,6 +7,7 @@ import {
   KubeEventSink,
   loadKubeConfig,
   runApp,
+  separateMetricsAddress,
   startHealthServer,
 } from '@egressgateway/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -89,12 +90,21 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     ready: () => agent.synced(),
     registry: metrics.registry,
   });
+  const metricsAddress = separateMetricsAddress(s);
+  const metricsServer = metricsAddress
+    ? await startHealthServer({
+        address: metricsAddress,
+        ready: () => agent.synced(),
+        registry: metrics.registry,
+      })
+    : undefined;
   await agent.start();
   log.info(
     {
       node: s.nodeName,
       parent,
       health: health.url,
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
       lifetimeS: eipLifetimeSeconds(fencing),
       leaseMs: eipLeaseMs(fencing),
     },
@@ -109,6 +119,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
         await agent.stop();
         await events.flush();
         await health.close();
+        await metricsServer?.close();
         if (binder instanceof DatapathBinder) binder.close();
       })();
       return stopping;

@@ -1,6 +1,19 @@
-import { APP_CONFIG_KEYS, resolveConfig } from '@egressgateway/kube';
+import { fileURLToPath } from 'node:url';
+import { APP_CONFIG_KEYS, loadAppSettings, resolveConfig } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
 import { AGENT_OPTIONS } from './settings.js';
+
+// Upstream v0.6.9's conf.yml as `helm template` renders its default values, and a values file
+// with the tree under feature: (kube's test fixtures).
+const fixture = (name: string) => fileURLToPath(new URL(`../../kube/test/fixtures/${name}`, import.meta.url));
+const load = (env: Record<string, string>, args: string[] = []) =>
+  loadAppSettings({
+    name: 'egw-agent',
+    description: 'test',
+    options: AGENT_OPTIONS,
+    argv: ['node', 'egw-agent', ...args],
+    env,
+  });
 
 describe('agent settings', () => {
   it('lists every config-file key in the keys both apps accept from their shared ConfigMap', () => {
@@ -16,5 +29,53 @@ describe('agent settings', () => {
     expect(() =>
       resolveConfig(AGENT_OPTIONS, { file: { fenceMargn: 1 }, otherAppsKeys: APP_CONFIG_KEYS }),
     ).toThrow('fenceMargn');
+  });
+
+  it("runs from upstream's chart as it is: its conf.yml and its env", () => {
+    // The env upstream's daemonset.yaml sets.
+    const { settings: s, warnings } = load({
+      CONFIGMAP_PATH: fixture('upstream-conf.yml'),
+      LOG_LEVEL: 'debug',
+      LOG_USE_DEV_MODE: 'false',
+      LOG_WITH_CALLER: 'true',
+      LOG_ENCODER: 'console',
+      HEALTH_PROBE_BIND_ADDRESS: ':5810',
+      GOPS_PORT: '5812',
+      POD_NAME: 'egressgateway-agent-x2x9q',
+      POD_NAMESPACE: 'kube-system',
+      NODE_NAME: 'node1',
+    });
+    expect(s).toMatchObject({
+      nodeName: 'node1',
+      tunnelUpdatePeriodMs: 5000,
+      eipEvictionTimeoutMs: 15_000,
+      tunnelIpv4Cidr: '172.31.0.0/16',
+      tunnelIpv6Cidr: '',
+      tunnelDevice: 'egress.vxlan',
+      tunnelPort: 7789,
+      tunnelVni: 100,
+      logLevel: 'debug',
+      logFormat: 'pretty',
+      healthAddress: ':5810',
+      fenceMarginMs: 500,
+    });
+    expect(s.egressInterface).toBeUndefined();
+    expect(s.metricsAddress).toBeUndefined();
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('reads a values file: interface=<name>, failover on, IPv6 on, our fenceMargin beside upstream keys', () => {
+    const { settings: s, warnings } = load({ NODE_NAME: 'node1' }, [
+      '--config',
+      fixture('upstream-values.yml'),
+    ]);
+    expect(s).toMatchObject({
+      egressInterface: 'eth1',
+      tunnelUpdatePeriodMs: 2000,
+      eipEvictionTimeoutMs: 6000,
+      tunnelIpv6Cidr: 'fd11::/112',
+      fenceMarginMs: 500,
+    });
+    expect(warnings.map((w) => w.message)).toEqual(['upstream settings accepted but not applied']);
   });
 });

@@ -2,6 +2,7 @@ import {
   COMMON_OPTIONS,
   type ConfigOf,
   healthAddressOption,
+  metricsAddressOption,
   option,
   parsers,
   SHARED_OPTIONS,
@@ -12,6 +13,7 @@ export const AGENT_OPTIONS = {
   ...COMMON_OPTIONS,
   ...SHARED_OPTIONS,
   healthAddress: healthAddressOption('0.0.0.0:8789'),
+  metricsAddress: metricsAddressOption(),
   nodeName: option({
     key: 'nodeName',
     flag: '--node-name',
@@ -24,7 +26,8 @@ export const AGENT_OPTIONS = {
     key: 'egressInterface',
     flag: '--egress-interface',
     env: 'EGW_EGRESS_INTERFACE',
-    description: 'interface for the underlay and the EIPs (default: that of the default route)',
+    description:
+      "interface for the underlay and the EIPs (default: that of the default route; upstream's tunnelDetectMethod interface=<name> sets it)",
     parse: parsers.string,
     placeholder: '<ifname>',
   }),

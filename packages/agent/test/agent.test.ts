@@ -111,7 +111,8 @@ describe('agent against the embedded API server and a live controller', () => {
     void controller.lead(term.signal);
     for (const [i, name] of ['gw1', 'gw2', 'wk'].entries()) {
       const proxy = new PartitionProxy(server.port);
-      const binder = new RecordingBinder();
+      // The default lease of a bind, as main() opens the DatapathBinder: eipLeaseMs = E - M.
+      const binder = new RecordingBinder(EVICT - MARGIN);
       const agent = new EgressAgent({
         client: new KubeClient(kubeConfigVia(await proxy.listen())),
         binder,
@@ -183,6 +184,22 @@ describe('agent against the embedded API server and a live controller', () => {
       expect(r.lifetime).toBe(1);
       expect(r.leaseMs).toBeGreaterThan(0);
       expect(r.at + (r.leaseMs ?? 0)).toBeLessThanOrEqual((beat?.sentAt ?? 0) + EVICT - MARGIN + 1);
+    }
+  });
+
+  it('binds an EIP with a lease that ends by the fence deadline of the last acknowledged heartbeat', async () => {
+    // An agent killed right after a bind renews nothing: the lease given with the bind is all the
+    // kernel has, so it must not outlast the deadline by which the agent would have fenced.
+    const h = await settle();
+    const binds = node(h).binder.calls.filter((c) => c.op === 'apply' && c.leaseEnd !== undefined);
+    expect(binds.length).toBeGreaterThan(0);
+    for (const b of binds) {
+      const beat = node(h)
+        .agent.heartbeats.filter((x) => x.ackAt <= (b.leaseEnd ?? 0) - (b.leaseMs ?? 0))
+        .at(-1);
+      expect(beat).toBeDefined();
+      expect(b.leaseMs).toBeGreaterThan(0);
+      expect(b.leaseEnd).toBeLessThanOrEqual((beat?.sentAt ?? 0) + EVICT - MARGIN + 1);
     }
   });
 

@@ -2,7 +2,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { NodeDatapathState } from '@egressgateway/datapath';
 import type { Binder } from '../src/agent.js';
 
-/** A binder that records what it is asked to do, with timestamps. */
+/** The agent's clock (`systemClock`: monotonic, anchored at the time origin). */
+const monotonicNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * A binder that records what it is asked to do, with timestamps. Like `DatapathBinder`, an apply
+ * that binds an EIP leases it for the lease passed with the call, or else for the binder's default
+ * (`defaultLeaseMs`, the agent's `eipLeaseMs`): `leaseEnd` is when that lease runs out on the agent's
+ * clock, i.e. when a node whose agent died right after the bind stops claiming the EIP.
+ */
 export class RecordingBinder implements Binder {
   readonly calls: Array<{
     at: number;
@@ -10,16 +18,26 @@ export class RecordingBinder implements Binder {
     desired?: NodeDatapathState;
     lifetime?: number;
     leaseMs?: number;
+    leaseEnd?: number;
   }> = [];
   current: NodeDatapathState | undefined;
-  async apply(desired: NodeDatapathState) {
-    this.calls.push({ at: Date.now(), op: 'apply', desired });
+  constructor(private readonly defaultLeaseMs = 30_000) {}
+  async apply(desired: NodeDatapathState, options?: { leaseMs?: number }) {
+    const now = monotonicNow();
+    const leaseMs = options?.leaseMs ?? this.defaultLeaseMs;
+    const binds = desired.eips.some((e) => !this.holds(e));
+    this.calls.push({
+      at: Date.now(),
+      op: 'apply',
+      desired,
+      ...(binds ? { leaseMs, leaseEnd: now + leaseMs } : {}),
+    });
     this.current = desired;
     return { ok: true };
   }
   async renewEips(lifetime: number, leaseMs?: number) {
     this.calls.push({
-      at: performance.timeOrigin + performance.now(),
+      at: monotonicNow(),
       op: 'renew',
       lifetime,
       ...(leaseMs !== undefined ? { leaseMs } : {}),

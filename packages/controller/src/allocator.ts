@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { formatIp, MARK_BASE, parseCidr, parseIp } from '@egressgateway/crds';
+import { MARK_BASE } from '@egressgateway/crds';
+import { formatIp, parseCidr, parseIp } from '@egressgateway/netaddr';
 
 /** What the controller allocates for a node's EgressTunnel. */
 export interface TunnelAllocation {
@@ -44,7 +45,8 @@ interface Range {
 }
 
 function usableRange(cidr: string, family: 4 | 6): Range {
-  const c = parseCidr(cidr);
+  const parsed = parseCidr(cidr);
+  const c = parsed.ok ? parsed.value : undefined;
   if (!c || c.family !== family) {
     throw new TunnelCidrError(
       `tunnel ipv${family} CIDR "${cidr}" is not an IPv${family} CIDR like ${family === 4 ? '198.19.255.0/24' : 'fd00:ff::/64'}`,
@@ -89,7 +91,8 @@ export class TunnelAllocator {
     if (existing.mac && !this.macs.has(existing.mac.toLowerCase()))
       this.macs.set(existing.mac.toLowerCase(), existing.name);
     for (const ip of [existing.ipv4, existing.ipv6]) {
-      const p = ip ? parseIp(ip) : undefined;
+      const parsed = ip ? parseIp(ip) : undefined;
+      const p = parsed?.ok ? parsed.value : undefined;
       if (p) {
         const key = formatIp(p.family, p.value);
         if (!this.ips.has(key)) this.ips.set(key, existing.name);
@@ -157,7 +160,8 @@ export class TunnelAllocator {
   }
 
   private keepOrAllocateIp(name: string, current: string | undefined, range: Range): string {
-    const p = current ? parseIp(current) : undefined;
+    const parsed = current ? parseIp(current) : undefined;
+    const p = parsed?.ok ? parsed.value : undefined;
     if (p && p.family === range.family && p.value >= range.first && p.value < range.first + range.size) {
       const key = formatIp(p.family, p.value);
       if (this.ips.get(key) === name) return key;

@@ -1,3 +1,5 @@
+import type { EgressTunnel } from '@egressgateway/crds';
+
 /**
  * The controller's own record of when it saw each tunnel's current heartbeat value (client-go's
  * observed-time idea): eviction is judged against this local instant, never against the
@@ -26,4 +28,21 @@ export class HeartbeatObserver {
   observedAt(name: string): number | null {
     return this.seen.get(name)?.at ?? null;
   }
+}
+
+/**
+ * True when an EgressTunnel update changed nothing but its heartbeat (`status.lastHeartbeatTime`,
+ * and the resourceVersion that comes with every write). The most frequent write of the system:
+ * a heartbeat of a Ready tunnel only pushes its deadline later, so the leader need not reconcile.
+ */
+export function isHeartbeatOnlyChange(before: EgressTunnel, after: EgressTunnel): boolean {
+  const strip = (t: EgressTunnel) =>
+    JSON.stringify([
+      { ...t.status, lastHeartbeatTime: undefined },
+      t.metadata?.labels,
+      t.metadata?.annotations,
+      t.metadata?.deletionTimestamp,
+      t.spec,
+    ]);
+  return strip(before) === strip(after);
 }

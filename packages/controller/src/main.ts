@@ -8,13 +8,19 @@ import {
   KubeEventSink,
   loadKubeConfig,
   runApp,
+  separateMetricsAddress,
   startHealthServer,
 } from '@egressgateway/kube';
 import { CoordinationV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { EgressController } from './controller.js';
 import { createControllerMetrics } from './metrics.js';
-import { CONTROLLER_OPTIONS, type ControllerSettings, timingWarnings } from './settings.js';
+import {
+  CONTROLLER_OPTIONS,
+  type ControllerSettings,
+  leaderElectionLease,
+  timingWarnings,
+} from './settings.js';
 
 /** A running controller process. */
 export interface RunningController {
@@ -63,11 +69,25 @@ export async function main(options: MainOptions): Promise<RunningController> {
     ready: () => controller.synced(),
     registry: metrics.registry,
   });
+  const metricsAddress = separateMetricsAddress(s);
+  const metricsServer = metricsAddress
+    ? await startHealthServer({
+        address: metricsAddress,
+        ready: () => controller.synced(),
+        registry: metrics.registry,
+      })
+    : undefined;
+  const lease = leaderElectionLease(s);
+  if (lease.namespaceFrom === 'fallback')
+    log.warn(
+      { lease: `${lease.namespace}/${lease.name}` },
+      'lease namespace unknown (no POD_NAMESPACE or leader election namespace): using the fallback',
+    );
   // Built from named imports rather than KubernetesLeaseLock.fromKubeConfig, whose dynamic
   // import of the whole client-node namespace would pull every generated model into the bundled bin.
   const lock = new KubernetesLeaseLock({
-    namespace: s.leaseNamespace,
-    name: s.leaseName,
+    namespace: lease.namespace,
+    name: lease.name,
     logger: log,
     api: kc.makeApiClient(CoordinationV1Api),
     watch: new Watch(kc),
@@ -90,6 +110,8 @@ export async function main(options: MainOptions): Promise<RunningController> {
     {
       identity,
       health: health.url,
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
+      lease: `${lease.namespace}/${lease.name}`,
       tunnelUpdatePeriodMs: s.tunnelUpdatePeriodMs,
       eipEvictionTimeoutMs: s.eipEvictionTimeoutMs,
       tunnelMonitorPeriodMs: s.tunnelMonitorPeriodMs,
@@ -109,6 +131,7 @@ export async function main(options: MainOptions): Promise<RunningController> {
         await controller.stop();
         await events.flush();
         await health.close();
+        await metricsServer?.close();
         log.info({}, 'stopped');
       })();
       return stopping;

@@ -1,7 +1,19 @@
-import { APP_CONFIG_KEYS, resolveConfig } from '@egressgateway/kube';
+import { fileURLToPath } from 'node:url';
+import { APP_CONFIG_KEYS, loadAppSettings, resolveConfig } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from './main.js';
-import { CONTROLLER_OPTIONS, timingWarnings } from './settings.js';
+import { CONTROLLER_OPTIONS, leaderElectionLease, timingWarnings } from './settings.js';
+
+// Upstream v0.6.9's conf.yml as `helm template` renders its default values (kube's test fixture).
+const UPSTREAM_CONF = fileURLToPath(new URL('../../kube/test/fixtures/upstream-conf.yml', import.meta.url));
+const load = (env: Record<string, string>, args: string[] = []) =>
+  loadAppSettings({
+    name: 'egw-controller',
+    description: 'test',
+    options: CONTROLLER_OPTIONS,
+    argv: ['node', 'egw-controller', ...args],
+    env,
+  });
 
 describe('controller settings', () => {
   it('lists every config-file key in the keys both apps accept from their shared ConfigMap', () => {
@@ -39,5 +51,88 @@ describe('controller settings', () => {
     expect([s.eipEvictionTimeoutMs, s.tunnelUpdatePeriodMs, s.tunnelMonitorPeriodMs]).toEqual([
       1500, 250, 2000,
     ]);
+  });
+
+  it("runs from upstream's chart as it is: its conf.yml and its env", () => {
+    // The env upstream's deployment.yaml sets (values: debug.*, healthServer.port, prometheus on).
+    const { settings: s, warnings } = load({
+      CONFIGMAP_PATH: UPSTREAM_CONF,
+      LEADER_ELECTION: 'true',
+      LOG_LEVEL: 'info',
+      LOG_USE_DEV_MODE: 'false',
+      LOG_WITH_CALLER: 'true',
+      LOG_ENCODER: 'json',
+      METRICS_BIND_ADDRESS: ':5821',
+      GOPS_PORT: '5824',
+      PYROSCOPE_SERVER_ADDR: '',
+      WEBHOOK_PORT: '5822',
+      HEALTH_PROBE_BIND_ADDRESS: ':5820',
+      POD_NAME: 'egressgateway-controller-7d9f-abcde',
+      POD_NAMESPACE: 'kube-system',
+    });
+    expect(s).toMatchObject({
+      tunnelMonitorPeriodMs: 5000,
+      tunnelUpdatePeriodMs: 5000,
+      eipEvictionTimeoutMs: 15_000,
+      tunnelIpv4Cidr: '172.31.0.0/16',
+      tunnelIpv6Cidr: '',
+      logLevel: 'info',
+      logFormat: 'json',
+      healthAddress: ':5820',
+      metricsAddress: ':5821',
+      identity: 'egressgateway-controller-7d9f-abcde',
+      detection: 'deadline',
+    });
+    expect(leaderElectionLease(s)).toEqual({
+      namespace: 'kube-system',
+      name: 'egressgateway',
+      namespaceFrom: 'pod',
+    });
+    // 5/5/15 is also sound for deadline detection.
+    expect(timingWarnings(s)).toEqual([]);
+    expect(warnings.map((w) => w.message)).toEqual([
+      'upstream settings accepted but not applied',
+      'gateway failover off (node-ready mode) is not implemented yet: heartbeat failover stays on',
+    ]);
+  });
+
+  it.each([
+    // [case, env, flags, expected Lease]
+    [
+      'upstream default: Lease egressgateway in the pod namespace',
+      { POD_NAMESPACE: 'egw' },
+      [],
+      ['egw', 'egressgateway', 'pod'],
+    ],
+    ['no namespace known: the fallback, to be logged', {}, [], ['kube-system', 'egressgateway', 'fallback']],
+    [
+      "upstream's LEADER_ELECTION_NAMESPACE / _ID",
+      { POD_NAMESPACE: 'egw', LEADER_ELECTION_NAMESPACE: 'ops', LEADER_ELECTION_ID: 'x' },
+      [],
+      ['ops', 'x', 'setting'],
+    ],
+    [
+      'our env wins over upstream env',
+      {
+        LEADER_ELECTION_NAMESPACE: 'ops',
+        EGW_LEADER_ELECTION_NAMESPACE: 'ours',
+        LEADER_ELECTION_ID: 'x',
+        EGW_LEADER_ELECTION_NAME: 'y',
+      },
+      [],
+      ['ours', 'y', 'setting'],
+    ],
+    [
+      'a flag wins over both',
+      { EGW_LEADER_ELECTION_NAMESPACE: 'ours' },
+      ['--leader-election-namespace', 'flag'],
+      ['flag', 'egressgateway', 'setting'],
+    ],
+  ])('lease: %s', (_, env, args, [namespace, name, namespaceFrom]) => {
+    expect(leaderElectionLease(load(env as Record<string, string>, args as string[]).settings)).toEqual({
+      namespace,
+      name,
+      namespaceFrom,
+    });
   });
 });

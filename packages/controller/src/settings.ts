@@ -3,10 +3,14 @@ import {
   COMMON_OPTIONS,
   type ConfigOf,
   healthAddressOption,
+  metricsAddressOption,
   option,
   parsers,
   SHARED_OPTIONS,
 } from '@egressgateway/kube';
+
+/** Lease namespace when neither a setting nor `POD_NAMESPACE` names one (outside a cluster). */
+export const FALLBACK_LEASE_NAMESPACE = 'kube-system';
 
 /**
  * Every controller setting, by flag, environment variable and config-file key. Timing keys keep
@@ -17,6 +21,7 @@ export const CONTROLLER_OPTIONS = {
   ...COMMON_OPTIONS,
   ...SHARED_OPTIONS,
   healthAddress: healthAddressOption('0.0.0.0:8788'),
+  metricsAddress: metricsAddressOption(),
   tunnelMonitorPeriodMs: option({
     key: 'tunnelMonitorPeriod',
     flag: '--tunnel-monitor-period',
@@ -45,22 +50,32 @@ export const CONTROLLER_OPTIONS = {
     default: 'deadline' as const,
     placeholder: '<mode>',
   }),
+  podNamespace: option({
+    key: 'podNamespace',
+    flag: '--pod-namespace',
+    env: 'POD_NAMESPACE',
+    description:
+      "this replica's namespace (the chart sets it from the downward API); default of the Lease namespace",
+    parse: parsers.string,
+    placeholder: '<ns>',
+  }),
   leaseNamespace: option({
     key: 'leaderElectionNamespace',
     flag: '--leader-election-namespace',
     env: 'EGW_LEADER_ELECTION_NAMESPACE',
-    description: 'namespace of the leader election Lease',
+    upstreamEnv: 'LEADER_ELECTION_NAMESPACE',
+    description: `namespace of the leader election Lease (default: the pod's namespace, else ${FALLBACK_LEASE_NAMESPACE})`,
     parse: parsers.string,
-    default: 'kube-system',
     placeholder: '<ns>',
   }),
   leaseName: option({
     key: 'leaderElectionName',
     flag: '--leader-election-name',
     env: 'EGW_LEADER_ELECTION_NAME',
-    description: 'name of the leader election Lease',
+    upstreamEnv: 'LEADER_ELECTION_ID',
+    description: "name of the leader election Lease (upstream's, so the two controllers exclude each other)",
     parse: parsers.string,
-    default: 'egressgateway-controller',
+    default: 'egressgateway',
     placeholder: '<name>',
   }),
   leaseDurationMs: option({
@@ -102,6 +117,28 @@ export const CONTROLLER_OPTIONS = {
 
 /** Resolved controller settings. */
 export type ControllerSettings = ConfigOf<typeof CONTROLLER_OPTIONS>;
+
+/** The leader election Lease and where its namespace came from. */
+export interface LeaseLocation {
+  namespace: string;
+  name: string;
+  /** `setting` (flag, env or file), `pod` (`POD_NAMESPACE`) or `fallback` (log it: the pod namespace is unknown). */
+  namespaceFrom: 'setting' | 'pod' | 'fallback';
+}
+
+/**
+ * The Lease the replicas elect on. As upstream's controller does, the default is the Lease
+ * `egressgateway` in the controller's own namespace, so an upstream controller and ours in the
+ * same namespace exclude each other; without a known namespace it is the Lease in
+ * {@link FALLBACK_LEASE_NAMESPACE}.
+ */
+export function leaderElectionLease(
+  s: Pick<ControllerSettings, 'leaseNamespace' | 'leaseName' | 'podNamespace'>,
+): LeaseLocation {
+  if (s.leaseNamespace) return { namespace: s.leaseNamespace, name: s.leaseName, namespaceFrom: 'setting' };
+  if (s.podNamespace) return { namespace: s.podNamespace, name: s.leaseName, namespaceFrom: 'pod' };
+  return { namespace: FALLBACK_LEASE_NAMESPACE, name: s.leaseName, namespaceFrom: 'fallback' };
+}
 
 /** Warnings about unsafe timing combinations (the seed's rule and ours), with the numbers. */
 export function timingWarnings(

@@ -1,14 +1,49 @@
 import { Command } from 'commander';
 import {
   addOptions,
+  ConfigError,
   type ConfigOf,
-  loadConfigFile,
   type OptionSpec,
   option,
   parsers,
   resolveConfig,
+  throwAll,
 } from './config.js';
+import { type ConfigFile, loadConfigFile, UPSTREAM_CONFIG_KEYS } from './config-file.js';
 import { createLogger, type LogOptions } from './logger.js';
+import { parseAddress } from './server.js';
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/**
+ * Upstream's `LOG_LEVEL` (zap): a level name in any case, or a number, where upstream treats
+ * any non-zero number as a debug verbosity and 0 as info. zap's dpanic, panic and fatal log
+ * errors only, as `error` does here.
+ */
+export function parseUpstreamLogLevel(raw: unknown): (typeof LEVELS)[number] {
+  const s = String(raw).trim().toLowerCase();
+  if (/^[-+]?\d+$/.test(s)) return Number(s) === 0 ? 'info' : 'debug';
+  if ((LEVELS as readonly string[]).includes(s)) return s as (typeof LEVELS)[number];
+  if (['dpanic', 'panic', 'fatal'].includes(s)) return 'error';
+  throw new Error(
+    `"${String(raw)}" is not a log level: use debug, info, warn, error (or a zap level or number)`,
+  );
+}
+
+/** Upstream's `LOG_ENCODER`: `json`, or `console` (lines for humans), which is `pretty` here. */
+export function parseUpstreamLogEncoder(raw: unknown): 'json' | 'pretty' {
+  const s = String(raw).trim().toLowerCase();
+  if (s === 'json') return 'json';
+  if (s === 'console') return 'pretty';
+  throw new Error(`"${String(raw)}" is not json or console`);
+}
+
+/** A `host:port` setting (`:8080` listens on every IPv4 address). */
+function hostPort(raw: unknown): string {
+  const s = parsers.string(raw);
+  parseAddress(s);
+  return s;
+}
 
 /** Settings every app has: where the cluster is, and how to log. */
 export const COMMON_OPTIONS = {
@@ -24,8 +59,10 @@ export const COMMON_OPTIONS = {
     key: 'logLevel',
     flag: '--log-level',
     env: 'EGW_LOG_LEVEL',
+    upstreamEnv: 'LOG_LEVEL',
     description: 'debug, info, warn or error',
-    parse: parsers.oneOf(['debug', 'info', 'warn', 'error'] as const),
+    parse: parsers.oneOf(LEVELS),
+    parseUpstream: parseUpstreamLogLevel,
     default: 'info' as const,
     placeholder: '<level>',
   }),
@@ -33,8 +70,10 @@ export const COMMON_OPTIONS = {
     key: 'logFormat',
     flag: '--log-format',
     env: 'EGW_LOG_FORMAT',
-    description: 'json or pretty (default: pretty on a terminal)',
+    upstreamEnv: 'LOG_ENCODER',
+    description: "json or pretty (default: pretty on a terminal; upstream's LOG_ENCODER console is pretty)",
     parse: parsers.oneOf(['json', 'pretty'] as const),
+    parseUpstream: parseUpstreamLogEncoder,
     placeholder: '<format>',
   }),
 };
@@ -82,17 +121,81 @@ export const SHARED_OPTIONS = {
   }),
 };
 
-/** The `--health-address` setting with an app's default port. */
+/** The `--health-address` setting with an app's default port (upstream: `HEALTH_PROBE_BIND_ADDRESS`). */
 export function healthAddressOption(defaultAddress: string) {
   return option({
     key: 'healthAddress',
     flag: '--health-address',
     env: 'EGW_HEALTH_ADDRESS',
+    upstreamEnv: 'HEALTH_PROBE_BIND_ADDRESS',
     description: 'host:port of /healthz, /readyz and /metrics',
-    parse: parsers.string,
+    parse: hostPort,
     default: defaultAddress,
     placeholder: '<host:port>',
   });
+}
+
+/**
+ * The `--metrics-address` setting (upstream: `METRICS_BIND_ADDRESS`, which its chart sets when
+ * `prometheus.enabled`): a second server for `/metrics`. Unset, or upstream's `0` ("off"), keeps
+ * `/metrics` on the health address only: metrics cannot be switched off here.
+ */
+export function metricsAddressOption() {
+  return option({
+    key: 'metricsAddress',
+    flag: '--metrics-address',
+    env: 'EGW_METRICS_ADDRESS',
+    upstreamEnv: 'METRICS_BIND_ADDRESS',
+    description: 'host:port of a second server for /metrics (default: /metrics on the health address only)',
+    parse: (raw: unknown) => (String(raw).trim() === '0' ? '0' : hostPort(raw)),
+    placeholder: '<host:port>',
+  });
+}
+
+/** The address of the separate metrics server to start, if the settings ask for one. */
+export function separateMetricsAddress(s: {
+  healthAddress: string;
+  metricsAddress?: string | undefined;
+}): string | undefined {
+  const m = s.metricsAddress;
+  return m === undefined || m === '' || m === '0' || m === s.healthAddress ? undefined : m;
+}
+
+/**
+ * Cross-setting rules both apps enforce at start, as errors:
+ * - `eipEvictionTimeout` shorter than `tunnelUpdatePeriod`: a healthy node that heartbeats on
+ *   time would still pass its deadline before every heartbeat, so EIPs would move all the time.
+ *   Detection runs at the deadline here, so upstream's stricter rule (eviction >= update +
+ *   monitor period) would refuse valid fast settings such as our defaults 1/3 s with a 5 s
+ *   monitor; tighter margins are warnings (`validateTiming`, the agent's fencing warnings).
+ * - No tunnel address family (both tunnel CIDRs empty).
+ */
+export function checkSharedSettings(s: {
+  tunnelUpdatePeriodMs?: number;
+  eipEvictionTimeoutMs?: number;
+  tunnelIpv4Cidr?: string;
+  tunnelIpv6Cidr?: string;
+}): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const { tunnelUpdatePeriodMs: update, eipEvictionTimeoutMs: eviction } = s;
+  if (update !== undefined && eviction !== undefined && eviction < update)
+    errors.push(
+      new ConfigError(
+        'eipEvictionTimeout',
+        'settings',
+        `${eviction / 1000}s is shorter than tunnelUpdatePeriod (${update / 1000}s), so every healthy node would ` +
+          `lose its EIPs between two heartbeats: use at least ${(2 * update + 500) / 1000}s`,
+      ),
+    );
+  if (s.tunnelIpv4Cidr === '' && s.tunnelIpv6Cidr === '')
+    errors.push(
+      new ConfigError(
+        'tunnelIpv4Cidr, tunnelIpv6Cidr',
+        'settings',
+        'both are empty, so tunnels would have no address family: set at least one (or enableIPv4/enableIPv6 true)',
+      ),
+    );
+  return errors;
 }
 
 /**
@@ -110,10 +213,12 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'tunnelIpv4Cidr',
   'tunnelIpv6Cidr',
   'healthAddress',
+  'metricsAddress',
   // controller
   'tunnelMonitorPeriod',
   'rebalance',
   'detection',
+  'podNamespace',
   'leaderElectionNamespace',
   'leaderElectionName',
   'leaderElectionLeaseDuration',
@@ -139,14 +244,84 @@ export function buildAppProgram(
     .description(description)
     .option(
       '--config <file>',
-      "YAML config file: our keys (eipEvictionTimeout) or upstream's conf.yml layout (default: $CONFIGMAP_PATH)",
+      "YAML config file, our keys or upstream's conf.yml layout [env EGW_CONFIG, then upstream's CONFIGMAP_PATH]",
     );
   return addOptions(program, options);
 }
 
+/** A log line to write once the app's logger exists. */
+export interface StartupLog {
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+/** What {@link loadAppSettings} found. */
+export interface AppSettings<S extends Record<string, OptionSpec>> {
+  settings: ConfigOf<S>;
+  /** The config file read (from `--config`, `EGW_CONFIG` or `CONFIGMAP_PATH`), if any. */
+  configPath?: string;
+  file?: ConfigFile;
+  /** Warnings about the config file, at most one per kind (see {@link loadAppSettings}). */
+  warnings: StartupLog[];
+}
+
 /**
- * Runs an app from its command line: settings from flags, env and `--config`, then `start`;
- * SIGTERM and SIGINT call the returned `stop()` (graceful) and exit 0, or 1 if it fails.
+ * Resolves an app's settings from its command line, environment and config file, as
+ * {@link runApp} does, without side effects other than reading the file.
+ *
+ * Precedence: flag > our env (`EGW_*`) > upstream's env (`LOG_LEVEL`, …) > config file >
+ * default. The file is `--config`, else `EGW_CONFIG`, else upstream's `CONFIGMAP_PATH`.
+ * Warnings: one `upstream settings accepted but not applied` line naming every upstream key
+ * without effect here, with its reason; one line when `gatewayFailover.enable` is false.
+ *
+ * @throws ConfigError for a bad value, an unknown file key, or a rule of {@link checkSharedSettings}.
+ */
+export function loadAppSettings<S extends Record<string, OptionSpec>>(app: {
+  name: string;
+  description: string;
+  options: S;
+  /** Node-style argv (`[node, script, ...args]`). */
+  argv: string[];
+  env: Record<string, string | undefined>;
+}): AppSettings<S> {
+  const program = buildAppProgram(app.name, app.description, app.options).parse(app.argv);
+  const flags = program.opts();
+  const given = (v: unknown) => (v === undefined || v === '' ? undefined : String(v));
+  const configPath = given(flags.config) ?? given(app.env.EGW_CONFIG) ?? given(app.env.CONFIGMAP_PATH);
+  const file = configPath ? loadConfigFile(configPath) : undefined;
+  const settings = resolveConfig(app.options, {
+    flags,
+    env: app.env,
+    otherAppsKeys: APP_CONFIG_KEYS,
+    suggest: UPSTREAM_CONFIG_KEYS,
+    ...(file && configPath ? { file: file.values, fileOrigins: file.origins, fileName: configPath } : {}),
+  });
+  throwAll(checkSharedSettings(settings as Parameters<typeof checkSharedSettings>[0]));
+  const warnings: StartupLog[] = [];
+  if (file && file.notApplied.length > 0)
+    warnings.push({
+      fields: {
+        file: configPath,
+        keys: file.notApplied.map((n) => n.key),
+        reasons: Object.fromEntries(file.notApplied.map((n) => [n.key, `${n.kind}: ${n.why}`])),
+      },
+      message: 'upstream settings accepted but not applied',
+    });
+  if (file?.gatewayFailoverOff)
+    warnings.push({
+      fields: { file: configPath, key: 'gatewayFailover.enable', value: false },
+      message: 'gateway failover off (node-ready mode) is not implemented yet: heartbeat failover stays on',
+    });
+  return { settings, ...(configPath ? { configPath } : {}), ...(file ? { file } : {}), warnings };
+}
+
+/**
+ * Runs an app from its command line: settings as {@link loadAppSettings} resolves them (their
+ * warnings logged), then `start`; SIGTERM and SIGINT call the returned `stop()` (graceful) and
+ * exit 0, or 1 if it fails.
+ *
+ * @example
+ * await runApp({ name: 'egw-agent', description: 'agent', options: AGENT_OPTIONS, start: (s) => main({ settings: s }) });
  */
 export async function runApp<S extends Record<string, OptionSpec>>(app: {
   name: string;
@@ -155,27 +330,19 @@ export async function runApp<S extends Record<string, OptionSpec>>(app: {
   start: (settings: ConfigOf<S>) => Promise<{ stop(): Promise<void> }>;
   argv?: string[];
 }): Promise<void> {
-  const program = buildAppProgram(app.name, app.description, app.options).parse(app.argv ?? process.argv);
-  const flags = program.opts();
-  // Upstream's chart mounts its ConfigMap and names the file in CONFIGMAP_PATH.
-  const path = flags.config ?? (process.env.CONFIGMAP_PATH || undefined);
-  const file = path ? loadConfigFile(String(path)) : undefined;
-  const settings = resolveConfig(app.options, {
-    flags,
+  const { settings, warnings } = loadAppSettings({
+    ...app,
+    argv: app.argv ?? process.argv,
     env: process.env,
-    otherAppsKeys: APP_CONFIG_KEYS,
-    ...(file ? { file: file.values, fileName: String(path) } : {}),
   });
-  if (file && file.notApplied.length > 0) {
-    const s = settings as { logLevel?: LogOptions['level']; logFormat?: string };
-    createLogger({
+  if (warnings.length > 0) {
+    const s = settings as { logLevel?: LogOptions['level']; logFormat?: LogOptions['format'] };
+    const log = createLogger({
       name: app.name,
       ...(s.logLevel ? { level: s.logLevel } : {}),
-      ...(s.logFormat === 'json' || s.logFormat === 'pretty' ? { format: s.logFormat } : {}),
-    }).warn(
-      { file: String(path), keys: file.notApplied },
-      'upstream settings accepted but not applied (no equivalent here)',
-    );
+      ...(s.logFormat ? { format: s.logFormat } : {}),
+    });
+    for (const w of warnings) log.warn(w.fields, w.message);
   }
   const running = await app.start(settings);
   const shutdown = () =>

@@ -3,15 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import {
-  addOptions,
-  ConfigError,
-  loadConfigFile,
-  option,
-  parsers,
-  readConfigFile,
-  resolveConfig,
-} from './config.js';
+import { addOptions, ConfigError, nearestKey, option, parsers, resolveConfig } from './config.js';
+import { readConfigFile } from './config-file.js';
 
 const specs = {
   updateMs: option({
@@ -26,8 +19,11 @@ const specs = {
     key: 'logLevel',
     flag: '--log-level',
     env: 'EGW_LOG_LEVEL',
+    upstreamEnv: 'LOG_LEVEL',
     description: 'log level',
     parse: parsers.oneOf(['debug', 'info', 'warn'] as const),
+    parseUpstream: (raw: unknown) =>
+      parsers.oneOf(['debug', 'info', 'warn'] as const)(String(raw).toLowerCase()),
     default: 'info' as const,
   }),
 };
@@ -59,14 +55,61 @@ describe('resolveConfig', () => {
     );
   });
 
-  it('reports unknown keys in the file, so typos are not silently ignored', () => {
+  it('reads the upstream env name after ours: flag > EGW_* > upstream env > file > default', () => {
+    const file = { logLevel: 'warn' };
+    expect(resolveConfig(specs, { file }).logLevel).toBe('warn');
+    expect(resolveConfig(specs, { file, env: { LOG_LEVEL: 'DEBUG' } }).logLevel).toBe('debug');
+    expect(resolveConfig(specs, { file, env: { LOG_LEVEL: 'DEBUG', EGW_LOG_LEVEL: 'info' } }).logLevel).toBe(
+      'info',
+    );
+    expect(
+      resolveConfig(specs, {
+        env: { LOG_LEVEL: 'debug', EGW_LOG_LEVEL: 'info' },
+        flags: parseFlags(['--log-level', 'warn']),
+      }).logLevel,
+    ).toBe('warn');
+    // An empty variable is not a value (as a chart renders an unset value).
+    expect(resolveConfig(specs, { file, env: { LOG_LEVEL: '' } }).logLevel).toBe('warn');
+    expect(() => resolveConfig(specs, { env: { LOG_LEVEL: 'loud' } })).toThrow(
+      'logLevel (from env LOG_LEVEL)',
+    );
+  });
+
+  it('reports unknown keys in the file with the likely intended key, so typos are not silently ignored', () => {
     try {
       resolveConfig(specs, { file: { tunnelUpdatePeriode: 1 }, fileName: 'egw.yaml' });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
-      expect((e as ConfigError).message).toContain('tunnelUpdatePeriode (from egw.yaml): unknown setting');
+      expect((e as ConfigError).message).toBe(
+        'tunnelUpdatePeriode (from egw.yaml): unknown setting: did you mean tunnelUpdatePeriod? Fix the name or remove the key',
+      );
     }
+    expect(() => resolveConfig(specs, { file: { somethingElse: 1 }, fileName: 'egw.yaml' })).toThrow(
+      "somethingElse (from egw.yaml): unknown setting: remove it, or use one of tunnelUpdatePeriod, logLevel or a key of upstream's conf.yml",
+    );
+    expect(() =>
+      resolveConfig(specs, { file: { 'vxlan.nam': 1 }, fileName: 'conf.yml', suggest: ['vxlan.name'] }),
+    ).toThrow('did you mean vxlan.name?');
+  });
+
+  it('names the key as written in the file when it came from an upstream key', () => {
+    expect(() =>
+      resolveConfig(specs, {
+        file: { tunnelUpdatePeriod: 'soon' },
+        fileOrigins: { tunnelUpdatePeriod: 'gatewayFailover.tunnelUpdatePeriod' },
+        fileName: 'conf.yml',
+      }),
+    ).toThrow(
+      'gatewayFailover.tunnelUpdatePeriod (from conf.yml): "soon" is not a positive number of seconds',
+    );
+  });
+
+  it('suggests only near keys, case-insensitively', () => {
+    const keys = ['tunnelIpv4Subnet', 'tunnelIpv6Subnet', 'eipEvictionTimeout'];
+    expect(nearestKey('tunnelipv4subnet', keys)).toBe('tunnelIpv4Subnet');
+    expect(nearestKey('eipEvictionTimout', keys)).toBe('eipEvictionTimeout');
+    expect(nearestKey('mtu', keys)).toBeUndefined();
   });
 
   it('reads a YAML file with a Helm-style feature section', () => {
@@ -80,110 +123,5 @@ describe('resolveConfig', () => {
     writeFileSync(path, '- a\n- b\n');
     expect(() => readConfigFile(path)).toThrow('must be a YAML mapping');
     expect(() => readConfigFile(join(dir, 'missing.yaml'))).toThrow('cannot read the file');
-  });
-});
-
-// Upstream's chart renders its ConfigMap `conf.yml` from the values' `feature` tree; these are
-// the v0.6.9 defaults, written out as `helm template` prints them.
-const UPSTREAM_CONF_YML = `enableIPv4: true
-enableIPv6: false
-datapathMode: "iptables"
-tunnelIpv4Subnet: "172.31.0.0/16"
-tunnelIpv6Subnet: "fd11::/112"
-tunnelDetectMethod: "defaultRouteInterface"
-tunnelDetectCustomInterface: []
-enableGatewayReplyRoute: false
-gatewayReplyRouteTable: 600
-gatewayReplyRouteMark: 39
-iptables:
-  backendMode: "auto"
-vxlan:
-  name: "egress.vxlan"
-  port: 7789
-  id: 100
-  disableChecksumOffload: false
-clusterCIDR:
-  autoDetect:
-    podCidrMode: "auto"
-    clusterIP: true
-    nodeIP: true
-  extraCidr: []
-maxNumberEndpointPerSlice: 100
-announcedInterfacesToExclude:
-  - "^cali.*"
-  - "br-*"
-gatewayFailover:
-  enable: true
-  tunnelMonitorPeriod: 5
-  tunnelUpdatePeriod: 5
-  eipEvictionTimeout: 15
-`;
-
-describe("upstream's config file", () => {
-  const write = (text: string) => {
-    const path = join(mkdtempSync(join(tmpdir(), 'egw-config-')), 'conf.yml');
-    writeFileSync(path, text);
-    return path;
-  };
-
-  it('maps every upstream key with an equivalent and names the others once', () => {
-    const f = loadConfigFile(write(UPSTREAM_CONF_YML));
-    expect(f.values).toEqual({
-      tunnelIpv4Cidr: '172.31.0.0/16',
-      // enableIPv6: false turns the IPv6 tunnel off, whatever tunnelIpv6Subnet says
-      tunnelIpv6Cidr: '',
-      tunnelDevice: 'egress.vxlan',
-      tunnelPort: 7789,
-      tunnelVni: 100,
-      tunnelMonitorPeriod: 5,
-      tunnelUpdatePeriod: 5,
-      eipEvictionTimeout: 15,
-    });
-    expect(f.notApplied.map((n) => n.key).sort()).toEqual([
-      'announcedInterfacesToExclude',
-      'clusterCIDR.autoDetect',
-      'clusterCIDR.extraCidr',
-      'datapathMode',
-      'enableGatewayReplyRoute',
-      'gatewayReplyRouteMark',
-      'gatewayReplyRouteTable',
-      'iptables.backendMode',
-      'maxNumberEndpointPerSlice',
-      'tunnelDetectCustomInterface',
-      'tunnelDetectMethod',
-      'vxlan.disableChecksumOffload',
-    ]);
-    expect(f.notApplied.every((n) => n.reason.length > 0)).toBe(true);
-  });
-
-  it('reads the same tree under feature: (a values file), and our own keys win over upstream ones', () => {
-    const nested = `feature:\n${UPSTREAM_CONF_YML.replace(/^/gm, '  ')}\ntunnelUpdatePeriod: 0.5\n`;
-    const f = loadConfigFile(write(nested));
-    expect(f.values.tunnelUpdatePeriod).toBe(0.5);
-    expect(f.values.eipEvictionTimeout).toBe(15);
-    expect(resolveConfig(specs, { file: f.values, otherAppsKeys: Object.keys(f.values) }).updateMs).toBe(500);
-  });
-
-  it('says when failover or IPv4 is switched off upstream-style, and keeps the IPv6 tunnel when enableIPv6 is on', () => {
-    const f = loadConfigFile(
-      write(
-        'enableIPv4: false\nenableIPv6: true\ntunnelIpv6Subnet: fd00:ff::/112\ngatewayFailover:\n  enable: false\n',
-      ),
-    );
-    expect(f.values).toEqual({ tunnelIpv6Cidr: 'fd00:ff::/112' });
-    expect(f.notApplied).toEqual([
-      { key: 'enableIPv4', reason: 'IPv4 is always on here' },
-      { key: 'gatewayFailover.enable', reason: 'heartbeat failover is always on here' },
-    ]);
-  });
-
-  it('ignores keys only another app reads, and still refuses a key nobody knows (typos)', () => {
-    const file = { tunnelUpdatePeriod: 1, fenceMargin: 0.5 };
-    expect(resolveConfig(specs, { file, otherAppsKeys: ['fenceMargin'] }).updateMs).toBe(1000);
-    expect(() => resolveConfig(specs, { file, otherAppsKeys: [] })).toThrow('fenceMargin');
-    const typo = loadConfigFile(write('gatewayFailover:\n  tunnelUpdatePeriode: 1\n'));
-    expect(() => resolveConfig(specs, { file: typo.values, fileName: 'conf.yml' })).toThrow(
-      'gatewayFailover.tunnelUpdatePeriode (from conf.yml): unknown setting',
-    );
   });
 });

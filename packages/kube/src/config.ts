@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
 
 /** A setting that is wrong, with where it came from and how to fix it. */
 export class ConfigError extends Error {
@@ -26,6 +24,14 @@ export interface OptionSpec<T = unknown> {
   flag: string;
   /** Environment variable, e.g. `EGW_TUNNEL_UPDATE_PERIOD`. */
   env: string;
+  /**
+   * Upstream EgressGateway's environment variable for the same setting, as its chart sets it
+   * (`LOG_LEVEL`, `HEALTH_PROBE_BIND_ADDRESS`, …). Read after {@link OptionSpec.env}: when both
+   * are set, ours wins, so an `EGW_*` variable added beside upstream's chart env overrides it.
+   */
+  upstreamEnv?: string;
+  /** Parser for the upstream variable when its vocabulary differs (`LOG_ENCODER=console`); default `parse`. */
+  parseUpstream?: Parser<T>;
   description: string;
   parse: Parser<T>;
   default?: T;
@@ -90,10 +96,8 @@ export function addOptions(program: Command, specs: Record<string, OptionSpec>):
         ? spec.default / 1000
         : spec.default;
     const def = shown === undefined ? '' : ` (default ${JSON.stringify(shown)})`;
-    program.option(
-      `${spec.flag} ${spec.placeholder ?? '<value>'}`,
-      `${spec.description} [env ${spec.env}]${def}`,
-    );
+    const env = spec.upstreamEnv ? `${spec.env}, then upstream's ${spec.upstreamEnv}` : spec.env;
+    program.option(`${spec.flag} ${spec.placeholder ?? '<value>'}`, `${spec.description} [env ${env}]${def}`);
   }
   return program;
 }
@@ -102,187 +106,122 @@ function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/**
- * Keys of upstream EgressGateway's config file (its chart's `conf.yml`, which is the values'
- * `feature` tree) that have an equivalent here, as dotted paths, and the setting they set.
- */
-export const UPSTREAM_CONFIG_KEYS: Readonly<Record<string, string>> = {
-  'gatewayFailover.tunnelMonitorPeriod': 'tunnelMonitorPeriod',
-  'gatewayFailover.tunnelUpdatePeriod': 'tunnelUpdatePeriod',
-  'gatewayFailover.eipEvictionTimeout': 'eipEvictionTimeout',
-  tunnelIpv4Subnet: 'tunnelIpv4Cidr',
-  tunnelIpv6Subnet: 'tunnelIpv6Cidr',
-  'vxlan.name': 'tunnelDevice',
-  'vxlan.port': 'tunnelPort',
-  'vxlan.id': 'tunnelVni',
-};
-
-/**
- * Upstream keys accepted without effect, with the reason a user reads in the start-up warning.
- * A key ending in `.*` covers everything under it.
- */
-export const UPSTREAM_CONFIG_NOT_APPLIED: Readonly<Record<string, string>> = {
-  'gatewayFailover.enable': 'heartbeat failover is always on here',
-  enableIPv4: 'IPv4 is always on here',
-  datapathMode: 'the datapath is nftables only',
-  'iptables.*': 'the datapath is nftables only',
-  'vxlan.disableChecksumOffload': 'no equivalent yet',
-  tunnelDetectMethod: 'use --egress-interface (default: the default-route interface)',
-  tunnelDetectCustomInterface: 'use --egress-interface per node',
-  enableGatewayReplyRoute: 'no equivalent yet',
-  gatewayReplyRouteTable: 'no equivalent yet',
-  gatewayReplyRouteMark: 'no equivalent yet',
-  'clusterCIDR.*': 'EgressClusterInfo is not filled by the controller yet',
-  maxNumberEndpointPerSlice: 'no endpoint slices here',
-  announcedInterfacesToExclude: 'no equivalent yet',
-  mark: 'the mark range is fixed (0x26000000)',
-};
-
-/** A config file read: values by our keys, and upstream keys that were accepted but not applied. */
-export interface ConfigFile {
-  values: Record<string, unknown>;
-  /** Upstream keys without an equivalent (or a value we cannot honour), with the reason. */
-  notApplied: Array<{ key: string; reason: string }>;
-}
-
-function notAppliedReason(path: string): string | undefined {
-  if (UPSTREAM_CONFIG_NOT_APPLIED[path] !== undefined) return UPSTREAM_CONFIG_NOT_APPLIED[path];
-  for (const [k, reason] of Object.entries(UPSTREAM_CONFIG_NOT_APPLIED))
-    if (k.endsWith('.*') && path.startsWith(k.slice(0, -1))) return reason;
-  return undefined;
-}
-
-const isMap = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/**
- * Maps a parsed config document to our keys. It may be our own layout (`tunnelUpdatePeriod: 1`),
- * upstream's `conf.yml` (the `feature` tree: `gatewayFailover.tunnelUpdatePeriod`,
- * `tunnelIpv4Subnet`, `vxlan.port`, …) or a values file with a `feature:` section; our own keys
- * win over upstream's when both are given. Unknown keys stay in `values` for the resolver to
- * report. Pure.
- */
-export function mapConfigDocument(doc: Record<string, unknown>): ConfigFile {
-  const tree = { ...(isMap(doc.feature) ? doc.feature : {}), ...doc };
-  delete tree.feature;
-  const values: Record<string, unknown> = {};
-  const fromUpstream: Record<string, unknown> = {};
-  const notApplied: ConfigFile['notApplied'] = [];
-  const off = (v: unknown) => v === false || v === 'false';
-  let ipv6Off = false;
-  const visit = (prefix: string, obj: Record<string, unknown>) => {
-    for (const [k, v] of Object.entries(obj)) {
-      const path = prefix ? `${prefix}.${k}` : k;
-      const ours = UPSTREAM_CONFIG_KEYS[path];
-      if (ours !== undefined) fromUpstream[ours] = v;
-      // Upstream's IPv6 switch: off means no IPv6 tunnel, as an empty tunnel IPv6 CIDR here.
-      else if (path === 'enableIPv6') {
-        if (off(v)) ipv6Off = true;
-      } else if (path === 'gatewayFailover.enable' || path === 'enableIPv4') {
-        // Both are always on here: only switching them off is a setting we cannot honour.
-        if (off(v)) notApplied.push({ key: path, reason: notAppliedReason(path) ?? '' });
-      } else if (notAppliedReason(path) !== undefined)
-        notApplied.push({ key: path, reason: notAppliedReason(path) ?? '' });
-      else if (
-        isMap(v) &&
-        (UPSTREAM_CONFIG_NOT_APPLIED[`${path}.*`] !== undefined ||
-          Object.keys(UPSTREAM_CONFIG_KEYS).some((u) => u.startsWith(`${path}.`)))
-      )
-        visit(path, v);
-      else values[path] = v;
-    }
-  };
-  visit('', tree);
-  // With enableIPv6 off upstream ignores tunnelIpv6Subnet: the switch wins.
-  if (ipv6Off) fromUpstream.tunnelIpv6Cidr = '';
-  return { values: { ...fromUpstream, ...values }, notApplied };
-}
-
-/** Reads a YAML config file in our layout or upstream's (see {@link mapConfigDocument}). */
-export function loadConfigFile(path: string): ConfigFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError('config', path, `cannot read the file: ${(err as Error).message}`);
+/** Edit distance between two strings (insertions, deletions, substitutions). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = cur;
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new ConfigError('config', path, `not valid YAML: ${(err as Error).message}`);
-  }
-  if (doc === null || doc === undefined) return { values: {}, notApplied: [] };
-  if (!isMap(doc)) throw new ConfigError('config', path, 'must be a YAML mapping');
-  return mapConfigDocument(doc);
-}
-
-/** The values of {@link loadConfigFile}, for callers that do not report unapplied keys. */
-export function readConfigFile(path: string): Record<string, unknown> {
-  return loadConfigFile(path).values;
+  return prev[b.length] ?? 0;
 }
 
 /**
- * Resolves every setting with the precedence flag > environment > config file > default, and
- * parses it. All problems are collected and thrown together, each naming the setting and where
- * its bad value came from. Unknown keys in the file are reported too (typos would otherwise be
- * silently ignored).
+ * The known key closest to a misspelt one (case-insensitive), when it is close enough to be the
+ * likely intent: at most a quarter of its length away, and at least 2 edits allowed.
+ */
+export function nearestKey(key: string, candidates: Iterable<string>): string | undefined {
+  let best: { key: string; d: number } | undefined;
+  for (const c of candidates) {
+    const d = distance(key.toLowerCase(), c.toLowerCase());
+    if (!best || d < best.d) best = { key: c, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(key.length / 4)) ? best.key : undefined;
+}
+
+/** Where a raw value came from, for error messages. */
+type Source = { raw: unknown; source: string; upstream: boolean };
+
+/**
+ * Resolves every setting with the precedence flag > our environment variable > upstream's
+ * environment variable > config file > default, and parses it. All problems are collected and
+ * thrown together, each naming the setting (as written in its source) and where its bad value
+ * came from. Unknown keys in the file are errors that name the likely intended key (typos
+ * would otherwise be silently ignored).
+ *
+ * @example
+ * const s = resolveConfig(specs, { flags: program.opts(), env: process.env, file: { tunnelUpdatePeriod: 2 } });
  */
 export function resolveConfig<S extends Record<string, OptionSpec>>(
   specs: S,
   sources: {
     flags?: Record<string, unknown>;
     env?: Record<string, string | undefined>;
+    /** The config file's values by our keys (see `loadConfigFile`). */
     file?: Record<string, unknown>;
     fileName?: string;
+    /**
+     * For each key of `file`, the key as written in the file when it differs (an upstream key
+     * such as `gatewayFailover.eipEvictionTimeout`), so errors name what the user wrote.
+     */
+    fileOrigins?: Record<string, string>;
     /**
      * Keys of the file that other apps read (the controller and agent share one ConfigMap):
      * ignored here instead of reported as unknown.
      */
     otherAppsKeys?: readonly string[];
+    /** More valid spellings to suggest when a key is unknown (upstream's conf.yml keys). */
+    suggest?: readonly string[];
   },
 ): ConfigOf<S> {
   const errors: ConfigError[] = [];
   const out: Record<string, unknown> = {};
   const known = new Set(Object.values(specs).map((s) => s.key));
   const elsewhere = new Set(sources.otherAppsKeys ?? []);
+  const fileName = sources.fileName ?? 'config file';
   for (const k of Object.keys(sources.file ?? {})) {
-    if (!known.has(k) && !elsewhere.has(k) && k !== 'feature') {
-      errors.push(
-        new ConfigError(
-          k,
-          sources.fileName ?? 'config file',
-          `unknown setting: use one of ${[...known].join(', ')}`,
-        ),
-      );
-    }
+    if (known.has(k) || elsewhere.has(k)) continue;
+    const near = nearestKey(k, [...known, ...elsewhere, ...(sources.suggest ?? [])]);
+    errors.push(
+      new ConfigError(
+        k,
+        fileName,
+        near
+          ? `unknown setting: did you mean ${near}? Fix the name or remove the key`
+          : `unknown setting: remove it, or use one of ${[...known].join(', ')} or a key of upstream's conf.yml`,
+      ),
+    );
   }
   for (const [name, spec] of Object.entries(specs)) {
+    const given = (v: unknown): boolean => v !== undefined && v !== '';
     const flagValue = sources.flags?.[camel(spec.flag)];
     const envValue = sources.env?.[spec.env];
+    const upstreamValue = spec.upstreamEnv ? sources.env?.[spec.upstreamEnv] : undefined;
     const fileValue = sources.file?.[spec.key];
-    const [raw, source] =
+    const from: Source | undefined =
       flagValue !== undefined
-        ? [flagValue, spec.flag]
-        : envValue !== undefined && envValue !== ''
-          ? [envValue, `env ${spec.env}`]
-          : fileValue !== undefined
-            ? [fileValue, sources.fileName ?? 'config file']
-            : [undefined, 'default'];
-    if (raw === undefined) {
+        ? { raw: flagValue, source: spec.flag, upstream: false }
+        : given(envValue)
+          ? { raw: envValue, source: `env ${spec.env}`, upstream: false }
+          : given(upstreamValue)
+            ? { raw: upstreamValue, source: `env ${spec.upstreamEnv}`, upstream: true }
+            : fileValue !== undefined
+              ? { raw: fileValue, source: fileName, upstream: false }
+              : undefined;
+    if (from === undefined) {
       out[name] = spec.default;
       continue;
     }
     try {
-      out[name] = spec.parse(raw);
+      out[name] = (from.upstream && spec.parseUpstream ? spec.parseUpstream : spec.parse)(from.raw);
     } catch (err) {
-      errors.push(new ConfigError(spec.key, source, (err as Error).message));
+      const key = from.source === fileName ? (sources.fileOrigins?.[spec.key] ?? spec.key) : spec.key;
+      errors.push(new ConfigError(key, from.source, (err as Error).message));
     }
   }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) {
-    const e = new ConfigError('config', 'several sources', errors.map((x) => x.message).join('; '));
-    throw e;
-  }
+  throwAll(errors);
   return out as ConfigOf<S>;
+}
+
+/** Throws nothing, the one error, or one error that lists them all. */
+export function throwAll(errors: readonly ConfigError[]): void {
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1)
+    throw new ConfigError('config', 'several sources', errors.map((x) => x.message).join('; '));
 }

@@ -13,6 +13,22 @@ export interface InformerSetOptions {
   onChange: () => void;
 }
 
+/** Per-informer options of {@link InformerSet.add}. */
+export interface InformerExtras<T> {
+  /** Runs on every add, before `onChange`. */
+  onAdd?(obj: T): void;
+  /** Runs on every cached update (whether or not it notifies), before `onChange`. */
+  onUpdate?(oldObj: T, newObj: T): void;
+  /** Runs on every delete, before `onChange`. */
+  onDelete?(obj: T): void;
+  /** True when this update should call `onChange` (default: always). */
+  notifyWhen?(oldObj: T, newObj: T): boolean;
+  /** Reduces each object before it is cached (see {@link InformerOptions.transform}). */
+  transform?(obj: T): T;
+  /** True when this update replaces the cached object (default: always; see {@link InformerOptions.cacheWhen}). */
+  cacheWhen?(cached: T, incoming: T): boolean;
+}
+
 /**
  * The informers an app keeps, started, synced and stopped together; every change of any cache
  * calls one `onChange` (the app coalesces it into one reconcile).
@@ -27,22 +43,18 @@ export class InformerSet {
 
   /**
    * Adds an informer for `ref`. `extra` handlers run before `onChange` (e.g. to record when an
-   * object was seen); an update for which `extra.relevant` returns false does not call `onChange`;
-   * `extra.transform` reduces each object before it is cached (see {@link InformerOptions.transform});
-   * an update for which `extra.unchanged` returns true keeps the cached object and notifies nobody
-   * (see {@link InformerOptions.unchanged}).
+   * object was seen); `extra.notifyWhen(old, new)` decides whether an update calls `onChange`
+   * (default: every update does); `extra.transform` reduces each object before it is cached (see
+   * {@link InformerOptions.transform}); `extra.cacheWhen(cached, incoming)` decides whether an
+   * update replaces the cached object at all, and when it does not, nobody is told (see
+   * {@link InformerOptions.cacheWhen}).
+   *
+   * @example
+   * ```ts
+   * set.add<Pod>(PODS, { transform: podView, notifyWhen: podViewChanged });
+   * ```
    */
-  add<T extends KubeObject>(
-    ref: ResourceRef,
-    extra: {
-      onAdd?(o: T): void;
-      onUpdate?(a: T, b: T): void;
-      onDelete?(o: T): void;
-      relevant?(a: T, b: T): boolean;
-      transform?(o: T): T;
-      unchanged?(cached: T, incoming: T): boolean;
-    } = {},
-  ): Informer<T> {
+  add<T extends KubeObject>(ref: ResourceRef, extra: InformerExtras<T> = {}): Informer<T> {
     const changed = this.options.onChange;
     const inf = new Informer<T>(
       this.client.listWatch<T>(ref),
@@ -52,7 +64,7 @@ export class InformerSet {
         ...(this.options.logger ? { logger: this.options.logger } : {}),
         ...(this.options.watchdogMs ? { watchdogMs: this.options.watchdogMs } : {}),
         ...(extra.transform ? { transform: extra.transform } : {}),
-        ...(extra.unchanged ? { unchanged: extra.unchanged } : {}),
+        ...(extra.cacheWhen ? { cacheWhen: extra.cacheWhen } : {}),
       },
       {
         onAdd: (o) => {
@@ -61,7 +73,7 @@ export class InformerSet {
         },
         onUpdate: (a, b) => {
           extra.onUpdate?.(a, b);
-          if (extra.relevant?.(a, b) ?? true) changed();
+          if (extra.notifyWhen?.(a, b) ?? true) changed();
         },
         onDelete: (o) => {
           extra.onDelete?.(o);

@@ -135,11 +135,11 @@ describe('Informer', () => {
     await inf.stop();
   });
 
-  it('keeps the cached object, and tells no handler, when unchanged says an update changes nothing', async () => {
+  it('keeps the cached object, and tells no handler, when cacheWhen says an update changes nothing', async () => {
     api.lists.push(() => ({ items: [obj('a', 1, 1)], resourceVersion: '1' }));
     const inf = new Informer(
       api,
-      { name: 't', unchanged: (a: Obj, b: Obj) => a.spec?.v === b.spec?.v },
+      { name: 't', cacheWhen: (a: Obj, b: Obj) => a.spec?.v !== b.spec?.v },
       handlers,
     );
     inf.start();

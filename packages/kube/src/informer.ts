@@ -64,14 +64,20 @@ export interface InformerOptions<T extends KubeObject = KubeObject> {
    */
   transform?(obj: T): T;
   /**
-   * Says that an update changes nothing the app reads (both arguments as cached, after `transform`):
-   * the informer then keeps the object it has, the very same one, and calls no handler. For objects
-   * the API rewrites often for fields the app ignores (Node status every few minutes from every
-   * kubelet), so that consumers comparing by identity, like the failover engine, see no change. The
-   * kept object's `resourceVersion` is then older than the server's; watches resume from the
-   * stream's own position, not from cached objects.
+   * Decides whether an update replaces the cached object (both arguments as cached, after
+   * `transform`): return true when it changed something the app reads. On false the informer keeps
+   * the object it has, the very same one, and calls no handler. For objects the API rewrites often
+   * for fields the app ignores (Node status every few minutes from every kubelet), so that
+   * consumers comparing by identity, like the failover engine, see no change. The kept object's
+   * `resourceVersion` is then older than the server's; watches resume from the stream's own
+   * position, not from cached objects. Default: every update is cached.
+   *
+   * @example
+   * ```ts
+   * { transform: nodeView, cacheWhen: nodeViewChanged }
+   * ```
    */
-  unchanged?(cached: T, incoming: T): boolean;
+  cacheWhen?(cached: T, incoming: T): boolean;
 }
 
 /** Cache key of an object: `namespace/name` or `name`. */
@@ -238,7 +244,7 @@ export class Informer<T extends KubeObject> {
   private upsert(key: string, parsed: T): void {
     const obj = this.slim(parsed);
     const old = this.cache.get(key);
-    if (old !== undefined && this.options.unchanged?.(old, obj) === true) return;
+    if (old !== undefined && this.options.cacheWhen?.(old, obj) === false) return;
     this.cache.set(key, obj);
     if (!old) this.handlers.onAdd?.(obj);
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)

@@ -1,6 +1,6 @@
 import type { EgressTunnel } from '@egressgateway/crds';
 import { describe, expect, it } from 'vitest';
-import { isHeartbeatOnlyChange } from './changes.js';
+import { isHeartbeatOnlyChange } from './heartbeats.js';
 
 const t = (
   status: NonNullable<EgressTunnel['status']>,

@@ -1,0 +1,87 @@
+import { DRAINING_ANNOTATION, type EgressTunnel } from '@egressgateway/crds';
+import {
+  type Clock,
+  EGRESS_TUNNELS,
+  type KubeClient,
+  type Logger,
+  sleep,
+  toKubeApiError,
+} from '@egressgateway/kube';
+
+/** What {@link Handover} needs. */
+export interface HandoverOptions {
+  client: KubeClient;
+  clock: Clock;
+  log: Logger;
+  nodeName: string;
+  /** How long to wait for the EIPs to be placed elsewhere. */
+  timeoutMs: number;
+  /** How long to keep SNAT and steering once they are (see `AgentSettings.handoverLingerMs`). */
+  lingerMs: number;
+  /** This node's tunnel as cached. */
+  ownTunnel(): EgressTunnel | undefined;
+  /** EIPs the cluster places on this node. */
+  assignedEips(): string[];
+  /** True when every address in `eips` is placed on some other node. */
+  placedElsewhere(eips: readonly string[]): boolean;
+  /** Releases the EIP bindings (break before make) and resolves once the datapath is applied. */
+  release(): Promise<void>;
+}
+
+/**
+ * Planned handover: on a planned stop, the node releases its EIP bindings, marks its tunnel as
+ * draining (the controller moves its EIPs at once) and keeps heartbeating until the gateway status
+ * places them elsewhere or the timeout passes; then it lingers (SNAT and steering kept: the workers
+ * and the new holder switch on the same status write, and what they still send here leaves with
+ * the EIP) before the agent withdraws everything. A new start clears the mark.
+ */
+export class Handover {
+  private drainingNow = false;
+
+  constructor(private readonly o: HandoverOptions) {}
+
+  /** True once a handover started: bind nothing, keep SNAT and steering. */
+  get draining(): boolean {
+    return this.drainingNow;
+  }
+
+  /** Removes the draining mark a previous run of this agent left on its tunnel. */
+  async clearMark(): Promise<void> {
+    const annotations = (this.o.ownTunnel()?.metadata as { annotations?: Record<string, string> } | undefined)
+      ?.annotations;
+    if (!annotations?.[DRAINING_ANNOTATION]) return;
+    await this.o.client
+      .patchMerge(EGRESS_TUNNELS, this.o.nodeName, undefined, {
+        metadata: { annotations: { [DRAINING_ANNOTATION]: null } },
+      })
+      .catch((err: unknown) =>
+        this.o.log.warn({ err: toKubeApiError(err).message }, 'could not clear the draining mark'),
+      );
+  }
+
+  /** Hands the node's EIPs over (when it has any); resolves when they moved, or at the timeout. */
+  async run(): Promise<void> {
+    const { clock, log, client } = this.o;
+    if (this.o.assignedEips().length === 0) return;
+    const started = clock.now();
+    log.info({ eips: this.o.assignedEips(), boundMs: this.o.timeoutMs }, 'planned handover: draining');
+    this.drainingNow = true;
+    await this.o.release();
+    try {
+      await client.patchMerge(EGRESS_TUNNELS, this.o.nodeName, undefined, {
+        metadata: { annotations: { [DRAINING_ANNOTATION]: new Date(clock.now()).toISOString() } },
+      });
+      const mine = this.o.assignedEips();
+      while (!this.o.placedElsewhere(mine) && clock.now() - started < this.o.timeoutMs)
+        await sleep(clock, 20);
+      const done = this.o.placedElsewhere(mine);
+      log.info(
+        { ms: clock.now() - started, eips: mine, placedElsewhere: done },
+        'planned handover: done waiting',
+      );
+      if (done) await sleep(clock, this.o.lingerMs);
+    } catch (err) {
+      log.warn({ err: toKubeApiError(err).message }, 'planned handover: could not mark draining');
+    }
+  }
+}

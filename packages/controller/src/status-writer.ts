@@ -1,0 +1,210 @@
+import {
+  computeIpUsage,
+  type EgressClusterPolicy,
+  type EgressGateway,
+  type EgressPolicy,
+  type EgressTunnel,
+} from '@egressgateway/crds';
+import type { EgressChanges, EgressState } from '@egressgateway/failover';
+import {
+  type Clock,
+  EGRESS_CLUSTER_POLICIES,
+  EGRESS_GATEWAYS,
+  EGRESS_POLICIES,
+  EGRESS_TUNNELS,
+  type KubeClient,
+  type Logger,
+  type OwnWrites,
+  type ResourceRef,
+  toKubeApiError,
+  updateStatus,
+} from '@egressgateway/kube';
+import { forEachLimited } from './limited.js';
+import type { ControllerMetrics } from './metrics.js';
+import type { Obj } from './objects.js';
+import type { WriteLog } from './write-log.js';
+
+/** Status writes of one kind in flight at once (per reconcile). */
+const WRITE_CONCURRENCY = 16;
+
+/**
+ * This replica's read-your-writes view of each kind it writes status to: objects as it last wrote
+ * them, until the informer delivers that version or a newer one. The next reconcile must start
+ * from its own writes, or it would redo a move (and repeat its event) against a stale status.
+ */
+export interface OwnCopies {
+  tunnels: OwnWrites<EgressTunnel & Obj>;
+  gateways: OwnWrites<EgressGateway & Obj>;
+  policies: OwnWrites<EgressPolicy & Obj>;
+  clusterPolicies: OwnWrites<EgressClusterPolicy & Obj>;
+}
+
+/** What {@link StatusWriter} needs. */
+export interface StatusWriterOptions {
+  client: KubeClient;
+  clock: Clock;
+  log: Logger;
+  metrics?: ControllerMetrics | undefined;
+  writeLog: WriteLog;
+  own: OwnCopies;
+}
+
+/** Outcome of {@link StatusWriter.write}. */
+export interface WriteOutcome {
+  /** Every write of the decision went out (none refused by a conflict, the term still running). */
+  complete: boolean;
+  /** Some object changed under the decision (409): decide again once the informers have it. */
+  conflicted: boolean;
+}
+
+/**
+ * Writes the failover engine's changes to status subresources, in the order that keeps EIPs from
+ * having two owners, and records each write in the replica's own copies and write log.
+ */
+export class StatusWriter {
+  constructor(private readonly o: StatusWriterOptions) {}
+
+  /**
+   * Writes `changes`, decided at `decidedAt` on the state `decidedOn`. Evictions go first, each
+   * against the very tunnel object the decision saw (its resourceVersion is the precondition): a
+   * heartbeat that landed after that object fails the write with 409, and nothing of this decision
+   * is placed; the next reconcile (20 ms later) judges with the heartbeat. Only once every eviction
+   * is written do its moves go out, so an agent whose heartbeat is acknowledged after a move was
+   * decided reads HeartbeatTimeout in the response and lets go (see the agent). This costs one
+   * round trip on a failover. Then, concurrently: the other tunnel phases, and placement (gateways,
+   * then their policies). Writes of one kind go out together (bounded): sequential writes made
+   * every reconcile of a mass failover as long as the sum of its round trips, and deadlines that
+   * fell due meanwhile waited for all of them. Nothing starts once `signal` aborted. Rejects with
+   * the first error other than a conflict, once every started write settled.
+   */
+  async write(
+    changes: EgressChanges,
+    decidedAt: number,
+    signal: AbortSignal,
+    decidedOn: EgressState,
+  ): Promise<WriteOutcome> {
+    const { own, metrics: m } = this.o;
+    const stop = () => signal.aborted;
+    const outcome: WriteOutcome = { complete: false, conflicted: false };
+    const seen = new Map(decidedOn.tunnels.map((t) => [t.tunnel.metadata?.name ?? '', t.tunnel]));
+    const evictions = changes.tunnels.filter((t) => t.phase === 'HeartbeatTimeout');
+    let evictionsWritten = true;
+    await forEachLimited(
+      evictions,
+      WRITE_CONCURRENCY,
+      async (t) => {
+        const ok = await this.writeOne(
+          outcome,
+          EGRESS_TUNNELS,
+          own.tunnels,
+          t.name,
+          undefined,
+          seen.get(t.name) as (EgressTunnel & Obj) | undefined,
+          (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
+        );
+        if (!ok) evictionsWritten = false;
+      },
+      stop,
+    );
+    if (!evictionsWritten || stop()) return outcome;
+    const phases = forEachLimited(
+      changes.tunnels.filter((t) => t.phase !== 'HeartbeatTimeout'),
+      WRITE_CONCURRENCY,
+      async (t) => {
+        await this.writeOne(
+          outcome,
+          EGRESS_TUNNELS,
+          own.tunnels,
+          t.name,
+          undefined,
+          own.tunnels.get(t.name),
+          (cur) => (cur.status?.phase === t.phase ? undefined : { phase: t.phase }),
+        );
+      },
+      stop,
+    );
+    // Placement (gateways, then their policies) does not wait for the other phase writes.
+    const placement = (async () => {
+      await forEachLimited(
+        changes.gateways,
+        WRITE_CONCURRENCY,
+        async (g) => {
+          const inUse = { ipv4: [] as string[], ipv6: [] as string[] };
+          for (const n of g.nodeList)
+            for (const e of n.eips ?? []) {
+              if (e.ipv4) inUse.ipv4.push(e.ipv4);
+              if (e.ipv6) inUse.ipv6.push(e.ipv6);
+            }
+          await this.writeOne(
+            outcome,
+            EGRESS_GATEWAYS,
+            own.gateways,
+            g.name,
+            undefined,
+            own.gateways.get(g.name),
+            (cur) => {
+              const ipUsage = computeIpUsage(cur.spec?.ippools ?? {}, inUse);
+              const same =
+                JSON.stringify(cur.status?.nodeList ?? []) === JSON.stringify(g.nodeList) &&
+                JSON.stringify(cur.status?.ipUsage ?? {}) === JSON.stringify(ipUsage);
+              return same ? undefined : { nodeList: g.nodeList, ipUsage };
+            },
+          );
+          m?.decisionToWritten.observe((this.o.clock.now() - decidedAt) / 1000);
+        },
+        stop,
+      );
+      if (stop()) return;
+      await forEachLimited(
+        changes.policies,
+        WRITE_CONCURRENCY,
+        async (p) => {
+          const namespaced = p.kind === 'EgressPolicy';
+          const ref = namespaced ? EGRESS_POLICIES : EGRESS_CLUSTER_POLICIES;
+          const mine = (namespaced ? own.policies : own.clusterPolicies) as OwnWrites<EgressPolicy & Obj>;
+          const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
+          await this.writeOne(outcome, ref, mine, p.name, p.namespace, mine.get(key), (cur) =>
+            JSON.stringify(cur.status ?? {}) === JSON.stringify(p.status) ? undefined : p.status,
+          );
+        },
+        stop,
+      );
+    })();
+    const [phaseResult, placementResult] = await Promise.allSettled([phases, placement]);
+    if (phaseResult.status === 'rejected') throw phaseResult.reason;
+    if (placementResult.status === 'rejected') throw placementResult.reason;
+    outcome.complete = !stop();
+    return outcome;
+  }
+
+  /** One status write; false (and `outcome.conflicted`) on a conflict, other errors thrown. */
+  private async writeOne<T extends Obj & { status?: unknown }>(
+    outcome: WriteOutcome,
+    ref: ResourceRef,
+    mine: OwnWrites<T>,
+    name: string,
+    namespace: string | undefined,
+    cached: T | undefined,
+    compute: (cur: T) => object | undefined,
+  ): Promise<boolean> {
+    const { client, metrics, log, writeLog } = this.o;
+    try {
+      // One attempt: a conflict means the object changed under the decision (a heartbeat landed,
+      // a spec changed), so the decision itself is recomputed from the newer cache, not just the patch.
+      const r = await updateStatus(client, ref, name, namespace, cached, compute, 1);
+      if (r.written) {
+        mine.record(r.object);
+        metrics?.writes.inc({ resource: ref.plural });
+        writeLog.record(ref.plural, name, namespace, (r.object as { status?: unknown }).status);
+      }
+      return true;
+    } catch (err) {
+      const e = toKubeApiError(err);
+      metrics?.apiErrors.inc({ op: `patch ${ref.plural}/status`, status: String(e.status) });
+      if (e.status !== 409) throw e;
+      log.debug({ resource: ref.plural, name }, 'status changed meanwhile, recomputing');
+      outcome.conflicted = true;
+      return false;
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import type { EgressGateway, EgressTunnel } from '@egressgateway/crds';
+import type { EgressChanges, EgressEvent } from '@egressgateway/failover';
+import type { EventRecorder, Logger } from '@egressgateway/kube';
+import type { ControllerMetrics } from './metrics.js';
+
+/** What {@link TransitionLogger} needs. */
+export interface TransitionLoggerOptions {
+  log: Logger;
+  metrics?: ControllerMetrics | undefined;
+  events?: EventRecorder | undefined;
+  evictionTimeoutMs: number;
+  /** When this replica first saw the tunnel's current heartbeat (null: never). */
+  observedAt(tunnel: string): number | null;
+  /** One cached tunnel. */
+  tunnel(name: string): EgressTunnel | undefined;
+  /** The cached tunnels. */
+  tunnels(): EgressTunnel[];
+  /** The cached gateways. */
+  gateways(): EgressGateway[];
+}
+
+/**
+ * Tells the world what the leader decided: logs each tunnel transition (an eviction with its
+ * detection delay), turns the engine's events and problems into logs, metrics and Kubernetes
+ * Events (a problem once when it appears, a log line when it clears), and keeps the gauges.
+ */
+export class TransitionLogger {
+  private readonly activeProblems = new Set<string>();
+
+  constructor(private readonly o: TransitionLoggerOptions) {}
+
+  /** Logs the tunnel phase changes decided at `decidedAt` (before they are written). */
+  tunnelPhases(tunnels: EgressChanges['tunnels'], decidedAt: number): void {
+    const { log, metrics: m, evictionTimeoutMs: evict } = this.o;
+    for (const t of tunnels) {
+      if (t.phase === 'HeartbeatTimeout') {
+        const observedAt = this.o.observedAt(t.name);
+        const tunnel = this.o.tunnel(t.name);
+        const delay = observedAt === null ? null : decidedAt - (observedAt + evict);
+        log.warn(
+          {
+            tunnel: t.name,
+            lastHeartbeatTime: tunnel?.status?.lastHeartbeatTime,
+            evictionTimeoutMs: evict,
+            detectionDelayMs: delay,
+          },
+          'update tunnel status to HeartbeatTimeout',
+        );
+        if (delay !== null) m?.detectionDelay.observe(Math.max(0, delay) / 1000);
+      } else {
+        log.info({ tunnel: t.name, phase: t.phase, reason: t.reason }, `update tunnel status to ${t.phase}`);
+      }
+    }
+  }
+
+  /** Emits the events of a decision that was written in full, and its problems (level-triggered). */
+  announce(changes: Pick<EgressChanges, 'events' | 'problems'>): void {
+    for (const e of changes.events) this.emit(e);
+    const current = new Set<string>();
+    for (const p of changes.problems) {
+      const key = JSON.stringify([p.reason, p.involvedObject, p.message]);
+      current.add(key);
+      if (!this.activeProblems.has(key)) this.emit(p);
+    }
+    for (const key of this.activeProblems)
+      if (!current.has(key)) this.o.log.info({ problem: key }, 'problem resolved');
+    this.activeProblems.clear();
+    for (const k of current) this.activeProblems.add(k);
+  }
+
+  /** Sets the tunnel-phase and EIP gauges from the caches. */
+  updateGauges(): void {
+    const m = this.o.metrics;
+    if (!m) return;
+    const phases = new Map<string, number>();
+    for (const t of this.o.tunnels())
+      phases.set(t.status?.phase ?? 'Pending', (phases.get(t.status?.phase ?? 'Pending') ?? 0) + 1);
+    m.tunnelPhases.reset();
+    for (const [phase, n] of phases) m.tunnelPhases.set({ phase }, n);
+    let assigned = 0;
+    for (const g of this.o.gateways())
+      for (const n of g.status?.nodeList ?? [])
+        assigned += (n.eips ?? []).filter((e) => e.ipv4 || e.ipv6).length;
+    m.eips.set({ state: 'assigned' }, assigned);
+  }
+
+  private emit(e: EgressEvent): void {
+    if (e.reason === 'EIPMoved') this.o.metrics?.failovers.inc({ reason: 'moved' });
+    const fields = {
+      reason: e.reason,
+      object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
+      from: e.from,
+      to: e.to,
+      eip: e.eip,
+    };
+    if (e.type === 'Warning') this.o.log.warn(fields, e.message);
+    else this.o.log.info(fields, e.message);
+    this.o.events?.record({
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+      involvedObject: {
+        ...e.involvedObject,
+        apiVersion: e.involvedObject.kind === 'Node' ? 'v1' : 'egressgateway.spidernet.io/v1beta1',
+      },
+    });
+  }
+}
