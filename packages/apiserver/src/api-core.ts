@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
+import { applyBuiltinDefaults } from './builtin-defaults.js';
 import { ApiError, type ErrorTarget } from './errors.js';
 import { decodeContinue, encodeContinue, listKey, matchesSelectors } from './list-page.js';
 import {
@@ -174,6 +175,10 @@ export class ApiCore {
     }
     if (this.storage.get(info.storageKey, scope.namespace, name) !== undefined)
       throw ApiError.alreadyExists(target(info, name));
+    obj = applyBuiltinDefaults(info, obj, {
+      existing: undefined,
+      usedClusterIps: () => this.usedClusterIps(),
+    });
     obj.metadata.uid = this.env.uid();
     obj.metadata.creationTimestamp = timestamp(now);
     obj.metadata.generation = 1;
@@ -386,6 +391,8 @@ export class ApiCore {
     }
     next.metadata.resourceVersion = existing.metadata.resourceVersion as string;
     next = this.validateAll(scope.served, next, opts);
+    if (scope.subresource !== 'status')
+      next = applyBuiltinDefaults(info, next, { existing, usedClusterIps: () => this.usedClusterIps() });
     if (info.storageKey === CRD_KEY) next.status = crdStatus(next, this.env.now());
     if (specPart(next) !== specPart(existing))
       next.metadata.generation = (existing.metadata.generation ?? 0) + 1;
@@ -400,6 +407,16 @@ export class ApiCore {
     const stored = this.storage.put(info.storageKey, next, 'MODIFIED');
     if (info.storageKey === CRD_KEY) this.registry.setCrd(stored);
     return this.present(info, stored);
+  }
+
+  /** Cluster IPs of every stored Service (Service defaults allocate around them). */
+  private usedClusterIps(): Set<string> {
+    const out = new Set<string>();
+    for (const svc of this.storage.list('/services')) {
+      const ip = (svc as unknown as { spec?: { clusterIP?: unknown } }).spec?.clusterIP;
+      if (typeof ip === 'string' && ip !== 'None') out.add(ip);
+    }
+    return out;
   }
 
   /** Metadata, CRD and schema validation; returns the pruned and defaulted object. */

@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { type Logger, pino } from 'pino';
+import { parseTokenFile } from './audit.js';
 import { type ApiServer, startApiServer } from './server.js';
 
 function port(v: string): number {
@@ -17,6 +18,10 @@ export interface CliOptions {
   dataDir?: string;
   kubeconfigOut?: string;
   token?: string;
+  tokenFile?: string;
+  tokenAuthFile?: string;
+  auditLogPath?: string;
+  authorizationMode: string;
   tls: boolean;
   logLevel: string;
 }
@@ -31,7 +36,18 @@ export function buildProgram(): Command {
     .option('--host <address>', 'listen address (loopback by default)', '127.0.0.1')
     .option('--data-dir <dir>', 'persist every write to an append-only journal in this directory')
     .option('--kubeconfig-out <file>', 'write a kubeconfig for this server to this file')
-    .option('--token <token>', 'require this bearer token')
+    .option('--token <token>', 'require this bearer token (user admin, group system:masters)')
+    .option('--token-file <file>', 'the same token, read from a file (not visible in ps)')
+    .option(
+      '--token-auth-file <file>',
+      'more tokens with their users, kube-apiserver\'s CSV format: token,user,uid,"group1,group2"',
+    )
+    .option('--audit-log-path <file>', 'append every authenticated request to this file as a JSON line')
+    .option(
+      '--authorization-mode <mode>',
+      'AlwaysAllow, or RBAC to enforce the stored Roles and bindings',
+      'AlwaysAllow',
+    )
     .option('--tls', 'serve HTTPS with a self-signed certificate generated at start (needs openssl)', false)
     .option('--log-level <level>', 'pino log level', 'info')
     .exitOverride()
@@ -52,13 +68,23 @@ export async function runCli(argv: string[], logger?: Logger): Promise<ApiServer
   program.parse(argv);
   const o = program.opts<CliOptions>();
   const log = logger ?? pino({ level: o.logLevel, base: { component: 'egw-apiserver' } });
+  if (o.authorizationMode !== 'AlwaysAllow' && o.authorizationMode !== 'RBAC')
+    throw new InvalidArgumentError(
+      `--authorization-mode must be AlwaysAllow or RBAC, got "${o.authorizationMode}"`,
+    );
+  const token = o.token ?? (o.tokenFile !== undefined ? readFileSync(o.tokenFile, 'utf8').trim() : undefined);
+  const tokens =
+    o.tokenAuthFile !== undefined ? parseTokenFile(readFileSync(o.tokenAuthFile, 'utf8')) : undefined;
   const server = await startApiServer({
     port: o.port,
     host: o.host,
     tls: o.tls,
     logger: log,
     ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
-    ...(o.token !== undefined ? { token: o.token } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(tokens !== undefined ? { tokens } : {}),
+    ...(o.auditLogPath !== undefined ? { auditLogPath: o.auditLogPath } : {}),
+    authorization: o.authorizationMode,
   });
   if (o.kubeconfigOut !== undefined) {
     writeFileSync(o.kubeconfigOut, server.kubeconfigYaml, { mode: 0o600 });

@@ -132,6 +132,11 @@ export class ApiError extends Error {
     return new ApiError(413, 'RequestEntityTooLarge', `the request body is larger than ${limit} bytes`);
   }
 
+  /** 403 Forbidden with kube-apiserver's RBAC message. */
+  static forbidden(message: string, details?: StatusBody['details']): ApiError {
+    return new ApiError(403, 'Forbidden', message, details);
+  }
+
   /** 401 Unauthorized. */
   static unauthorized(): ApiError {
     return new ApiError(401, 'Unauthorized', 'Unauthorized');

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
+import { ANONYMOUS, type RequestRecord, rbacVerb, type TokenUser, type UserInfo } from './audit.js';
 import {
   aggregatedDiscovery,
   legacyApiGroup,
@@ -15,6 +16,7 @@ import {
 } from './discovery.js';
 import { ApiError } from './errors.js';
 import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
+import { authorize, forbiddenMessage, type RbacObject } from './rbac.js';
 import { apiVersionOf } from './resources.js';
 import { parseRoute, type Route } from './routes.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -23,8 +25,24 @@ import { type OpenWatch, serveWatch } from './watch-stream.js';
 
 /** Options of the HTTP layer. */
 export interface HandlerOptions {
-  /** Bearer token every request (except health and version) must carry; no auth when undefined. */
+  /**
+   * Bearer token every request (except health and version) must carry, for an admin user
+   * (`admin`, group `system:masters`); no auth when neither this nor `tokens` is set.
+   */
   token?: string;
+  /** More tokens, each with its user (kube-apiserver's static token file). */
+  tokens?: readonly TokenUser[];
+  /**
+   * Called with every answered request (see {@link RequestRecord}), including health checks and
+   * refused ones (401 as `system:anonymous`, 400, 403).
+   */
+  onRequest?: (record: RequestRecord) => void;
+  /**
+   * `RBAC`: refuse resource requests that the stored Roles, ClusterRoles and bindings do not
+   * allow (403). Discovery and OpenAPI stay open to every authenticated user (what the built-in
+   * `system:discovery` ClusterRole grants on a real cluster). Default `AlwaysAllow`.
+   */
+  authorization?: 'AlwaysAllow' | 'RBAC';
   /** Largest accepted request body. Default 3 MiB (the real server's limit). */
   maxBodyBytes?: number;
   /** `host:port` reported in legacy `/api` discovery. */
@@ -88,8 +106,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-function decodeBody(raw: Buffer, contentType: string): unknown {
+/** Body media types kube-apiserver decodes for built-in kinds (custom resources: no protobuf). */
+const BODY_TYPES = ['application/json', 'application/yaml', PROTOBUF_TYPE];
+
+function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  // text/plain, XML, forms and multipart are refused as the real server does, not read as JSON.
+  const accepted = custom ? BODY_TYPES.slice(0, 2) : BODY_TYPES;
+  if (type !== '' && type !== 'application/x-yaml' && !accepted.includes(type))
+    throw ApiError.unsupportedMediaType(accepted);
   if (type === PROTOBUF_TYPE) return decodeProtobufObject(raw);
   const text = raw.toString('utf8');
   try {
@@ -99,6 +124,24 @@ function decodeBody(raw: Buffer, contentType: string): unknown {
     throw ApiError.badRequest(
       `the object provided is unrecognized: error decoding body: ${(e as Error).message}`,
     );
+  }
+}
+
+/**
+ * Refuses `.` and `..` path segments, raw or percent-encoded, before any routing: URL parsing
+ * would resolve them and turn `DELETE …/configmaps/%2e%2e` into a request on the namespace.
+ * Backslashes count as separators too, since the URL parser treats them so.
+ */
+export function refuseDotSegments(rawUrl: string): void {
+  const path = rawUrl.split(/[?#]/, 1)[0] ?? '';
+  for (const seg of path.split(/[/\\]/)) {
+    let d: string;
+    try {
+      d = decodeURIComponent(seg);
+    } catch {
+      continue; // malformed escapes are refused by routing
+    }
+    if (d === '.' || d === '..') throw ApiError.badRequest(`invalid path segment "${d}": may not be '${d}'`);
   }
 }
 
@@ -152,13 +195,33 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
   const maxBody = opts.maxBodyBytes ?? 3 * 1024 * 1024;
   const watches = new Set<OpenWatch>();
   const log = opts.logger;
-  const token = opts.token === undefined ? undefined : Buffer.from(`Bearer ${opts.token}`);
+  const users: TokenUser[] = [...(opts.tokens ?? [])];
+  if (opts.token !== undefined) users.push({ token: opts.token, user: 'admin', groups: ['system:masters'] });
+  const tokens = users.map((u) => ({ user: u, bytes: Buffer.from(u.token) }));
 
-  const authorized = (req: IncomingMessage): boolean => {
-    if (token === undefined) return true;
-    const got = Buffer.from(req.headers.authorization ?? '');
-    return got.length === token.length && timingSafeEqual(got, token);
+  /** The user of a request; undefined when it must be refused (401). The scheme is case-insensitive. */
+  const authenticate = (req: IncomingMessage): UserInfo | undefined => {
+    if (tokens.length === 0) return ANONYMOUS;
+    const m = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) return undefined;
+    const got = Buffer.from(m[1] ?? '');
+    let found: UserInfo | undefined;
+    // Every candidate is compared (constant time per token), so timing says nothing about which.
+    for (const t of tokens)
+      if (t.bytes.length === got.length && timingSafeEqual(t.bytes, got)) found = t.user;
+    // Every authenticated user is in system:authenticated, as kube-apiserver adds it.
+    if (found !== undefined && !found.groups.includes('system:authenticated'))
+      found = { ...found, groups: [...found.groups, 'system:authenticated'] };
+    return found;
   };
+
+  const rbacObjects = (): RbacObject[] =>
+    ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'].flatMap(
+      (r) => core.storage.list(`rbac.authorization.k8s.io/${r}`) as unknown as RbacObject[],
+    );
+
+  /** What the current request is, for its record (filled as routing learns it). */
+  const pending = new WeakMap<IncomingMessage, Omit<RequestRecord, 'code'>>();
 
   const handleResource = async (
     req: IncomingMessage,
@@ -176,6 +239,28 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     if (route.name !== undefined) scope.name = route.name;
     if (route.subresource === 'status') scope.subresource = 'status';
     const method = req.method ?? 'GET';
+    const who = pending.get(req);
+    if (who !== undefined)
+      pending.set(req, {
+        user: who.user,
+        groups: who.groups,
+        verb: rbacVerb(method, route.name === undefined, Boolean(route.watchPath || boolParam(q, 'watch'))),
+        apiGroup: route.group,
+        apiVersion: route.version,
+        resource: route.resource,
+        ...(route.subresource !== undefined ? { subresource: route.subresource } : {}),
+        ...(scope.namespace !== '' ? { namespace: scope.namespace } : {}),
+        ...(route.name !== undefined ? { name: route.name } : {}),
+      });
+    if (opts.authorization === 'RBAC') {
+      const rec = pending.get(req);
+      if (rec !== undefined && !authorize({ ...rec, code: 0 }, rbacObjects()).allowed)
+        throw ApiError.forbidden(forbiddenMessage({ ...rec, code: 0 }), {
+          ...(route.name !== undefined ? { name: route.name } : {}),
+          ...(route.group !== '' ? { group: route.group } : {}),
+          kind: route.resource,
+        });
+    }
     const accept = req.headers.accept ?? '';
     const table = accept.includes(TABLE_MARK);
     const isCollection = route.name === undefined;
@@ -244,7 +329,9 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     if (method === 'DELETE') {
       const raw = await readBody(req, maxBody);
       const body =
-        raw.length === 0 ? undefined : decodeBody(raw, req.headers['content-type'] ?? 'application/json');
+        raw.length === 0
+          ? undefined
+          : decodeBody(raw, req.headers['content-type'] ?? 'application/json', info.custom);
       if (isCollection) {
         core.deleteCollection(scope, listOptions(q, info.fieldLabels));
         sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
@@ -280,7 +367,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         sendJson(res, 200, o, warningHeader(wo));
         return;
       }
-      const body = decodeBody(raw, contentType);
+      const body = decodeBody(raw, contentType, info.custom);
       if (method === 'POST') {
         if (!isCollection) throw ApiError.methodNotAllowed();
         const o = core.create(scope, body, wo);
@@ -297,14 +384,26 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let url: URL;
+    // Recorded as anonymous until authentication says who it is (a 401 or 400 is recorded too).
+    pending.set(req, {
+      user: ANONYMOUS.user,
+      groups: ANONYMOUS.groups,
+      verb: 'get',
+      path: (req.url ?? '/').split('?', 1)[0] ?? '/',
+    });
     try {
       // Prefixing keeps `//x` paths from being read as protocol-relative URLs.
       const raw = req.url ?? '/';
+      refuseDotSegments(raw);
       url = new URL(`http://localhost${raw.startsWith('/') ? raw : `/${raw}`}`);
-    } catch {
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
       throw ApiError.badRequest('malformed request URL');
     }
     const r = parseRoute(url.pathname);
+    const m = req.method ?? 'GET';
+    const pathVerb = m === 'GET' || m === 'HEAD' ? 'get' : m.toLowerCase();
+    pending.set(req, { user: ANONYMOUS.user, groups: ANONYMOUS.groups, verb: pathVerb, path: url.pathname });
     if (r.kind === 'health') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('ok');
@@ -314,7 +413,9 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       sendJson(res, 200, SERVER_VERSION);
       return;
     }
-    if (!authorized(req)) throw ApiError.unauthorized();
+    const who = authenticate(req);
+    if (who === undefined) throw ApiError.unauthorized();
+    pending.set(req, { user: who.user, groups: who.groups, verb: pathVerb, path: url.pathname });
     const accept = req.headers.accept ?? '';
     const method = req.method ?? 'GET';
     if (r.kind !== 'resource' && method !== 'GET' && method !== 'HEAD') throw ApiError.methodNotAllowed();
@@ -376,6 +477,14 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       route(req, res)
         .catch((e: unknown) => sendError(res, e, log))
         .finally(() => {
+          const rec = pending.get(req);
+          if (rec !== undefined && opts.onRequest !== undefined) {
+            try {
+              opts.onRequest({ ...rec, code: res.statusCode });
+            } catch (err) {
+              log?.warn({ err: (err as Error).message }, 'request record not written');
+            }
+          }
           log?.debug(
             { method: req.method, url: req.url, code: res.statusCode, ms: core.env.now() - started },
             'request',

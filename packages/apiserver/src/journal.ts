@@ -48,6 +48,17 @@ export class JournalCorruptError extends Error {
 /** File name of the journal inside a data directory. */
 export const JOURNAL_FILE = 'objects.jsonl';
 
+/** What opening a journal cut off: a torn last record (a write that was never acknowledged). */
+export interface DroppedTail {
+  file: string;
+  /** 1-based line number of the dropped record. */
+  line: number;
+  /** Bytes cut off the end of the file. */
+  bytes: number;
+  /** The first 120 characters of what was dropped, for the log. */
+  start: string;
+}
+
 /**
  * Append-only JSON-lines journal in `dataDir/objects.jsonl`. Every `append` writes one line and
  * calls `fdatasync` before returning, so an acknowledged write survives a crash. A torn last line
@@ -63,7 +74,7 @@ export class FileJournal implements Journal {
   }
 
   /** Opens (creating if needed) the journal in `dataDir` and returns it with the records it holds. */
-  static open(dataDir: string): { journal: FileJournal; records: JournalRecord[] } {
+  static open(dataDir: string): { journal: FileJournal; records: JournalRecord[]; dropped?: DroppedTail } {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, JOURNAL_FILE);
     const fd = openSync(file, 'a+');
@@ -91,11 +102,15 @@ export class FileJournal implements Journal {
       pos = nl + 1;
       good = Buffer.byteLength(text.slice(0, pos));
     }
-    if (fstatSync(fd).size !== good) {
+    const size = fstatSync(fd).size;
+    let dropped: DroppedTail | undefined;
+    if (size !== good) {
+      const tail = text.slice(pos);
+      dropped = { file, line: lineNo, bytes: size - good, start: tail.slice(0, 120) };
       ftruncateSync(fd, good);
       fdatasyncSync(fd);
     }
-    return { journal: new FileJournal(file, fd), records };
+    return { journal: new FileJournal(file, fd), records, ...(dropped !== undefined ? { dropped } : {}) };
   }
 
   /**

@@ -158,13 +158,29 @@ const MERGE_KEYS: Record<string, string> = {
   env: 'name',
   volumeMounts: 'mountPath',
   volumeDevices: 'devicePath',
-  ports: 'containerPort',
   imagePullSecrets: 'name',
   addresses: 'type',
   ownerReferences: 'uid',
   hostAliases: 'ip',
+  topologySpreadConstraints: 'topologyKey',
+  schedulingGates: 'name',
+  resourceClaims: 'name',
+  // Validating/MutatingWebhookConfiguration.webhooks
+  webhooks: 'name',
   finalizers: '',
 };
+
+/**
+ * The merge key of a list field. `ports` is keyed by `containerPort` in containers and by `port`
+ * in a Service's spec: the elements say which one this list is.
+ */
+function mergeKeyOf(field: string, ...lists: JsonValue[]): string | undefined {
+  if (field === 'ports') {
+    const items = lists.flatMap((l) => (Array.isArray(l) ? l : []));
+    return items.some((x) => isJsonObject(x) && 'containerPort' in x) ? 'containerPort' : 'port';
+  }
+  return MERGE_KEYS[field];
+}
 
 /**
  * Strategic merge patch for the built-in kinds: maps merge, `null` deletes, lists with a known
@@ -200,7 +216,7 @@ export function strategicMergePatch(target: JsonValue | undefined, patch: JsonVa
     }
     const cur = base[k];
     if (Array.isArray(v)) {
-      const key = MERGE_KEYS[k];
+      const key = mergeKeyOf(k, v, cur ?? null);
       base[k] = key === undefined || !Array.isArray(cur) ? stripList(v) : mergeList(cur, v, key);
     } else if (isJsonObject(v)) {
       base[k] = strategicMergePatch(cur, v);
@@ -212,7 +228,7 @@ export function strategicMergePatch(target: JsonValue | undefined, patch: JsonVa
     if (!k.startsWith('$setElementOrder/') || !Array.isArray(order)) continue;
     const field = k.slice('$setElementOrder/'.length);
     const cur = base[field];
-    const key = MERGE_KEYS[field];
+    const key = mergeKeyOf(field, cur ?? null, order);
     if (Array.isArray(cur) && key !== undefined) base[field] = reorder(cur, order, key);
   }
   if (retain !== undefined) {

@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ApiCore } from './api-core.js';
+import { auditLogWriter, type RequestRecord, type TokenUser } from './audit.js';
 import { ApiError } from './errors.js';
 import { createRequestHandler } from './http-handler.js';
 import { FileJournal, type Journal } from './journal.js';
@@ -20,8 +21,16 @@ export interface ApiServerOptions {
   host?: string;
   /** Directory for the durable journal; in memory only when undefined. */
   dataDir?: string;
-  /** Require `Authorization: Bearer <token>`; the kubeconfig carries it. */
+  /** Require `Authorization: Bearer <token>` (user `admin`, group `system:masters`); the kubeconfig carries it. */
   token?: string;
+  /** More bearer tokens, each with its user and groups (kube-apiserver's static token file). */
+  tokens?: readonly TokenUser[];
+  /** Append every request to this file, one JSON {@link RequestRecord} a line (opened for append). */
+  auditLogPath?: string;
+  /** Called with every request's record once it is answered (beside `auditLogPath`). */
+  onRequest?: (record: RequestRecord) => void;
+  /** `RBAC` enforces the stored Roles and bindings (403 otherwise); default `AlwaysAllow`. */
+  authorization?: 'AlwaysAllow' | 'RBAC';
   /** `true`: serve HTTPS with a self-signed certificate generated at start (needs `openssl`); or a given cert. */
   tls?: boolean | CertAndKey;
   /** Events retained per resource for watch resume (older resourceVersions get 410 Gone). Default 10,000. */
@@ -90,6 +99,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
     });
     const records = opened.records;
+    if (opened.dropped !== undefined)
+      opts.logger?.warn(
+        { ...opened.dropped, lastResourceVersion: records.at(-1)?.rv ?? 0 },
+        'journal torn last record dropped',
+      );
     mem.replay(records);
     // Compaction at start: when the log is much longer than what it describes, rewrite it as the
     // live objects plus the retained watch windows (watches still resume across the restart).
@@ -130,6 +144,14 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     serverAddress: `${host}:${opts.port ?? 0}`,
   };
   if (opts.token !== undefined) handlerOpts.token = opts.token;
+  if (opts.tokens !== undefined) handlerOpts.tokens = opts.tokens;
+  if (opts.authorization !== undefined) handlerOpts.authorization = opts.authorization;
+  const audit = opts.auditLogPath === undefined ? undefined : auditLogWriter(opts.auditLogPath);
+  if (audit !== undefined || opts.onRequest !== undefined)
+    handlerOpts.onRequest = (r) => {
+      audit?.write(r);
+      opts.onRequest?.(r);
+    };
   if (opts.maxBodyBytes !== undefined) handlerOpts.maxBodyBytes = opts.maxBodyBytes;
   if (opts.watchTimeoutMs !== undefined) handlerOpts.watchTimeoutMs = opts.watchTimeoutMs;
   if (opts.bookmarkIntervalMs !== undefined) handlerOpts.bookmarkIntervalMs = opts.bookmarkIntervalMs;
@@ -175,7 +197,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.token !== undefined) kcOpts.token = opts.token;
   if (tls !== undefined) kcOpts.caPem = tls.cert;
   const kubeconfig = buildKubeconfig(url, kcOpts);
-  opts.logger?.info({ url, tls: tls !== undefined, auth: opts.token !== undefined }, 'api server listening');
+  opts.logger?.info(
+    { url, tls: tls !== undefined, auth: opts.token !== undefined || (opts.tokens?.length ?? 0) > 0 },
+    'api server listening',
+  );
 
   let closed: Promise<void> | undefined;
   const result: ApiServer = {
@@ -189,6 +214,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         handler.closeWatches();
         server.close(() => {
           storage.close();
+          audit?.close();
           resolve();
         });
         server.closeIdleConnections();

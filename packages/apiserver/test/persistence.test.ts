@@ -12,6 +12,7 @@ import {
   type V1CustomResourceDefinition,
   Watch,
 } from '@kubernetes/client-node';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type ApiServer, type ApiServerOptions, JOURNAL_FILE, startApiServer } from '../src/index.js';
@@ -108,7 +109,17 @@ describe('--data-dir persistence', () => {
       join(dataDir, JOURNAL_FILE),
       '{"rv":99,"type":"ADDED","key":"/configmaps","object":{"metadata":{"na',
     );
-    const b = await start(dataDir);
+    const logLines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => logLines.push(JSON.parse(l)) });
+    const b = await start(dataDir, { logger });
+    // The drop is logged with what was dropped: where, how much, and how it began.
+    const warn = logLines.find((l) => l.msg === 'journal torn last record dropped');
+    expect(warn).toMatchObject({
+      level: 40,
+      line: 6, // after the four default namespaces and the acknowledged ConfigMap
+      bytes: 69,
+      start: '{"rv":99,"type":"ADDED","key":"/configmaps","object":{"metadata":{"na',
+    });
     const names = (
       await b.kc.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: 'default' })
     ).items.map((c) => c.metadata?.name);
