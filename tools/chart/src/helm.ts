@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,43 @@ export function helm(args: string[]): { status: number; stdout: string; stderr: 
     );
   const r = spawnSync(helmPath, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs helm without blocking the event loop: needed when the API server Helm talks to runs in
+ * this process (a `spawnSync` would leave it unable to answer). Kills Helm after `timeoutMs`.
+ */
+export function helmAsync(
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ status: number; stdout: string; stderr: string }> {
+  if (!existsSync(helmPath))
+    throw new Error(
+      `helm is missing at ${helmPath}: run "node tools/toolchain/install.mjs" (needs Debian's unzip)`,
+    );
+  return new Promise((resolve, reject) => {
+    const child = spawn(helmPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      stderr += `\nkilled after ${timeoutMs} ms`;
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? -1, stdout, stderr });
+    });
+  });
 }
 
 /** Writes values to a temp file for `-f`. */

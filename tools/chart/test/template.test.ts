@@ -179,7 +179,9 @@ describe('helm template, value sets', () => {
     const mapped = mapConfigDocument(confOf(objects));
     expect(mapped.values.eipEvictionTimeout).toBe(15);
     expect(mapped.notApplied.map((n) => n.key).sort()).toEqual([
-      'clusterCIDR.autoDetect',
+      'clusterCIDR.autoDetect.clusterIP',
+      'clusterCIDR.autoDetect.nodeIP',
+      'clusterCIDR.autoDetect.podCidrMode',
       'clusterCIDR.extraCidr',
       'datapathMode',
       'iptables.backendMode',
