@@ -15,7 +15,8 @@ const program = new Command('images')
   .option('--tag <tag>', 'image tag (default: the app package version)')
   .option('--only <names>', `comma-separated subset of: ${IMAGE_NAMES.join(', ')}`)
   .option('--skip-app-build', 'use the bins already in packages/*/dist')
-  .option('--check-reproducible', 'build twice and fail unless both builds give the same digests')
+  .option('--force', 'build even the images whose inputs have not changed since the last build')
+  .option('--check-reproducible', 'build twice (forced) and fail unless both builds give the same digests')
   .option(
     '--if-possible',
     'skip with a message instead of failing when not root or buildah is missing (nx build)',
@@ -51,12 +52,19 @@ if (!o.skipAppBuild) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const opts = { registry: o.registry, repositoryPrefix: o.repositoryPrefix, tag: o.tag, only };
+const opts = {
+  registry: o.registry,
+  repositoryPrefix: o.repositoryPrefix,
+  tag: o.tag,
+  only,
+  force: Boolean(o.force || o.checkReproducible),
+};
 try {
   const first = buildImages(opts);
   if (o.checkReproducible) {
     const second = buildImages(opts);
-    for (const [name, img] of Object.entries(first.images)) {
+    for (const name of first.rebuilt) {
+      const img = first.images[name];
       for (const key of ['digest', 'storageDigest']) {
         const again = second.images[name][key];
         if (img[key] !== again) {
@@ -67,10 +75,12 @@ try {
       console.log(`${name}: reproducible (${img.digest})`);
     }
   }
-  for (const [name, img] of Object.entries(first.images)) {
+  for (const name of only ?? IMAGE_NAMES) {
+    const img = first.images[name];
     const mb = (n) => (n / 1e6).toFixed(1);
+    const how = first.rebuilt.includes(name) ? 'built' : 'reused';
     console.log(
-      `${name.padEnd(10)} ${img.ref}  ${img.digest}  ${mb(img.compressedBytes)} MB compressed, ${mb(img.uncompressedBytes)} MB uncompressed`,
+      `${name.padEnd(10)} ${img.ref}  ${img.digest}  ${mb(img.compressedBytes)} MB compressed, ${mb(img.uncompressedBytes)} MB uncompressed (${how})`,
     );
   }
 } catch (err) {

@@ -3,6 +3,7 @@
 // Debian's archive (shared libraries and the agent's tools, as .deb files unpacked with dpkg-deb).
 // Every external program is spawned with an argument array.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
@@ -135,7 +136,8 @@ function debTree(pkg) {
     run('dpkg-deb', ['-x', join(debs, file), tree]);
     writeFileSync(join(tree, '.done'), '');
   }
-  return { tree, version: file.split('_')[1] };
+  // apt-get download writes the epoch's colon as %3a in the file name.
+  return { tree, version: decodeURIComponent(file.split('_')[1]) };
 }
 
 /** Looks a path up in the unpacked trees (Debian's /lib is /usr/lib: both are tried). */
@@ -286,9 +288,19 @@ function fixTimes(root, epoch) {
   utimesSync(root, epoch, epoch);
 }
 
+/** The app's build folder; throws with the fix when its bundle is not built. */
+function appDist(app) {
+  const dist = join(repoRoot, 'packages', app, 'dist');
+  if (!existsSync(join(dist, 'bin.js')))
+    throw new Error(
+      `packages/${app}/dist/bin.js is missing: build the app first (npx nx run @egressgateway/${app}:build)`,
+    );
+  return dist;
+}
+
 /** V8 flags of an app: the bin's shebang, less those the image's Node refuses (named in the log). */
 export function nodeFlags(app, node24) {
-  const first = readFileSync(join(repoRoot, 'packages', app, 'dist', 'bin.js'), 'utf8').split('\n', 1)[0];
+  const first = readFileSync(join(appDist(app), 'bin.js'), 'utf8').split('\n', 1)[0];
   const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(first);
   const flags = m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
   return flags.filter((f) => {
@@ -332,7 +344,7 @@ function stageApp(name, root, epoch) {
   rmSync(root, { recursive: true, force: true });
   const appDir = join(root, 'app');
   mkdirSync(appDir, { recursive: true });
-  const dist = join(repoRoot, 'packages', spec.app, 'dist');
+  const dist = appDist(spec.app);
   // The shebang stays (harmless: the entrypoint runs node explicitly).
   copyFile(join(dist, 'bin.js'), join(appDir, 'bin.js'), 0o644);
   copyFile(join(dist, 'bin.js.map'), join(appDir, 'bin.js.map'), 0o644);
@@ -429,26 +441,102 @@ function archiveSizes(archive) {
   return compressed;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reuse: an image whose inputs have not changed since the last build is not built again.
+
+/** sha256 of a file's content (hex). */
+function fileHash(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
 /**
- * Builds the images. Returns the description written to dist/images.json.
- * @param {{ registry?: string, repositoryPrefix?: string, tag?: string, only?: string[] }} o
+ * Everything an image's content depends on, hashed: this builder, the Node binary, the app's bundle,
+ * the npm modules it ships (name@version), the cached Debian packages, the reference, the user, the
+ * revision and its time. Undefined when a Debian package is not downloaded yet (so not built yet).
+ */
+function imageInputs(name, o, node24Hash, revision, epoch) {
+  const spec = IMAGES[name];
+  const h = createHash('sha256');
+  const add = (label, value) => h.update(`${label}\0${value}\0`);
+  add('builder', fileHash(fileURLToPath(import.meta.url)));
+  add('node', node24Hash);
+  const dist = appDist(spec.app);
+  for (const f of ['bin.js', 'bin.js.map']) add(f, fileHash(join(dist, f)));
+  for (const [mod, dir] of [...moduleClosure(spec.modules)].sort())
+    add('module', `${mod}@${JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version}`);
+  const debs = join(cacheDir, 'debs');
+  const cached = existsSync(debs) ? readdirSync(debs) : [];
+  const wanted = [...RUNTIME_DEBS, ...(spec.debs.length > 0 ? [...spec.debs, ...toolLibraryDebs] : [])];
+  for (const pkg of wanted) {
+    const file = cached.find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
+    if (file === undefined) return undefined;
+    add('deb', file);
+  }
+  add('ref', imageRef(name, o));
+  add('user', spec.user);
+  add('revision', `${revision} ${epoch}`);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * True when an earlier build of the same inputs is still there: its archive holds the manifest
+ * images.json names, and the reference in container storage is the image it built.
+ */
+function stillBuilt(prev, inputs) {
+  if (prev === undefined || inputs === undefined || prev.inputs !== inputs) return false;
+  const archive = join(repoRoot, prev.archive);
+  if (!existsSync(archive)) return false;
+  const index = spawnSync('tar', ['-xOf', archive, 'index.json'], { encoding: 'utf8' });
+  if (index.status !== 0) return false;
+  try {
+    if (JSON.parse(index.stdout).manifests[0].digest !== prev.digest) return false;
+  } catch {
+    return false;
+  }
+  const stored = spawnSync('buildah', [...STORAGE_OPTS, 'inspect', '--type', 'image', prev.ref], {
+    encoding: 'utf8',
+  });
+  if (stored.status !== 0) return false;
+  const img = JSON.parse(stored.stdout);
+  return img.FromImageID === prev.imageId && img.FromImageDigest === prev.storageDigest;
+}
+
+/**
+ * Builds the images (or reuses those already built from the same inputs, unless `force`).
+ * Returns the description written to dist/images.json; `rebuilt` lists the images built this call.
+ * @param {{ registry?: string, repositoryPrefix?: string, tag?: string, only?: string[], force?: boolean }} o
  */
 export function buildImages(o = {}) {
+  const started = Date.now();
   const node24 = toolPath('node24');
   const { commit: revision, epoch } = gitHead();
   const work = join(cacheDir, 'stage');
   mkdirSync(distDir, { recursive: true });
+  const file = join(distDir, 'images.json');
+  const prev = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+  const node24Hash = fileHash(node24);
+  const names = o.only ?? IMAGE_NAMES;
+  const inputs = Object.fromEntries(names.map((n) => [n, imageInputs(n, o, node24Hash, revision, epoch)]));
+  const stale = names.filter((n) => o.force || !stillBuilt(prev?.images?.[n], inputs[n]));
+  for (const n of names.filter((x) => !stale.includes(x)))
+    log(`${prev.images[n].ref} is up to date (same inputs, ${prev.images[n].digest}): reused`);
+  const nodeVersion = run(node24, ['--version']).trim();
+  const result = {
+    node: nodeVersion,
+    revision,
+    created: new Date(epoch * 1000).toISOString(),
+    images: { ...(prev?.images ?? {}) },
+  };
+  // A partial build (--only) keeps the other images' entries (their archives and tags are still there).
+  if (stale.length === 0) return { ...result, rebuilt: [] };
 
   log('staging the runtime layer (Node 24 and its libraries)');
   const runtimeVersions = stageRuntime(join(work, 'runtime'), node24, epoch);
-  const nodeVersion = run(node24, ['--version']).trim();
-  let base = buildah(['from', '--quiet', 'scratch']);
+  const base = buildah(['from', '--quiet', 'scratch']);
   buildah(['copy', '--quiet', '--chown', '0:0', base, join(work, 'runtime'), '/']);
   const baseId = commit(base, 'localhost/egressgateway-runtime:build', epoch);
-  base = undefined;
 
-  const result = { node: nodeVersion, revision, created: new Date(epoch * 1000).toISOString(), images: {} };
-  for (const name of o.only ?? IMAGE_NAMES) {
+  for (const name of stale) {
     const spec = IMAGES[name];
     const ref = imageRef(name, o);
     log(`building ${ref}`);
@@ -497,16 +585,13 @@ export function buildImages(o = {}) {
       uncompressedBytes: dirBytes(join(work, 'runtime')) + dirBytes(join(work, name)),
       debian: { ...runtimeVersions, ...staged.versions },
       npmModules: staged.modules,
+      // Recomputed now that every Debian package is in the cache.
+      inputs: imageInputs(name, o, node24Hash, revision, epoch),
     };
   }
-  // A partial build (--only) keeps the other images' entries.
-  const file = join(distDir, 'images.json');
-  if (o.only && existsSync(file)) {
-    const prev = JSON.parse(readFileSync(file, 'utf8'));
-    result.images = { ...prev.images, ...result.images };
-  }
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  return result;
+  log(`built ${stale.join(', ')} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { ...result, rebuilt: stale };
 }
 
 function dirBytes(root) {

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM without type declarations
-import { buildImages, distDir, PODMAN_RUN_OPTS, repoRoot, STORAGE_OPTS } from '../images.mjs';
+import { buildImages, imageRef, PODMAN_RUN_OPTS, repoRoot, STORAGE_OPTS } from '../images.mjs';
 
 interface ImageInfo {
   ref: string;
@@ -18,14 +18,46 @@ interface ImagesJson {
   node: string;
   revision: string;
   images: Record<'controller' | 'agent', ImageInfo>;
+  rebuilt: string[];
 }
+
+const buildScript = join(repoRoot, 'tools', 'images', 'build.mjs');
+
+describe('build options', () => {
+  it('defaults the references to the Helm chart values (registry, repository, appVersion as tag)', () => {
+    const chart = join(repoRoot, 'charts', 'egressgateway');
+    const values = readFileSync(join(chart, 'values.yaml'), 'utf8');
+    const appVersion = /^appVersion:\s*"?([^"\s]+)"?/m.exec(
+      readFileSync(join(chart, 'Chart.yaml'), 'utf8'),
+    )?.[1];
+    for (const name of ['controller', 'agent']) {
+      const m = new RegExp(`^${name}:\\n  image:\\n    registry: (\\S+)\\n    repository: (\\S+)`, 'm').exec(
+        values,
+      );
+      expect(m, `charts/egressgateway/values.yaml: ${name}.image`).not.toBeNull();
+      expect(imageRef(name, {})).toBe(`${m?.[1]}/${m?.[2]}:${appVersion}`);
+    }
+  });
+
+  it('names the reference options in --help and refuses an unknown image with the choices', () => {
+    const help = spawnSync(process.execPath, [buildScript, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const opt of ['--registry', '--repository-prefix', '--tag', '--check-reproducible', '--force'])
+      expect(help.stdout).toContain(opt);
+    const bad = spawnSync(process.execPath, [buildScript, '--only', 'operator'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--only: unknown image "operator" (choose from controller, agent)');
+  });
+});
 
 const why =
   process.getuid?.() !== 0
     ? 'not root (buildah with vfs storage and podman need root here)'
     : spawnSync('podman', ['--version']).status !== 0
-      ? 'podman is not installed'
-      : undefined;
+      ? 'podman is not installed (apt-get install podman runc)'
+      : spawnSync('buildah', ['--version']).status !== 0
+        ? 'buildah is not installed (apt-get install buildah)'
+        : undefined;
 if (why) console.log(`images tests skipped: ${why}`);
 
 function podman(args: string[]) {
@@ -41,11 +73,18 @@ function runIn(ref: string, opts: string[], args: string[] = []) {
 describe.skipIf(why !== undefined)('controller and agent images', () => {
   let built: ImagesJson;
 
+  // The nx build target has built them for the current bins: reused then; built here otherwise
+  // (the apps' bins must be built: the error names the command).
   beforeAll(() => {
-    // The nx build target builds them (root, buildah); without it there is nothing to test.
-    const file = join(distDir, 'images.json');
-    if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run images" first`);
-    built = JSON.parse(readFileSync(file, 'utf8'));
+    built = buildImages() as ImagesJson;
+    console.log(`images: ${built.rebuilt.length > 0 ? `built ${built.rebuilt.join(', ')}` : 'reused'}`);
+  }, 1_200_000);
+
+  it('reuses the images when nothing they are built from has changed', () => {
+    const again = buildImages() as ImagesJson;
+    expect(again.rebuilt).toEqual([]);
+    for (const name of ['controller', 'agent'] as const)
+      expect(again.images[name].digest).toBe(built.images[name].digest);
   });
 
   it('labels each image with the commit it was built from and runs Node 24 as the entrypoint', () => {
@@ -107,7 +146,8 @@ describe.skipIf(why !== undefined)('controller and agent images', () => {
   });
 
   it('building again from the same commit gives the same digest', () => {
-    const again = buildImages({ only: ['controller'] }) as ImagesJson;
+    const again = buildImages({ only: ['controller'], force: true }) as ImagesJson;
+    expect(again.rebuilt).toEqual(['controller']);
     expect(again.images.controller.digest).toBe(built.images.controller.digest);
     expect(again.images.controller.storageDigest).toBe(built.images.controller.storageDigest);
   });
