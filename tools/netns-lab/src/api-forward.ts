@@ -14,13 +14,13 @@ export interface ApiForward {
   close(): void;
 }
 
-/** A kubeconfig for a plain-HTTP server without auth (pure). */
-export function hostKubeconfigYaml(url: string): string {
+/** A kubeconfig for a plain-HTTP server, with a bearer token when the server wants one (pure). */
+export function hostKubeconfigYaml(url: string, token?: string): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     `clusters: [{name: lab, cluster: {server: "${url}"}}]`,
-    'users: [{name: lab, user: {}}]',
+    `users: [{name: lab, user: {${token === undefined ? '' : `token: "${token}"`}}}]`,
     'contexts: [{name: lab, context: {cluster: lab, user: lab}}]',
     'current-context: lab',
     '',
@@ -31,12 +31,16 @@ export function hostKubeconfigYaml(url: string): string {
  * Reaches the API server in the control namespace without touching the host's network: a helper
  * in `ctl` listens on a Unix socket in the run folder (files are visible from every namespace)
  * and this process listens on a loopback port of the host and pipes each connection to it.
+ * With `tls` (images mode: the API server serves HTTPS) the helper speaks TLS to the server,
+ * verified against the CA in `tls.caFile`, and the host side stays plain HTTP; `tls.token` goes
+ * into the host kubeconfig.
  */
 export async function startApiForward(
   procs: ProcessSet,
   plan: LabPlan,
   runDir: string,
   helper: string,
+  tls?: { caFile: string; token: string },
 ): Promise<ApiForward> {
   const sock = join(runDir, 'api.sock');
   let ready = false;
@@ -44,7 +48,7 @@ export async function startApiForward(
     name: 'api-forward',
     ns: plan.ctl,
     command: process.execPath,
-    args: [helper, sock, plan.api4, String(plan.apiPort)],
+    args: [helper, sock, plan.api4, String(plan.apiPort), ...(tls ? [tls.caFile] : [])],
     onLine: (l) => {
       if (l === 'ready') ready = true;
     },
@@ -61,6 +65,6 @@ export async function startApiForward(
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   const kubeconfig = join(runDir, 'kubeconfig-host');
-  writeFileSync(kubeconfig, hostKubeconfigYaml(url));
+  writeFileSync(kubeconfig, hostKubeconfigYaml(url, tls?.token), { mode: 0o600 });
   return { url, kubeconfig, close: () => server.close() };
 }

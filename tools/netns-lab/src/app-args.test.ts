@@ -1,7 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostKubeconfigYaml } from './api-forward.js';
-import { agentArgs, apiServerArgs, controllerArgs, shebangNodeFlags } from './app-args.js';
+import {
+  agentArgs,
+  apiServerArgs,
+  chartAgentArgs,
+  chartControllerArgs,
+  controllerArgs,
+  PROCESS_LEASE,
+  shebangNodeFlags,
+} from './app-args.js';
 import { clusterObjects } from './cluster.js';
+import { findRepoRoot } from './lab.js';
 import { planLab } from './plan.js';
 import { FAST_TIMING } from './settings.js';
 
@@ -16,6 +27,19 @@ describe('process arguments', () => {
     expect(flag(a, '--kubeconfig-out')).toBe('/run/kubeconfig');
   });
 
+  it('a secured API server (images mode) serves TLS, reads both token files and writes the audit log', () => {
+    const a = apiServerArgs(plan, '/run', {
+      adminTokenFile: '/run/admin-token',
+      tokenAuthFile: '/run/tokens.csv',
+      auditLogPath: '/run/audit.jsonl',
+    });
+    expect(a).toContain('--tls');
+    expect(flag(a, '--token-file')).toBe('/run/admin-token');
+    expect(flag(a, '--token-auth-file')).toBe('/run/tokens.csv');
+    expect(flag(a, '--audit-log-path')).toBe('/run/audit.jsonl');
+    expect(apiServerArgs(plan, '/run')).not.toContain('--tls');
+  });
+
   it('controller replicas get distinct identities and health ports, and the lab timing', () => {
     const a = controllerArgs(plan, '/run', FAST_TIMING, { id: 'ctl-a', index: 0, detection: 'poll' });
     const b = controllerArgs(plan, '/run', FAST_TIMING, { id: 'ctl-b', index: 1, detection: 'poll' });
@@ -25,6 +49,11 @@ describe('process arguments', () => {
     expect(flag(a, '--tunnel-update-period')).toBe('0.5');
     expect(flag(a, '--detection')).toBe('poll');
     expect(flag(a, '--leader-election-lease-duration')).toBe('4');
+    // The Lease the lab reads to find the leader is named, not left to the controller's default.
+    expect([flag(a, '--leader-election-namespace'), flag(a, '--leader-election-name')]).toEqual([
+      PROCESS_LEASE.namespace,
+      PROCESS_LEASE.name,
+    ]);
   });
 
   it("agents use the controller's tunnel ranges and timing, and eth0 as egress interface", () => {
@@ -42,6 +71,41 @@ describe('process arguments', () => {
     expect(flag(a, '--node-name')).toBe('gw1');
     expect(flag(a, '--egress-interface')).toBe('eth0');
     expect(flag(a, '--fence-margin')).toBe('0.5');
+  });
+});
+
+/** Flag names a chart template passes as `- --name=value` (the chart is the reference). */
+function chartFlags(template: string): string[] {
+  const text = readFileSync(join(findRepoRoot(), 'charts', 'egressgateway', 'templates', template), 'utf8');
+  return [...text.matchAll(/^\s*- (--[a-z-]+)=/gm)].map((m) => m[1] as string).sort();
+}
+const flagNames = (args: string[]) => args.map((a) => a.split('=')[0] as string).sort();
+const value = (args: string[], name: string) =>
+  args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+
+describe('container arguments (images mode) as the Helm chart passes them', () => {
+  it('the controller gets exactly the flags of the chart, with the lab timing and the Lease in the release namespace', () => {
+    const a = chartControllerArgs(FAST_TIMING, {
+      index: 1,
+      detection: 'poll',
+      leaseNamespace: 'egressgateway',
+      leaseName: 'egressgateway',
+    });
+    expect(flagNames(a)).toEqual(chartFlags('controller.yaml'));
+    expect(value(a, '--health-address')).toBe('127.0.0.1:8791');
+    expect(value(a, '--leader-election-namespace')).toBe('egressgateway');
+    expect(value(a, '--leader-election-lease-duration')).toBe('4');
+    expect(value(a, '--detection')).toBe('poll');
+  });
+
+  it('the agent gets exactly the flags of the chart (the lab sets egressInterface: eth0)', () => {
+    const node = plan.nodes[0];
+    if (!node) throw new Error('no node');
+    const a = chartAgentArgs(FAST_TIMING, node);
+    expect(flagNames(a)).toEqual(chartFlags('agent.yaml'));
+    expect(value(a, '--egress-interface')).toBe('eth0');
+    expect(value(a, '--fence-margin')).toBe('0.5');
+    expect(value(a, '--health-address')).toBe(node.health);
   });
 });
 
@@ -68,6 +132,10 @@ describe('cluster objects and kubeconfig', () => {
     expect(lines).toContain('clusters: [{name: lab, cluster: {server: "http://127.0.0.1:4567"}}]');
     expect(lines).toContain('current-context: lab');
     expect(lines.filter((l) => l.includes('server:'))).toHaveLength(1);
+    expect(lines).toContain('users: [{name: lab, user: {}}]');
+    expect(hostKubeconfigYaml('http://127.0.0.1:4567', 'abc').split('\n')).toContain(
+      'users: [{name: lab, user: {token: "abc"}}]',
+    );
   });
 });
 

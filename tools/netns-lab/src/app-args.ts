@@ -3,9 +3,23 @@ import { join } from 'node:path';
 import type { LabPlan, NodePlan } from './plan.js';
 import type { LabTiming } from './settings.js';
 
-/** Command-line arguments (after the executable) of the lab's API server (pure). */
-export function apiServerArgs(plan: LabPlan, runDir: string): string[] {
-  return [
+/** Files of a secured API server (images mode): TLS, tokens, audit log. */
+export interface SecureApiFiles {
+  /** The lab's own (admin) token, `--token-file`. */
+  adminTokenFile: string;
+  /** The ServiceAccounts' tokens, `--token-auth-file` (kube-apiserver's CSV). */
+  tokenAuthFile: string;
+  /** Every request as a JSON line, `--audit-log-path`. */
+  auditLogPath: string;
+}
+
+/**
+ * Command-line arguments (after the executable) of the lab's API server (pure). With `secure`
+ * (images mode) it serves HTTPS with a certificate for its control-network address (the CA lands
+ * in the kubeconfig it writes), requires a token and records every request.
+ */
+export function apiServerArgs(plan: LabPlan, runDir: string, secure?: SecureApiFiles): string[] {
+  const args = [
     '--host',
     plan.api4,
     '--port',
@@ -15,7 +29,63 @@ export function apiServerArgs(plan: LabPlan, runDir: string): string[] {
     '--kubeconfig-out',
     join(runDir, 'kubeconfig'),
   ];
+  if (secure)
+    args.push(
+      '--tls',
+      '--token-file',
+      secure.adminTokenFile,
+      '--token-auth-file',
+      secure.tokenAuthFile,
+      '--audit-log-path',
+      secure.auditLogPath,
+    );
+  return args;
 }
+
+/**
+ * Arguments of a controller container, as `charts/egressgateway/templates/controller.yaml` passes
+ * them (pure): health address, leader election in the release namespace with the chart's Lease
+ * name and the lab's timing, detection, rebalance off (the chart's default), log level and format. Identity comes from `POD_NAME`, the failover
+ * timing and tunnel ranges from the mounted `conf.yml`. Replicas share the control namespace
+ * (a pod each in a cluster), so each gets its own health port (8790 + index).
+ */
+export function chartControllerArgs(
+  timing: LabTiming,
+  o: { index: number; detection: 'deadline' | 'poll'; leaseNamespace: string; leaseName: string },
+): string[] {
+  return [
+    `--health-address=127.0.0.1:${8790 + o.index}`,
+    `--leader-election-namespace=${o.leaseNamespace}`,
+    `--leader-election-name=${o.leaseName}`,
+    `--leader-election-lease-duration=${timing.leaseDuration}`,
+    `--leader-election-renew-deadline=${timing.renewDeadline}`,
+    `--leader-election-retry-period=${timing.retryPeriod}`,
+    `--detection=${o.detection}`,
+    '--rebalance=false',
+    '--log-level=info',
+    '--log-format=json',
+  ];
+}
+
+/**
+ * Arguments of an agent container, as `charts/egressgateway/templates/agent.yaml` passes them
+ * (pure); the node name comes from `NODE_NAME`, the rest from the mounted `conf.yml`.
+ */
+export function chartAgentArgs(timing: LabTiming, node: NodePlan): string[] {
+  return [
+    `--health-address=${node.health}`,
+    `--fence-margin=${timing.fenceMargin}`,
+    '--egress-interface=eth0',
+    '--log-level=info',
+    '--log-format=json',
+  ];
+}
+
+/**
+ * The Lease of the controllers started as processes, named explicitly so the lab does not depend
+ * on the controller's defaults.
+ */
+export const PROCESS_LEASE = { namespace: 'kube-system', name: 'egressgateway-controller' } as const;
 
 /**
  * Arguments of controller replica `id` (pure). Replicas share the control namespace, so each
@@ -42,6 +112,10 @@ export function controllerArgs(
     String(timing.tunnelMonitorPeriod),
     '--detection',
     o.detection,
+    '--leader-election-namespace',
+    PROCESS_LEASE.namespace,
+    '--leader-election-name',
+    PROCESS_LEASE.name,
     '--leader-election-lease-duration',
     String(timing.leaseDuration),
     '--leader-election-renew-deadline',

@@ -62,7 +62,12 @@ describe('parseBenchArgs', () => {
   it('passes --out and --help through, and the usage names every option and fault', () => {
     expect(parseBenchArgs(['--out', '/tmp/x.md'], yes).out).toBe('/tmp/x.md');
     expect(parseBenchArgs(['-h'], yes).help).toBe(true);
+    expect(parseBenchArgs([], yes).images).toBe(false);
+    expect(
+      parseBenchArgs(['--images', '--faults', 'rolling-update', '--modes', 'deadline'], yes).images,
+    ).toBe(true);
     for (const w of [
+      '--images',
       '--trials',
       '--faults',
       '--settings',

@@ -30,6 +30,8 @@ export interface BenchArgs {
   /** keepalived advert intervals (s); empty when keepalived is not among the modes. */
   adverts: number[];
   out: string | undefined;
+  /** Run our apps from the images of `npm run images` (podman), as `npm run demo -- --images`. */
+  images: boolean;
   help: boolean;
   /** Things the caller should print (e.g. a fault keepalived rows skip). */
   notes: string[];
@@ -50,6 +52,7 @@ export const BENCH_USAGE = `usage: npm run bench -w netns-lab -- [options]   (as
                       (default deadline,poll, plus keepalived when it is installed)
   --adverts LIST      keepalived advert intervals in seconds, VRRPv3 (default 1,0.1)
   --out FILE          where to write the Markdown report (default docs/benchmarks.md)
+  --images            run the controllers and agents from the images of "npm run images" (podman)
 keepalived rows run the requested faults among ${KEEPALIVED_FAULTS.join(', ')} (one lab per advert interval).
 `;
 
@@ -80,6 +83,7 @@ export function parseBenchArgs(argv: readonly string[], env: { keepalivedInstall
         modes: { type: 'string' },
         adverts: { type: 'string' },
         out: { type: 'string' },
+        images: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -136,6 +140,7 @@ export function parseBenchArgs(argv: readonly string[], env: { keepalivedInstall
     modes: modes.filter((m): m is 'deadline' | 'poll' => m !== 'keepalived'),
     adverts,
     out: str('out'),
+    images: values.images === true,
     help: values.help === true,
     notes,
   };

@@ -148,12 +148,19 @@ export async function runBench(o: {
   adverts?: number[];
   /** Faults of the keepalived rows (default: `faults`). */
   keepalivedFaults?: Fault[];
+  /** Our apps from the images (podman); the rows' setting says "images". */
+  images?: boolean;
   log: (s: string) => void;
 }): Promise<BenchRow[]> {
   const labs: BenchLab[] = [];
   for (const [setting, timing] of o.settings)
     for (const mode of o.modes)
-      labs.push({ setting, mode, faults: o.faults, options: { timing, detection: mode } });
+      labs.push({
+        setting: o.images ? `${setting} images` : setting,
+        mode,
+        faults: o.faults,
+        options: { timing, detection: mode, ...(o.images ? { images: true } : {}) },
+      });
   for (const advertSeconds of o.adverts ?? [])
     labs.push({
       setting: keepalivedLabel(advertSeconds),
@@ -214,6 +221,7 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     modes: a.modes,
     adverts: a.adverts,
     keepalivedFaults: a.keepalivedFaults,
+    images: a.images,
     log: (s) => process.stdout.write(`${s}\n`),
   });
   const table = benchTable(rows);

@@ -14,6 +14,12 @@ export const LAB_PACKAGES = [
   'agent',
 ] as const;
 
+/**
+ * What images mode runs from the tree: the API server and the CRDs it is seeded with (the
+ * controllers and agents come from the images).
+ */
+export const IMAGES_MODE_PACKAGES = ['crds', 'apiserver'] as const;
+
 /** A package whose build failed. */
 export class BuildError extends Error {
   readonly code = 'EGW_LAB_BUILD';
@@ -44,12 +50,17 @@ export function isStale(pkgDir: string): boolean {
 
 /**
  * Builds (tsup) every package the lab runs whose `dist/` is missing or stale, in dependency order,
- * so `npm run demo` works right after `npm ci`. Returns the packages it built.
+ * so `npm run demo` works right after `npm ci`. Returns the packages it built. `packages` (in
+ * dependency order) narrows the set, e.g. {@link IMAGES_MODE_PACKAGES}.
  */
-export function ensureBuilt(repoRoot: string, onBuild: (pkg: string) => void = () => {}): string[] {
+export function ensureBuilt(
+  repoRoot: string,
+  onBuild: (pkg: string) => void = () => {},
+  packages: readonly string[] = LAB_PACKAGES,
+): string[] {
   const tsup = join(repoRoot, 'node_modules', 'tsup', 'dist', 'cli-default.js');
   const built: string[] = [];
-  for (const name of LAB_PACKAGES) {
+  for (const name of packages) {
     const dir = join(repoRoot, 'packages', name);
     if (!isStale(dir)) continue;
     onBuild(name);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** podman's global options here: root's storage with the vfs driver (as `npm run images` builds). */
 export const PODMAN_GLOBAL = ['--storage-driver', 'vfs'];
@@ -41,7 +41,10 @@ export const APP_EXTRA_OPTIONS: Record<'controller' | 'agent', readonly string[]
   agent: ['--security-opt', 'unmask=/proc/sys'],
 };
 
-/** Where a ServiceAccount's token is mounted in a pod; the apps' kubeconfig reads it from there. */
+/**
+ * Where a pod gets its ServiceAccount (`token`, `ca.crt`, `namespace`); with
+ * `KUBERNETES_SERVICE_HOST`/`_PORT` set, client-node's in-cluster configuration reads it.
+ */
 export const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** Where the chart mounts the `egressgateway` ConfigMap (upstream's path, `CONFIGMAP_PATH`). */
@@ -88,28 +91,52 @@ function podman(args: string[]) {
 }
 
 /**
- * The images of `npm run images`, loaded into container storage from their archives when they
- * are not there (an nx cache hit restores the archives only). Throws with the fix when missing.
+ * The images of `npm run images` as `tools/images/dist/images.json` describes them (or the
+ * `images.json` of another checkout's build named by `$EGW_LAB_IMAGES_JSON`), loaded into
+ * container storage from their archives when storage does not hold exactly those images (an nx
+ * cache hit restores the archives only). Throws with the fix when missing.
  */
-export function labImages(repoRoot: string): LabImages {
+export function labImages(
+  repoRoot: string,
+  file = process.env.EGW_LAB_IMAGES_JSON || join(repoRoot, 'tools', 'images', 'dist', 'images.json'),
+): LabImages {
   if (spawnSync('podman', ['--version']).status !== 0)
-    throw new Error('images mode needs podman (apt-get install podman runc)');
-  const file = join(repoRoot, 'tools', 'images', 'dist', 'images.json');
+    throw new Error(
+      'images mode needs podman (apt-get install podman runc) and the images: run "npm run images"',
+    );
+  // Archive paths in images.json are relative to the root of the checkout that built them.
+  const builtRoot = resolve(dirname(file), '..', '..', '..');
   if (!existsSync(file)) throw new Error(`${file} is missing: run "npm run images" first`);
   const built = JSON.parse(readFileSync(file, 'utf8')) as {
-    images: Record<string, { ref: string; archive: string }>;
+    images: Record<string, { ref: string; archive: string; imageId?: string }>;
   };
   const refs: Partial<LabImages> = {};
   for (const app of ['controller', 'agent'] as const) {
     const img = built.images[app];
     if (!img) throw new Error(`${file} has no ${app} image: run "npm run images"`);
-    if (podman(['image', 'exists', img.ref]).status !== 0) {
-      const r = podman(['load', '--quiet', '--input', join(repoRoot, img.archive)]);
+    // The reference in storage may point at another build than images.json describes (a later
+    // build of another commit, a test's build): the archive is then loaded, which moves the tag.
+    const stored = storedImageId(img.ref);
+    if (stored === undefined || (img.imageId !== undefined && stored !== img.imageId)) {
+      const archive = join(builtRoot, img.archive);
+      if (!existsSync(archive)) throw new Error(`${archive} is missing: run "npm run images" first`);
+      const r = podman(['load', '--quiet', '--input', archive]);
       if (r.status !== 0) throw new Error(`podman load ${img.archive}: ${r.stderr.trim()}`);
+      const now = storedImageId(img.ref);
+      if (img.imageId !== undefined && now !== img.imageId)
+        throw new Error(
+          `${img.ref} is ${now ?? 'missing'} after loading ${img.archive}, images.json says ${img.imageId}: run "npm run images" again`,
+        );
     }
     refs[app] = img.ref;
   }
   return refs as LabImages;
+}
+
+/** The image ID a reference has in container storage (undefined when it is not there). */
+export function storedImageId(ref: string): string | undefined {
+  const r = podman(['image', 'inspect', '--format', '{{.Id}}', ref]);
+  return r.status === 0 ? r.stdout.trim() || undefined : undefined;
 }
 
 /** Sends a signal to a container's main process (`podman kill`); true when podman said yes. */

@@ -96,6 +96,19 @@ describe('summary', () => {
     expect(s).toContain('eviction 2s');
   });
 
+  it("judges a rolling update against its own bound (50 ms), not the eviction's", () => {
+    const rolling = (ms: number) =>
+      formatSummary(
+        { ...result, fault: 'rolling-update', to: 'gw1', gaps: { u4: { from: 0, to: ms, ms } } },
+        plan,
+        FAST_TIMING,
+        'deadline',
+      );
+    expect(rolling(30)).toContain('bound of a rolling update = 50 ms: within');
+    expect(rolling(120)).toContain('bound of a rolling update = 50 ms: EXCEEDED');
+    expect(formatSummary(result, plan, FAST_TIMING, 'deadline')).toContain('bound eviction + 1 s = 3000 ms');
+  });
+
   it('meetsClaims lists every broken claim', () => {
     expect(meetsClaims(result, plan, 3000)).toEqual([]);
     const bad = {

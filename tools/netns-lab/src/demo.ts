@@ -145,6 +145,8 @@ export async function runDemo(argv: string[]): Promise<number> {
       onEvent: (e) => view.event(e),
     });
     process.stdout.write(`run folder (logs of every process): ${lab.runDir}\n`);
+    if (o.images)
+      process.stdout.write(`every API request (user, verb, resource), one JSON line each: ${lab.auditLog}\n`);
     view.start();
     const pending = runScenario(lab, o.fault, {
       onStep: (text) => {

@@ -26,15 +26,22 @@ export class ApiCallError extends Error {
 
 /** Minimal API client bound to a base URL such as `http://127.0.0.1:41234`. */
 export class LabApi {
+  /**
+   * @param token bearer token sent with every request (an API server with token authentication).
+   */
   constructor(
     readonly baseUrl: string,
     private readonly timeoutMs = 3000,
+    private readonly token?: string,
   ) {}
 
   private async call(method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+    const headers: Record<string, string> =
+      body === undefined ? {} : { 'content-type': contentType ?? 'application/json' };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': contentType ?? 'application/json' },
+      headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -3,7 +3,7 @@ import { nsExec } from './exec.js';
 import { paths } from './kube-api.js';
 import { Lab } from './lab.js';
 import { isRoot } from './preflight.js';
-import { type Fault, runScenario, type ScenarioResult } from './scenario.js';
+import { type Fault, ROLLING_UPDATE_GAP_MS, runScenario, type ScenarioResult } from './scenario.js';
 import { FAST_TIMING } from './settings.js';
 import { listLabNamespaces } from './topology.js';
 
@@ -95,6 +95,21 @@ describe.skipIf(!isRoot())(
       const r = await failover('leader-stop', EVICT_MS + 1000);
       expect(r.leaderAfter).toBeDefined();
       expect(r.leaderAfter).not.toBe(r.leaderBefore);
+    });
+
+    it('rolling update of every gateway agent (SIGTERM, new process, Ready before the next): probe gap under 50 ms, never two MACs for the EIP', async () => {
+      const before = new Map([...lab.agents].map(([n, p]) => [n, p.pid]));
+      const r = await runScenario(lab, 'rolling-update');
+      results.push(r);
+      expect(r.gaps.u4?.open ?? false).toBe(false);
+      expect(r.gaps.u4?.ms ?? Number.POSITIVE_INFINITY).toBeLessThan(ROLLING_UPDATE_GAP_MS);
+      expect(r.gaps.u6?.ms ?? Number.POSITIVE_INFINITY).toBeLessThan(ROLLING_UPDATE_GAP_MS);
+      expect(r.duplicates).toEqual([]);
+      expect(r.streamSurvived).toBe(true);
+      expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+      // Every gateway's agent is a new process; the worker's was left alone.
+      for (const n of lab.plan.nodes)
+        expect(lab.agents.get(n.name)?.pid !== before.get(n.name)).toBe(n.role === 'gateway');
     });
 
     it('API server restart: nothing lost, the EIP stays where it is', async () => {

@@ -1,13 +1,21 @@
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArpRecord, Arrival } from './analysis.js';
 import { type ApiForward, startApiForward } from './api-forward.js';
-import { agentArgs, apiServerArgs, controllerArgs, nodeArgsFor } from './app-args.js';
-import { ensureBuilt } from './build.js';
+import {
+  agentArgs,
+  apiServerArgs,
+  chartAgentArgs,
+  chartControllerArgs,
+  controllerArgs,
+  nodeArgsFor,
+  PROCESS_LEASE,
+  type SecureApiFiles,
+} from './app-args.js';
+import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
 import { seedCluster } from './cluster.js';
 import {
   CONFIG_DIR,
@@ -19,8 +27,19 @@ import {
   sweepStaleContainers,
 } from './containers.js';
 import { ipn, sleep } from './exec.js';
+import {
+  CHART_LEASE,
+  CHART_NAMESPACE,
+  CHART_SERVICE_ACCOUNTS,
+  caFromKubeconfig,
+  chartConfYaml,
+  type LabCredentials,
+  newLabCredentials,
+  serviceAccountUser,
+  tokenAuthCsv,
+} from './in-cluster.js';
 import { masterDownMs, validateAdvert, vrrpPriority } from './keepalived.js';
-import { LabApi, paths } from './kube-api.js';
+import { ApiCallError, LabApi, paths } from './kube-api.js';
 import { type LabPlan, type NodePlan, namespacesOf, planLab, uniquePrefix } from './plan.js';
 import { preflight } from './preflight.js';
 import { type StreamEvent, startPodProbe, startProbeServer } from './probes.js';
@@ -77,9 +96,11 @@ export interface LabOptions {
   keepalived?: { advertSeconds: number };
   /**
    * Run the controllers and agents from the images of `npm run images` with podman instead of
-   * as processes: configuration as the Helm chart passes it (config file, env, arguments, a
-   * ServiceAccount token file), agents with NET_ADMIN and NET_RAW only, controllers with no
-   * capabilities on a read-only root filesystem.
+   * as processes: configuration as the Helm chart passes it (arguments, env, the ConfigMap's
+   * `conf.yml`, a ServiceAccount mount read by client-node's in-cluster configuration), agents
+   * with NET_ADMIN and NET_RAW, controllers with no capabilities on a read-only root filesystem.
+   * The API server then serves HTTPS, authenticates every request by token (one per chart
+   * ServiceAccount, one for the lab) and records each in `<runDir>/audit.jsonl`.
    */
   images?: boolean;
 }
@@ -129,6 +150,8 @@ export class Lab {
   private readonly podProbes: LabProcess[] = [];
   private readonly controllerSlots = new Map<string, number>();
   private images: LabImages | undefined;
+  /** Tokens of the secured API server (images mode). */
+  private readonly credentials: LabCredentials | undefined;
   /** Image used for agents started from now on (a rolling update switches it). */
   private agentImage: string | undefined;
   private readonly namespaces: string[] = [];
@@ -157,6 +180,17 @@ export class Lab {
     mkdirSync(this.runDir, { recursive: true });
     this.procs = new ProcessSet(this.runDir);
     this.api = new LabApi('http://127.0.0.1:1');
+    this.credentials = options.images && !options.keepalived ? newLabCredentials() : undefined;
+  }
+
+  /** Every request the API server answered, one JSON line each (images mode; `RequestRecord` of the apiserver). */
+  get auditLog(): string {
+    return join(this.runDir, 'audit.jsonl');
+  }
+
+  /** The API server's CA certificate (PEM file; images mode), refreshed at every API server start. */
+  get apiCaFile(): string {
+    return join(this.runDir, 'apiserver-ca.crt');
   }
 
   /** Builds and starts a lab; on any failure it cleans up and rethrows. */
@@ -209,7 +243,11 @@ export class Lab {
     preflight(this.plan.prefix);
     if (this.options.keepalived) return this.bootKeepalived(this.options.keepalived.advertSeconds);
     if (this.options.build !== false) {
-      ensureBuilt(this.repoRoot, (p) => this.note('progress', `building packages/${p}`));
+      ensureBuilt(
+        this.repoRoot,
+        (p) => this.note('progress', `building packages/${p}`),
+        this.options.images ? IMAGES_MODE_PACKAGES : LAB_PACKAGES,
+      );
     }
     if (this.options.images) {
       const swept = sweepStaleContainers((prefix) => listLabNamespaces(prefix).length > 0);
@@ -225,6 +263,7 @@ export class Lab {
     await this.startForwarder();
     this.note('progress', 'applying CRDs, registering Nodes and Pods, EgressGateway and EgressPolicy');
     await seedCluster(this.api, this.plan);
+    if (this.images) await this.seedChartNamespace();
     this.startHolderPoll();
     this.note('progress', `starting ${this.options.controllers ?? 2} controller replica(s)`);
     for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
@@ -234,7 +273,14 @@ export class Lab {
     if (!(await this.waitFor(async () => (await this.holder()) !== undefined, 60_000)))
       throw new Error(`no node got the EIP in 60 s; logs are in ${this.runDir}`);
     // Probes start once every agent had time to program its node: a flow whose first packet
-    // reaches a gateway before its SNAT rule exists stays un-NATed in conntrack (see README).
+    // reaches a gateway before its SNAT rule exists stays un-NATed in conntrack (see README). The
+    // holder binds the EIP after its SNAT rules; agents from images start slower than processes,
+    // so the status alone is not enough.
+    const bound = await this.waitFor(async () => {
+      const h = await this.holder();
+      return h !== undefined && this.eipBoundOn(h);
+    }, 30_000);
+    if (!bound) throw new Error(`the EIP holder did not bind the EIP in 30 s; logs are in ${this.runDir}`);
     await sleep(1500);
     await this.startProbesAndWait();
   }
@@ -276,18 +322,72 @@ export class Lab {
   }
 
   private async startApiServer(): Promise<void> {
-    this.apiServer = this.procs.start({
+    const secure = this.secureApiFiles();
+    // The kubeconfig it writes carries the CA of the certificate it makes at start: wait for it.
+    const kubeconfig = join(this.runDir, 'kubeconfig');
+    if (secure) rmSync(kubeconfig, { force: true });
+    const p = this.procs.start({
       name: 'apiserver',
       ns: this.plan.ctl,
       command: process.execPath,
-      args: [...nodeArgsFor(this.bin('apiserver')), ...apiServerArgs(this.plan, this.runDir)],
+      args: [...nodeArgsFor(this.bin('apiserver')), ...apiServerArgs(this.plan, this.runDir, secure)],
     });
+    this.apiServer = p;
+    if (!secure) return;
+    let ca: string | undefined;
+    await this.waitFor(() => {
+      ca = existsSync(kubeconfig) ? caFromKubeconfig(readFileSync(kubeconfig, 'utf8')) : undefined;
+      return ca !== undefined || !p.alive();
+    }, 30_000);
+    if (ca === undefined)
+      throw new Error(`the API server wrote no certificate; see ${join(this.runDir, 'apiserver.log')}`);
+    // Every pod's ServiceAccount mount gets the new CA (a restart makes a new certificate): the
+    // apps read ca.crt for each new connection.
+    writeFileSync(this.apiCaFile, ca);
+    const mounts = join(this.runDir, 'mounts');
+    if (existsSync(mounts))
+      for (const m of readdirSync(mounts)) writeFileSync(join(mounts, m, 'serviceaccount', 'ca.crt'), ca);
+  }
+
+  /** The token, token-file and audit-log paths of a secured API server (images mode), written. */
+  private secureApiFiles(): SecureApiFiles | undefined {
+    const c = this.credentials;
+    if (!c) return undefined;
+    const files: SecureApiFiles = {
+      adminTokenFile: join(this.runDir, 'admin-token'),
+      tokenAuthFile: join(this.runDir, 'tokens.csv'),
+      auditLogPath: this.auditLog,
+    };
+    writeFileSync(files.adminTokenFile, c.admin, { mode: 0o600 });
+    if (!existsSync(files.tokenAuthFile))
+      writeFileSync(files.tokenAuthFile, tokenAuthCsv(c), { mode: 0o600 });
+    return files;
+  }
+
+  /** The release namespace the chart installs into (ServiceAccounts' namespace, the controllers' Lease). */
+  private async seedChartNamespace(): Promise<void> {
+    try {
+      await this.api.create('/api/v1/namespaces', {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: CHART_NAMESPACE },
+      });
+    } catch (err) {
+      if (!(err instanceof ApiCallError && err.status === 409)) throw err;
+    }
   }
 
   /** The API server, reached from the host namespace (see {@link startApiForward}). */
   private async startForwarder(): Promise<void> {
-    this.forward = await startApiForward(this.procs, this.plan, this.runDir, this.helper('unix-forward.mjs'));
-    this.api = new LabApi(this.forward.url);
+    const c = this.credentials;
+    this.forward = await startApiForward(
+      this.procs,
+      this.plan,
+      this.runDir,
+      this.helper('unix-forward.mjs'),
+      c ? { caFile: this.apiCaFile, token: c.admin } : undefined,
+    );
+    this.api = new LabApi(this.forward.url, 3000, c?.admin);
     if (!(await this.waitFor(() => this.api.ready(), 30_000)))
       throw new Error(`the API server did not become ready; see ${join(this.runDir, 'apiserver.log')}`);
   }
@@ -314,13 +414,12 @@ export class Lab {
           'controller',
           {
             env: { POD_NAME: id },
-            config: this.sharedConfig(),
-            args: [
-              '--health-address',
-              `127.0.0.1:${8790 + slot}`,
-              '--detection',
-              this.options.detection ?? 'deadline',
-            ],
+            args: chartControllerArgs(this.timing, {
+              index: slot,
+              detection: this.options.detection ?? 'deadline',
+              leaseNamespace: CHART_LEASE.namespace,
+              leaseName: CHART_LEASE.name,
+            }),
           },
         ),
       });
@@ -352,8 +451,7 @@ export class Lab {
         name: `agent-${node}`,
         container: this.containerSpec(`agent-${node}`, n.ns, this.agentImage, 'agent', {
           env: { NODE_NAME: n.name },
-          config: { ...this.sharedConfig(), fenceMargin: this.timing.fenceMargin },
-          args: ['--egress-interface', 'eth0', '--health-address', n.health],
+          args: chartAgentArgs(this.timing, n),
         }),
       });
       this.agents.set(node, p);
@@ -372,52 +470,29 @@ export class Lab {
     return p;
   }
 
-  /** Settings every app reads from the mounted config file (the chart's ConfigMap). */
-  private sharedConfig(): Record<string, unknown> {
-    const t = this.timing;
-    return {
-      tunnelUpdatePeriod: t.tunnelUpdatePeriod,
-      eipEvictionTimeout: t.eipEvictionTimeout,
-      tunnelMonitorPeriod: t.tunnelMonitorPeriod,
-      tunnelIpv4Cidr: this.plan.tunnelIpv4Cidr,
-      tunnelIpv6Cidr: this.plan.tunnelIpv6Cidr,
-      leaderElectionLeaseDuration: t.leaseDuration,
-      leaderElectionRenewDeadline: t.renewDeadline,
-      leaderElectionRetryPeriod: t.retryPeriod,
-      logFormat: 'json',
-    };
-  }
-
   /**
-   * A container as a pod of the chart would be: its own ServiceAccount token file and a kubeconfig
-   * that reads it (the lab's API server is plain HTTP on the control network), the config file
-   * mounted where the chart mounts its ConfigMap, identity from env, the rest as arguments.
+   * A container as a pod of the chart would be: the ServiceAccount mount (its token, the API
+   * server's CA, the namespace) that client-node's in-cluster configuration reads with
+   * `KUBERNETES_SERVICE_HOST`/`_PORT`, the ConfigMap's `conf.yml` where the chart mounts it
+   * (`CONFIGMAP_PATH`), identity from env, the rest as arguments.
    */
   private containerSpec(
     name: string,
     netns: string,
     image: string,
     app: 'controller' | 'agent',
-    o: { env: Record<string, string>; config: Record<string, unknown>; args: string[] },
+    o: { env: Record<string, string>; args: string[] },
   ): ContainerSpec {
+    const c = this.credentials;
+    if (!c) throw new Error('containers need the secured API server (images mode)');
     const dir = join(this.runDir, 'mounts', name);
     mkdirSync(join(dir, 'serviceaccount'), { recursive: true });
     mkdirSync(join(dir, 'config'), { recursive: true });
-    writeFileSync(join(dir, 'serviceaccount', 'token'), randomBytes(24).toString('hex'));
-    writeFileSync(join(dir, 'serviceaccount', 'namespace'), 'egressgateway');
-    const kubeconfig = [
-      'apiVersion: v1',
-      'kind: Config',
-      // client-node sends a token over plain HTTP only with this flag; the lab's API server has
-      // no TLS (its host-side client reaches it through a plain Unix-socket forward).
-      `clusters: [{name: lab, cluster: {server: "http://${this.plan.api4}:${this.plan.apiPort}", insecure-skip-tls-verify: true}}]`,
-      `users: [{name: ${app}, user: {token-file: ${SA_DIR}/token}}]`,
-      `contexts: [{name: lab, context: {cluster: lab, user: ${app}}}]`,
-      'current-context: lab',
-      '',
-    ].join('\n');
-    writeFileSync(join(dir, 'kubeconfig'), kubeconfig);
-    writeFileSync(join(dir, 'config', 'conf.yml'), `${JSON.stringify(o.config, null, 2)}\n`);
+    // 0644 like a projected ServiceAccount volume's default mode: the controller runs as 65532.
+    writeFileSync(join(dir, 'serviceaccount', 'token'), c[app], { mode: 0o644 });
+    writeFileSync(join(dir, 'serviceaccount', 'ca.crt'), readFileSync(this.apiCaFile));
+    writeFileSync(join(dir, 'serviceaccount', 'namespace'), CHART_NAMESPACE);
+    writeFileSync(join(dir, 'config', 'conf.yml'), chartConfYaml(this.plan, this.timing));
     return {
       name: `${this.plan.prefix}-${name}`,
       lab: this.plan.prefix,
@@ -427,16 +502,21 @@ export class Lab {
       mounts: [
         [join(dir, 'serviceaccount'), SA_DIR],
         [join(dir, 'config'), CONFIG_DIR],
-        [join(dir, 'kubeconfig'), '/etc/egressgateway/kubeconfig'],
       ],
       env: {
         ...o.env,
-        POD_NAMESPACE: 'egressgateway',
-        KUBECONFIG: '/etc/egressgateway/kubeconfig',
+        POD_NAMESPACE: CHART_NAMESPACE,
         CONFIGMAP_PATH: `${CONFIG_DIR}/conf.yml`,
+        KUBERNETES_SERVICE_HOST: this.plan.api4,
+        KUBERNETES_SERVICE_PORT: String(this.plan.apiPort),
       },
       args: o.args,
     };
+  }
+
+  /** The ServiceAccount (as the API server names its user) a container of `app` runs as. */
+  serviceAccountOf(app: 'controller' | 'agent'): string {
+    return serviceAccountUser(CHART_NAMESPACE, CHART_SERVICE_ACCOUNTS[app]).user;
   }
 
   private startProbes(): void {
@@ -494,8 +574,9 @@ export class Lab {
   async leader(): Promise<string | undefined> {
     if (this.vrrp) return undefined;
     try {
+      const lease = this.images ? CHART_LEASE : PROCESS_LEASE;
       const l = await this.api.get<{ spec?: { holderIdentity?: string } }>(
-        paths.lease('kube-system', 'egressgateway-controller'),
+        paths.lease(lease.namespace, lease.name),
       );
       return l.spec?.holderIdentity || undefined;
     } catch {

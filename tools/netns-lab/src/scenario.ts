@@ -46,6 +46,17 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
 };
 
 /**
+ * The longest probe silence a rolling update of every gateway agent may cause (ms): each agent
+ * hands its EIPs over before it stops, so the wire should barely notice.
+ */
+export const ROLLING_UPDATE_GAP_MS = 50;
+
+/** The gap bound the demo's summary reports for a fault (ms): eviction + 1 s, or the rolling update's. */
+export function gapBoundMs(fault: Fault, eipEvictionTimeoutSeconds: number): number {
+  return fault === 'rolling-update' ? ROLLING_UPDATE_GAP_MS : eipEvictionTimeoutSeconds * 1000 + 1000;
+}
+
+/**
  * True for faults after which the EIP must move. A rolling update may move it and back (each
  * node is replaced once, the holder among them): what counts there is the gap on the wire.
  */

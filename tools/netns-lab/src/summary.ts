@@ -1,5 +1,5 @@
 import type { LabPlan } from './plan.js';
-import { FAULT_DESCRIPTIONS, type ScenarioResult } from './scenario.js';
+import { FAULT_DESCRIPTIONS, gapBoundMs, type ScenarioResult } from './scenario.js';
 import { describeTiming, type LabTiming } from './settings.js';
 
 const ms = (x: number | undefined): string => (x === undefined ? 'n/a' : `${Math.round(x)} ms`);
@@ -12,7 +12,7 @@ export function formatSummary(
   detection: string,
 ): string {
   const gap = (k: keyof ScenarioResult['gaps']) => ms(r.gaps[k]?.ms);
-  const bound = timing.eipEvictionTimeout * 1000 + 1000;
+  const bound = gapBoundMs(r.fault, timing.eipEvictionTimeout);
   const u4 = r.gaps.u4?.ms;
   const lines = [
     '',
@@ -21,7 +21,7 @@ export function formatSummary(
     `EIP holder:          ${r.from} -> ${r.to ?? 'none'} (gateway status changed after ${ms(r.detectionMs)})`,
     `failover on the wire (longest silence at the server, packets from the EIP only):`,
     `  UDP IPv4 ${gap('u4')}, UDP IPv6 ${gap('u6')}, TCP connects ${gap('c4')}, TCP stream ${gap('s4')}`,
-    `  bound eviction + 1 s = ${bound} ms: ${u4 !== undefined && u4 <= bound ? 'within' : 'EXCEEDED'}`,
+    `  bound ${r.fault === 'rolling-update' ? 'of a rolling update' : 'eviction + 1 s'} = ${bound} ms: ${u4 !== undefined && u4 <= bound ? 'within' : 'EXCEEDED'}`,
     `source seen by the server: before [${r.sourcesBefore.join(', ')}], after [${r.sourcesAfter.join(', ')}] (EIP ${plan.eip4})`,
     `EIP on the LAN:      ${r.arpHandover ? `${r.arpHandover.oldMac} -> ${r.arpHandover.newMac}, ${r.arpHandover.ms >= 0 ? `unowned for ${ms(r.arpHandover.ms)}` : `OVERLAP of ${ms(-r.arpHandover.ms)}`}` : 'owner did not change'}`,
     `old holder:          ${r.oldStillBound === undefined ? 'n/a (the EIP did not move)' : r.oldStillBound ? `STILL HAD the EIP when it was recovered (${r.from} did not let go by itself)` : 'let go of the EIP by itself before it was recovered'}`,
