@@ -63,6 +63,15 @@ export interface RequestHandler {
 }
 
 const TABLE_MARK = 'as=Table';
+
+/** The name a field selector pins (`metadata.name=x` or `==x` among its terms), if any. */
+export function nameFromFieldSelector(selector: string): string | undefined {
+  for (const term of selector.split(',')) {
+    const m = /^\s*metadata\.name\s*==?\s*(\S+?)\s*$/.exec(term);
+    if (m) return m[1];
+  }
+  return undefined;
+}
 const DISCOVERY_MARK = 'as=APIGroupDiscoveryList';
 
 function sendJson(
@@ -240,6 +249,10 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     if (route.subresource === 'status') scope.subresource = 'status';
     const method = req.method ?? 'GET';
     const who = pending.get(req);
+    // As kube-apiserver: a list or watch selecting one object by `metadata.name` carries that
+    // name, so a rule with resourceNames can allow watching a single object (e.g. one Lease).
+    const byName =
+      route.name ?? (method === 'GET' ? nameFromFieldSelector(q.get('fieldSelector') ?? '') : undefined);
     if (who !== undefined)
       pending.set(req, {
         user: who.user,
@@ -250,7 +263,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         resource: route.resource,
         ...(route.subresource !== undefined ? { subresource: route.subresource } : {}),
         ...(scope.namespace !== '' ? { namespace: scope.namespace } : {}),
-        ...(route.name !== undefined ? { name: route.name } : {}),
+        ...(byName !== undefined ? { name: byName } : {}),
       });
     if (opts.authorization === 'RBAC') {
       const rec = pending.get(req);

@@ -137,3 +137,44 @@ describe('users, request records and RBAC', () => {
     expect((await call('/api/v1/namespaces/kube-system/pods', 'Bearer agent-token')).status).toBe(403);
   });
 });
+
+describe('a watch of one object by name', () => {
+  it('carries the name, so a resourceNames rule allows watching one Lease and nothing else', async () => {
+    const { nameFromFieldSelector } = await import('../src/http-handler.js');
+    expect(nameFromFieldSelector('metadata.name=egressgateway')).toBe('egressgateway');
+    expect(nameFromFieldSelector('spec.x=1,metadata.name==a')).toBe('a');
+    expect(nameFromFieldSelector('metadata.name!=a')).toBeUndefined();
+    server = await startApiServer({
+      port: 0,
+      authorization: 'RBAC',
+      token: 'admin-token',
+      tokens: [{ token: 'c', user: 'system:serviceaccount:default:c', groups: [] }],
+    });
+    const post = (path: string, body: object) =>
+      call(path, 'Bearer admin-token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    await post('/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles', {
+      metadata: { name: 'lease' },
+      rules: [
+        {
+          apiGroups: ['coordination.k8s.io'],
+          resources: ['leases'],
+          resourceNames: ['one'],
+          verbs: ['list'],
+        },
+      ],
+    });
+    await post('/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
+      metadata: { name: 'lease' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'lease' },
+      subjects: [{ kind: 'ServiceAccount', name: 'c', namespace: 'default' }],
+    });
+    const leases = '/apis/coordination.k8s.io/v1/namespaces/default/leases';
+    expect((await call(`${leases}?fieldSelector=metadata.name%3Done`, 'Bearer c')).status).toBe(200);
+    expect((await call(`${leases}?fieldSelector=metadata.name%3Dtwo`, 'Bearer c')).status).toBe(403);
+    expect((await call(leases, 'Bearer c')).status).toBe(403);
+  });
+});

@@ -38,6 +38,9 @@ export function apiServerArgs(plan: LabPlan, runDir: string, secure?: SecureApiF
       secure.tokenAuthFile,
       '--audit-log-path',
       secure.auditLogPath,
+      // The chart's Roles and bindings (applied by the lab from `helm template`) are enforced.
+      '--authorization-mode',
+      'RBAC',
     );
   return args;
 }

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { RequestRecord } from '@egressgateway/apiserver';
+import { checkRbac } from '@egressgateway-tools/chart/rbac-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderChart } from './chart-rbac.js';
 import { LAB_LABEL, PODMAN_GLOBAL } from './containers.js';
 import { Lab } from './lab.js';
 import { isRoot } from './preflight.js';
@@ -144,6 +146,23 @@ describe.skipIf(!isRoot())(
         }).stdout.trim();
         expect(image).toMatch(/-rollout$/);
       }
+    });
+
+    // Last: it reads the requests of every scenario above.
+    it("the chart's RBAC allows every request the apps made, and each rule is used by one or justified", () => {
+      const records = readFileSync(lab.auditLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as RequestRecord);
+      const users = [lab.serviceAccountOf('controller'), lab.serviceAccountOf('agent')];
+      // Enforced by the API server, so a refusal would also show as a 403 in the records.
+      expect(records.filter((r) => users.includes(r.user) && r.code === 403)).toEqual([]);
+      const check = checkRbac(renderChart(lab.repoRoot), records, users);
+      expect(check.denied).toEqual([]);
+      expect(check.unused.map((u) => `${u.role} rule ${u.index}: ${JSON.stringify(u.rule)}`)).toEqual([]);
+      console.log(
+        `chart RBAC: ${[...check.uses].map(([k, n]) => `${k} ${n}`).join(', ')}; justified, unused here: ${check.justified.map((j) => `${j.role}#${j.index} (${j.justification})`).join(', ')}`,
+      );
     });
   },
 );

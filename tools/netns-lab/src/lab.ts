@@ -16,6 +16,7 @@ import {
   type SecureApiFiles,
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
+import { chartRbacObjects, renderChart } from './chart-rbac.js';
 import { seedCluster } from './cluster.js';
 import {
   CONFIG_DIR,
@@ -263,7 +264,10 @@ export class Lab {
     await this.startForwarder();
     this.note('progress', 'applying CRDs, registering Nodes and Pods, EgressGateway and EgressPolicy');
     await seedCluster(this.api, this.plan);
-    if (this.images) await this.seedChartNamespace();
+    if (this.images) {
+      await this.seedChartNamespace();
+      await this.seedChartRbac();
+    }
     this.startHolderPoll();
     this.note('progress', `starting ${this.options.controllers ?? 2} controller replica(s)`);
     for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
@@ -374,6 +378,20 @@ export class Lab {
       });
     } catch (err) {
       if (!(err instanceof ApiCallError && err.status === 409)) throw err;
+    }
+  }
+
+  /**
+   * The chart's RBAC as `helm install` would create it, so the API server (RBAC mode) allows the
+   * apps exactly what the chart grants them.
+   */
+  private async seedChartRbac(): Promise<void> {
+    for (const { path, object } of chartRbacObjects(renderChart(this.repoRoot))) {
+      try {
+        await this.api.create(path, object);
+      } catch (err) {
+        if (!(err instanceof ApiCallError && err.status === 409)) throw err;
+      }
     }
   }
 

@@ -17,7 +17,6 @@ import type {
   EgressEvent,
   EgressGatewayLike,
   EgressKind,
-  EgressPolicyLike,
   EgressState,
   GatewayNodeLike,
   NodeLike,
