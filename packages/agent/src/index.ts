@@ -1,18 +1,17 @@
+/**
+ * `@egressgateway/agent`: the agent app as a library (see the README's "Embed" section). The
+ * export list is explicit; the parts the app is composed of stay internal.
+ *
+ * @packageDocumentation
+ */
 export { type AgentOptions, type AgentSettings, EgressAgent } from './agent.js';
 export type { Binder } from './binder.js';
 export {
   type AgentView,
-  clusterBypass,
   desiredNodeState,
-  type Holding,
-  holdings,
-  markTables,
   type PodLike,
   podView,
-  podViewChanged,
-  policyKey,
   type TunnelDeviceSettings,
-  tunnelViewChanged,
 } from './desired.js';
 export { DetectError, detectParentInterface, type ParentInterface } from './detect.js';
 export {

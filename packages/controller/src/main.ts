@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { KubernetesLeaseLock, LeaderElector } from '@egressgateway/election';
+import { LeaderElector } from '@egressgateway/election';
+import { KubernetesLeaseLock } from '@egressgateway/election/kubernetes';
 import {
   buildAppProgram,
   createLogger,

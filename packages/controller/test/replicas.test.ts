@@ -1,4 +1,5 @@
-import { KubernetesLeaseLock, LeaderElector } from '@egressgateway/election';
+import { LeaderElector } from '@egressgateway/election';
+import { KubernetesLeaseLock } from '@egressgateway/election/kubernetes';
 import { EGRESS_GATEWAYS, EGRESS_POLICIES, NAMESPACES } from '@egressgateway/kube';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';

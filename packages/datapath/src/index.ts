@@ -3,18 +3,14 @@
  * desired) into operations; the binder reads the kernel over netlink and nftables, executes the
  * plan and binds EIPs with a finite kernel lifetime.
  *
+ * The export list is explicit; the nftables script renderers, the box arithmetic and the
+ * announcement helpers are internal (their output is visible through `plan()` and `apply()`).
+ *
  * @packageDocumentation
  */
-export {
-  type Announcement,
-  type AnnouncerTools,
-  DEFAULT_TOOLS,
-  type EipConflict,
-  UNSOLICITED_NA_PERL,
-} from './announcer.js';
+export { type Announcement, type AnnouncerTools, DEFAULT_TOOLS, type EipConflict } from './announcer.js';
 export { DatapathBinder } from './binder.js';
 export type { ApplyReport, DatapathBinderOptions, OperationResult, RenewReport } from './binder-types.js';
-export { type Box, type BoxEntry, firstWins, subtractBox } from './boxes.js';
 export {
   DatapathError,
   type DatapathErrorCode,
@@ -22,7 +18,6 @@ export {
   NetlinkError,
   NftError,
 } from './errors.js';
-export { TUNNEL_ALIAS } from './kernel-netlink.js';
 export {
   DEFAULT_OWNERSHIP,
   type MarkRoute,
@@ -34,23 +29,7 @@ export {
   type TunnelState,
   validateState,
 } from './model.js';
-export {
-  desiredNftContent,
-  diffNftSets,
-  type EipLease,
-  elementKey,
-  isEmptyState,
-  NFT_SETS,
-  type NftContent,
-  type NftSetDelta,
-  type NftSetName,
-  parseNftJson,
-  renderArpTable,
-  renderDeleteScript,
-  renderDeltaScript,
-  renderFullScript,
-  renderLeaseLines,
-} from './nft-content.js';
+export { type EipLease, isEmptyState } from './nft-content.js';
 export {
   EMPTY_OBSERVED,
   type ObservedAddress,
@@ -60,5 +39,5 @@ export {
   type ObservedTunnel,
 } from './observed.js';
 export { type DatapathOperation, describeOperation } from './operations.js';
-export { planDatapath, TUNNEL_RP_FILTER } from './plan.js';
+export { planDatapath } from './plan.js';
 export { simulateOperations } from './simulate.js';

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApplyReport, NodeDatapathState } from '../src/index.js';
 import {
-  type ApplyReport,
   desiredNftContent,
   diffNftSets,
   type NftContent,
-  type NodeDatapathState,
   parseNftJson,
   renderDeltaScript,
   renderFullScript,
-} from '../src/index.js';
+} from '../src/nft-content.js';
 import { type Driver, isRoot, Lab, skipReason } from './lab.js';
 
 if (!isRoot) console.warn(skipReason);

@@ -1,7 +1,8 @@
 // Handover benchmark: how long the lease is leaderless after a graceful stop (release) and after
 // a crash (no release), measured in virtual time and with real timers against MemoryLock, next to
 // client-go's worst case at the same settings. Run: npm run bench -w @egressgateway/election
-import { LeaderElector, ManualClock, MemoryLock, systemClock } from '../dist/index.js';
+import { LeaderElector, MemoryLock, systemClock } from '../dist/index.js';
+import { ManualClock } from '../dist/testing/index.js';
 
 const DEFAULTS = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 const FAST = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 };

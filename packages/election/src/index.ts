@@ -3,17 +3,13 @@
  * expiry, renew deadline), a term as an `AbortSignal`, release on stop, watch-driven handover,
  * and virtual time for tests.
  *
+ * Entry points: this one (elector, locks' interface, MemoryLock, the pure `decide`), `./kubernetes`
+ * (the Lease lock, typed against `@kubernetes/client-node`) and `./testing` (`ManualClock`).
+ *
  * @packageDocumentation
  */
-export { type Clock, clockTimeout, sleep, systemClock, type TimerHandle, withClockTimeout } from './clock.js';
-export {
-  type DecideInput,
-  type Decision,
-  decide,
-  nextRecord,
-  recordLeaseDurationMs,
-  releasedRecord,
-} from './decide.js';
+export { type Clock, sleep, systemClock, type TimerHandle } from './clock.js';
+export { type DecideInput, type Decision, decide } from './decide.js';
 export {
   ElectionError,
   type ElectionErrorCode,
@@ -24,24 +20,8 @@ export {
   LockUnavailableError,
   type TermEndReason,
 } from './errors.js';
-export {
-  fromLease,
-  KubernetesLeaseLock,
-  type KubernetesLeaseLockOptions,
-  type LeaseApi,
-  type LeaseMiddlewareStep,
-  type LeaseRequestOptions,
-  type LeaseWatch,
-} from './kubernetes-lease-lock.js';
 export { LeaderElector, type LeaderElectorOptions } from './leader-elector.js';
-export { type LeaseRecord, type Lock, type LockState, toMicroTime, type Unsubscribe } from './lock.js';
+export type { LeaseRecord, Lock, LockState, Unsubscribe } from './lock.js';
 export { type ElectionMetrics, type LogFields, type Logger, silentLogger } from './logger.js';
-export { flushMicrotasks, ManualClock } from './manual-clock.js';
 export { MemoryLock, type MemoryLockOptions } from './memory-lock.js';
-export {
-  DEFAULT_TIMING,
-  type ElectionTiming,
-  JITTER_FACTOR,
-  maxToleratedDrift,
-  resolveTiming,
-} from './options.js';
+export { DEFAULT_TIMING, type ElectionTiming, maxToleratedDrift, resolveTiming } from './options.js';

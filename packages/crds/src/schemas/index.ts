@@ -5,11 +5,25 @@ import { EgressGatewaySchema } from './egress-gateway.js';
 import { EgressClusterPolicySchema, EgressPolicySchema } from './egress-policy.js';
 import { EgressTunnelSchema } from './egress-tunnel.js';
 
-export * from './common.js';
-export * from './egress-cluster-info.js';
-export * from './egress-gateway.js';
-export * from './egress-policy.js';
-export * from './egress-tunnel.js';
+export type { ObjectMeta } from './common.js';
+export { type EgressClusterInfo, EgressClusterInfoSchema } from './egress-cluster-info.js';
+export {
+  type EgressGateway,
+  EgressGatewaySchema,
+  type EgressGatewaySpec,
+  type EgressGatewayStatus,
+  type EipStatus,
+  type GatewayNodeStatus,
+  type PolicyRef,
+} from './egress-gateway.js';
+export {
+  type EgressClusterPolicy,
+  EgressClusterPolicySchema,
+  type EgressPolicy,
+  EgressPolicySchema,
+  type EgressPolicyStatus,
+} from './egress-policy.js';
+export { type EgressTunnel, EgressTunnelSchema, type EgressTunnelStatus } from './egress-tunnel.js';
 
 /** The full object schema (TypeBox, i.e. JSON Schema) of every kind. */
 export const SCHEMAS: Readonly<Record<EgressKind, TSchema>> = {
