@@ -167,7 +167,6 @@ export class EgressController {
       metrics: options.metrics,
       events: options.events,
       evictionTimeoutMs: s.eipEvictionTimeoutMs,
-      observedAt: (name) => this.observer.observedAt(name),
       tunnel: (name) => this.tunnels.get(name),
       tunnels: () => this.tunnels.list(),
       gateways: () => this.gateways.list(),
@@ -256,7 +255,7 @@ export class EgressController {
       { evictionTimeoutMs: s.eipEvictionTimeoutMs, rebalance: s.rebalance },
       now,
     );
-    this.transitions.tunnelPhases(changes.tunnels, now);
+    this.transitions.tunnelPhases(changes.tunnels);
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
     this.transitions.updateGauges();

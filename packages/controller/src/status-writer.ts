@@ -1,11 +1,10 @@
+import type { EgressClusterPolicy, EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import {
-  computeIpUsage,
-  type EgressClusterPolicy,
-  type EgressGateway,
-  type EgressPolicy,
-  type EgressTunnel,
-} from '@egressgateway/crds';
-import type { EgressChanges, EgressState } from '@egressgateway/failover';
+  type EgressChanges,
+  type EgressState,
+  type EgressWrite,
+  egressWrites,
+} from '@egressgateway/failover';
 import {
   type Clock,
   EGRESS_CLUSTER_POLICIES,
@@ -87,7 +86,13 @@ export class StatusWriter {
     const stop = () => signal.aborted;
     const outcome: WriteOutcome = { complete: false, conflicted: false };
     const seen = new Map(decidedOn.tunnels.map((t) => [t.tunnel.metadata?.name ?? '', t.tunnel]));
-    const evictions = changes.tunnels.filter((t) => t.phase === 'HeartbeatTimeout');
+    // The engine's write order (evictions, other phases, gateways, policies); see egressWrites.
+    const writes = egressWrites(changes);
+    const of = <K extends EgressWrite['kind']>(kind: K) =>
+      writes.flatMap((w) =>
+        w.kind === kind ? [w.change as Extract<EgressWrite, { kind: K }>['change']] : [],
+      );
+    const evictions = of('eviction');
     let evictionsWritten = true;
     await forEachLimited(
       evictions,
@@ -108,7 +113,7 @@ export class StatusWriter {
     );
     if (!evictionsWritten || stop()) return outcome;
     const phases = forEachLimited(
-      changes.tunnels.filter((t) => t.phase !== 'HeartbeatTimeout'),
+      of('phase'),
       WRITE_CONCURRENCY,
       async (t) => {
         await this.writeOne(
@@ -126,15 +131,10 @@ export class StatusWriter {
     // Placement (gateways, then their policies) does not wait for the other phase writes.
     const placement = (async () => {
       await forEachLimited(
-        changes.gateways,
+        of('gateway'),
         WRITE_CONCURRENCY,
         async (g) => {
-          const inUse = { ipv4: [] as string[], ipv6: [] as string[] };
-          for (const n of g.nodeList)
-            for (const e of n.eips ?? []) {
-              if (e.ipv4) inUse.ipv4.push(e.ipv4);
-              if (e.ipv6) inUse.ipv6.push(e.ipv6);
-            }
+          // The engine computed nodeList and ipUsage; write them unless this object has them already.
           await this.writeOne(
             outcome,
             EGRESS_GATEWAYS,
@@ -142,13 +142,11 @@ export class StatusWriter {
             g.name,
             undefined,
             own.gateways.get(g.name),
-            (cur) => {
-              const ipUsage = computeIpUsage(cur.spec?.ippools ?? {}, inUse);
-              const same =
-                JSON.stringify(cur.status?.nodeList ?? []) === JSON.stringify(g.nodeList) &&
-                JSON.stringify(cur.status?.ipUsage ?? {}) === JSON.stringify(ipUsage);
-              return same ? undefined : { nodeList: g.nodeList, ipUsage };
-            },
+            (cur) =>
+              sameJson(cur.status?.nodeList ?? [], g.nodeList) &&
+              sameJson(cur.status?.ipUsage ?? {}, g.ipUsage)
+                ? undefined
+                : { nodeList: g.nodeList, ipUsage: g.ipUsage },
           );
           m?.decisionToWritten.observe((this.o.clock.now() - decidedAt) / 1000);
         },
@@ -156,7 +154,7 @@ export class StatusWriter {
       );
       if (stop()) return;
       await forEachLimited(
-        changes.policies,
+        of('policy'),
         WRITE_CONCURRENCY,
         async (p) => {
           const namespaced = p.kind === 'EgressPolicy';
@@ -164,7 +162,7 @@ export class StatusWriter {
           const mine = (namespaced ? own.policies : own.clusterPolicies) as OwnWrites<EgressPolicy & Obj>;
           const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
           await this.writeOne(outcome, ref, mine, p.name, p.namespace, mine.get(key), (cur) =>
-            JSON.stringify(cur.status ?? {}) === JSON.stringify(p.status) ? undefined : p.status,
+            sameJson(cur.status ?? {}, p.status) ? undefined : p.status,
           );
         },
         stop,
@@ -207,4 +205,9 @@ export class StatusWriter {
       return false;
     }
   }
+}
+
+/** Whether two status values are the same (written by the engine in a canonical order). */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

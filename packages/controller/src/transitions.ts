@@ -9,8 +9,6 @@ export interface TransitionLoggerOptions {
   metrics?: ControllerMetrics | undefined;
   events?: EventRecorder | undefined;
   evictionTimeoutMs: number;
-  /** When this replica first saw the tunnel's current heartbeat (null: never). */
-  observedAt(tunnel: string): number | null;
   /** One cached tunnel. */
   tunnel(name: string): EgressTunnel | undefined;
   /** The cached tunnels. */
@@ -29,14 +27,16 @@ export class TransitionLogger {
 
   constructor(private readonly o: TransitionLoggerOptions) {}
 
-  /** Logs the tunnel phase changes decided at `decidedAt` (before they are written). */
-  tunnelPhases(tunnels: EgressChanges['tunnels'], decidedAt: number): void {
+  /**
+   * Logs the tunnel phase changes of a decision (before they are written): the one log line of
+   * each transition; {@link announce} only records their Kubernetes Events.
+   */
+  tunnelPhases(tunnels: EgressChanges['tunnels']): void {
     const { log, metrics: m, evictionTimeoutMs: evict } = this.o;
     for (const t of tunnels) {
       if (t.phase === 'HeartbeatTimeout') {
-        const observedAt = this.o.observedAt(t.name);
         const tunnel = this.o.tunnel(t.name);
-        const delay = observedAt === null ? null : decidedAt - (observedAt + evict);
+        const delay = t.overdueMs ?? null;
         log.warn(
           {
             tunnel: t.name,
@@ -55,7 +55,8 @@ export class TransitionLogger {
 
   /** Emits the events of a decision that was written in full, and its problems (level-triggered). */
   announce(changes: Pick<EgressChanges, 'events' | 'problems'>): void {
-    for (const e of changes.events) this.emit(e);
+    // A tunnel's phase change was logged by tunnelPhases when it was decided; its Event only.
+    for (const e of changes.events) this.emit(e, e.involvedObject.kind !== 'EgressTunnel');
     const current = new Set<string>();
     for (const p of changes.problems) {
       const key = JSON.stringify([p.reason, p.involvedObject, p.message]);
@@ -84,17 +85,19 @@ export class TransitionLogger {
     m.eips.set({ state: 'assigned' }, assigned);
   }
 
-  private emit(e: EgressEvent): void {
+  private emit(e: EgressEvent, log = true): void {
     if (e.reason === 'EIPMoved') this.o.metrics?.failovers.inc({ reason: 'moved' });
-    const fields = {
-      reason: e.reason,
-      object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
-      from: e.from,
-      to: e.to,
-      eip: e.eip,
-    };
-    if (e.type === 'Warning') this.o.log.warn(fields, e.message);
-    else this.o.log.info(fields, e.message);
+    if (log) {
+      const fields = {
+        reason: e.reason,
+        object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
+        from: e.from,
+        to: e.to,
+        eip: e.eip,
+      };
+      if (e.type === 'Warning') this.o.log.warn(fields, e.message);
+      else this.o.log.info(fields, e.message);
+    }
     this.o.events?.record({
       type: e.type,
       reason: e.reason,

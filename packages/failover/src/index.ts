@@ -48,6 +48,7 @@ export type {
   EgressTunnelLike,
   EipPair,
   GatewayEipLike,
+  GatewayIpUsage,
   GatewayNodeLike,
   GatewayNodeStatus,
   GatewayStatusChange,

@@ -3,7 +3,7 @@ import { nameOf } from './types.js';
 
 /**
  * Returns a new state with the changes written, as the controller's status writes would (tunnel
- * phases, gateway `status.nodeList`, policy `status`). The input is not modified. Useful to test an
+ * phases, gateway `status.nodeList` and `status.ipUsage`, policy `status`). The input is not modified. Useful to test an
  * embedding and to drive simulations; calling {@link reconcileEgress} again on the result at the same
  * instant returns no changes.
  *
@@ -16,7 +16,7 @@ import { nameOf } from './types.js';
  */
 export function applyEgressChanges(state: EgressState, changes: EgressChanges): EgressState {
   const phases = new Map(changes.tunnels.map((t) => [t.name, t.phase] as const));
-  const nodeLists = new Map(changes.gateways.map((g) => [g.name, g.nodeList] as const));
+  const gatewayStatuses = new Map(changes.gateways.map((g) => [g.name, g] as const));
   const statuses = new Map<string, { eip: { ipv4: string; ipv6: string }; node: string }>(
     changes.policies.map((p) => [`${p.kind}/${p.namespace ?? ''}/${p.name}`, p.status]),
   );
@@ -39,10 +39,13 @@ export function applyEgressChanges(state: EgressState, changes: EgressChanges): 
       return { ...t, tunnel: { ...t.tunnel, status: { ...status, phase } } };
     }),
     gateways: list(s.gateways).map((g) => {
-      const nodeList = isObj(g) ? nodeLists.get(nameOf(g)) : undefined;
-      if (nodeList === undefined) return g;
+      const change = isObj(g) ? gatewayStatuses.get(nameOf(g)) : undefined;
+      if (change === undefined) return g;
       const status = isObj(g.status) ? g.status : {};
-      return { ...g, status: { ...status, nodeList: structuredClone(nodeList) } };
+      return {
+        ...g,
+        status: { ...status, nodeList: structuredClone(change.nodeList), ipUsage: { ...change.ipUsage } },
+      };
     }),
     nodes: list(s.nodes),
     policies: list(s.policies).map((p) => patchPolicy('EgressPolicy', p, p?.metadata?.namespace)),

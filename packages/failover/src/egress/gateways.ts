@@ -203,7 +203,9 @@ type Pools = NonNullable<NonNullable<EgressGatewayLike['spec']>['ippools']>;
 const poolMemo = new WeakMap<Pools, PoolModel>();
 
 function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
-  const hit = pools === undefined ? undefined : poolMemo.get(pools);
+  // Hostile input may put anything here (null, a string): only objects can key the memo.
+  const memoKey = typeof pools === 'object' && pools !== null ? pools : undefined;
+  const hit = memoKey === undefined ? undefined : poolMemo.get(memoKey);
   if (hit !== undefined && hit.name === name) return hit;
   const problems: Array<readonly [string, string]> = [];
   const v4 = AddressPool.parse(4, pools?.ipv4);
@@ -270,7 +272,7 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
     }
   }
   const model: PoolModel = { ...partial, defaultEip };
-  if (pools !== undefined) poolMemo.set(pools, model);
+  if (memoKey !== undefined) poolMemo.set(memoKey, model);
   return model;
 }
 

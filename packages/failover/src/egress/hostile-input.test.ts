@@ -101,6 +101,17 @@ describe('hostile input is reported, never thrown', () => {
     expect(placed(r2)).toEqual([]);
   });
 
+  it('spec.ippools that is null, a string or a number never throws (found by the property test)', () => {
+    for (const ippools of [null, 'x', 7]) {
+      const gateway = {
+        metadata: { name: 'gw' },
+        spec: { ippools, nodeSelector: { selector: { matchLabels: { egress: 'true' } } } },
+      };
+      const r = reconcileAny(cluster({ gateways: [gateway as never] }));
+      expect(placed(r), String(ippools)).toEqual([]);
+    }
+  });
+
   it('a malformed status.nodeList is reported and rewritten, and placement survives it', () => {
     const clean = applyEgressChanges(cluster(), reconcileAny(cluster()));
     const nodeList = clean.gateways[0]?.status?.nodeList ?? [];

@@ -1,6 +1,7 @@
 // What one gateway's placement decisions mean for the outside: events, its status.nodeList, the
 // statuses of its policies, and the health signature under which the outcome can be reused.
 
+import { distinctPoolSize, poolContains } from '@egressgateway/netaddr';
 import type { HealthReason, MemberHealth } from '../core/heartbeat.js';
 import type { PlacementDecision } from '../core/placement.js';
 import { eipText, unassignable, whyText } from './events.js';
@@ -11,6 +12,7 @@ import type {
   EgressConfig,
   EgressEvent,
   EipPair,
+  GatewayIpUsage,
   GatewayNodeStatus,
   GatewayStatusChange,
   PolicyStatusChange,
@@ -167,8 +169,10 @@ function gatewayStatus(
 ): GatewayStatusChange | null {
   const order = unitOrder(gw);
   const units = s.unitsByGateway.get(gw.name);
+  const ipUsage = ipUsageOf(gw, units);
+  const usageWritten = sameIpUsage(gw.gateway.status?.ipUsage, ipUsage);
   // Most gateways do not change: check the written list in place before building a new one.
-  if (writtenListMatches(gw, phaseOf, placed, units, order)) return null;
+  if (usageWritten && writtenListMatches(gw, phaseOf, placed, units, order)) return null;
   const byNode = new Map<string, string[]>();
   for (const [unit, users] of units ?? []) {
     const member = (users[0] as ResolvedPolicy).member;
@@ -198,7 +202,45 @@ function gatewayStatus(
     if (eips.length > 0) entry.eips = eips;
     return entry;
   });
-  return sameNodeList(gw.gateway.status?.nodeList ?? [], nodeList) ? null : { name: gw.name, nodeList };
+  return usageWritten && sameNodeList(gw.gateway.status?.nodeList ?? [], nodeList)
+    ? null
+    : { name: gw.name, nodeList, ipUsage };
+}
+
+/** `status.ipUsage` of a gateway: its pools' distinct sizes, minus the distinct placed EIPs in them. */
+function ipUsageOf(
+  gw: GatewayModel,
+  units: ReadonlyMap<string, readonly ResolvedPolicy[]> | undefined,
+): GatewayIpUsage {
+  const used4 = new Set<string>();
+  const used6 = new Set<string>();
+  for (const [unit, users] of units ?? []) {
+    const first = users[0];
+    if (!isEipUnit(unit) || first === undefined || first.member === null) continue;
+    const eip = first.eip as EipPair;
+    if (eip.ipv4 !== '' && poolContains(gw.v4, eip.ipv4)) used4.add(eip.ipv4);
+    if (eip.ipv6 !== '' && poolContains(gw.v6, eip.ipv6)) used6.add(eip.ipv6);
+  }
+  const clamp = (n: bigint) => (n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n));
+  const t4 = distinctPoolSize(gw.v4);
+  const t6 = distinctPoolSize(gw.v6);
+  return {
+    ipv4Total: clamp(t4),
+    ipv4Free: clamp(t4 - BigInt(used4.size)),
+    ipv6Total: clamp(t6),
+    ipv6Free: clamp(t6 - BigInt(used6.size)),
+  };
+}
+
+function sameIpUsage(written: Partial<GatewayIpUsage> | undefined, usage: GatewayIpUsage): boolean {
+  return (
+    typeof written === 'object' &&
+    written !== null &&
+    written.ipv4Total === usage.ipv4Total &&
+    written.ipv4Free === usage.ipv4Free &&
+    written.ipv6Total === usage.ipv6Total &&
+    written.ipv6Free === usage.ipv6Free
+  );
 }
 
 /** Status changes of the gateway's placed policies, derived from the new placement. */

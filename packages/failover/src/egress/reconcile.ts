@@ -174,7 +174,11 @@ function reconcileWith(
           : currentPhase === 'HeartbeatTimeout'
             ? 'HeartbeatRecovered'
             : 'HeartbeatReceived';
-    tunnelChanges.push({ name, phase: desired, reason: change });
+    tunnelChanges.push(
+      desired === 'HeartbeatTimeout'
+        ? { name, phase: desired, reason: change, overdueMs: nowMs - ((observedAt as number) + eviction) }
+        : { name, phase: desired, reason: change },
+    );
     events.push({
       type: desired === 'Ready' ? 'Normal' : 'Warning',
       reason: change,

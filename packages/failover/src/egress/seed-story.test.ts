@@ -28,6 +28,7 @@ function seedState(): EgressState {
           },
           { name: 'node2', status: 'Ready' },
         ],
+        ipUsage: { ipv4Total: 2, ipv4Free: 1, ipv6Total: 2, ipv6Free: 1 },
       }),
     ],
     tunnels: [makeTunnel('node1', 10_000), makeTunnel('node2', 10_000)],
@@ -71,7 +72,9 @@ describe('seed story: node1 fails, 10.6.1.56 / fd00::55 moves to node2', () => {
   it('moves the pair to node2 at the first millisecond after the timeout, with from, to and why', () => {
     const state = withNode2HeartbeatAt(seedState(), 12_900);
     const r = reconcileEgress(state, config, 10_000 + EVICTION + 1);
-    expect(r.tunnels).toEqual([{ name: 'node1', phase: 'HeartbeatTimeout', reason: 'HeartbeatTimeout' }]);
+    expect(r.tunnels).toEqual([
+      { name: 'node1', phase: 'HeartbeatTimeout', reason: 'HeartbeatTimeout', overdueMs: 1 },
+    ]);
     expect(r.gateways).toEqual([
       {
         name: 'egw1',
@@ -85,6 +88,7 @@ describe('seed story: node1 fails, 10.6.1.56 / fd00::55 moves to node2', () => {
             ],
           },
         ],
+        ipUsage: { ipv4Total: 2, ipv4Free: 1, ipv6Total: 2, ipv6Free: 1 },
       },
     ]);
     expect(r.policies).toEqual([
@@ -143,5 +147,37 @@ describe('seed story: node1 fails, 10.6.1.56 / fd00::55 moves to node2', () => {
       from: 'node1',
       to: 'node2',
     });
+  });
+
+  it('the eviction carries its detection delay: how long after the deadline the deciding call ran', () => {
+    const state = withNode2HeartbeatAt(seedState(), 12_900);
+    const r = reconcileEgress(state, config, 10_000 + EVICTION + 250);
+    expect(r.tunnels).toEqual([
+      { name: 'node1', phase: 'HeartbeatTimeout', reason: 'HeartbeatTimeout', overdueMs: 250 },
+    ]);
+  });
+
+  it('keeps status.ipUsage current: a pool that grows (same placement) is a gateway write', () => {
+    const state = seedState();
+    const gw = state.gateways[0] as (typeof state.gateways)[number];
+    const grown: EgressState = {
+      ...state,
+      gateways: [
+        {
+          ...gw,
+          spec: {
+            ...gw.spec,
+            ippools: { ...gw.spec?.ippools, ipv4: ['10.6.1.55', '10.6.1.56', '10.6.1.57'] },
+          },
+        },
+      ],
+    };
+    const r = reconcileEgress(grown, config, 10_500);
+    expect(r.policies).toEqual([]);
+    expect(r.gateways).toHaveLength(1);
+    expect(r.gateways[0]?.nodeList).toEqual(gw.status?.nodeList);
+    expect(r.gateways[0]?.ipUsage).toEqual({ ipv4Total: 3, ipv4Free: 2, ipv6Total: 2, ipv6Free: 1 });
+    // Written, nothing is left to do.
+    expect(reconcileEgress(applyEgressChanges(grown, r), config, 10_500).gateways).toEqual([]);
   });
 });

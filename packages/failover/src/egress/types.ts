@@ -50,7 +50,23 @@ export interface EgressGatewayLike {
         readonly clusterDefault?: boolean | undefined;
       }
     | undefined;
-  readonly status?: { readonly nodeList?: readonly GatewayNodeLike[] | undefined } | undefined;
+  readonly status?:
+    | {
+        readonly nodeList?: readonly GatewayNodeLike[] | undefined;
+        readonly ipUsage?: Partial<GatewayIpUsage> | undefined;
+      }
+    | undefined;
+}
+
+/**
+ * `EgressGateway.status.ipUsage`: distinct addresses of each pool and how many of them no placed EIP
+ * uses (counts above `Number.MAX_SAFE_INTEGER`, a huge IPv6 pool, are clamped to it).
+ */
+export interface GatewayIpUsage {
+  ipv4Total: number;
+  ipv4Free: number;
+  ipv6Total: number;
+  ipv6Free: number;
 }
 
 /** EgressTunnel phases (the CRD enum). */
@@ -187,12 +203,23 @@ export interface TunnelPhaseChange {
   readonly phase: TunnelPhase;
   /** Why (`HeartbeatTimeout`, `HeartbeatRecovered`, `NodeNotReady`), for logs and events. */
   readonly reason: string;
+  /**
+   * For an eviction (`phase: 'HeartbeatTimeout'`): how many ms after the heartbeat's deadline
+   * (`observedAt + evictionTimeoutMs`) the call that decided it ran, i.e. the detection delay to
+   * log and measure. Absent for the other phases.
+   */
+  readonly overdueMs?: number;
 }
 
-/** A complete new `EgressGateway.status.nodeList`. */
+/**
+ * A complete new `EgressGateway.status.nodeList` and `status.ipUsage` (computed from the pools the
+ * engine parsed and the EIPs of the new list), written together; emitted when either differs from
+ * the written status.
+ */
 export interface GatewayStatusChange {
   readonly name: string;
   readonly nodeList: GatewayNodeStatus[];
+  readonly ipUsage: GatewayIpUsage;
 }
 
 /** One node entry the engine writes. */

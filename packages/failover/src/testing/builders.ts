@@ -2,6 +2,7 @@ import type {
   EgressGatewayLike,
   EgressPolicyLike,
   EgressTunnelLike,
+  GatewayIpUsage,
   GatewayNodeLike,
   NodeLike,
   TunnelObservation,
@@ -17,6 +18,8 @@ export interface GatewayInit {
   readonly selector?: LabelSelectorLike;
   readonly clusterDefault?: boolean;
   readonly nodeList?: readonly GatewayNodeLike[];
+  /** Written `status.ipUsage` (only with `nodeList`). */
+  readonly ipUsage?: GatewayIpUsage;
 }
 
 /**
@@ -40,7 +43,14 @@ export function makeGateway(name: string, init: GatewayInit = {}): EgressGateway
       nodeSelector: { selector: init.selector ?? { matchLabels: { egress: 'true' } } },
       clusterDefault: init.clusterDefault ?? false,
     },
-    ...(init.nodeList !== undefined ? { status: { nodeList: init.nodeList } } : {}),
+    ...(init.nodeList !== undefined
+      ? {
+          status: {
+            nodeList: init.nodeList,
+            ...(init.ipUsage !== undefined ? { ipUsage: init.ipUsage } : {}),
+          },
+        }
+      : {}),
   };
 }
 
