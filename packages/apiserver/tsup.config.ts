@@ -1,10 +1,24 @@
 import { defineConfig } from 'tsup';
+import { mapsWithoutSources } from '../../tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/bin.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-});
+// The library as ESM + CJS; the `egw-apiserver` executable as ESM only (its bin is dist/bin.js:
+// a CJS copy would be published and never run).
+export default defineConfig([
+  {
+    entry: ['src/index.ts'],
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    sourcemap: true,
+    esbuildOptions: mapsWithoutSources,
+    target: 'node20',
+  },
+  {
+    entry: ['src/bin.ts'],
+    format: ['esm'],
+    clean: false,
+    sourcemap: true,
+    esbuildOptions: mapsWithoutSources,
+    target: 'node20',
+  },
+]);

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { mapsWithoutSources } from '../../tsup.shared.ts';
 
 export default defineConfig({
   entry: ['src/index.ts'],
@@ -6,5 +7,6 @@ export default defineConfig({
   dts: true,
   clean: true,
   sourcemap: true,
+  esbuildOptions: mapsWithoutSources,
   target: 'node20',
 });
