@@ -24,17 +24,31 @@ export interface LogOptions {
   /** `json` (default when not a TTY) or `pretty` (default on a TTY). */
   format?: 'json' | 'pretty';
   name?: string;
+  /** The module of the pretty transport (default `pino-pretty`, which this package does not install). */
+  prettyModule?: string;
 }
 
 /**
- * A pino logger: JSON lines, or pretty output on a terminal (pino-pretty, when installed).
- * Messages are lower-case and stable, fields structured, so logs can be grepped and queried.
+ * A pino logger: JSON lines, or pretty output on a terminal through `pino-pretty` when that is
+ * installed. Without it, the logger writes JSON and its first line (a warning) says why, so a
+ * terminal never gets a crash for a missing optional module. Messages are lower-case and stable,
+ * fields structured, so logs can be grepped and queried. `destination` (default stdout) receives the
+ * JSON lines.
  */
-export function createLogger(options: LogOptions = {}): pino.Logger {
+export function createLogger(options: LogOptions = {}, destination?: pino.DestinationStream): pino.Logger {
   const format = options.format ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  return pino({
-    level: options.level ?? 'info',
-    ...(options.name ? { name: options.name } : {}),
-    ...(format === 'pretty' ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
-  });
+  const base = { level: options.level ?? 'info', ...(options.name ? { name: options.name } : {}) };
+  const json = () => (destination ? pino(base, destination) : pino(base));
+  if (format !== 'pretty') return json();
+  const target = options.prettyModule ?? 'pino-pretty';
+  try {
+    return pino({ ...base, transport: { target, options: { colorize: true } } });
+  } catch (err) {
+    const log = json();
+    log.warn(
+      { module: target, err: err instanceof Error ? err.message : String(err) },
+      `pretty log output needs the package ${target}, which is not installed: logging json lines (npm install ${target}, or set the log format to json)`,
+    );
+    return log;
+  }
 }
