@@ -5,7 +5,8 @@ export type ElectionErrorCode =
   | 'ERR_ELECTION_LOCK_UNAVAILABLE'
   | 'ERR_ELECTION_LOCK_TIMEOUT'
   | 'ERR_ELECTION_LEADERSHIP_LOST'
-  | 'ERR_ELECTION_ALREADY_STARTED';
+  | 'ERR_ELECTION_ALREADY_STARTED'
+  | 'ERR_ELECTION_PEER_MISSING';
 
 /** Base class: every error of this package has a stable `code`. */
 export class ElectionError extends Error {

@@ -20,7 +20,7 @@ export {
   LockUnavailableError,
   type TermEndReason,
 } from './errors.js';
-export { LeaderElector, type LeaderElectorOptions } from './leader-elector.js';
+export { LeaderElector, type LeaderElectorOptions, type TermSignal } from './leader-elector.js';
 export type { LeaseRecord, Lock, LockState, Unsubscribe } from './lock.js';
 export { type ElectionMetrics, type LogFields, type Logger, silentLogger } from './logger.js';
 export { MemoryLock, type MemoryLockOptions } from './memory-lock.js';

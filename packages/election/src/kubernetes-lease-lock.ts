@@ -2,7 +2,11 @@
 // MemoryLock work without it; fromKubeConfig() loads it lazily.
 import type { KubeConfig, V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
-import { LockConflictError, LockUnavailableError } from './errors.js';
+import { ElectionError, LockConflictError, LockUnavailableError } from './errors.js';
+
+/** The `@kubernetes/client-node` versions this lock is built and tested against (the peer range). */
+export const CLIENT_NODE_RANGE = '~1.4.0';
+
 import type { LeaseRecord, Lock, LockState, Unsubscribe } from './lock.js';
 import { type Logger, silentLogger } from './logger.js';
 
@@ -119,7 +123,16 @@ export class KubernetesLeaseLock implements Lock {
     kubeConfig: KubeConfig,
     options: Omit<KubernetesLeaseLockOptions, 'api' | 'watch'>,
   ): Promise<KubernetesLeaseLock> {
-    const k8s = await import('@kubernetes/client-node');
+    let k8s: typeof import('@kubernetes/client-node');
+    try {
+      k8s = await import('@kubernetes/client-node');
+    } catch (err) {
+      throw new ElectionError(
+        'ERR_ELECTION_PEER_MISSING',
+        `KubernetesLeaseLock.fromKubeConfig needs the optional peer dependency @kubernetes/client-node ${CLIENT_NODE_RANGE}: npm install @kubernetes/client-node@${CLIENT_NODE_RANGE} (or pass api and watch to new KubernetesLeaseLock)`,
+        { cause: err },
+      );
+    }
     return new KubernetesLeaseLock({
       ...options,
       api: kubeConfig.makeApiClient(k8s.CoordinationV1Api),

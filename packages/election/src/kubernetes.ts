@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 export {
+  CLIENT_NODE_RANGE,
   fromLease,
   KubernetesLeaseLock,
   type KubernetesLeaseLockOptions,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   ElectionError,
   InvalidOptionsError,
@@ -7,15 +7,16 @@ import {
   LockUnavailableError,
   type TermEndReason,
 } from './errors.js';
-import { LeaderElector, type LeaderElectorOptions } from './leader-elector.js';
+import { LeaderElector, type LeaderElectorOptions, type TermSignal } from './leader-elector.js';
 import type { LeaseRecord, Lock, LockState } from './lock.js';
 import type { Logger } from './logger.js';
 import { ManualClock } from './manual-clock.js';
 import { MemoryLock } from './memory-lock.js';
 
-/** Why a term signal aborted (its reason is a LeadershipLostError). */
-function reasonOf(signal: AbortSignal | undefined): TermEndReason | undefined {
-  return (signal?.reason as LeadershipLostError | undefined)?.reason;
+/** Why a term signal aborted: its `reason` is typed as the LeadershipLostError, no cast needed. */
+function reasonOf(signal: TermSignal | undefined): TermEndReason | undefined {
+  expectTypeOf(signal?.reason).toEqualTypeOf<LeadershipLostError | undefined>();
+  return signal?.reason?.reason;
 }
 
 const timing = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };

@@ -14,6 +14,14 @@ import { type ElectionMetrics, type Logger, silentLogger } from './logger.js';
 import { type ElectionTiming, JITTER_FACTOR, resolveTiming } from './options.js';
 
 /** Options of {@link LeaderElector}. Durations default to client-go's 15 s / 10 s / 2 s. */
+/**
+ * The `AbortSignal` of a leadership term. Once it aborted, `reason` is the
+ * {@link LeadershipLostError} that says why (`renew-deadline`, `lease-lost` or `stopped`).
+ */
+export interface TermSignal extends AbortSignal {
+  readonly reason: LeadershipLostError | undefined;
+}
+
 export interface LeaderElectorOptions extends Partial<ElectionTiming> {
   /** Where the lease lives (`KubernetesLeaseLock`, `MemoryLock`, or your own). */
   readonly lock: Lock;
@@ -23,7 +31,7 @@ export interface LeaderElectorOptions extends Partial<ElectionTiming> {
    * Called when a term starts. `signal` aborts the moment leadership is doubtful (renew deadline
    * passed, lease taken, stop): stop all leader-only work then. Errors are logged.
    */
-  readonly onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
+  readonly onStartedLeading: (signal: TermSignal) => void | Promise<void>;
   /** Called when a term ends; `stop()` awaits it before releasing the lease. */
   readonly onStoppedLeading?: (reason: TermEndReason) => void | Promise<void>;
   /** Called when the observed holder changes to a non-empty identity (ourselves included). */
@@ -156,8 +164,8 @@ export class LeaderElector {
   }
 
   /** The signal of the current term, if leading. */
-  termSignal(): AbortSignal | undefined {
-    return this.isLeader() ? this.#term?.controller.signal : undefined;
+  termSignal(): TermSignal | undefined {
+    return this.isLeader() ? (this.#term?.controller.signal as TermSignal | undefined) : undefined;
   }
 
   /** The holder we last observed (`undefined` when free or unknown). */
@@ -333,7 +341,7 @@ export class LeaderElector {
     };
     this.#log.info({ identity: this.identity, validUntil }, 'started leading');
     this.#metrics.transition?.({ identity: this.identity, leading: true, reason: 'acquired', atMs: now });
-    this.#callback('onStartedLeading', () => this.#opts.onStartedLeading(controller.signal));
+    this.#callback('onStartedLeading', () => this.#opts.onStartedLeading(controller.signal as TermSignal));
   }
 
   async #endTerm(reason: TermEndReason): Promise<void> {
