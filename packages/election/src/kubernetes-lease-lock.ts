@@ -5,7 +5,7 @@ import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { ElectionError, LockConflictError, LockUnavailableError } from './errors.js';
 
 /** The `@kubernetes/client-node` versions this lock is built and tested against (the peer range). */
-export const CLIENT_NODE_RANGE = '~1.4.0';
+export const CLIENT_NODE_RANGE = '^1.4.0 || ^2.0.0';
 
 import type { LeaseRecord, Lock, LockState, Unsubscribe } from './lock.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -129,7 +129,7 @@ export class KubernetesLeaseLock implements Lock {
     } catch (err) {
       throw new ElectionError(
         'ERR_ELECTION_PEER_MISSING',
-        `KubernetesLeaseLock.fromKubeConfig needs the optional peer dependency @kubernetes/client-node ${CLIENT_NODE_RANGE}: npm install @kubernetes/client-node@${CLIENT_NODE_RANGE} (or pass api and watch to new KubernetesLeaseLock)`,
+        `KubernetesLeaseLock.fromKubeConfig needs the optional peer dependency @kubernetes/client-node (${CLIENT_NODE_RANGE}; 2.x needs Node 22 or newer): npm install @kubernetes/client-node (or pass api and watch to new KubernetesLeaseLock)`,
         { cause: err },
       );
     }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeClient } from './client.js';
+import { KeepAliveAgents } from './keep-alive.js';
 import type { ResourceRef } from './resources.js';
 
 const ref: ResourceRef = {
@@ -67,5 +68,11 @@ describe('KubeClient connection reuse', () => {
         opts,
       );
     expect(connections).toBe(3);
+  });
+
+  it('passes a client-node 2.x request context (no agents, undici dispatchers) through unchanged', async () => {
+    const context = { getDispatcher: () => undefined, setDispatcher: () => {} };
+    const out = await new KeepAliveAgents().pre(context as never);
+    expect(out).toBe(context);
   });
 });

@@ -12,7 +12,8 @@ const TLS_KEYS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized'
  * handshook) a new connection; under a mass failover that connect work sat in every write's round
  * trip. The per-request agent is still built by client-node from the kubeconfig (authentication
  * is unchanged): its TLS options are copied into the shared agent, which is replaced whenever they
- * change (e.g. rotated client certificates). Proxy agents are left alone.
+ * change (e.g. rotated client certificates). Proxy agents are left alone. Under client-node 2.x,
+ * whose requests go through undici (no `http.Agent`), it passes every request through unchanged.
  *
  * @example
  * const config = createConfiguration({ baseServer, authMethods: { default: kc }, promiseMiddleware: [new KeepAliveAgents()] });
@@ -24,6 +25,8 @@ export class KeepAliveAgents {
   constructor(private readonly maxSockets = 32) {}
 
   async pre(context: RequestContext): Promise<RequestContext> {
+    // client-node 2.x sends with fetch over undici dispatchers and has no agents to share.
+    if (typeof (context as Partial<RequestContext>).getAgent !== 'function') return context;
     const agent = context.getAgent();
     if (!agent) return context;
     const ctor = agent.constructor;

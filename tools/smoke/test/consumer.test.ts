@@ -35,9 +35,13 @@ function piped(argv: string[]) {
   return spawnSync(argv[0] as string, argv.slice(1), { cwd: app, encoding: 'utf8', timeout: 60_000 });
 }
 
-beforeAll(() => {
-  app = mkdtempSync(join(tmpdir(), 'egw-consumer-'));
-  const tgz = join(app, 'tgz');
+const dirs: string[] = [];
+
+/** Packs the libraries into a fresh app dir and installs them (plus `extra` manifest fields). */
+function installApp(extra: Record<string, unknown> = {}, deps: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'egw-consumer-'));
+  dirs.push(dir);
+  const tgz = join(dir, 'tgz');
   mkdirSync(tgz);
   const dependencies: Record<string, string> = {};
   for (const d of readdirSync(packagesDir, { withFileTypes: true })) {
@@ -51,21 +55,29 @@ beforeAll(() => {
     expect(r.status, r.stderr).toBe(0);
     dependencies[manifest.name] = `file:tgz/${r.stdout.trim().split('\n').at(-1)}`;
   }
-  writeFileSync(
-    join(app, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies }),
-  );
+  const manifest = {
+    name: 'consumer',
+    private: true,
+    type: 'module',
+    dependencies: { ...dependencies, ...deps },
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, ...extra }));
   // --ignore-scripts: netlink's native build is not needed by these examples (datapath needs root).
   const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts'], {
-    cwd: app,
+    cwd: dir,
     encoding: 'utf8',
     timeout: 240_000,
   });
   expect(install.status, install.stderr).toBe(0);
+  return dir;
+}
+
+beforeAll(() => {
+  app = installApp();
 }, 300_000);
 
 afterAll(() => {
-  if (app !== '') rmSync(app, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 const examples = [
@@ -124,4 +136,65 @@ describe('the packed libraries in a fresh app', () => {
     expect(r.stdout).toContain('/nonexistent/kubeconfig');
     expect(r.status).not.toBe(0);
   });
+});
+
+// client-node 2.x (fetch over undici) is what `npm install @kubernetes/client-node` gives today;
+// the libraries accept ^1.4.0 || ^2.0.0, so a project on 2.x gets one copy. 2.x itself needs
+// Node 22 or newer (its undici does not load on Node 20), so this runs on the toolchain's Node 24.
+const CLIENT_NODE_2 = '2.0.1';
+const KUBE_AND_ELECTION = `
+import { startApiServer } from '@egressgateway/apiserver';
+import { customResourceDefinitions } from '@egressgateway/crds';
+import { LeaderElector } from '@egressgateway/election';
+import { KubernetesLeaseLock } from '@egressgateway/election/kubernetes';
+import { EGRESS_TUNNELS, Informer, KubeClient, updateStatus } from '@egressgateway/kube';
+import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+
+const server = await startApiServer({ port: 0 });
+const kc = new KubeConfig();
+kc.loadFromString(server.kubeconfigYaml);
+const objects = KubernetesObjectApi.makeApiClient(kc);
+for (const crd of customResourceDefinitions()) await objects.create(crd);
+const client = new KubeClient(kc);
+await client.create(EGRESS_TUNNELS, { apiVersion: 'egressgateway.spidernet.io/v1beta1', kind: 'EgressTunnel', metadata: { name: 'node1' }, spec: {} });
+const tunnels = new Informer(client.listWatch(EGRESS_TUNNELS), { name: 'egresstunnels' }, {});
+tunnels.start();
+await tunnels.waitForSync();
+const written = await updateStatus(client, EGRESS_TUNNELS, 'node1', undefined, tunnels.get('node1'), () => ({ phase: 'Ready' }));
+for (let i = 0; i < 100 && tunnels.get('node1')?.status?.phase !== 'Ready'; i++) await new Promise((r) => setTimeout(r, 20));
+const lock = await KubernetesLeaseLock.fromKubeConfig(kc, { namespace: 'default', name: 'consumer' });
+const leading = new Promise((resolve) => {
+  const elector = new LeaderElector({ lock, identity: 'a', onStartedLeading: () => resolve(elector) });
+  elector.start();
+});
+const elector = await leading;
+const version = JSON.parse(readFileSync('node_modules/@kubernetes/client-node/package.json', 'utf8')).version;
+console.log(JSON.stringify({ version, written: written.written, watched: tunnels.get('node1')?.status?.phase, leader: elector.isLeader() }));
+await elector.stop();
+tunnels.stop();
+await server.close();
+`;
+
+describe(`the libraries on @kubernetes/client-node ${CLIENT_NODE_2}`, () => {
+  it('kube (list, watch, status write) and the Lease lock work on Node 24 with one client-node copy', () => {
+    const dir = installApp(
+      { overrides: { '@kubernetes/client-node': CLIENT_NODE_2 } },
+      { '@kubernetes/client-node': CLIENT_NODE_2 },
+    );
+    writeFileSync(join(dir, 'kube-election.mjs'), KUBE_AND_ELECTION);
+    const r = spawnSync(node24, ['kube-election.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1) as string)).toEqual({
+      version: CLIENT_NODE_2,
+      written: true,
+      watched: 'Ready',
+      leader: true,
+    });
+    const copies = spawnSync('npm', ['ls', '@kubernetes/client-node', '--all', '--parseable'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(copies.stdout.trim().split('\n')).toHaveLength(1);
+  }, 300_000);
 });
