@@ -106,19 +106,34 @@ export class EgressController {
     const seen = (t: EgressTunnel & Obj) =>
       this.observer.observe(t.metadata?.name ?? '', t.status?.lastHeartbeatTime, this.clock.now());
     const planTunnels = () => this.tunnelSync.markDirty();
+    // While the tunnels' list/watch fails, this replica sees no heartbeat; the outage does not
+    // count against anyone (HeartbeatObserver.lost / regained).
+    const answered = () => {
+      const grace = this.observer.regained(this.clock.now(), s.eipEvictionTimeoutMs);
+      if (grace)
+        this.log.warn(
+          { ...grace, evictionTimeoutMs: s.eipEvictionTimeoutMs },
+          'api server answers again: the outage does not count against heartbeats',
+        );
+    };
     this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
       onAdd: (t) => {
         seen(t);
+        answered();
         planTunnels();
       },
       onUpdate: (a, b) => {
         seen(b);
+        answered();
         if (affectsTunnelPlan(a, b)) planTunnels();
       },
       onDelete: (t) => {
         this.observer.forget(t.metadata?.name ?? '');
+        answered();
         planTunnels();
       },
+      onError: () => this.observer.lost(this.clock.now()),
+      onSynced: answered,
       // A heartbeat of a Ready tunnel only pushes its deadline later: the wake-up already set for
       // the earliest deadline re-runs the engine, so no reconcile per heartbeat (O(1) per write).
       notifyWhen: (a, b) => !isHeartbeatOnlyChange(a, b) || b.status?.phase !== 'Ready',
@@ -224,8 +239,11 @@ export class EgressController {
     this.loop.trigger();
   }
 
-  /** Builds the engine's input from the caches, with this replica's own writes not yet delivered. */
-  state(): EgressState {
+  /**
+   * Builds the engine's input from the caches, with this replica's own writes not yet delivered;
+   * observed heartbeat times as of `now` (an API outage in progress does not count).
+   */
+  state(now: number = this.clock.now()): EgressState {
     const draining = (t: EgressTunnel & Obj) => Boolean(t.metadata?.annotations?.[DRAINING_ANNOTATION]);
     const namespaceLabels: Record<string, Record<string, string>> = {};
     for (const ns of this.namespaces.list())
@@ -234,7 +252,7 @@ export class EgressController {
       gateways: this.own.gateways.list() as EgressState['gateways'],
       tunnels: this.own.tunnels.list().map((t) => ({
         tunnel: t as EgressState['tunnels'][number]['tunnel'],
-        observedAt: this.observer.observedAt(t.metadata?.name ?? ''),
+        observedAt: this.observer.observedAt(t.metadata?.name ?? '', now),
         draining: draining(t),
       })),
       nodes: this.nodes.list() as EgressState['nodes'],
@@ -249,7 +267,7 @@ export class EgressController {
     await this.tunnelSync.syncIfDirty(signal);
     const s = this.options.settings;
     const now = this.clock.now();
-    const state = this.state();
+    const state = this.state(now);
     const changes = this.reconcileEgress(
       state,
       { evictionTimeoutMs: s.eipEvictionTimeoutMs, rebalance: s.rebalance },

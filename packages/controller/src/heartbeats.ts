@@ -24,9 +24,47 @@ export class HeartbeatObserver {
     this.seen.delete(name);
   }
 
-  /** When the current heartbeat value was first seen, or null if the tunnel never heartbeated. */
-  observedAt(name: string): number | null {
-    return this.seen.get(name)?.at ?? null;
+  /**
+   * When the current heartbeat value was first seen, or null if the tunnel never heartbeated.
+   * While the API server cannot be reached ({@link HeartbeatObserver.lost}), the time since it was
+   * lost does not count: the observed time moves later with `now`.
+   */
+  observedAt(name: string, now?: number): number | null {
+    const at = this.seen.get(name)?.at;
+    if (at === undefined) return null;
+    if (this.lostAt === null || now === undefined || now <= this.lostAt) return at;
+    return Math.min(at + (now - this.lostAt), now);
+  }
+
+  private lostAt: number | null = null;
+
+  /** The tunnels' list/watch failed at `at` (the first failure of an outage counts). */
+  lost(at: number): void {
+    this.lostAt ??= at;
+  }
+
+  /**
+   * The API server answers again at `regainedAt` after an outage ({@link HeartbeatObserver.lost}):
+   * the controller could see no heartbeat meanwhile, and when the API server itself was down no
+   * agent could write one. The outage does not count against any tunnel: each observed time moves
+   * later by its length (at most to `regainedAt`). After an outage of at least half the eviction
+   * timeout, every tunnel gets a whole eviction timeout from `regainedAt`: the agents need an update
+   * period to write again, and judging them at once would evict every gateway together. A node
+   * that really died is evicted that much later. Returns the outage's length and the tunnels whose
+   * observed time moved, or null when there was no outage.
+   */
+  regained(regainedAt: number, evictionTimeoutMs: number): { outageMs: number; tunnels: number } | null {
+    if (this.lostAt === null) return null;
+    const outageMs = Math.max(0, regainedAt - this.lostAt);
+    this.lostAt = null;
+    const full = outageMs >= evictionTimeoutMs / 2;
+    let tunnels = 0;
+    for (const entry of this.seen.values()) {
+      if (entry.at >= regainedAt) continue;
+      entry.at = full ? regainedAt : Math.min(entry.at + outageMs, regainedAt);
+      tunnels++;
+    }
+    return { outageMs, tunnels };
   }
 }
 

@@ -88,6 +88,52 @@ describe('controller resilience', () => {
     expect(controller.tunnels.list()).toHaveLength(2);
   });
 
+  it('an API server outage longer than the eviction timeout evicts nobody: the outage does not count', async () => {
+    if (process.env.EGW_TEST_KUBECONFIG) return; // stopping the API server needs the embedded one
+    const dir = mkdtempSync(join(tmpdir(), 'egw-ctl-'));
+    dirs.push(dir);
+    cluster = await startCluster({ dataDir: dir });
+    const port = cluster.server?.port ?? 0;
+    await createNodes(cluster, ['node1', 'node2']);
+    await cluster.client.create(EGRESS_GATEWAYS, gateway());
+    await cluster.client.create(EGRESS_POLICIES, policy());
+    controller = new EgressController({ client: cluster.client, settings, watchdogMs: 3000 });
+    controller.start();
+    await controller.waitForSync();
+    void controller.lead(term.signal);
+    agents = new FakeAgents(cluster.client, ['node1', 'node2'], 100);
+    agents.start();
+    const first = await eventually('EIP assigned', () =>
+      holderOf(controller?.gateways.get('egw1'), 'policy1'),
+    );
+    await eventually('tunnels Ready', () =>
+      controller?.tunnels.list().every((t) => t.status?.phase === 'Ready') ? true : undefined,
+    );
+
+    // The API server is down for 2.5 eviction timeouts; no agent can write a heartbeat meanwhile.
+    agents.stop();
+    const before = controller.writeLog.length;
+    await cluster.server?.close();
+    await new Promise((r) => setTimeout(r, 2.5 * settings.eipEvictionTimeoutMs));
+    cluster.server = await startApiServer({ port, dataDir: dir, bookmarkIntervalMs: 1000 });
+    // A change the controller must see proves it reaches the API server again before any agent
+    // has written: a new node, whose tunnel the leader creates.
+    await createNodes(cluster, ['node3']);
+    await eventually(
+      'the controller sees the API server again',
+      () => controller?.tunnels.get('node3'),
+      15_000,
+    );
+    agents.start();
+    await new Promise((r) => setTimeout(r, 1.5 * settings.eipEvictionTimeoutMs));
+
+    const evictions = controller.writeLog
+      .slice(before)
+      .filter((w) => (w.body as { phase?: string } | undefined)?.phase === 'HeartbeatTimeout');
+    expect(evictions).toEqual([]);
+    expect(holderOf(controller.gateways.get('egw1'), 'policy1')).toBe(first);
+  });
+
   it('turns bad input into events without stopping other gateways', async () => {
     cluster = await startCluster();
     await createNodes(cluster, ['node1']);

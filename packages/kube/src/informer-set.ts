@@ -1,5 +1,6 @@
 import type { KubeClient } from './client.js';
 import type { Clock } from './clock.js';
+import type { KubeApiError } from './errors.js';
 import { Informer, type KubeObject } from './informer.js';
 import type { Logger } from './logger.js';
 import type { ResourceRef } from './resources.js';
@@ -27,6 +28,10 @@ export interface InformerExtras<T> {
   transform?(obj: T): T;
   /** True when this update replaces the cached object (default: always; see {@link InformerOptions.cacheWhen}). */
   cacheWhen?(cached: T, incoming: T): boolean;
+  /** A failed list or watch (see {@link InformerOptions.onError}); the informer retries by itself. */
+  onError?(err: KubeApiError, action: 'relist' | 'retry'): void;
+  /** After every complete list (the first sync and each relist), before `onChange`. */
+  onSynced?(): void;
 }
 
 /**
@@ -65,6 +70,7 @@ export class InformerSet {
         ...(this.options.watchdogMs ? { watchdogMs: this.options.watchdogMs } : {}),
         ...(extra.transform ? { transform: extra.transform } : {}),
         ...(extra.cacheWhen ? { cacheWhen: extra.cacheWhen } : {}),
+        ...(extra.onError ? { onError: extra.onError } : {}),
       },
       {
         onAdd: (o) => {
@@ -79,7 +85,10 @@ export class InformerSet {
           extra.onDelete?.(o);
           changed();
         },
-        onSynced: changed,
+        onSynced: () => {
+          extra.onSynced?.();
+          changed();
+        },
       },
     );
     this.all.push(inf as unknown as Informer<KubeObject>);
