@@ -1,18 +1,10 @@
 import { defineConfig } from 'tsup';
-import { mapsWithoutSources } from '../../tsup.shared.ts';
+import { libraryBuild, mapsWithoutSources } from '../../tsup.shared.ts';
 
 // The library as ESM + CJS; the `egw-apiserver` executable as ESM only (its bin is dist/bin.js:
 // a CJS copy would be published and never run).
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    esbuildOptions: mapsWithoutSources,
-    target: 'node20',
-  },
+  libraryBuild,
   {
     entry: ['src/bin.ts'],
     format: ['esm'],

@@ -1,12 +1,8 @@
 import { defineConfig } from 'tsup';
-import { mapsWithoutSources } from '../../tsup.shared.ts';
+import { libraryBuild } from '../../tsup.shared.ts';
 
 export default defineConfig({
+  ...libraryBuild,
   entry: { index: 'src/index.ts', kubernetes: 'src/kubernetes.ts', 'testing/index': 'src/testing/index.ts' },
-  format: ['esm', 'cjs'],
   dts: true,
-  clean: true,
-  sourcemap: true,
-  esbuildOptions: mapsWithoutSources,
-  target: 'node20',
 });

@@ -1,12 +1,4 @@
 import { defineConfig } from 'tsup';
-import { mapsWithoutSources } from '../../tsup.shared.ts';
+import { libraryBuild } from '../../tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  esbuildOptions: mapsWithoutSources,
-  target: 'node20',
-});
+export default defineConfig(libraryBuild);

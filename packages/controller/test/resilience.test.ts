@@ -54,12 +54,17 @@ describe('controller resilience', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('survives an API server restart (with data dir): relists, converges, loses nothing', async () => {
-    if (process.env.EGW_TEST_KUBECONFIG) return; // restarting needs the embedded server
+  /** A cluster with a data dir (so it can restart), two gateway nodes, a policy, a leading controller and beating agents. */
+  async function leadingWithData(): Promise<{
+    dir: string;
+    port: number;
+    c: TestCluster;
+    ctl: EgressController;
+    beats: FakeAgents;
+  }> {
     const dir = mkdtempSync(join(tmpdir(), 'egw-ctl-'));
     dirs.push(dir);
     cluster = await startCluster({ dataDir: dir });
-    const port = cluster.server?.port ?? 0;
     await createNodes(cluster, ['node1', 'node2']);
     await cluster.client.create(EGRESS_GATEWAYS, gateway());
     await cluster.client.create(EGRESS_POLICIES, policy());
@@ -69,69 +74,55 @@ describe('controller resilience', () => {
     void controller.lead(term.signal);
     agents = new FakeAgents(cluster.client, ['node1', 'node2'], 100);
     agents.start();
-    const first = await eventually('EIP assigned', () =>
-      holderOf(controller?.gateways.get('egw1'), 'policy1'),
-    );
+    return { dir, port: cluster.server?.port ?? 0, c: cluster, ctl: controller, beats: agents };
+  }
 
-    await cluster.server?.close();
+  it('survives an API server restart (with data dir): relists, converges, loses nothing', async () => {
+    if (process.env.EGW_TEST_KUBECONFIG) return; // restarting needs the embedded server
+    const { dir, port, c, ctl } = await leadingWithData();
+    const first = await eventually('EIP assigned', () => holderOf(ctl.gateways.get('egw1'), 'policy1'));
+
+    await c.server?.close();
     await new Promise((r) => setTimeout(r, 300));
     const restarted = await startApiServer({ port, dataDir: dir, bookmarkIntervalMs: 1000 });
-    cluster.server = restarted;
+    c.server = restarted;
     // Everything written before the restart is still there, and new writes flow again.
-    await cluster.client.create(EGRESS_POLICIES, policy('policy2'));
+    await c.client.create(EGRESS_POLICIES, policy('policy2'));
     await eventually(
       'policy2 placed after the restart',
-      () => holderOf(controller?.gateways.get('egw1'), 'policy2'),
+      () => holderOf(ctl.gateways.get('egw1'), 'policy2'),
       15_000,
     );
-    expect(holderOf(controller.gateways.get('egw1'), 'policy1')).toBe(first);
-    expect(controller.tunnels.list()).toHaveLength(2);
+    expect(holderOf(ctl.gateways.get('egw1'), 'policy1')).toBe(first);
+    expect(ctl.tunnels.list()).toHaveLength(2);
   });
 
   it('an API server outage longer than the eviction timeout evicts nobody: the outage does not count', async () => {
     if (process.env.EGW_TEST_KUBECONFIG) return; // stopping the API server needs the embedded one
-    const dir = mkdtempSync(join(tmpdir(), 'egw-ctl-'));
-    dirs.push(dir);
-    cluster = await startCluster({ dataDir: dir });
-    const port = cluster.server?.port ?? 0;
-    await createNodes(cluster, ['node1', 'node2']);
-    await cluster.client.create(EGRESS_GATEWAYS, gateway());
-    await cluster.client.create(EGRESS_POLICIES, policy());
-    controller = new EgressController({ client: cluster.client, settings, watchdogMs: 3000 });
-    controller.start();
-    await controller.waitForSync();
-    void controller.lead(term.signal);
-    agents = new FakeAgents(cluster.client, ['node1', 'node2'], 100);
-    agents.start();
-    const first = await eventually('EIP assigned', () =>
-      holderOf(controller?.gateways.get('egw1'), 'policy1'),
-    );
+    const { dir, port, c, ctl, beats } = await leadingWithData();
+    const first = await eventually('EIP assigned', () => holderOf(ctl.gateways.get('egw1'), 'policy1'));
     await eventually('tunnels Ready', () =>
-      controller?.tunnels.list().every((t) => t.status?.phase === 'Ready') ? true : undefined,
+      ctl.tunnels.list().every((t) => t.status?.phase === 'Ready') ? true : undefined,
     );
 
     // The API server is down for 2.5 eviction timeouts; no agent can write a heartbeat meanwhile.
-    agents.stop();
-    const before = controller.writeLog.length;
-    await cluster.server?.close();
+    beats.stop();
+    const before = ctl.writeLog.length;
+    await c.server?.close();
     await new Promise((r) => setTimeout(r, 2.5 * settings.eipEvictionTimeoutMs));
-    cluster.server = await startApiServer({ port, dataDir: dir, bookmarkIntervalMs: 1000 });
+    c.server = await startApiServer({ port, dataDir: dir, bookmarkIntervalMs: 1000 });
     // A change the controller must see proves it reaches the API server again before any agent
     // has written: a new node, whose tunnel the leader creates.
-    await createNodes(cluster, ['node3']);
-    await eventually(
-      'the controller sees the API server again',
-      () => controller?.tunnels.get('node3'),
-      15_000,
-    );
-    agents.start();
+    await createNodes(c, ['node3']);
+    await eventually('the controller sees the API server again', () => ctl.tunnels.get('node3'), 15_000);
+    beats.start();
     await new Promise((r) => setTimeout(r, 1.5 * settings.eipEvictionTimeoutMs));
 
-    const evictions = controller.writeLog
+    const evictions = ctl.writeLog
       .slice(before)
       .filter((w) => (w.body as { phase?: string } | undefined)?.phase === 'HeartbeatTimeout');
     expect(evictions).toEqual([]);
-    expect(holderOf(controller.gateways.get('egw1'), 'policy1')).toBe(first);
+    expect(holderOf(ctl.gateways.get('egw1'), 'policy1')).toBe(first);
   });
 
   it('turns bad input into events without stopping other gateways', async () => {
