@@ -41,6 +41,7 @@ import {
 import { FenceKeeper } from './fence-keeper.js';
 import { Handover } from './handover.js';
 import { Heartbeater } from './heartbeater.js';
+import { EgressLinkGuard, type EgressLinkWatcher } from './link-guard.js';
 import type { AgentMetrics } from './metrics.js';
 
 export type { Binder } from './binder.js';
@@ -75,6 +76,12 @@ export interface AgentOptions {
   logger?: Logger;
   metrics?: AgentMetrics;
   events?: EventRecorder;
+  /**
+   * Watches the egress interface (the bins pass `@egressgateway/datapath`'s `watchLink`): when it
+   * becomes unusable the node hands its EIPs over. Without it, a dead egress link goes unnoticed
+   * as long as heartbeats get through another path.
+   */
+  watchEgressLink?: EgressLinkWatcher;
 }
 
 type Obj = KubeObject & {
@@ -109,6 +116,7 @@ export class EgressAgent {
   private readonly fence: FenceKeeper<Gateway[]>;
   private readonly applier: DatapathApplier;
   private readonly handover: Handover;
+  private readonly linkGuard: EgressLinkGuard | undefined;
   private heartbeatLoop: Promise<void> | undefined;
 
   constructor(private readonly options: AgentOptions) {
@@ -190,6 +198,18 @@ export class EgressAgent {
         return this.applier.whenApplied();
       },
     });
+    this.linkGuard =
+      options.watchEgressLink === undefined
+        ? undefined
+        : new EgressLinkGuard({
+            watch: options.watchEgressLink,
+            egressInterface: s.egressInterface,
+            nodeName: s.nodeName,
+            handover: this.handover,
+            log,
+            metrics,
+            events: options.events,
+          });
   }
 
   /** Heartbeat writes acknowledged (the last 1 000), for tests and metrics. */
@@ -214,6 +234,7 @@ export class EgressAgent {
     await this.handover.clearMark();
     this.heartbeatLoop = this.heartbeater.run(this.stopping.signal);
     this.scheduleApply();
+    await this.linkGuard?.start();
   }
 
   /** The tunnel of this node, once the controller created it. */
@@ -293,6 +314,7 @@ export class EgressAgent {
    * then stops heartbeating and withdraws everything the binder owns.
    */
   async stop(options: { handover?: boolean } = {}): Promise<void> {
+    this.linkGuard?.stop();
     if (options.handover !== false) await this.handover.run();
     this.stopping.abort();
     this.fence.disarm();

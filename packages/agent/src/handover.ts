@@ -37,6 +37,7 @@ export interface HandoverOptions {
  */
 export class Handover {
   private drainingNow = false;
+  private linkDown = false;
 
   constructor(private readonly o: HandoverOptions) {}
 
@@ -56,6 +57,42 @@ export class Handover {
       })
       .catch((err: unknown) =>
         this.o.log.warn({ err: toKubeApiError(err).message }, 'could not clear the draining mark'),
+      );
+  }
+
+  /**
+   * The egress interface became unusable (down, no carrier, gone) while the API server may still
+   * be reachable: heartbeats would go on and nothing would move. Marks the tunnel draining (the
+   * controller moves its EIPs at once, as for a planned stop) and releases the bindings; stays so
+   * until {@link Handover.linkRestored}. Moved EIPs do not come back (no move-back).
+   */
+  async linkLost(): Promise<void> {
+    if (this.linkDown) return;
+    this.linkDown = true;
+    this.drainingNow = true;
+    await this.o.release();
+    await this.mark(new Date(this.o.clock.now()).toISOString());
+  }
+
+  /** The egress interface is usable again: clears the draining mark, the node may take EIPs again. */
+  async linkRestored(): Promise<void> {
+    if (!this.linkDown) return;
+    this.linkDown = false;
+    this.drainingNow = false;
+    await this.mark(null);
+    await this.o.release();
+  }
+
+  private async mark(value: string | null): Promise<void> {
+    await this.o.client
+      .patchMerge(EGRESS_TUNNELS, this.o.nodeName, undefined, {
+        metadata: { annotations: { [DRAINING_ANNOTATION]: value } },
+      })
+      .catch((err: unknown) =>
+        this.o.log.warn(
+          { err: toKubeApiError(err).message },
+          value === null ? 'could not clear the draining mark' : 'could not mark the tunnel draining',
+        ),
       );
   }
 

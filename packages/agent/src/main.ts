@@ -1,4 +1,4 @@
-import { DatapathBinder } from '@egressgateway/datapath';
+import { DatapathBinder, watchLink } from '@egressgateway/datapath';
 import {
   buildAppProgram,
   createLogger,
@@ -69,6 +69,8 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     logger: log,
     metrics,
     events,
+    // The kernel's link notifications, with the kernel binder (a test's binder has no interface).
+    ...(binder instanceof DatapathBinder ? { watchEgressLink: watchLink } : {}),
     settings: {
       nodeName: s.nodeName,
       egressInterface: parent.name,

@@ -42,6 +42,11 @@ export function createAgentMetrics(registry = new Registry()) {
       help: '1 while the agent holds no EIPs because it is fenced',
       registers: [registry],
     }),
+    egressLinkUsable: new Gauge({
+      name: 'egw_agent_egress_link_usable',
+      help: '1 while the egress interface exists, is up and has carrier; 0 while its EIPs are handed over',
+      registers: [registry],
+    }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
 import { EgressController } from '@egressgateway/controller';
-import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
+import { customResourceDefinitions, DRAINING_ANNOTATION, type EgressGateway } from '@egressgateway/crds';
 import {
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
@@ -18,6 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EgressAgent } from '../src/agent.js';
+import type { EgressLinkState, EgressLinkWatcher } from '../src/link-guard.js';
 import { eventually, PartitionProxy, RecordingBinder } from './harness.js';
 
 const EVICT = 1500;
@@ -30,6 +31,29 @@ interface Node {
   agent: EgressAgent;
   binder: RecordingBinder;
   proxy: PartitionProxy;
+  link: FakeLink;
+}
+
+/** The egress interface as a link watcher reports it, switched by the test. */
+class FakeLink {
+  private onChange: ((s: EgressLinkState) => void) | undefined;
+  state: EgressLinkState = { usable: true };
+  readonly watch: EgressLinkWatcher = async (_ifname, onChange) => {
+    this.onChange = onChange;
+    const link = this;
+    return {
+      get state() {
+        return link.state;
+      },
+      close: () => {
+        this.onChange = undefined;
+      },
+    };
+  };
+  set(state: EgressLinkState): void {
+    this.state = state;
+    this.onChange?.(state);
+  }
 }
 
 function holder(gw: EgressGateway | undefined): string | undefined {
@@ -113,9 +137,11 @@ describe('agent against the embedded API server and a live controller', () => {
       const proxy = new PartitionProxy(server.port);
       // The default lease of a bind, as main() opens the DatapathBinder: eipLeaseMs = E - M.
       const binder = new RecordingBinder(EVICT - MARGIN);
+      const link = new FakeLink();
       const agent = new EgressAgent({
         client: new KubeClient(kubeConfigVia(await proxy.listen())),
         binder,
+        watchEgressLink: link.watch,
         settings: {
           nodeName: name,
           egressInterface: 'eth0',
@@ -127,7 +153,7 @@ describe('agent against the embedded API server and a live controller', () => {
         },
       });
       await agent.start();
-      nodes.push({ name, agent, binder, proxy });
+      nodes.push({ name, agent, binder, proxy, link });
     }
   });
 
@@ -278,5 +304,33 @@ describe('agent against the embedded API server and a live controller', () => {
     expect(leaving.binder.calls.some((c) => c.op === 'withdrawAll')).toBe(true);
     nodes.splice(nodes.indexOf(leaving), 1);
     await leaving.proxy.close();
+  });
+
+  it('hands the EIP over when the egress link of the holder dies while its API path works, and keeps it moved', async () => {
+    const h = await settle();
+    const other = h === 'gw1' ? 'gw2' : 'gw1';
+    await eventually(
+      'the other gateway is Ready',
+      () => controller.tunnels.get(other)?.status?.phase === 'Ready',
+    );
+    const downAt = Date.now();
+    node(h).link.set({ usable: false, reason: 'no-carrier' });
+    await eventually(
+      'the EIP is placed on the other gateway',
+      () => holder(controller.gateways.get('egw1')) === other,
+    );
+    await eventually('the new holder binds', () => node(other).binder.boundAt(EIP, downAt));
+    await eventually('the old holder released its binding', () => !node(h).binder.holds(EIP));
+    // Moved by the draining mark within heartbeats that kept coming: no eviction.
+    expect(controller.tunnels.get(h)?.status?.phase).toBe('Ready');
+    expect(controller.tunnels.get(h)?.metadata?.annotations?.[DRAINING_ANNOTATION]).toBeDefined();
+
+    node(h).link.set({ usable: true });
+    await eventually(
+      'the draining mark is cleared',
+      () => controller.tunnels.get(h)?.metadata?.annotations?.[DRAINING_ANNOTATION] === undefined,
+    );
+    await new Promise((r) => setTimeout(r, 2 * UPDATE));
+    expect(holder(controller.gateways.get('egw1'))).toBe(other); // no move-back
   });
 });

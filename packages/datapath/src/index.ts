@@ -18,6 +18,7 @@ export {
   NetlinkError,
   NftError,
 } from './errors.js';
+export { type LinkState, type LinkWatch, watchLink } from './link-watch.js';
 export {
   DEFAULT_OWNERSHIP,
   type MarkRoute,

@@ -4,8 +4,10 @@ import { createInterface } from 'node:readline';
 
 const modulePath = process.argv[2];
 const options = JSON.parse(process.argv[3] ?? '{}');
-const { DatapathBinder } = await import(modulePath);
+const { DatapathBinder, watchLink } = await import(modulePath);
 const conflicts = [];
+const linkChanges = [];
+let linkWatch;
 const binder = await DatapathBinder.open({ ...options, onConflict: (c) => conflicts.push(c) });
 
 const methods = {
@@ -17,9 +19,15 @@ const methods = {
   renewEips: (seconds, leaseMs) => binder.renewEips(seconds, leaseMs),
   probeConflicts: () => binder.probeConflicts(),
   conflicts: async () => conflicts,
+  watchLink: async (name) => {
+    linkWatch = await watchLink(name, (s) => linkChanges.push(s));
+    return linkWatch.state;
+  },
+  linkChanges: async () => linkChanges,
   pid: async () => process.pid,
   exit: async () => {
     setImmediate(() => {
+      linkWatch?.close();
       binder.close();
       process.exit(0);
     });
@@ -38,6 +46,7 @@ rl.on('line', async (line) => {
   }
 });
 rl.on('close', () => {
+  linkWatch?.close();
   binder.close();
   process.exit(0);
 });
