@@ -25,6 +25,7 @@ export {
   renewLeaseMs,
   renewLifetimeSeconds,
 } from './fencing.js';
+export type { EgressLinkState, EgressLinkWatcher } from './link-guard.js';
 export { type AgentMainOptions, buildProgram, main, type RunningAgent, runCli } from './main.js';
 export { type AgentMetrics, createAgentMetrics } from './metrics.js';
 export { AGENT_OPTIONS, type AgentCliSettings } from './settings.js';
