@@ -34,7 +34,14 @@ describe('parseBenchArgs', () => {
     expect(a.faults).toEqual([...FAULTS]);
     expect(a.modes).toEqual(['deadline']);
     expect(a.adverts).toEqual([0.1]);
-    expect(a.keepalivedFaults).toEqual(['agent-kill', 'agent-freeze', 'node-down', 'node-freeze', 'planned']);
+    expect(a.keepalivedFaults).toEqual([
+      'agent-kill',
+      'agent-freeze',
+      'node-down',
+      'node-freeze',
+      'lan-link-down',
+      'planned',
+    ]);
     expect(a.notes.join()).toMatch(/skip partition, leader-kill, leader-stop, apiserver-restart/);
   });
 

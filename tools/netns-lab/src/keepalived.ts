@@ -36,6 +36,7 @@ export const KEEPALIVED_FAULTS = [
   'agent-freeze',
   'node-down',
   'node-freeze',
+  'lan-link-down',
   'planned',
 ] as const;
 

@@ -81,6 +81,12 @@ describe.skipIf(!isRoot())(
       expect(eipBoundOn(r.from)).toBe(false);
     });
 
+    it('LAN link down, API path up: the holder hands over at once (no eviction), no two owners', async () => {
+      const r = await failover('lan-link-down', 1000);
+      // Heartbeats kept flowing over the management network: the move came from the handover.
+      expect(r.detectionMs ?? Number.POSITIVE_INFINITY).toBeLessThan(EVICT_MS);
+    });
+
     it('node link down: moves within eviction + 1 s', async () => {
       await failover('node-down', EVICT_MS + 1000);
     });

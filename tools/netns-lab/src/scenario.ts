@@ -19,6 +19,7 @@ export const FAULTS = [
   'node-down',
   'node-freeze',
   'partition',
+  'lan-link-down',
   'planned',
   'leader-kill',
   'leader-stop',
@@ -36,6 +37,7 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
   'node-down': "the holder's links go down (LAN and management: the node is gone)",
   'node-freeze': "SIGSTOP of the holder's agent plus its links down",
   partition: "the holder's path to the API server is cut; its LAN stays up",
+  'lan-link-down': "the holder's LAN link goes down; its path to the API server stays up",
   planned: "SIGTERM of the holder's agent (planned handover)",
   'leader-kill': "SIGKILL of the leading controller and of the holder's agent at once",
   'leader-stop': "SIGTERM of the leading controller (releases the lease) and SIGKILL of the holder's agent",
@@ -144,6 +146,9 @@ async function inject(lab: Lab, fault: Fault, node: string, leader: string | und
     case 'partition':
       lab.setApiPartition(node, true);
       return;
+    case 'lan-link-down':
+      lab.setLanLink(node, false);
+      return;
     case 'planned':
       lab.signalAgent(node, 'SIGTERM');
       return;
@@ -185,6 +190,9 @@ async function recover(lab: Lab, fault: Fault, node: string, leader: string | un
       return;
     case 'partition':
       lab.setApiPartition(node, false);
+      return;
+    case 'lan-link-down':
+      lab.setLanLink(node, true);
       return;
     case 'leader-kill':
     case 'leader-stop':
