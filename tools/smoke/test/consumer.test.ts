@@ -28,14 +28,20 @@ function example(pkg: string, heading: string): { code: string; ext: 'mjs' | 'mt
 function inTerminal(argv: string[]) {
   const pty =
     'import os, pty, sys\nstatus = pty.spawn(sys.argv[1:])\nsys.exit(os.waitstatus_to_exitcode(status))';
-  return spawnSync('python3', ['-c', pty, ...argv], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('python3', ['-c', pty, ...argv], { cwd: inApp(), encoding: 'utf8', timeout: 60_000 });
 }
 
 function piped(argv: string[]) {
-  return spawnSync(argv[0] as string, argv.slice(1), { cwd: app, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(argv[0] as string, argv.slice(1), { cwd: inApp(), encoding: 'utf8', timeout: 60_000 });
 }
 
 const dirs: string[] = [];
+
+/** A path in the installed app (never in this package, should the install have failed). */
+function inApp(...parts: string[]): string {
+  if (app === '') throw new Error('the consumer app was not installed');
+  return join(app, ...parts);
+}
 
 /** Packs the libraries into a fresh app dir and installs them (plus `extra` manifest fields). */
 function installApp(extra: Record<string, unknown> = {}, deps: Record<string, string> = {}): string {
@@ -93,14 +99,14 @@ const examples = [
 
 describe('the packed libraries in a fresh app', () => {
   it('installs without pino-pretty (no package declares it)', () => {
-    expect(() => readFileSync(join(app, 'node_modules', 'pino-pretty', 'package.json'))).toThrow();
+    expect(() => readFileSync(inApp('node_modules', 'pino-pretty', 'package.json'))).toThrow();
   });
 
   for (const { pkg, heading, prints } of examples) {
     it(`${pkg}: the README's smallest example runs as written, piped and in a terminal (Node 24)`, () => {
       const { code, ext } = example(pkg, heading);
       const file = `${pkg}-example.${ext}`;
-      writeFileSync(join(app, file), code);
+      writeFileSync(inApp(file), code);
       for (const run of [piped, inTerminal]) {
         const r = run([node24, file]);
         expect(r.status, `${run.name}: ${r.stderr}${r.stdout}`).toBe(0);
@@ -111,7 +117,7 @@ describe('the packed libraries in a fresh app', () => {
 
   it('kube: createLogger on a terminal without pino-pretty logs json and says why; piped it logs json', () => {
     writeFileSync(
-      join(app, 'logger.mjs'),
+      inApp('logger.mjs'),
       "import { createLogger } from '@egressgateway/kube';\ncreateLogger({ name: 'consumer' }).info({ tty: Boolean(process.stdout.isTTY) }, 'hello');\n",
     );
     const tty = inTerminal([process.execPath, 'logger.mjs']);
