@@ -688,6 +688,17 @@ export class Lab {
     this.note('fault', 'API server back');
   }
 
+  /** Freezes the API server (SIGSTOP) for `ms`, then thaws it (SIGCONT): an outage with no data lost. */
+  async freezeApiServer(ms: number): Promise<void> {
+    const p = this.apiServer;
+    if (!p) throw new Error('no API server is running');
+    this.note('fault', `API server frozen for ${ms} ms`);
+    this.procs.signal(p, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, ms));
+    this.procs.signal(p, 'SIGCONT');
+    this.note('fault', 'API server thawed');
+  }
+
   /** Starts the node's agent again after a kill (or stops a frozen one first). */
   async restartAgent(node: string): Promise<void> {
     if (this.vrrp) {

@@ -12,6 +12,9 @@ import { sleep } from './exec.js';
 import { KEEPALIVED_FAULTS } from './keepalived.js';
 import type { Lab } from './lab.js';
 
+/** How long the `apiserver-outage` fault freezes the API server, in eviction timeouts. */
+export const APISERVER_OUTAGE_EVICTIONS = 3;
+
 /** The faults the lab injects (always on the node that holds the EIP, or on the leader). */
 export const FAULTS = [
   'agent-kill',
@@ -24,6 +27,7 @@ export const FAULTS = [
   'leader-kill',
   'leader-stop',
   'apiserver-restart',
+  'apiserver-outage',
   'rolling-update',
 ] as const;
 
@@ -43,6 +47,7 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
   'leader-stop': "SIGTERM of the leading controller (releases the lease) and SIGKILL of the holder's agent",
   'apiserver-restart':
     'SIGKILL of the API server, restarted at once on the same data dir (no failover expected)',
+  'apiserver-outage': `the API server frozen (SIGSTOP) for ${APISERVER_OUTAGE_EVICTIONS} eviction timeouts, then thawed (no failover expected)`,
   'rolling-update':
     'every gateway agent replaced one at a time (SIGTERM, new agent, wait for Ready), as a DaemonSet rolling update',
 };
@@ -62,7 +67,8 @@ export function gapBoundMs(fault: Fault, eipEvictionTimeoutSeconds: number): num
  * True for faults after which the EIP must move. A rolling update may move it and back (each
  * node is replaced once, the holder among them): what counts there is the gap on the wire.
  */
-export const faultMovesEip = (f: Fault): boolean => f !== 'apiserver-restart' && f !== 'rolling-update';
+export const faultMovesEip = (f: Fault): boolean =>
+  f !== 'apiserver-restart' && f !== 'apiserver-outage' && f !== 'rolling-update';
 
 /** The measured outcome of one fault. */
 export interface ScenarioResult {
@@ -164,6 +170,9 @@ async function inject(lab: Lab, fault: Fault, node: string, leader: string | und
     case 'apiserver-restart':
       await lab.restartApiServer('SIGKILL');
       return;
+    case 'apiserver-outage':
+      await lab.freezeApiServer(APISERVER_OUTAGE_EVICTIONS * lab.timing.eipEvictionTimeout * 1000);
+      return;
     case 'rolling-update':
       await lab.rollingUpdate();
       return;
@@ -205,6 +214,7 @@ async function recover(lab: Lab, fault: Fault, node: string, leader: string | un
       await lab.restartAgent(node);
       return;
     case 'apiserver-restart':
+    case 'apiserver-outage':
     case 'rolling-update':
       return;
   }
