@@ -50,7 +50,13 @@ export interface ControllerOptions {
     | 'detection'
     | 'tunnelIpv4Cidr'
     | 'tunnelIpv6Cidr'
-  >;
+  > &
+    /**
+     * The agents' heartbeat period. With it, a tunnels watch that delivers nothing for two periods
+     * counts as an API outage (a hung API server keeps connections open and fails no request), and
+     * that silence is not judged against any node. Without it only list/watch failures count.
+     */
+    Partial<Pick<ControllerSettings, 'tunnelUpdatePeriodMs'>>;
   clock?: Clock;
   logger?: Logger;
   metrics?: ControllerMetrics;
@@ -81,7 +87,7 @@ export class EgressController {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly informerSet: InformerSet;
-  private readonly observer = new HeartbeatObserver();
+  private readonly observer: HeartbeatObserver;
   /** The engine, with its memory of this replica's previous call (replicas in one process each own one). */
   private readonly reconcileEgress = createEgressReconciler();
   private readonly writes: WriteLog;
@@ -95,6 +101,9 @@ export class EgressController {
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? silentLogger).child({ component: 'controller' });
     const s = options.settings;
+    this.observer = new HeartbeatObserver(
+      s.tunnelUpdatePeriodMs === undefined ? Number.POSITIVE_INFINITY : 2 * s.tunnelUpdatePeriodMs,
+    );
     this.informerSet = new InformerSet(options.client, {
       clock: this.clock,
       logger: this.log,
@@ -106,10 +115,10 @@ export class EgressController {
     const seen = (t: EgressTunnel & Obj) =>
       this.observer.observe(t.metadata?.name ?? '', t.status?.lastHeartbeatTime, this.clock.now());
     const planTunnels = () => this.tunnelSync.markDirty();
-    // While the tunnels' list/watch fails, this replica sees no heartbeat; the outage does not
-    // count against anyone (HeartbeatObserver.lost / regained).
+    // While the tunnels' list/watch fails or stays silent, this replica sees no heartbeat; the
+    // outage does not count against anyone (HeartbeatObserver).
     const answered = () => {
-      const grace = this.observer.regained(this.clock.now(), s.eipEvictionTimeoutMs);
+      const grace = this.observer.delivered(this.clock.now(), s.eipEvictionTimeoutMs);
       if (grace)
         this.log.warn(
           { ...grace, evictionTimeoutMs: s.eipEvictionTimeoutMs },

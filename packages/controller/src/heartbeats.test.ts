@@ -64,6 +64,28 @@ describe('HeartbeatObserver: an API outage does not count against heartbeats', (
     ]);
   });
 
+  it('a watch silent for longer than silenceMs is an outage (a hung API server fails no request)', () => {
+    const o = new HeartbeatObserver(1_000);
+    o.observe('a', 'hb-1', 1_000);
+    expect(o.delivered(1_000, EVICT)).toBeNull();
+    // Other tunnels' changes keep arriving: no outage, time counts.
+    expect(o.delivered(1_800, EVICT)).toBeNull();
+    expect(o.observedAt('a', 2_700)).toBe(1_000);
+    // Silent since 1 800: from 2 800 on, the silence does not count.
+    expect(o.observedAt('a', 6_800)).toBe(5_000);
+    // The watch delivers again at 9 000 after 6.2 s of real outage: a whole timeout from there.
+    o.observe('a', 'hb-2', 9_000);
+    expect(o.delivered(9_000, EVICT)).toEqual({ outageMs: 6_200, tunnels: 0 });
+    expect(o.observedAt('a', 9_500)).toBe(9_000);
+  });
+
+  it('without silenceMs a quiet watch changes nothing (only list/watch failures count)', () => {
+    const o = observer({ a: 1_000 });
+    expect(o.delivered(1_000, EVICT)).toBeNull();
+    expect(o.observedAt('a', 60_000)).toBe(1_000);
+    expect(o.delivered(60_000, EVICT)).toBeNull();
+  });
+
   it('without a loss there is nothing to regain, and the first failure of an outage counts', () => {
     const o = observer({ a: 1_000 });
     expect(o.regained(5_000, EVICT)).toBeNull();

@@ -8,6 +8,19 @@ import type { EgressTunnel } from '@egressgateway/crds';
  */
 export class HeartbeatObserver {
   private readonly seen = new Map<string, { value: string; at: number }>();
+  /** When the tunnels' list/watch failed (an outage in progress), or null. */
+  private lostAt: number | null = null;
+  /** When the informer last delivered anything about tunnels (any tunnel's change, a list). */
+  private lastDelivery: number | null = null;
+
+  /**
+   * `silenceMs`: how long the tunnels' watch may deliver nothing before the API server counts as
+   * gone (Infinity: never). Every live gateway agent writes a heartbeat each update period, so a
+   * watch silent for much longer means a hung API server (a frozen one keeps its connections open
+   * and no request fails) or no agent alive at all, and in neither case can the silence be judged
+   * against one node.
+   */
+  constructor(private readonly silenceMs = Number.POSITIVE_INFINITY) {}
 
   /** Records `value` for `name`; the observed time changes only when the value does. */
   observe(name: string, value: string | undefined, now: number): void {
@@ -26,17 +39,17 @@ export class HeartbeatObserver {
 
   /**
    * When the current heartbeat value was first seen, or null if the tunnel never heartbeated.
-   * While the API server cannot be reached ({@link HeartbeatObserver.lost}), the time since it was
-   * lost does not count: the observed time moves later with `now`.
+   * While the API server cannot be reached (a list/watch failure, {@link HeartbeatObserver.lost},
+   * or a watch silent for longer than `silenceMs`), the time since then does not count: the
+   * observed time moves later with `now`.
    */
   observedAt(name: string, now?: number): number | null {
     const at = this.seen.get(name)?.at;
     if (at === undefined) return null;
-    if (this.lostAt === null || now === undefined || now <= this.lostAt) return at;
-    return Math.min(at + (now - this.lostAt), now);
+    const since = now === undefined ? null : this.outageStart(now);
+    if (since === null || now === undefined || now <= since) return at;
+    return Math.min(at + (now - since), now);
   }
-
-  private lostAt: number | null = null;
 
   /** The tunnels' list/watch failed at `at` (the first failure of an outage counts). */
   lost(at: number): void {
@@ -44,14 +57,34 @@ export class HeartbeatObserver {
   }
 
   /**
-   * The API server answers again at `regainedAt` after an outage ({@link HeartbeatObserver.lost}):
-   * the controller could see no heartbeat meanwhile, and when the API server itself was down no
-   * agent could write one. The outage does not count against any tunnel: each observed time moves
-   * later by its length (at most to `regainedAt`). After an outage of at least half the eviction
-   * timeout, every tunnel gets a whole eviction timeout from `regainedAt`: the agents need an update
-   * period to write again, and judging them at once would evict every gateway together. A node
-   * that really died is evicted that much later. Returns the outage's length and the tunnels whose
-   * observed time moved, or null when there was no outage.
+   * The informer delivered something about tunnels at `now` (a change or a list): the API server
+   * answers. Closes an outage in progress ({@link HeartbeatObserver.regained}).
+   */
+  delivered(now: number, evictionTimeoutMs: number): { outageMs: number; tunnels: number } | null {
+    const start = this.outageStart(now);
+    this.lastDelivery = now;
+    if (start === null) return null;
+    this.lostAt = start;
+    return this.regained(now, evictionTimeoutMs);
+  }
+
+  /** When the outage in progress at `now` began, or null when there is none. */
+  private outageStart(now: number): number | null {
+    if (this.lostAt !== null) return this.lostAt;
+    if (this.lastDelivery !== null && now - this.lastDelivery > this.silenceMs)
+      return this.lastDelivery + this.silenceMs;
+    return null;
+  }
+
+  /**
+   * The API server answers again at `regainedAt` after an outage: the controller could see no
+   * heartbeat meanwhile, and when the API server itself was down no agent could write one. The
+   * outage does not count against any tunnel: each observed time moves later by its length (at
+   * most to `regainedAt`). After an outage of at least half the eviction timeout, every tunnel
+   * gets a whole eviction timeout from `regainedAt`: the agents need an update period to write
+   * again, and judging them at once would evict every gateway together. A node that really died
+   * is evicted that much later. Returns the outage's length and the tunnels whose observed time
+   * moved, or null when there was no outage.
    */
   regained(regainedAt: number, evictionTimeoutMs: number): { outageMs: number; tunnels: number } | null {
     if (this.lostAt === null) return null;

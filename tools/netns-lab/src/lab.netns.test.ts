@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsExec } from './exec.js';
 import { paths } from './kube-api.js';
@@ -32,6 +34,13 @@ describe.skipIf(!isRoot())(
           `${r.fault.padEnd(18)} ${r.from}->${r.to} detection ${r.detectionMs ?? '?'} ms, gap u4 ${r.gaps.u4?.ms.toFixed(0)} ms u6 ${r.gaps.u6?.ms.toFixed(0)} ms stream ${r.gaps.s4?.ms.toFixed(0)} ms, stream ${r.streamSurvived ? 'survived' : 'broken'}, dup ${r.duplicates.length}`,
         );
     });
+
+    /** Lines with `msg` that the controllers logged at or after `since` (pino JSON in the run dir). */
+    const controllerLogSince = (since: number, msg: string): string[] =>
+      readdirSync(lab.runDir)
+        .filter((f) => f.startsWith('controller-') && f.endsWith('.log'))
+        .flatMap((f) => readFileSync(join(lab.runDir, f), 'utf8').split('\n'))
+        .filter((line) => line.includes(msg) && (JSON.parse(line) as { time: number }).time >= since);
 
     const eipBoundOn = (node: string): boolean =>
       nsExec(lab.node(node).ns, 'ip', ['-o', 'addr', 'show', 'dev', 'eth0']).includes(`${lab.plan.eip4}/32`);
@@ -116,6 +125,17 @@ describe.skipIf(!isRoot())(
       // Every gateway's agent is a new process; the worker's was left alone.
       for (const n of lab.plan.nodes)
         expect(lab.agents.get(n.name)?.pid !== before.get(n.name)).toBe(n.role === 'gateway');
+    });
+
+    it('API server frozen for 3 eviction timeouts: nothing moves and no tunnel is evicted when it returns', async () => {
+      const r = await runScenario(lab, 'apiserver-outage', { noRecovery: true });
+      results.push(r);
+      expect(r.to).toBe(r.from);
+      expect(r.duplicates).toEqual([]);
+      expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+      // The controllers judged nobody for the silence of a hung API server.
+      expect(controllerLogSince(r.faultAt, 'update tunnel status to HeartbeatTimeout')).toEqual([]);
+      expect(controllerLogSince(r.faultAt, 'api server answers again').length).toBeGreaterThan(0);
     });
 
     it('API server restart: nothing lost, the EIP stays where it is', async () => {
