@@ -1,7 +1,7 @@
 // What one gateway's placement decisions mean for the outside: events, its status.nodeList, the
 // statuses of its policies, and the health signature under which the outcome can be reused.
 
-import { distinctPoolSize, poolContains } from '@egressgateway/netaddr';
+import { distinctPoolSize } from '@egressgateway/netaddr';
 import type { HealthReason, MemberHealth } from '../core/heartbeat.js';
 import type { PlacementDecision } from '../core/placement.js';
 import { eipText, unassignable, whyText } from './events.js';
@@ -207,7 +207,22 @@ function gatewayStatus(
     : { name: gw.name, nodeList, ipUsage };
 }
 
-/** `status.ipUsage` of a gateway: its pools' distinct sizes, minus the distinct placed EIPs in them. */
+/** Distinct addresses of each pool of a pool model (memoised: a pool model is memoised per `ippools`). */
+const poolTotals = new WeakMap<GatewayModel['v4'], number>();
+function poolTotal(pool: GatewayModel['v4']): number {
+  let total = poolTotals.get(pool);
+  if (total === undefined) {
+    const n = distinctPoolSize(pool);
+    total = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+    poolTotals.set(pool, total);
+  }
+  return total;
+}
+
+/**
+ * `status.ipUsage` of a gateway: its pools' distinct sizes, minus the distinct EIPs placed on a
+ * node (every placed EIP comes from the gateway's pools: the engine resolves them there).
+ */
 function ipUsageOf(
   gw: GatewayModel,
   units: ReadonlyMap<string, readonly ResolvedPolicy[]> | undefined,
@@ -218,17 +233,16 @@ function ipUsageOf(
     const first = users[0];
     if (!isEipUnit(unit) || first === undefined || first.member === null) continue;
     const eip = first.eip as EipPair;
-    if (eip.ipv4 !== '' && poolContains(gw.v4, eip.ipv4)) used4.add(eip.ipv4);
-    if (eip.ipv6 !== '' && poolContains(gw.v6, eip.ipv6)) used6.add(eip.ipv6);
+    if (eip.ipv4 !== '') used4.add(eip.ipv4);
+    if (eip.ipv6 !== '') used6.add(eip.ipv6);
   }
-  const clamp = (n: bigint) => (n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n));
-  const t4 = distinctPoolSize(gw.v4);
-  const t6 = distinctPoolSize(gw.v6);
+  const t4 = poolTotal(gw.v4);
+  const t6 = poolTotal(gw.v6);
   return {
-    ipv4Total: clamp(t4),
-    ipv4Free: clamp(t4 - BigInt(used4.size)),
-    ipv6Total: clamp(t6),
-    ipv6Free: clamp(t6 - BigInt(used6.size)),
+    ipv4Total: t4,
+    ipv4Free: Math.max(0, t4 - used4.size),
+    ipv6Total: t6,
+    ipv6Free: Math.max(0, t6 - used6.size),
   };
 }
 
