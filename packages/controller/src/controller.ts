@@ -1,5 +1,6 @@
 import {
   DRAINING_ANNOTATION,
+  type EgressClusterInfo,
   type EgressClusterPolicy,
   type EgressGateway,
   type EgressPolicy,
@@ -8,6 +9,7 @@ import {
 import { createEgressReconciler, type EgressState } from '@egressgateway/failover';
 import {
   type Clock,
+  EGRESS_CLUSTER_INFOS,
   EGRESS_CLUSTER_POLICIES,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
@@ -25,6 +27,7 @@ import {
   systemClock,
 } from '@egressgateway/kube';
 import { TunnelAllocator } from './allocator.js';
+import { CLUSTER_INFO_NAME, ClusterInfoSync } from './cluster-info.js';
 import { HeartbeatObserver, isHeartbeatOnlyChange } from './heartbeats.js';
 import type { ControllerMetrics } from './metrics.js';
 import { nodeView, nodeViewChanged } from './nodes.js';
@@ -77,6 +80,7 @@ export class EgressController {
   readonly clusterPolicies: Informer<EgressClusterPolicy & Obj>;
   readonly nodes: Informer<NodeObj>;
   readonly namespaces: Informer<Obj>;
+  readonly clusterInfos: Informer<EgressClusterInfo & Obj>;
 
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -90,6 +94,7 @@ export class EgressController {
   private readonly writer: StatusWriter;
   private readonly transitions: TransitionLogger;
   private readonly loop: ReconcileLoop;
+  private readonly clusterInfo: ClusterInfoSync;
 
   constructor(private readonly options: ControllerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -106,6 +111,10 @@ export class EgressController {
     const seen = (t: EgressTunnel & Obj) =>
       this.observer.observe(t.metadata?.name ?? '', t.status?.lastHeartbeatTime, this.clock.now());
     const planTunnels = () => this.tunnelSync.markDirty();
+    const nodesChanged = () => {
+      planTunnels();
+      this.clusterInfo.trigger();
+    };
     this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
       onAdd: (t) => {
         seen(t);
@@ -129,12 +138,26 @@ export class EgressController {
     // Nodes are cached as a view; a kubelet's status refresh that changes no field of it keeps the
     // cached object, so it neither runs a reconcile nor makes the engine rebuild what it derived.
     this.nodes = this.informerSet.add<NodeObj>(NODES, {
-      onAdd: planTunnels,
-      onDelete: planTunnels,
+      onAdd: nodesChanged,
+      onUpdate: () => this.clusterInfo.trigger(),
+      onDelete: nodesChanged,
       transform: (n) => nodeView(n) as NodeObj,
       cacheWhen: nodeViewChanged,
     });
     this.namespaces = make(NAMESPACES);
+    const infoChanged = () => this.clusterInfo.trigger();
+    this.clusterInfos = this.informerSet.add<EgressClusterInfo & Obj>(EGRESS_CLUSTER_INFOS, {
+      onAdd: infoChanged,
+      onUpdate: infoChanged,
+      onDelete: infoChanged,
+    });
+    this.clusterInfo = new ClusterInfoSync({
+      client: options.client,
+      log: this.log,
+      events: options.events,
+      nodes: () => this.nodes.list(),
+      current: () => this.clusterInfos.get(CLUSTER_INFO_NAME),
+    });
 
     this.writes = new WriteLog(this.clock);
     this.own = {
@@ -209,9 +232,11 @@ export class EgressController {
     this.tunnelSync.markDirty();
     this.options.metrics?.leader.set(1);
     this.log.info({}, 'leading: reconciling');
+    this.clusterInfo.lead(signal);
     await this.loop.run(signal);
     this.options.metrics?.leader.set(0);
     await this.loop.whenIdle();
+    await this.clusterInfo.whenIdle();
     this.log.info({ reason: String(signal.reason ?? '') }, 'stopped leading: no more writes');
   }
 
