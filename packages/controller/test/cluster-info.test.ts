@@ -1,5 +1,5 @@
 import type { EgressClusterInfo } from '@egressgateway/crds';
-import { EGRESS_CLUSTER_INFOS, NODES } from '@egressgateway/kube';
+import { EGRESS_CLUSTER_INFOS, EventRecorder, type EventSink, NODES } from '@egressgateway/kube';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CALICO_IPPOOLS } from '../src/cluster-info.js';
 import { EgressController } from '../src/controller.js';
@@ -44,6 +44,13 @@ describe('EgressClusterInfo detection against the embedded API server', () => {
   let cluster: TestCluster;
   let controller: EgressController;
   let term: AbortController;
+  let recorded: Array<{
+    type?: string;
+    reason?: string;
+    message?: string;
+    involvedObject?: { name?: string };
+  }>;
+  let events: EventRecorder;
 
   const info = async () =>
     (
@@ -53,7 +60,16 @@ describe('EgressClusterInfo detection against the embedded API server', () => {
   beforeEach(async () => {
     cluster = await startCluster();
     await cluster.client.create(NODES, nodeWith('node1', '198.18.0.11', '198.18.64.0/24'));
-    controller = new EgressController({ client: cluster.client, settings: testSettings() });
+    recorded = [];
+    const sink: EventSink = {
+      create: async (_ns, e) => {
+        recorded.push(e as (typeof recorded)[number]);
+        return { name: `e${recorded.length}` };
+      },
+      patch: async () => {},
+    };
+    events = new EventRecorder(sink, { component: 'test', instance: 'test' });
+    controller = new EgressController({ client: cluster.client, settings: testSettings(), events });
     controller.start();
     await controller.waitForSync();
     term = new AbortController();
@@ -80,8 +96,25 @@ describe('EgressClusterInfo detection against the embedded API server', () => {
     expect(got.status?.podCidrMode).toBe('k8s');
     expect(got.status?.podCIDR).toEqual({ k8s: { ipv4: ['198.18.64.0/24'] } });
     expect(got.status?.nodeIP).toEqual({ node1: { ipv4: ['198.18.0.11'] } });
-    // The embedded server serves no ServiceCIDR API: the range is not guessed.
+    // The embedded server serves no ServiceCIDR API: the range is not guessed, and a Warning says so.
     expect(got.status?.clusterIP).toBeUndefined();
+    await events.flush();
+    const warnings = recorded.filter((e) => e.reason === 'ClusterInfoSourceMissing');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.type).toBe('Warning');
+    expect(warnings[0]?.involvedObject?.name).toBe('default');
+    expect(warnings[0]?.message).toMatch(/ServiceCIDR.*spec\.extraCidr/);
+  });
+
+  it('with clusterIP detection off, no service range is wanted and no Warning is recorded', async () => {
+    await cluster.client.create(EGRESS_CLUSTER_INFOS, {
+      metadata: { name: 'default' },
+      spec: { autoDetect: { clusterIP: false, podCidrMode: 'k8s', nodeIP: true } },
+    } as never);
+    void controller.lead(term.signal);
+    await eventually('status written', async () => (await info())?.status?.nodeIP?.node1);
+    await events.flush();
+    expect(recorded.filter((e) => e.reason === 'ClusterInfoSourceMissing')).toEqual([]);
   });
 
   it('keeps the status current as nodes come and go and extraCidr changes', async () => {
