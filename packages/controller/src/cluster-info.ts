@@ -160,11 +160,15 @@ export interface ClusterInfoSyncOptions {
   nodes: () => readonly NodeView[];
   /** The cached `EgressClusterInfo/default`, if any. */
   current: () => EgressClusterInfo | undefined;
+  /** Re-detection period while leading, for sources that are listed rather than watched (Calico
+   * IPPools, ServiceCIDRs); default 60 s. */
+  resyncMs?: number | undefined;
 }
 
 /**
  * Keeps `EgressClusterInfo/default` created and its status current, leader only: {@link trigger}
- * on every change of Nodes or of the object (coalesced, one run at a time); each run creates the
+ * on every change of Nodes or of the object, and every `resyncMs` for the listed sources
+ * (coalesced, one run at a time); each run creates the
  * object if missing, reads the Calico IPPools and ServiceCIDRs, and patches the status only when
  * it differs. A missing source gives one Warning event per change of what is missing.
  */
@@ -184,6 +188,9 @@ export class ClusterInfoSync {
     this.signal = signal;
     this.lastMissing = '';
     this.trigger();
+    const timer = setInterval(() => this.trigger(), this.o.resyncMs ?? 60_000);
+    timer.unref?.();
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   }
 
   /** Asks for a run (ignored when not leading). */

@@ -60,6 +60,8 @@ export interface ControllerOptions {
   events?: EventRecorder;
   /** Informer watchdog (default 60 s); tests shorten it. */
   watchdogMs?: number;
+  /** EgressClusterInfo re-detection period (Calico IPPools, ServiceCIDRs are listed, not watched; default 60 s). */
+  clusterInfoResyncMs?: number;
 }
 
 /**
@@ -157,6 +159,7 @@ export class EgressController {
       events: options.events,
       nodes: () => this.nodes.list(),
       current: () => this.clusterInfos.get(CLUSTER_INFO_NAME),
+      resyncMs: options.clusterInfoResyncMs,
     });
 
     this.writes = new WriteLog(this.clock);

@@ -69,7 +69,12 @@ describe('EgressClusterInfo detection against the embedded API server', () => {
       patch: async () => {},
     };
     events = new EventRecorder(sink, { component: 'test', instance: 'test' });
-    controller = new EgressController({ client: cluster.client, settings: testSettings(), events });
+    controller = new EgressController({
+      client: cluster.client,
+      settings: testSettings(),
+      events,
+      clusterInfoResyncMs: 100,
+    });
     controller.start();
     await controller.waitForSync();
     term = new AbortController();
@@ -157,5 +162,17 @@ describe('EgressClusterInfo detection against the embedded API server', () => {
       return i?.status?.podCidrMode === 'calico' ? i : undefined;
     });
     expect(got.status?.podCIDR).toEqual({ 'pool-a': { ipv4: ['198.18.96.0/19'] } });
+    // A pool added later (listed, not watched) appears at the next re-detection; one removed goes.
+    await cluster.client.create(CALICO_IPPOOLS, {
+      metadata: { name: 'pool-b' },
+      spec: { cidr: 'fd00:96::/48' },
+    } as never);
+    await eventually('pool-b listed', async () => (await info())?.status?.podCIDR?.['pool-b']);
+    await cluster.client.delete(CALICO_IPPOOLS, 'pool-a');
+    const after = await eventually('pool-a dropped', async () => {
+      const i = await info();
+      return i?.status?.podCIDR && !i.status.podCIDR['pool-a'] ? i : undefined;
+    });
+    expect(after.status?.podCIDR).toEqual({ 'pool-b': { ipv6: ['fd00:96::/48'] } });
   });
 });
