@@ -60,6 +60,12 @@ export interface ControllerOptions {
   events?: EventRecorder;
   /** Informer watchdog (default 60 s); tests shorten it. */
   watchdogMs?: number;
+  /**
+   * `false` is upstream's `feature.gatewayFailover.enable: false`: a tunnel's phase follows its
+   * Node's Ready condition and heartbeats never time out. Default `true`: heartbeat failover with
+   * detection at each deadline.
+   */
+  gatewayFailover?: boolean;
   /** EgressClusterInfo re-detection period (Calico IPPools, ServiceCIDRs are listed, not watched; default 60 s). */
   clusterInfoResyncMs?: number;
 }
@@ -256,6 +262,10 @@ export class EgressController {
   /** Builds the engine's input from the caches, with this replica's own writes not yet delivered. */
   state(): EgressState {
     const draining = (t: EgressTunnel & Obj) => Boolean(t.metadata?.annotations?.[DRAINING_ANNOTATION]);
+    // Node-ready mode: every tunnel counts as heard from now, so only Node Ready (and draining)
+    // decides its phase, as upstream does with gatewayFailover.enable false.
+    const nodeReadyMode = this.options.gatewayFailover === false;
+    const now = this.clock.now();
     const namespaceLabels: Record<string, Record<string, string>> = {};
     for (const ns of this.namespaces.list())
       namespaceLabels[ns.metadata?.name ?? ''] = ns.metadata?.labels ?? {};
@@ -263,7 +273,7 @@ export class EgressController {
       gateways: this.own.gateways.list() as EgressState['gateways'],
       tunnels: this.own.tunnels.list().map((t) => ({
         tunnel: t as EgressState['tunnels'][number]['tunnel'],
-        observedAt: this.observer.observedAt(t.metadata?.name ?? ''),
+        observedAt: nodeReadyMode ? now : this.observer.observedAt(t.metadata?.name ?? ''),
         draining: draining(t),
       })),
       nodes: this.nodes.list() as EgressState['nodes'],
@@ -289,8 +299,11 @@ export class EgressController {
     if (written.complete) this.transitions.announce(changes);
     this.transitions.updateGauges();
     const resync = now + s.tunnelMonitorPeriodMs;
+    // In node-ready mode no deadline exists: the engine's wake-up would only be the synthetic one.
     const next =
-      s.detection === 'poll' ? resync : Math.min(resync, changes.nextWakeAt ?? Number.POSITIVE_INFINITY);
+      s.detection === 'poll' || this.options.gatewayFailover === false
+        ? resync
+        : Math.min(resync, changes.nextWakeAt ?? Number.POSITIVE_INFINITY);
     // After a conflict, run again once the informers have the newer object (they are ms behind).
     return written.conflicted ? Math.min(next, this.clock.now() + 20) : next;
   }
