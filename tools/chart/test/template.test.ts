@@ -77,6 +77,7 @@ describe('helm template, default values', () => {
       tunnelMonitorPeriod: 5,
       tunnelUpdatePeriod: 1,
       eipEvictionTimeout: 3,
+      gatewayFailover: true,
     });
   });
 
@@ -89,12 +90,12 @@ describe('helm template, default values', () => {
 });
 
 describe('helm template, value sets', () => {
-  it('failover switch off (upstream default): rendered, and the apps say it is not applied', () => {
+  it("failover switch off (upstream's default): rendered, and it reaches the controller as node-ready mode", () => {
     const { objects, error } = render({ set: ['feature.gatewayFailover.enable=false'] });
     expect(error).toBeUndefined();
-    expect(mapConfigDocument(confOf(objects)).notApplied.map((n) => n.key)).toEqual([
-      'gatewayFailover.enable',
-    ]);
+    const mapped = mapConfigDocument(confOf(objects));
+    expect(mapped.notApplied).toEqual([]);
+    expect(mapped.values.gatewayFailover).toBe(false);
   });
 
   it('IPv4 only by default, dual stack with enableIPv6', () => {
