@@ -1,5 +1,7 @@
 import {
+  CLUSTER_INFO_NAME,
   DRAINING_ANNOTATION,
+  type EgressClusterInfo,
   type EgressClusterPolicy,
   type EgressGateway,
   type EgressPolicy,
@@ -8,6 +10,7 @@ import {
 import { createEgressReconciler, type EgressState } from '@egressgateway/failover';
 import {
   type Clock,
+  EGRESS_CLUSTER_INFOS,
   EGRESS_CLUSTER_POLICIES,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
@@ -25,6 +28,7 @@ import {
   systemClock,
 } from '@egressgateway/kube';
 import { TunnelAllocator } from './allocator.js';
+import { ClusterInfoSync } from './cluster-info.js';
 import { HeartbeatObserver, isHeartbeatOnlyChange } from './heartbeats.js';
 import type { ControllerMetrics } from './metrics.js';
 import { nodeView, nodeViewChanged } from './nodes.js';
@@ -63,6 +67,14 @@ export interface ControllerOptions {
   events?: EventRecorder;
   /** Informer watchdog (default 60 s); tests shorten it. */
   watchdogMs?: number;
+  /**
+   * `false` is upstream's `feature.gatewayFailover.enable: false`: a tunnel's phase follows its
+   * Node's Ready condition and heartbeats never time out. Default `true`: heartbeat failover with
+   * detection at each deadline.
+   */
+  gatewayFailover?: boolean;
+  /** EgressClusterInfo re-detection period (Calico IPPools, ServiceCIDRs are listed, not watched; default 60 s). */
+  clusterInfoResyncMs?: number;
 }
 
 /**
@@ -83,6 +95,7 @@ export class EgressController {
   readonly clusterPolicies: Informer<EgressClusterPolicy & Obj>;
   readonly nodes: Informer<NodeObj>;
   readonly namespaces: Informer<Obj>;
+  readonly clusterInfos: Informer<EgressClusterInfo & Obj>;
 
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -96,6 +109,7 @@ export class EgressController {
   private readonly writer: StatusWriter;
   private readonly transitions: TransitionLogger;
   private readonly loop: ReconcileLoop;
+  private readonly clusterInfo: ClusterInfoSync;
 
   constructor(private readonly options: ControllerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -125,6 +139,10 @@ export class EgressController {
           'api server answers again: the outage does not count against heartbeats',
         );
     };
+    const nodesChanged = () => {
+      planTunnels();
+      this.clusterInfo.trigger();
+    };
     this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
       onAdd: (t) => {
         seen(t);
@@ -153,12 +171,27 @@ export class EgressController {
     // Nodes are cached as a view; a kubelet's status refresh that changes no field of it keeps the
     // cached object, so it neither runs a reconcile nor makes the engine rebuild what it derived.
     this.nodes = this.informerSet.add<NodeObj>(NODES, {
-      onAdd: planTunnels,
-      onDelete: planTunnels,
+      onAdd: nodesChanged,
+      onUpdate: () => this.clusterInfo.trigger(),
+      onDelete: nodesChanged,
       transform: (n) => nodeView(n) as NodeObj,
       cacheWhen: nodeViewChanged,
     });
     this.namespaces = make(NAMESPACES);
+    const infoChanged = () => this.clusterInfo.trigger();
+    this.clusterInfos = this.informerSet.add<EgressClusterInfo & Obj>(EGRESS_CLUSTER_INFOS, {
+      onAdd: infoChanged,
+      onUpdate: infoChanged,
+      onDelete: infoChanged,
+    });
+    this.clusterInfo = new ClusterInfoSync({
+      client: options.client,
+      log: this.log,
+      events: options.events,
+      nodes: () => this.nodes.list(),
+      current: () => this.clusterInfos.get(CLUSTER_INFO_NAME),
+      resyncMs: options.clusterInfoResyncMs,
+    });
 
     this.writes = new WriteLog(this.clock);
     this.own = {
@@ -232,9 +265,11 @@ export class EgressController {
     this.tunnelSync.markDirty();
     this.options.metrics?.leader.set(1);
     this.log.info({}, 'leading: reconciling');
+    this.clusterInfo.lead(signal);
     await this.loop.run(signal);
     this.options.metrics?.leader.set(0);
     await this.loop.whenIdle();
+    await this.clusterInfo.whenIdle();
     this.log.info({ reason: String(signal.reason ?? '') }, 'stopped leading: no more writes');
   }
 
@@ -254,6 +289,9 @@ export class EgressController {
    */
   state(now: number = this.clock.now()): EgressState {
     const draining = (t: EgressTunnel & Obj) => Boolean(t.metadata?.annotations?.[DRAINING_ANNOTATION]);
+    // Node-ready mode: every tunnel counts as heard from now, so only Node Ready (and draining)
+    // decides its phase, as upstream does with gatewayFailover.enable false.
+    const nodeReadyMode = this.options.gatewayFailover === false;
     const namespaceLabels: Record<string, Record<string, string>> = {};
     for (const ns of this.namespaces.list())
       namespaceLabels[ns.metadata?.name ?? ''] = ns.metadata?.labels ?? {};
@@ -261,7 +299,7 @@ export class EgressController {
       gateways: this.own.gateways.list() as EgressState['gateways'],
       tunnels: this.own.tunnels.list().map((t) => ({
         tunnel: t as EgressState['tunnels'][number]['tunnel'],
-        observedAt: this.observer.observedAt(t.metadata?.name ?? '', now),
+        observedAt: nodeReadyMode ? now : this.observer.observedAt(t.metadata?.name ?? '', now),
         draining: draining(t),
       })),
       nodes: this.nodes.list() as EgressState['nodes'],
@@ -287,8 +325,11 @@ export class EgressController {
     if (written.complete) this.transitions.announce(changes);
     this.transitions.updateGauges();
     const resync = now + s.tunnelMonitorPeriodMs;
+    // In node-ready mode no deadline exists: the engine's wake-up would only be the synthetic one.
     const next =
-      s.detection === 'poll' ? resync : Math.min(resync, changes.nextWakeAt ?? Number.POSITIVE_INFINITY);
+      s.detection === 'poll' || this.options.gatewayFailover === false
+        ? resync
+        : Math.min(resync, changes.nextWakeAt ?? Number.POSITIVE_INFINITY);
     // After a conflict, run again once the informers have the newer object (they are ms behind).
     return written.conflicted ? Math.min(next, this.clock.now() + 20) : next;
   }

@@ -63,7 +63,14 @@ export async function main(options: MainOptions): Promise<RunningController> {
     instance: identity,
     logger: log,
   });
-  const controller = new EgressController({ client, settings: s, logger: log, metrics, events });
+  const controller = new EgressController({
+    client,
+    settings: s,
+    logger: log,
+    metrics,
+    events,
+    gatewayFailover: s.gatewayFailover,
+  });
   controller.start();
   const health = await startHealthServer({
     address: s.healthAddress,

@@ -56,6 +56,17 @@ describe('nodeView', () => {
 
   // What the view drops must never matter to the engine: a Node replaced by one with the same view
   // gives the same decisions (so the informer may keep the old object).
+  it('keeps spec.podCIDRs (EgressClusterInfo k8s mode) and calls a podCIDRs change a change', () => {
+    const a = nodeView({ metadata: { name: 'n' }, spec: { podCIDRs: ['198.18.64.0/24'] } });
+    expect(a.spec).toEqual({ podCIDRs: ['198.18.64.0/24'] });
+    const b = nodeView({ metadata: { name: 'n' }, spec: { podCIDRs: ['198.18.64.0/24', 'fd00:64::/64'] } });
+    expect(nodeViewChanged(a, b)).toBe(true);
+    expect(
+      nodeViewChanged(a, nodeView({ metadata: { name: 'n' }, spec: { podCIDRs: ['198.18.64.0/24'] } })),
+    ).toBe(false);
+    expect(nodeView({ metadata: { name: 'n' }, spec: { podCIDRs: [] } }).spec).toBeUndefined();
+  });
+
   it('property: nodes whose views are unchanged give the failover engine the same result', () => {
     // Edits a kubelet makes all the time (conditions, other addresses, annotations, a second Ready
     // condition after the first), and now and then one that matters (labels, Ready, InternalIP).

@@ -10,6 +10,8 @@ export interface NodeView {
     labels?: Record<string, string>;
     resourceVersion?: string;
   };
+  /** The pod CIDRs the controller manager allocated (EgressClusterInfo `k8s` mode). */
+  spec?: { podCIDRs?: string[] };
   status?: {
     /** The Ready condition only (type and status). */
     conditions?: Array<{ type: string; status: string }>;
@@ -20,10 +22,14 @@ export interface NodeView {
 
 /**
  * Reduces a Node to its name, labels (gateway node selectors), Ready condition (a NotReady node holds
- * no EIP) and InternalIP addresses (the status of `useNodeIP` policies).
+ * no EIP), InternalIP addresses (the status of `useNodeIP` policies, EgressClusterInfo node IPs)
+ * and pod CIDRs (EgressClusterInfo).
  */
 export function nodeView(
-  node: NodeLike & { readonly metadata?: { readonly resourceVersion?: string | undefined } | undefined },
+  node: NodeLike & {
+    readonly metadata?: { readonly resourceVersion?: string | undefined } | undefined;
+    readonly spec?: { readonly podCIDRs?: readonly string[] | undefined } | undefined;
+  },
 ): NodeView {
   const m = node.metadata;
   const view: NodeView = {
@@ -33,6 +39,8 @@ export function nodeView(
       ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
     },
   };
+  const podCIDRs = node.spec?.podCIDRs;
+  if (podCIDRs && podCIDRs.length > 0) view.spec = { podCIDRs: [...podCIDRs] };
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   const addresses = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
   if (ready !== undefined || addresses.length > 0) {
@@ -57,6 +65,9 @@ export function nodeViewChanged(a: NodeView, b: NodeView): boolean {
   if (a.metadata?.name !== b.metadata?.name || !sameLabels(a.metadata?.labels, b.metadata?.labels))
     return true;
   if (a.status?.conditions?.[0]?.status !== b.status?.conditions?.[0]?.status) return true;
+  const pa = a.spec?.podCIDRs ?? [];
+  const pb = b.spec?.podCIDRs ?? [];
+  if (pa.length !== pb.length || pa.some((c, i) => c !== pb[i])) return true;
   const xa = a.status?.addresses ?? [];
   const xb = b.status?.addresses ?? [];
   return xa.length !== xb.length || xa.some((x, i) => x.address !== xb[i]?.address);

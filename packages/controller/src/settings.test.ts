@@ -90,10 +90,9 @@ describe('controller settings', () => {
     });
     // 5/5/15 is also sound for deadline detection.
     expect(timingWarnings(s)).toEqual([]);
-    expect(warnings.map((w) => w.message)).toEqual([
-      'upstream settings accepted but not applied',
-      'gateway failover off (node-ready mode) is not implemented yet: heartbeat failover stays on',
-    ]);
+    expect(warnings.map((w) => w.message)).toEqual(['upstream settings accepted but not applied']);
+    // upstream's chart default gatewayFailover.enable: false selects node-ready mode.
+    expect(s.gatewayFailover).toBe(false);
   });
 
   it.each([

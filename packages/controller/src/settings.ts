@@ -31,6 +31,16 @@ export const CONTROLLER_OPTIONS = {
     default: DEFAULT_TIMING.tunnelMonitorPeriod * 1000,
     placeholder: '<seconds>',
   }),
+  gatewayFailover: option({
+    key: 'gatewayFailover',
+    flag: '--gateway-failover',
+    env: 'EGW_GATEWAY_FAILOVER',
+    description:
+      "heartbeat failover (default true); false is upstream's node-ready mode: tunnel phases follow Node Ready, heartbeats never time out (conf.yml gatewayFailover.enable)",
+    parse: parsers.boolean,
+    default: true,
+    placeholder: '<true|false>',
+  }),
   rebalance: option({
     key: 'rebalance',
     flag: '--rebalance',

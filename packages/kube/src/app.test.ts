@@ -51,13 +51,10 @@ describe('loadAppSettings', () => {
     });
   });
 
-  it('logs one line naming every upstream key without effect, and one for gatewayFailover.enable: false', () => {
+  it('logs one line naming every upstream key without effect (gatewayFailover.enable: false is applied)', () => {
     const { warnings } = load([], { CONFIGMAP_PATH: UPSTREAM_CONF });
-    expect(warnings.map((w) => w.message)).toEqual([
-      'upstream settings accepted but not applied',
-      'gateway failover off (node-ready mode) is not implemented yet: heartbeat failover stays on',
-    ]);
-    const [notApplied, failover] = warnings;
+    expect(warnings.map((w) => w.message)).toEqual(['upstream settings accepted but not applied']);
+    const [notApplied] = warnings;
     expect(notApplied?.fields.keys).toEqual([
       'announcedInterfacesToExclude',
       'clusterCIDR.autoDetect.clusterIP',
@@ -65,14 +62,12 @@ describe('loadAppSettings', () => {
       'clusterCIDR.autoDetect.podCidrMode',
       'clusterCIDR.extraCidr',
       'datapathMode',
-      'gatewayFailover.enable',
       'iptables.backendMode',
       'maxNumberEndpointPerSlice',
     ]);
     expect((notApplied?.fields.reasons as Record<string, string> | undefined)?.datapathMode).toBe(
       'not applicable: the datapath is nftables only',
     );
-    expect(failover?.fields).toEqual({ file: UPSTREAM_CONF, key: 'gatewayFailover.enable', value: false });
   });
 
   it('warns about nothing for a file in our own layout', () => {

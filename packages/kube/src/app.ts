@@ -216,6 +216,7 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'metricsAddress',
   // controller
   'tunnelMonitorPeriod',
+  'gatewayFailover',
   'rebalance',
   'detection',
   'podNamespace',
@@ -272,7 +273,7 @@ export interface AppSettings<S extends Record<string, OptionSpec>> {
  * Precedence: flag > our env (`EGW_*`) > upstream's env (`LOG_LEVEL`, …) > config file >
  * default. The file is `--config`, else `EGW_CONFIG`, else upstream's `CONFIGMAP_PATH`.
  * Warnings: one `upstream settings accepted but not applied` line naming every upstream key
- * without effect here, with its reason; one line when `gatewayFailover.enable` is false.
+ * without effect here, with its reason.
  *
  * @throws ConfigError for a bad value, an unknown file key, or a rule of {@link checkSharedSettings}.
  */
@@ -306,11 +307,6 @@ export function loadAppSettings<S extends Record<string, OptionSpec>>(app: {
         reasons: Object.fromEntries(file.notApplied.map((n) => [n.key, `${n.kind}: ${n.why}`])),
       },
       message: 'upstream settings accepted but not applied',
-    });
-  if (file?.gatewayFailoverOff)
-    warnings.push({
-      fields: { file: configPath, key: 'gatewayFailover.enable', value: false },
-      message: 'gateway failover off (node-ready mode) is not implemented yet: heartbeat failover stays on',
     });
   return { settings, ...(configPath ? { configPath } : {}), ...(file ? { file } : {}), warnings };
 }

@@ -35,10 +35,8 @@ const DEFAULT_NOT_APPLIED = [
   'iptables.backendMode',
   'maxNumberEndpointPerSlice',
 ];
-/** Its default also has failover off (node-ready mode): named too, beside its own log line. */
-const DEFAULT_CONF_NOT_APPLIED = [...DEFAULT_NOT_APPLIED, 'gatewayFailover.enable'].sort((a, b) =>
-  a.localeCompare(b),
-);
+/** Its default also has failover off (node-ready mode): applied (our gatewayFailover), not named. */
+const DEFAULT_CONF_NOT_APPLIED = [...DEFAULT_NOT_APPLIED].sort((a, b) => a.localeCompare(b));
 
 describe("upstream's conf.yml (helm template of its default values)", () => {
   const f = loadConfigFile(UPSTREAM_CONF);
@@ -55,6 +53,8 @@ describe("upstream's conf.yml (helm template of its default values)", () => {
     ['tunnelDevice', 'egress.vxlan', 'vxlan.name'],
     ['tunnelPort', 7789, 'vxlan.port'],
     ['tunnelVni', 100, 'vxlan.id'],
+    // enable: false is upstream's node-ready mode, our controller's gatewayFailover false.
+    ['gatewayFailover', false, 'gatewayFailover.enable'],
   ])('maps to %s = %j (from %s)', (key, value, origin) => {
     expect(f.values[key]).toEqual(value);
     expect(f.origins[key]).toBe(origin);
@@ -63,6 +63,7 @@ describe("upstream's conf.yml (helm template of its default values)", () => {
   it('maps nothing else (defaultRouteInterface leaves the egress interface to its default)', () => {
     expect(Object.keys(f.values).sort()).toEqual([
       'eipEvictionTimeout',
+      'gatewayFailover',
       'tunnelDevice',
       'tunnelIpv4Cidr',
       'tunnelIpv6Cidr',
@@ -75,9 +76,7 @@ describe("upstream's conf.yml (helm template of its default values)", () => {
 
   it('names every key without effect once, with its kind and reason; inert values are not named', () => {
     expect(f.notApplied.map((x) => x.key)).toEqual(DEFAULT_CONF_NOT_APPLIED);
-    expect(f.notApplied.find((x) => x.key === 'gatewayFailover.enable')?.why).toBe(
-      'node-ready mode (phase from Node Ready, no heartbeat timeout) is not implemented yet: heartbeat failover stays on',
-    );
+    expect(f.notApplied.find((x) => x.key === 'gatewayFailover.enable')).toBeUndefined();
     expect(f.notApplied.find((x) => x.key === 'datapathMode')).toEqual({
       key: 'datapathMode',
       kind: 'not applicable',
@@ -89,6 +88,9 @@ describe("upstream's conf.yml (helm template of its default values)", () => {
     // false/empty switches ask for what we do anyway: enableGatewayReplyRoute, its table and
     // mark, disableChecksumOffload, tunnelDetectCustomInterface: [].
     expect(f.gatewayFailoverOff).toBe(true);
+    // upstream's chart default enable: false reaches our controller's gatewayFailover setting.
+    expect(f.values.gatewayFailover).toBe(false);
+    expect(f.origins.gatewayFailover).toBe('gatewayFailover.enable');
   });
 
   it('loads into settings with no unknown key', () => {
@@ -117,6 +119,7 @@ describe('a values file with the tree under feature:', () => {
       tunnelVni: 100,
       fenceMargin: 0.5,
       detection: 'deadline',
+      gatewayFailover: true,
     });
     expect(f.gatewayFailoverOff).toBe(false);
   });

@@ -111,12 +111,6 @@ export const UPSTREAM_CONFIG: Readonly<Record<string, UpstreamKey>> = {
   },
 };
 
-/** `gatewayFailover.enable: false`: upstream then takes tunnel phases from Node Ready. */
-const FAILOVER_OFF = {
-  kind: 'no equivalent yet',
-  why: 'node-ready mode (phase from Node Ready, no heartbeat timeout) is not implemented yet: heartbeat failover stays on',
-} as const;
-
 /** Upstream's switches, read by {@link mapConfigDocument} itself. */
 const SWITCHES = ['enableIPv4', 'enableIPv6', 'gatewayFailover.enable'] as const;
 
@@ -146,8 +140,8 @@ export interface ConfigFile {
   /** Upstream keys accepted but without effect here, with the reason. */
   notApplied: NotApplied[];
   /**
-   * `gatewayFailover.enable: false` was given: upstream's node-ready mode, not implemented
-   * here; heartbeat failover stays on. The key is also in {@link ConfigFile.notApplied}.
+   * `gatewayFailover.enable: false` was given: upstream's node-ready mode (tunnel phases from
+   * Node Ready, no heartbeat timeout), read by the controller as its `gatewayFailover` setting.
    */
   gatewayFailoverOff: boolean;
 }
@@ -239,8 +233,11 @@ export function mapConfigDocument(doc: Record<string, unknown>, fileName = 'conf
       ),
     );
   throwAll(errors);
-  if (switches['gatewayFailover.enable'] === false)
-    notApplied.set('gatewayFailover.enable', { key: 'gatewayFailover.enable', ...FAILOVER_OFF });
+  // Our controller's `gatewayFailover` (false: node-ready mode, phases from Node Ready).
+  if (switches['gatewayFailover.enable'] !== undefined) {
+    fromUpstream.gatewayFailover = switches['gatewayFailover.enable'];
+    origins.gatewayFailover = 'gatewayFailover.enable';
+  }
   for (const k of Object.keys(values)) delete origins[k];
   return {
     values: { ...fromUpstream, ...values },

@@ -77,6 +77,7 @@ describe('helm template, default values', () => {
       tunnelMonitorPeriod: 5,
       tunnelUpdatePeriod: 1,
       eipEvictionTimeout: 3,
+      gatewayFailover: true,
     });
   });
 
@@ -89,12 +90,12 @@ describe('helm template, default values', () => {
 });
 
 describe('helm template, value sets', () => {
-  it('failover switch off (upstream default): rendered, and the apps say it is not applied', () => {
+  it("failover switch off (upstream's default): rendered, and it reaches the controller as node-ready mode", () => {
     const { objects, error } = render({ set: ['feature.gatewayFailover.enable=false'] });
     expect(error).toBeUndefined();
-    expect(mapConfigDocument(confOf(objects)).notApplied.map((n) => n.key)).toEqual([
-      'gatewayFailover.enable',
-    ]);
+    const mapped = mapConfigDocument(confOf(objects));
+    expect(mapped.notApplied).toEqual([]);
+    expect(mapped.values.gatewayFailover).toBe(false);
   });
 
   it('IPv4 only by default, dual stack with enableIPv6', () => {
@@ -178,14 +179,29 @@ describe('helm template, value sets', () => {
     expect(one(objects, 'Deployment').spec.replicas).toBe(1);
     const mapped = mapConfigDocument(confOf(objects));
     expect(mapped.values.eipEvictionTimeout).toBe(15);
-    expect(mapped.notApplied.map((n) => n.key).sort()).toEqual([
-      'clusterCIDR.autoDetect.clusterIP',
-      'clusterCIDR.autoDetect.nodeIP',
-      'clusterCIDR.autoDetect.podCidrMode',
-      'clusterCIDR.extraCidr',
-      'datapathMode',
-      'iptables.backendMode',
-    ]);
+    // clusterCIDR goes into EgressClusterInfo/default (as upstream's chart does), not into conf.yml.
+    expect(mapped.notApplied.map((n) => n.key).sort()).toEqual(['datapathMode', 'iptables.backendMode']);
+    expect(one(objects, 'EgressClusterInfo').spec).toEqual({
+      autoDetect: { podCidrMode: 'auto', clusterIP: true, nodeIP: true },
+      extraCidr: [],
+    });
+  });
+
+  it('feature.clusterCIDR renders into EgressClusterInfo/default, switches and extraCidr included', () => {
+    const { objects, error } = render({
+      set: [
+        'feature.clusterCIDR.autoDetect.podCidrMode=calico',
+        'feature.clusterCIDR.autoDetect.clusterIP=false',
+        'feature.clusterCIDR.extraCidr={203.0.113.0/24,fd00:1::/64}',
+      ],
+    });
+    expect(error).toBeUndefined();
+    const info = one(objects, 'EgressClusterInfo');
+    expect(info.metadata.name).toBe('default');
+    expect(info.spec).toEqual({
+      autoDetect: { podCidrMode: 'calico', clusterIP: false, nodeIP: true },
+      extraCidr: ['203.0.113.0/24', 'fd00:1::/64'],
+    });
   });
 
   it('values.schema.json refuses a wrong type and an unknown top-level key, naming them', () => {
