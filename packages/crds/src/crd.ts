@@ -93,7 +93,14 @@ export interface CustomResourceDefinition {
   metadata: { name: string };
   spec: {
     group: string;
-    names: { kind: string; listKind: string; plural: string; singular: string; shortNames: string[] };
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames: string[];
+      categories: string[];
+    };
     scope: 'Cluster' | 'Namespaced';
     versions: Array<{
       name: string;
@@ -129,6 +136,8 @@ export function customResourceDefinition(kind: EgressKind): CustomResourceDefini
         plural: info.plural,
         singular: info.singular,
         shortNames: [...info.shortNames],
+        // Upstream's: each kind's category is its singular name.
+        categories: [info.singular],
       },
       scope: info.scope,
       versions: [

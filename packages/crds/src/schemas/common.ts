@@ -42,6 +42,7 @@ export const LabelSelectorRequirementSchema = Type.Object(
     values: Type.Optional(
       Type.Array(Type.String(), {
         description: 'Values for In and NotIn (non-empty); empty for Exists and DoesNotExist.',
+        'x-kubernetes-list-type': 'atomic',
       }),
     ),
   },
@@ -53,10 +54,18 @@ export const LabelSelectorSchema = Type.Object(
   {
     matchLabels: Type.Optional(StringMap('Labels that must all be present with these values.')),
     matchExpressions: Type.Optional(
-      Type.Array(LabelSelectorRequirementSchema, { description: 'Requirements that must all hold.' }),
+      Type.Array(LabelSelectorRequirementSchema, {
+        description: 'Requirements that must all hold.',
+        'x-kubernetes-list-type': 'atomic',
+      }),
     ),
   },
-  { additionalProperties: false, description: 'A Kubernetes label selector.' },
+  // Atomic as metav1.LabelSelector is upstream: server-side apply replaces a selector whole.
+  {
+    additionalProperties: false,
+    description: 'A Kubernetes label selector.',
+    'x-kubernetes-map-type': 'atomic',
+  },
 );
 
 /** Wraps a kind's spec and status schemas into the full object schema. */

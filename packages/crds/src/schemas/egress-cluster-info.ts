@@ -16,10 +16,15 @@ export const EgressClusterInfoSpec = Type.Object(
       Type.Object(
         {
           podCidrMode: Type.Optional(
-            StringEnum(['auto', 'k8s', 'calico', ''] as const, { description: 'Where pod CIDRs come from.' }),
+            StringEnum(['auto', 'k8s', 'calico', ''] as const, {
+              description: 'Where pod CIDRs come from.',
+              default: 'auto',
+            }),
           ),
-          clusterIP: Type.Optional(Type.Boolean({ description: 'Detect the service cluster IP range.' })),
-          nodeIP: Type.Optional(Type.Boolean({ description: 'Detect node addresses.' })),
+          clusterIP: Type.Optional(
+            Type.Boolean({ description: 'Detect the service cluster IP range.', default: true }),
+          ),
+          nodeIP: Type.Optional(Type.Boolean({ description: 'Detect node addresses.', default: true })),
         },
         { additionalProperties: false },
       ),

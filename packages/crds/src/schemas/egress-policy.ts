@@ -21,7 +21,8 @@ export const EgressIPSpec = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  // Upstream's CRD default for the whole object: a policy without egressIP is stored with it.
+  { additionalProperties: false, default: { allocatorPolicy: 'default', useNodeIP: false } },
 );
 
 const AppliedToFields = {
