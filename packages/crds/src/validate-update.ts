@@ -14,7 +14,8 @@ const IMMUTABLE_POLICY_FIELDS = [
 /**
  * Validates an update of `oldObj` to `newObj`: the new object alone (as
  * {@link validateResource}), plus the rules that need both: a policy's gateway and EIP
- * settings are immutable, and an EIP a gateway hands out cannot leave its pool.
+ * settings are immutable, an EIP the gateway's status lists cannot leave its pool, and a pool of
+ * one family cannot appear on a gateway created without one.
  */
 export function validateUpdate(oldObj: EgressObject, newObj: unknown): ValidationResult<EgressObject> {
   const r = validateResource(newObj);
@@ -49,15 +50,27 @@ export function validateUpdate(oldObj: EgressObject, newObj: unknown): Validatio
       ipv4: parsePool(after.spec?.ippools?.ipv4),
       ipv6: parsePool(after.spec?.ippools?.ipv6),
     };
+    for (const field of ['ipv4', 'ipv6'] as const) {
+      // As upstream: policies of a gateway created without a pool of one family got no EIP of
+      // that family, and nothing would give them one later; a new gateway starts them right.
+      const had = parsePool(before.spec?.ippools?.[field]).segments.length > 0;
+      if (!had && pools[field].segments.length > 0) {
+        errors.push({
+          path: `spec.ippools.${field}`,
+          message: `the gateway was created without an ${field === 'ipv4' ? 'IPv4' : 'IPv6'} pool and cannot get one: create a new EgressGateway with both pools and move the policies to it`,
+        });
+      }
+    }
     for (const node of before.status?.nodeList ?? []) {
       for (const eip of node.eips ?? []) {
-        if ((eip.policies ?? []).length === 0) continue;
+        const users = (eip.policies ?? []).map((p) => (p.namespace ? `${p.namespace}/${p.name}` : p.name));
         for (const field of ['ipv4', 'ipv6'] as const) {
           const address = eip[field];
+          // Any EIP the status lists counts as assigned (as upstream), with or without policies.
           if (address && !poolContains(pools[field], address)) {
             errors.push({
               path: `spec.ippools.${field}`,
-              message: `${address} is in use by ${(eip.policies ?? []).map((p) => (p.namespace ? `${p.namespace}/${p.name}` : p.name)).join(', ')} on node ${node.name}: keep it in the pool until no policy uses it`,
+              message: `${address} is assigned on node ${node.name}${users.length > 0 ? ` and used by ${users.join(', ')}` : ''}: keep it in the pool until the status no longer lists it`,
             });
           }
         }

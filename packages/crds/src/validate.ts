@@ -69,6 +69,11 @@ function selectorErrors(sel: LabelSelectorLike | undefined, path: string): Valid
   return selectorIssues(sel).map((i) => ({ path: `${path}.${i.path}`, message: i.message }));
 }
 
+/** True when a selector has no requirement at all, and so matches every object. */
+export function isEmptySelector(sel: LabelSelectorLike | undefined): boolean {
+  return Object.keys(sel?.matchLabels ?? {}).length === 0 && (sel?.matchExpressions ?? []).length === 0;
+}
+
 function metadataErrors(obj: EgressObject, namespaced: boolean): ValidationError[] {
   const out: ValidationError[] = [];
   const name = obj.metadata?.name;
@@ -141,7 +146,16 @@ function gatewayErrors(gw: EgressGateway): ValidationError[] {
       message: `dual-stack pools must be the same size (ipv4 has ${n4} addresses, ipv6 has ${n6}): the n-th IPv4 EIP pairs with the n-th IPv6 EIP`,
     });
   }
-  out.push(...selectorErrors(gw.spec.nodeSelector?.selector, 'spec.nodeSelector.selector'));
+  const selector = gw.spec.nodeSelector?.selector;
+  // Upstream refuses an empty selector: it would make every node of the cluster a gateway node.
+  if (selector !== undefined && isEmptySelector(selector)) {
+    out.push({
+      path: 'spec.nodeSelector.selector',
+      message:
+        'the selector is empty and would select every node: name the gateway nodes with matchLabels or matchExpressions',
+    });
+  }
+  out.push(...selectorErrors(selector, 'spec.nodeSelector.selector'));
   return out;
 }
 
@@ -200,6 +214,15 @@ function policyErrors(p: EgressPolicy | EgressClusterPolicy): ValidationError[] 
     out.push({
       path: 'spec.appliedTo',
       message: 'neither podSelector nor podSubnet is set: set exactly one of them',
+    });
+  }
+  // Upstream requires a non-empty podSelector: `{}` would send every pod (of the namespace, or of
+  // the cluster for an EgressClusterPolicy) through the gateway.
+  if (hasSelector && !hasSubnet && isEmptySelector(appliedTo.podSelector)) {
+    out.push({
+      path: 'spec.appliedTo.podSelector',
+      message:
+        'the podSelector is empty and would select every pod: add matchLabels or matchExpressions, or use podSubnet',
     });
   }
   out.push(...selectorErrors(appliedTo.podSelector, 'spec.appliedTo.podSelector'));

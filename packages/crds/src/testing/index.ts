@@ -60,6 +60,15 @@ export const arbSelector = () =>
     { requiredKeys: [] },
   );
 
+/**
+ * A label selector with at least one requirement: what a gateway's `nodeSelector.selector` and a
+ * policy's `podSelector` must be (an empty one would select every node or pod).
+ */
+export const arbNonEmptySelector = () =>
+  arbSelector().filter(
+    (s) => Object.keys(s.matchLabels ?? {}).length > 0 || (s.matchExpressions ?? []).length > 0,
+  );
+
 const V4_BASE = 0xc6120000n; // 198.18.0.0/15, the benchmarking range
 const V6_BASE = 0xfd00n << 112n;
 
@@ -110,7 +119,7 @@ export const arbEgressGateway = (): fc.Arbitrary<EgressGateway> =>
     .record({
       name: arbName(),
       pools: arbPools(),
-      selector: arbSelector(),
+      selector: arbNonEmptySelector(),
       clusterDefault: fc.option(fc.boolean(), { nil: undefined }),
       useDefault: fc.boolean(),
     })
@@ -145,7 +154,7 @@ const policyBase = (gatewayName?: string) =>
     name: arbName(),
     gateway: gatewayName === undefined ? fc.option(arbName(), { nil: undefined }) : fc.constant(gatewayName),
     bySelector: fc.boolean(),
-    selector: arbSelector(),
+    selector: arbNonEmptySelector(),
     subnets: fc.array(arbCidr4(), { minLength: 1, maxLength: 3 }),
     dest: fc.array(fc.constantFrom('203.0.113.0/24', '198.51.100.7/32', '192.0.2.0/24', 'fd00:6::/64'), {
       maxLength: 3,
