@@ -64,5 +64,10 @@ export {
   SCHEMAS,
 } from './schemas/index.js';
 export { type EgressObject, isEgressKind, validateResource } from './validate.js';
-export { validateAcrossObjects } from './validate-cross.js';
+export {
+  type AdmissionOperation,
+  type ClusterView,
+  validateAcrossObjects,
+  validateAgainstCluster,
+} from './validate-cross.js';
 export { validateUpdate } from './validate-update.js';
