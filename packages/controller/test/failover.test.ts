@@ -1,4 +1,4 @@
-import type { EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
+import type { EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import {
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
@@ -15,6 +15,7 @@ import {
   eventually,
   FakeAgents,
   gateway,
+  holderOf,
   policy,
   startCluster,
   type TestCluster,
@@ -22,14 +23,6 @@ import {
 } from './harness.js';
 
 const settings = testSettings({ eipEvictionTimeoutMs: 800 });
-
-/** Which node holds the policy's EIP according to the gateway status (the source of truth). */
-function holder(gw: EgressGateway | undefined): string | undefined {
-  for (const n of gw?.status?.nodeList ?? []) {
-    if ((n.eips ?? []).some((e) => (e.policies ?? []).some((p) => p.name === 'policy1'))) return n.name;
-  }
-  return undefined;
-}
 
 describe('controller against the embedded API server', () => {
   let cluster: TestCluster;
@@ -71,7 +64,7 @@ describe('controller against the embedded API server', () => {
     expect(new Set(tunnels.map((t) => t.status?.mark)).size).toBe(2);
     for (const t of tunnels) expect(t.status?.mark).toMatch(/^0x26[0-9a-f]{6}$/);
 
-    const first = await eventually('EIP assigned', () => holder(controller.gateways.get('egw1')));
+    const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
     const other = first === 'node1' ? 'node2' : 'node1';
     const pol = await eventually('policy status', () => {
       const p = controller.policies.get('default/policy1') as EgressPolicy | undefined;
@@ -82,7 +75,7 @@ describe('controller against the embedded API server', () => {
     // The holder's agent stops heartbeating.
     agents.paused.add(first);
     const moved = await eventually('EIP moved', () => {
-      const h = holder(controller.gateways.get('egw1'));
+      const h = holderOf(controller.gateways.get('egw1'));
       return h === other ? h : undefined;
     });
     const movedAt = Date.now();
@@ -103,11 +96,11 @@ describe('controller against the embedded API server', () => {
       () => (controller.tunnels.get(first) as EgressTunnel | undefined)?.status?.phase === 'Ready',
     );
     await new Promise((r) => setTimeout(r, 1000));
-    expect(holder(controller.gateways.get('egw1'))).toBe(other);
+    expect(holderOf(controller.gateways.get('egw1'))).toBe(other);
   });
 
   it('a heartbeat landing between the decision and the eviction write stops the eviction and its move', async () => {
-    const first = await eventually('EIP assigned', () => holder(controller.gateways.get('egw1')));
+    const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
     await eventually(
       'both tunnels Ready',
       () =>
@@ -142,7 +135,7 @@ describe('controller against the embedded API server', () => {
     void controller.lead(term.signal);
     agents.paused.add(first);
     const movedAt = await eventually('EIP moved', () =>
-      holder(controller.gateways.get('egw1')) !== first ? Date.now() : undefined,
+      holderOf(controller.gateways.get('egw1')) !== first ? Date.now() : undefined,
     );
     expect(racedAt).toBeDefined();
     const raced = racedAt ?? 0;
@@ -160,7 +153,7 @@ describe('controller against the embedded API server', () => {
   });
 
   it('writes nothing in steady state while heartbeats are healthy', async () => {
-    await eventually('EIP assigned', () => holder(controller.gateways.get('egw1')));
+    await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
     await eventually(
       'both tunnels Ready',
       () =>

@@ -1,5 +1,5 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
-import { customResourceDefinitions } from '@egressgateway/crds';
+import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
 import { EGRESS_TUNNELS, KubeClient, NODES } from '@egressgateway/kube';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 
@@ -149,4 +149,11 @@ export function testSettings(overrides: { eipEvictionTimeoutMs?: number; tunnelI
     tunnelIpv6Cidr: 'fd00:ff::/112',
     ...overrides,
   };
+}
+
+/** Which node holds `policyName`'s EIP according to the gateway status (the source of truth). */
+export function holderOf(gw: EgressGateway | undefined, policyName = 'policy1'): string | undefined {
+  for (const n of gw?.status?.nodeList ?? [])
+    if ((n.eips ?? []).some((e) => (e.policies ?? []).some((p) => p.name === policyName))) return n.name;
+  return undefined;
 }

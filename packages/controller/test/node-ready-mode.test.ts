@@ -10,6 +10,7 @@ import {
   createNodes,
   eventually,
   gateway,
+  holderOf,
   policy,
   startCluster,
   type TestCluster,
@@ -23,12 +24,8 @@ const phases = async (cluster: TestCluster) =>
     ),
   );
 
-const holder = async (cluster: TestCluster) => {
-  const gw = (await cluster.client.list<EgressGateway>(EGRESS_GATEWAYS)).items[0];
-  for (const n of gw?.status?.nodeList ?? [])
-    if ((n.eips ?? []).some((e) => (e.policies ?? []).some((p) => p.name === 'policy1'))) return n.name;
-  return undefined;
-};
+const holder = async (cluster: TestCluster) =>
+  holderOf((await cluster.client.list<EgressGateway>(EGRESS_GATEWAYS)).items[0]);
 
 describe('gateway failover off (node-ready mode) against the embedded API server', () => {
   let cluster: TestCluster;

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '@egressgateway/apiserver';
-import type { EgressGateway } from '@egressgateway/crds';
 import { EGRESS_GATEWAYS, EGRESS_POLICIES, type EventInput, type EventRecorder } from '@egressgateway/kube';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EgressController } from '../src/controller.js';
@@ -11,6 +10,7 @@ import {
   eventually,
   FakeAgents,
   gateway,
+  holderOf,
   policy,
   startCluster,
   type TestCluster,
@@ -18,11 +18,6 @@ import {
 } from './harness.js';
 
 const settings = testSettings();
-
-const holderOf = (gw: EgressGateway | undefined, policyName: string) =>
-  gw?.status?.nodeList?.find((n) =>
-    (n.eips ?? []).some((e) => (e.policies ?? []).some((p) => p.name === policyName)),
-  )?.name;
 
 /** Collects events instead of writing them. */
 class Events {
