@@ -308,14 +308,17 @@ export class ApiCore {
     return { object: this.present(info, this.removeNow(info, existing)), gone: true };
   }
 
-  /** Deletes every object matching the selectors; returns the deleted (or marked) objects. */
-  deleteCollection(scope: Scope, opts: ListOptions): KubeObject[] {
+  /**
+   * Deletes every object matching the selectors; returns the deleted (or marked) objects. With
+   * `dryRun`, nothing is deleted: the objects are returned as a delete would leave them.
+   */
+  deleteCollection(scope: Scope, opts: ListOptions, options: { dryRun?: boolean } = {}): KubeObject[] {
     const { items } = this.list(scope, { labels: opts.labels, fields: opts.fields });
     return items.map(
       (o) =>
         this.delete(
           { ...scope, namespace: o.metadata.namespace ?? '', name: o.metadata.name ?? '' },
-          undefined,
+          options.dryRun === true ? { dryRun: ['All'] } : undefined,
         ).object,
     );
   }

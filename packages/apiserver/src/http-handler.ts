@@ -346,7 +346,16 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
           ? undefined
           : decodeBody(raw, req.headers['content-type'] ?? 'application/json', info.custom);
       if (isCollection) {
-        core.deleteCollection(scope, listOptions(q, info.fieldLabels));
+        // kube-apiserver serves no deletecollection for namespaces.
+        if (info.resource === 'namespaces') throw ApiError.methodNotAllowed();
+        // dryRun=All in the query or in the DeleteOptions body: nothing is deleted.
+        const dryRun =
+          q.getAll('dryRun').includes('All') ||
+          (typeof body === 'object' &&
+            body !== null &&
+            Array.isArray((body as { dryRun?: unknown }).dryRun) &&
+            ((body as { dryRun: unknown[] }).dryRun as unknown[]).includes('All'));
+        core.deleteCollection(scope, listOptions(q, info.fieldLabels), { dryRun });
         sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
         return;
       }

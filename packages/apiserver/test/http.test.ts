@@ -144,6 +144,27 @@ describe('resource lifecycle', () => {
     expect((await call('GET', '/apis/example.org/v1/gadgets')).code).toBe(404);
   });
 
+  it('deletecollection with dryRun=All (query or DeleteOptions body) deletes nothing', async () => {
+    await call('POST', '/api/v1/namespaces', { metadata: { name: 'dry' } });
+    for (const n of ['a', 'b'])
+      await call('POST', '/api/v1/namespaces/dry/configmaps', { metadata: { name: n }, data: { k: n } });
+    const count = async () =>
+      ((await call('GET', '/api/v1/namespaces/dry/configmaps')).body.items as unknown[]).length;
+    expect((await call('DELETE', '/api/v1/namespaces/dry/configmaps?dryRun=All')).code).toBe(200);
+    expect(await count()).toBe(2);
+    const body = { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] };
+    expect((await call('DELETE', '/api/v1/namespaces/dry/configmaps', body)).code).toBe(200);
+    expect(await count()).toBe(2);
+    expect((await call('DELETE', '/api/v1/namespaces/dry/configmaps')).code).toBe(200);
+    expect(await count()).toBe(0);
+  });
+
+  it('refuses deletecollection of namespaces with 405, as kube-apiserver does', async () => {
+    const r = await call('DELETE', '/api/v1/namespaces');
+    expect(r.code).toBe(405);
+    expect(((await call('GET', '/api/v1/namespaces')).body.items as unknown[]).length).toBeGreaterThan(0);
+  });
+
   it('rejects an invalid CRD with 422', async () => {
     const r = await call('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
       metadata: { name: 'x.y' },
