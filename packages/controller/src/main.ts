@@ -10,7 +10,9 @@ import {
   loadKubeConfig,
   runApp,
   separateMetricsAddress,
+  sleep,
   startHealthServer,
+  systemClock,
 } from '@egressgateway/kube';
 import { CoordinationV1Api, type KubeConfig, Watch } from '@kubernetes/client-node';
 import type { Command } from 'commander';
@@ -19,15 +21,20 @@ import { createControllerMetrics } from './metrics.js';
 import {
   CONTROLLER_OPTIONS,
   type ControllerSettings,
+  controllerNamespace,
   leaderElectionLease,
   timingWarnings,
+  webhookHosts,
 } from './settings.js';
+import { type AdmissionWebhook, startAdmissionWebhook } from './webhook/start.js';
 
 /** A running controller process. */
 export interface RunningController {
   readonly controller: EgressController;
   readonly elector: LeaderElector;
   readonly healthUrl: string;
+  /** The admission webhook's URL once it serves (with `webhookAddress` set, after the caches synced). */
+  readonly webhookUrl: () => string | undefined;
   /** Graceful stop: release the lease, stop informers, close the server. */
   stop(): Promise<void>;
 }
@@ -72,9 +79,11 @@ export async function main(options: MainOptions): Promise<RunningController> {
     gatewayFailover: s.gatewayFailover,
   });
   controller.start();
+  let webhook: AdmissionWebhook | undefined;
+  let stopped = false;
   const health = await startHealthServer({
     address: s.healthAddress,
-    ready: () => controller.synced(),
+    ready: () => controller.synced() && (!s.webhookAddress || webhook !== undefined),
     registry: metrics.registry,
   });
   const metricsAddress = separateMetricsAddress(s);
@@ -114,6 +123,33 @@ export async function main(options: MainOptions): Promise<RunningController> {
     onNewLeader: (leader) => log.info({ leader }, 'leader observed'),
   });
   elector.start();
+  // Every replica serves admission (not only the leader), once its caches are warm; until it
+  // serves, the replica is not ready, so the webhook Service sends it nothing.
+  if (s.webhookAddress) void serveWebhook(s.webhookAddress);
+  async function serveWebhook(address: string): Promise<void> {
+    await controller.waitForSync();
+    for (let attempt = 1; !stopped; attempt++) {
+      try {
+        webhook = await startAdmissionWebhook({
+          address,
+          client,
+          caches: controller,
+          secret: { namespace: controllerNamespace(s), name: s.webhookSecret },
+          configurationName: s.webhookConfiguration,
+          hosts: webhookHosts(s),
+          certValidityMs: s.webhookCertValidityMs,
+          logger: log,
+          metrics,
+        });
+        if (stopped) await webhook.close();
+        return;
+      } catch (err) {
+        const retryMs = Math.min(30_000, 1_000 * 2 ** Math.min(attempt, 5));
+        log.error({ err, attempt, retryMs }, 'admission webhook failed to start; retrying');
+        await sleep(systemClock, retryMs);
+      }
+    }
+  }
   log.info(
     {
       identity,
@@ -132,9 +168,12 @@ export async function main(options: MainOptions): Promise<RunningController> {
     controller,
     elector,
     healthUrl: health.url,
+    webhookUrl: () => webhook?.url,
     stop: () => {
       stopping ??= (async () => {
+        stopped = true;
         log.info({}, 'shutting down: releasing the lease');
+        await webhook?.close();
         await elector.stop();
         await controller.stop();
         await events.flush();

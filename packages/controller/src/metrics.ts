@@ -52,6 +52,19 @@ export function createControllerMetrics(registry = new Registry()) {
       labelNames: ['resource'],
       registers: [registry],
     }),
+    webhookDuration: new Histogram({
+      name: 'egw_webhook_request_duration_seconds',
+      help: 'admission webhook requests: from request to answer, by webhook (validate, mutate), kind, operation and outcome (allowed, denied, error)',
+      labelNames: ['webhook', 'kind', 'operation', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    webhookCertExpiry: new Gauge({
+      name: 'egw_webhook_certificate_expiry_timestamp_seconds',
+      help: 'when the serving certificate (cert) and the CA (ca) this replica uses expire',
+      labelNames: ['certificate'],
+      registers: [registry],
+    }),
     apiErrors: new Counter({
       name: 'egw_controller_api_errors_total',
       help: 'failed API calls, by operation and HTTP status',

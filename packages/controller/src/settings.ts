@@ -115,6 +115,64 @@ export const CONTROLLER_OPTIONS = {
     default: 2_000,
     placeholder: '<seconds>',
   }),
+  webhookAddress: option({
+    key: 'webhookAddress',
+    flag: '--webhook-address',
+    env: 'EGW_WEBHOOK_ADDRESS',
+    description:
+      'serve the admission webhook (HTTPS, /validate and /mutate) on host:port, e.g. 0.0.0.0:5822; unset: no webhook',
+    parse: parsers.string,
+    placeholder: '<host:port>',
+  }),
+  webhookSecret: option({
+    key: 'webhookSecret',
+    flag: '--webhook-secret',
+    env: 'EGW_WEBHOOK_SECRET',
+    description: "Secret in the controller's namespace that keeps the webhook CA (created when missing)",
+    parse: parsers.string,
+    default: 'egressgateway-webhook-ca',
+    placeholder: '<name>',
+  }),
+  webhookConfiguration: option({
+    key: 'webhookConfiguration',
+    flag: '--webhook-configuration',
+    env: 'EGW_WEBHOOK_CONFIGURATION',
+    description:
+      'name of the ValidatingWebhookConfiguration and MutatingWebhookConfiguration whose caBundle is kept current',
+    parse: parsers.string,
+    default: 'egressgateway',
+    placeholder: '<name>',
+  }),
+  webhookService: option({
+    key: 'webhookService',
+    flag: '--webhook-service',
+    env: 'EGW_WEBHOOK_SERVICE',
+    description:
+      "Service in the controller's namespace that the API server calls; its DNS names go into the serving certificate",
+    parse: parsers.string,
+    default: 'egressgateway-controller',
+    placeholder: '<name>',
+  }),
+  webhookHosts: option({
+    key: 'webhookHosts',
+    flag: '--webhook-hosts',
+    env: 'EGW_WEBHOOK_HOSTS',
+    description:
+      'more names or IPs for the serving certificate (comma-separated), e.g. when the API server calls a URL',
+    parse: parsers.list,
+    default: [] as string[],
+    placeholder: '<names>',
+  }),
+  webhookCertValidityMs: option({
+    key: 'webhookCertValidity',
+    flag: '--webhook-cert-validity',
+    env: 'EGW_WEBHOOK_CERT_VALIDITY',
+    description:
+      'serving certificate lifetime in seconds (renewed at two thirds; the CA lives ten times as long)',
+    parse: parsers.secondsToMs,
+    default: 365 * 86_400_000,
+    placeholder: '<seconds>',
+  }),
   identity: option({
     key: 'identity',
     flag: '--identity',
@@ -148,6 +206,28 @@ export function leaderElectionLease(
   if (s.leaseNamespace) return { namespace: s.leaseNamespace, name: s.leaseName, namespaceFrom: 'setting' };
   if (s.podNamespace) return { namespace: s.podNamespace, name: s.leaseName, namespaceFrom: 'pod' };
   return { namespace: FALLBACK_LEASE_NAMESPACE, name: s.leaseName, namespaceFrom: 'fallback' };
+}
+
+/** The controller's own namespace: the pod's, else the fallback (the webhook's Secret and Service live there). */
+export function controllerNamespace(s: Pick<ControllerSettings, 'podNamespace'>): string {
+  return s.podNamespace ?? FALLBACK_LEASE_NAMESPACE;
+}
+
+/** The names the webhook's serving certificate is valid for: the Service's DNS names, then `webhookHosts`. */
+export function webhookHosts(
+  s: Pick<ControllerSettings, 'podNamespace' | 'webhookService' | 'webhookHosts'>,
+): string[] {
+  const ns = controllerNamespace(s);
+  const svc = s.webhookService;
+  return [
+    ...new Set([
+      `${svc}.${ns}.svc`,
+      `${svc}.${ns}.svc.cluster.local`,
+      `${svc}.${ns}`,
+      svc,
+      ...s.webhookHosts,
+    ]),
+  ];
 }
 
 /** Warnings about unsafe timing combinations (the seed's rule and ours), with the numbers. */

@@ -226,6 +226,12 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'leaderElectionRenewDeadline',
   'leaderElectionRetryPeriod',
   'identity',
+  'webhookAddress',
+  'webhookSecret',
+  'webhookConfiguration',
+  'webhookService',
+  'webhookHosts',
+  'webhookCertValidity',
   // agent
   'nodeName',
   'egressInterface',

@@ -80,5 +80,5 @@ export {
   type ResourceRef,
   resourcePath,
 } from './resources.js';
-export { type HealthServer, type HealthServerOptions, startHealthServer } from './server.js';
+export { type HealthServer, type HealthServerOptions, parseAddress, startHealthServer } from './server.js';
 export { type StatusUpdateResult, updateStatus } from './status.js';
