@@ -89,6 +89,93 @@ describe('helm template, default values', () => {
   });
 });
 
+describe('helm template, admission webhook', () => {
+  const { objects } = render();
+  const hooks = (kind: string) => one(objects, kind).webhooks as Array<Record<string, any>>;
+
+  it('validating and mutating configurations call the controller Service on its webhook port', () => {
+    const svc = one(objects, 'Service', '-controller');
+    const port = svc.spec.ports.find((p: { name: string }) => p.name === 'webhook');
+    expect(port).toEqual({ name: 'webhook', port: 5822, targetPort: 'webhook', protocol: 'TCP' });
+    const c = container(one(objects, 'Deployment', '-controller'));
+    expect(c.ports).toContainEqual({ name: 'webhook', containerPort: 5822, protocol: 'TCP' });
+    expect(c.args).toEqual(
+      expect.arrayContaining([
+        '--webhook-address=0.0.0.0:5822',
+        `--webhook-service=${svc.metadata.name}`,
+        '--webhook-configuration=egressgateway',
+        '--webhook-secret=egressgateway-webhook-ca',
+      ]),
+    );
+    for (const [kind, path] of [
+      ['ValidatingWebhookConfiguration', '/validate'],
+      ['MutatingWebhookConfiguration', '/mutate'],
+    ] as const) {
+      expect(one(objects, kind).metadata.name).toBe('egressgateway');
+      for (const h of hooks(kind)) {
+        expect(h.clientConfig).toEqual({
+          service: { name: svc.metadata.name, namespace: 'egressgateway', path, port: 5822 },
+        });
+        expect(h.clientConfig.caBundle).toBeUndefined(); // the controllers write it
+        expect([h.sideEffects, h.admissionReviewVersions, h.timeoutSeconds]).toEqual(['None', ['v1'], 5]);
+      }
+    }
+  });
+
+  it('Fail for gateways and policies; Ignore for EgressClusterInfo, which the chart itself creates', () => {
+    const v = hooks('ValidatingWebhookConfiguration');
+    const byResource = new Map<string, string>();
+    for (const h of v)
+      for (const r of h.rules) for (const res of r.resources) byResource.set(res, h.failurePolicy);
+    expect(Object.fromEntries(byResource)).toEqual({
+      egressgateways: 'Fail',
+      egresspolicies: 'Fail',
+      egressclusterpolicies: 'Fail',
+      egressclusterinfos: 'Ignore',
+    });
+    expect(objects.some((o) => o.kind === 'EgressClusterInfo')).toBe(true);
+    // No status subresource: the controller's own status writes never wait for admission.
+    const all = [...v, ...hooks('MutatingWebhookConfiguration')].flatMap((h) =>
+      h.rules.flatMap((r: any) => r.resources),
+    );
+    expect(all.filter((r: string) => r.includes('/'))).toEqual([]);
+  });
+
+  it('RBAC: the CA Secret and the two configurations by name only', () => {
+    const role = objects.find(
+      (o) => o.kind === 'Role' && o.metadata.name.endsWith('-controller-leader-election'),
+    );
+    expect(role?.rules).toContainEqual({
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: ['egressgateway-webhook-ca'],
+      verbs: ['get', 'patch'],
+    });
+    const cr = one(objects, 'ClusterRole', '-controller');
+    expect(cr.rules).toContainEqual({
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
+      resourceNames: ['egressgateway'],
+      verbs: ['get', 'patch'],
+    });
+  });
+
+  it('off: no configurations, no port, no flags, no rules for them', () => {
+    const off = render({ set: ['controller.webhook.enabled=false'] }).objects;
+    expect(off.filter((o) => o.kind.endsWith('WebhookConfiguration'))).toEqual([]);
+    expect(container(one(off, 'Deployment', '-controller')).args.join(' ')).not.toContain('--webhook');
+    expect(JSON.stringify(off.filter((o) => o.kind.endsWith('Role')))).not.toMatch(
+      /secrets|webhookconfigurations/,
+    );
+  });
+
+  it('Ignore as a value; a wrong failurePolicy is refused by the schema', () => {
+    const ignore = render({ set: ['controller.webhook.failurePolicy=Ignore'] }).objects;
+    expect(one(ignore, 'MutatingWebhookConfiguration').webhooks[0].failurePolicy).toBe('Ignore');
+    expect(render({ set: ['controller.webhook.failurePolicy=Maybe'] }).error).toContain('failurePolicy');
+  });
+});
+
 describe('helm template, value sets', () => {
   it("failover switch off (upstream's default): rendered, and it reaches the controller as node-ready mode", () => {
     const { objects, error } = render({ set: ['feature.gatewayFailover.enable=false'] });
