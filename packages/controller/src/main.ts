@@ -134,6 +134,7 @@ export async function main(options: MainOptions): Promise<RunningController> {
           address,
           client,
           caches: controller,
+          families: { ipv4: s.tunnelIpv4Cidr !== '', ipv6: s.tunnelIpv6Cidr !== '' },
           secret: { namespace: controllerNamespace(s), name: s.webhookSecret },
           configurationName: s.webhookConfiguration,
           hosts: webhookHosts(s),

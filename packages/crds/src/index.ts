@@ -70,4 +70,5 @@ export {
   validateAcrossObjects,
   validateAgainstCluster,
 } from './validate-cross.js';
+export { type EnabledFamilies, validateFamilies } from './validate-families.js';
 export { validateUpdate } from './validate-update.js';

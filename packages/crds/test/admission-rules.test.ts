@@ -10,6 +10,7 @@ import {
   type EgressObject,
   type EgressPolicy,
   validateAgainstCluster,
+  validateFamilies,
   validateResource,
   validateUpdate,
 } from '../src/index.js';
@@ -235,5 +236,27 @@ describe('cross-object rules without a family', () => {
   it('#3 re-applying the current default is not a second default', () => {
     const d = { ...gateway(), spec: { ...gateway().spec, clusterDefault: true } } as EgressGateway;
     expect(validateAgainstCluster(d, view(d, gateway('egw2', B)), 'UPDATE')).toEqual([]);
+  });
+});
+
+describe('#2 a disabled family (validateFamilies)', () => {
+  for (const f of FAMILIES) {
+    const off = { ipv4: f !== 'ipv4', ipv6: f !== 'ipv6' };
+    it(`egw: a ${f} pool and default EIP while ${f} is disabled`, () => {
+      expect(paths(validateFamilies(gateway(), off))).toEqual([
+        `spec.ippools.${f}`,
+        `spec.ippools.${f}DefaultEIP`,
+      ]);
+    });
+    it(`egp: an explicit ${f} EIP while ${f} is disabled; nothing when both are on`, () => {
+      expect(paths(validateFamilies(policy({ [f]: addr(f, 10) }), off))).toEqual([`spec.egressIP.${f}`]);
+      expect(validateFamilies(policy({ [f]: addr(f, 10) }), { ipv4: true, ipv6: true })).toEqual([]);
+      expect(validateFamilies(policy({ useNodeIP: true }), off)).toEqual([]);
+    });
+  }
+  it('a gateway without a pool of the disabled family passes; blank entries do not count', () => {
+    expect(
+      validateFamilies(gateway('g', { ipv4: ['198.18.3.1'], ipv6: [''] }), { ipv4: true, ipv6: false }),
+    ).toEqual([]);
   });
 });

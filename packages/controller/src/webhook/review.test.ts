@@ -240,3 +240,15 @@ describe('mutateAdmission', () => {
     );
   });
 });
+
+describe('families', () => {
+  it('refuses a pool of a family the cluster disabled (upstream rule 2), and only then', () => {
+    const dual = gw('d', ['198.18.30.1'], {});
+    (dual.spec as { ippools: Record<string, unknown> }).ippools.ipv6 = ['fd00:30::1'];
+    const v4only: AdmissionView = { ...view(), families: { ipv4: true, ipv6: false } };
+    const r = validateAdmission(req('CREATE', dual), v4only);
+    expect(r.status?.details?.causes.map((c) => c.field)).toEqual(['spec.ippools.ipv6']);
+    expect(r.status?.message).toContain('enableIPv6: false');
+    expect(validateAdmission(req('CREATE', dual), view()).allowed).toBe(true);
+  });
+});

@@ -13,10 +13,12 @@ import {
   type EgressGateway,
   type EgressObject,
   type EgressPolicy,
+  type EnabledFamilies,
   isEgressKind,
   NAMESPACE_DEFAULT_GATEWAY_LABEL,
   type ValidationError,
   validateAgainstCluster,
+  validateFamilies,
   validateResource,
   validateUpdate,
 } from '@egressgateway/crds';
@@ -74,6 +76,8 @@ export interface AdmissionView {
   readonly policies: () => readonly EgressPolicy[];
   /** A namespace's labels, or `undefined` when it is not cached. */
   readonly namespaceLabels: (namespace: string) => Readonly<Record<string, string>> | undefined;
+  /** The families egress uses (upstream's `enableIPv4`/`enableIPv6`); default both. */
+  readonly families?: EnabledFamilies;
 }
 
 /** One JSON Patch operation the mutating half writes. */
@@ -192,7 +196,10 @@ export function validateAdmission(req: AdmissionRequest, view: AdmissionView): A
       ? validateUpdate(req.oldObject as EgressObject, req.object)
       : validateResource(req.object);
   if (!r.ok) return deny(req, r.errors);
-  const cross = validateAgainstCluster(r.value, { gateways: view.gateways() }, req.operation);
+  const cross = [
+    ...(view.families ? validateFamilies(r.value, view.families) : []),
+    ...validateAgainstCluster(r.value, { gateways: view.gateways() }, req.operation),
+  ];
   return cross.length > 0 ? deny(req, cross) : allow(req.uid);
 }
 

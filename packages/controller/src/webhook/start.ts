@@ -1,4 +1,4 @@
-import type { EgressClusterPolicy, EgressGateway, EgressPolicy } from '@egressgateway/crds';
+import type { EgressClusterPolicy, EgressGateway, EgressPolicy, EnabledFamilies } from '@egressgateway/crds';
 import type { Clock, Informer, KubeClient, Logger } from '@egressgateway/kube';
 import type { ControllerMetrics } from '../metrics.js';
 import type { Obj } from '../objects.js';
@@ -20,6 +20,8 @@ export interface AdmissionWebhookOptions {
   readonly address: string;
   readonly client: KubeClient;
   readonly caches: AdmissionCaches;
+  /** The families egress uses (the tunnel ranges that are set): pools and EIPs of another are refused. */
+  readonly families: EnabledFamilies;
   /** The CA Secret shared by the replicas. */
   readonly secret: { readonly namespace: string; readonly name: string };
   /** Name of the Validating/MutatingWebhookConfiguration whose caBundle is kept current. */
@@ -39,8 +41,9 @@ export interface AdmissionWebhook {
 }
 
 /** The decisions' view of the caches. */
-export function admissionView(c: AdmissionCaches): AdmissionView {
+export function admissionView(c: AdmissionCaches, families?: EnabledFamilies): AdmissionView {
   return {
+    ...(families ? { families } : {}),
     gateways: () => c.gateways.list(),
     policies: () => [...c.policies.list(), ...(c.clusterPolicies.list() as EgressPolicy[])],
     namespaceLabels: (ns) => c.namespaces.get(ns)?.metadata?.labels,
@@ -73,7 +76,7 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     server = await startWebhookServer({
       address: o.address,
       certificate,
-      view: admissionView(o.caches),
+      view: admissionView(o.caches, o.families),
       logger: o.logger,
       ...(o.metrics ? { metrics: o.metrics } : {}),
     });
