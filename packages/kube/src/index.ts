@@ -80,5 +80,11 @@ export {
   type ResourceRef,
   resourcePath,
 } from './resources.js';
-export { type HealthServer, type HealthServerOptions, parseAddress, startHealthServer } from './server.js';
+export {
+  type HealthServer,
+  type HealthServerOptions,
+  listenOn,
+  parseAddress,
+  startHealthServer,
+} from './server.js';
 export { type StatusUpdateResult, updateStatus } from './status.js';

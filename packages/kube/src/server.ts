@@ -27,9 +27,28 @@ export function parseAddress(address: string): { host: string; port: number } {
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
 }
 
+/**
+ * Starts `server` listening on `address` (`host:port`, port 0 picks one) and returns its URL
+ * with `scheme` (`http`, `https`) and the port it got.
+ */
+export async function listenOn(
+  server: Server | import('node:https').Server,
+  address: string,
+  scheme: 'http' | 'https',
+): Promise<{ url: string; port: number }> {
+  const { host, port } = parseAddress(address);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return { url: `${scheme}://${h}:${a.port}`, port: a.port };
+}
+
 /** Serves `/healthz`, `/livez`, `/readyz` and `/metrics`. */
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
-  const { host, port } = parseAddress(options.address);
+  parseAddress(options.address);
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const text = (code: number, body: string) => {
@@ -52,14 +71,9 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       );
     } else text(404, 'not found\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  const { url } = await listenOn(server, options.address, 'http');
   return {
-    url: `http://${h}:${a.port}`,
+    url,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -6,8 +6,7 @@
  * new connections get the new one, open ones keep theirs.
  */
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { type Logger, parseAddress } from '@egressgateway/kube';
+import { type Logger, listenOn, parseAddress } from '@egressgateway/kube';
 import {
   type AdmissionRequest,
   type AdmissionResponse,
@@ -88,7 +87,7 @@ function parseReview(body: Buffer): AdmissionRequest {
  * server.setCertificate(next);
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { host, port } = parseAddress(options.address);
+  parseAddress(options.address); // a wrong address fails before any work
   const maxBody = options.maxBodyBytes ?? 8 * 1024 * 1024;
   const log = options.logger.child({ component: 'webhook' });
   const server: Server = createServer({
@@ -171,15 +170,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const a = server.address() as AddressInfo;
-  const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  const { url, port } = await listenOn(server, options.address, 'https');
   return {
-    url: `https://${h}:${a.port}`,
-    port: a.port,
+    url,
+    port,
     setCertificate: (pair) => server.setSecureContext({ cert: pair.cert, key: pair.key }),
     close: () =>
       new Promise((resolve) => {
