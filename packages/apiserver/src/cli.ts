@@ -24,6 +24,17 @@ export interface CliOptions {
   authorizationMode: string;
   tls: boolean;
   logLevel: string;
+  webhookServiceAddress: Record<string, string>;
+}
+
+/** `<namespace>/<name>:<port>=<host>:<port>`, collected into a map. */
+function serviceAddress(v: string, acc: Record<string, string>): Record<string, string> {
+  const m = /^([a-z0-9.-]+)\/([a-z0-9.-]+):(\d+)=(\[[^\]]+\]|[^:=]+):(\d+)$/.exec(v);
+  if (!m)
+    throw new InvalidArgumentError(
+      `"${v}" is not <namespace>/<service>:<port>=<host>:<port> (e.g. egressgateway/egressgateway-controller:5822=127.0.0.1:5822)`,
+    );
+  return { ...acc, [`${m[1]}/${m[2]}:${m[3]}`]: `${m[4]}:${m[5]}` };
 }
 
 /** Builds the commander program (exported for tests and `--help` docs). */
@@ -49,6 +60,12 @@ export function buildProgram(): Command {
       'AlwaysAllow',
     )
     .option('--tls', 'serve HTTPS with a self-signed certificate generated at start (needs openssl)', false)
+    .option(
+      '--webhook-service-address <service=address>',
+      'where an admission webhook Service is reached, <namespace>/<service>:<port>=<host>:<port> (repeatable)',
+      serviceAddress,
+      {},
+    )
     .option('--log-level <level>', 'pino log level', 'info')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -85,6 +102,9 @@ export async function runCli(argv: string[], logger?: Logger): Promise<ApiServer
     ...(tokens !== undefined ? { tokens } : {}),
     ...(o.auditLogPath !== undefined ? { auditLogPath: o.auditLogPath } : {}),
     authorization: o.authorizationMode,
+    ...(Object.keys(o.webhookServiceAddress).length > 0
+      ? { webhookServiceAddresses: o.webhookServiceAddress }
+      : {}),
   });
   if (o.kubeconfigOut !== undefined) {
     writeFileSync(o.kubeconfigOut, server.kubeconfigYaml, { mode: 0o600 });

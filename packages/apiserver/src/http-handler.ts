@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { Admission, type AdmissionAttributes, type AdmissionOperation } from './admission.js';
 import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
 import { ANONYMOUS, type RequestRecord, rbacVerb, type TokenUser, type UserInfo } from './audit.js';
 import {
@@ -21,6 +22,7 @@ import { apiVersionOf } from './resources.js';
 import { parseRoute, type Route } from './routes.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { buildTable } from './table.js';
+import type { KubeObject } from './types.js';
 import { type OpenWatch, serveWatch } from './watch-stream.js';
 
 /** Options of the HTTP layer. */
@@ -53,6 +55,8 @@ export interface HandlerOptions {
   bookmarkIntervalMs?: number;
   /** A watcher whose unsent backlog exceeds this is disconnected (it resumes from its last RV). Default 64 MiB. */
   watchMaxBacklogBytes?: number;
+  /** Where admission webhooks' `clientConfig.service` are reached (`<ns>/<name>:<port>` to `host:port`). */
+  webhookServiceAddresses?: Readonly<Record<string, string>>;
   logger?: Logger;
 }
 
@@ -229,6 +233,85 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       (r) => core.storage.list(`rbac.authorization.k8s.io/${r}`) as unknown as RbacObject[],
     );
 
+  const admission = new Admission(
+    (kind) => core.storage.list(`admissionregistration.k8s.io/${kind}webhookconfigurations`),
+    {
+      ...(opts.webhookServiceAddresses ? { serviceAddresses: opts.webhookServiceAddresses } : {}),
+      ...(log ? { logger: log } : {}),
+    },
+  );
+  const userOf = (req: IncomingMessage): UserInfo => {
+    const r = pending.get(req);
+    return r ? { user: r.user, groups: r.groups } : ANONYMOUS;
+  };
+
+  /**
+   * A write through admission: the verb runs once as a dry run to get the object it would store,
+   * the mutating webhooks patch it, the result is validated again, the validating webhooks see
+   * it, and only then is it written (as kube-apiserver orders it). Without a matching webhook the
+   * verb runs directly.
+   */
+  const admitWrite = async (
+    req: IncomingMessage,
+    scope: Scope,
+    wo: WriteOptions,
+    run: (o: WriteOptions) => KubeObject,
+  ): Promise<KubeObject> => {
+    const info = scope.served.info;
+    const existing =
+      scope.name === undefined ? undefined : core.storage.get(info.storageKey, scope.namespace, scope.name);
+    const operation: AdmissionOperation = existing === undefined ? 'CREATE' : 'UPDATE';
+    const base: AdmissionAttributes = {
+      operation,
+      info,
+      ...(scope.subresource ? { subresource: scope.subresource } : {}),
+      namespace: scope.namespace,
+      name: scope.name ?? '',
+      ...(existing ? { oldObject: core.present(info, existing) } : {}),
+      dryRun: wo.dryRun,
+      user: userOf(req),
+      ...(info.namespaced ? { namespaceLabels: namespaceLabels(scope.namespace) } : {}),
+    };
+    if (!admission.rulesSelect(base)) return run(wo);
+    // The selectors need the object: a dry run gives it as it would be stored.
+    const candidate = run({ ...wo, dryRun: true, warnings: [] });
+    const attrs: AdmissionAttributes = {
+      ...base,
+      object: candidate,
+      name: candidate.metadata.name ?? base.name,
+    };
+    if (!admission.selects(attrs)) return run(wo);
+    const mutated = (await admission.mutate(attrs)) ?? candidate;
+    const write = (o: WriteOptions) =>
+      operation === 'CREATE'
+        ? core.create(scope, structuredClone(mutated), o)
+        : core.update(scope, structuredClone(mutated), o, false);
+    const final = mutated === candidate ? candidate : write({ ...wo, dryRun: true, warnings: [] });
+    await admission.validate({ ...attrs, object: final });
+    return write(wo);
+  };
+
+  /** Deletes through the validating webhooks that select the delete. */
+  const admitDelete = async (req: IncomingMessage, scope: Scope, dryRun: boolean): Promise<void> => {
+    const info = scope.served.info;
+    const existing = core.storage.get(info.storageKey, scope.namespace, scope.name ?? '');
+    if (existing === undefined) return; // the delete answers 404
+    const attrs: AdmissionAttributes = {
+      operation: 'DELETE',
+      info,
+      namespace: scope.namespace,
+      name: scope.name ?? '',
+      oldObject: core.present(info, existing),
+      dryRun,
+      user: userOf(req),
+      ...(info.namespaced ? { namespaceLabels: namespaceLabels(scope.namespace) } : {}),
+    };
+    if (admission.rulesSelect(attrs) && admission.selects(attrs)) await admission.validate(attrs);
+  };
+
+  const namespaceLabels = (ns: string): Record<string, string> =>
+    core.storage.get('/namespaces', '', ns)?.metadata.labels ?? {};
+
   /** What the current request is, for its record (filled as routing learns it). */
   const pending = new WeakMap<IncomingMessage, Omit<RequestRecord, 'code'>>();
 
@@ -361,6 +444,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       }
       if (scope.subresource !== undefined) throw ApiError.methodNotAllowed();
       const dry = q.getAll('dryRun').includes('All');
+      await admitDelete(req, scope, dry);
       const r = core.delete(
         scope,
         dry ? { ...(typeof body === 'object' && body !== null ? body : {}), dryRun: ['All'] } : body,
@@ -385,19 +469,20 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       const contentType = req.headers['content-type'] ?? 'application/json';
       if (method === 'PATCH') {
         if (isCollection) throw ApiError.methodNotAllowed();
-        const o = core.patch(scope, contentType, raw.toString('utf8'), wo);
+        const text = raw.toString('utf8');
+        const o = await admitWrite(req, scope, wo, (w) => core.patch(scope, contentType, text, w));
         sendJson(res, 200, o, warningHeader(wo));
         return;
       }
       const body = decodeBody(raw, contentType, info.custom);
       if (method === 'POST') {
         if (!isCollection) throw ApiError.methodNotAllowed();
-        const o = core.create(scope, body, wo);
+        const o = await admitWrite(req, scope, wo, (w) => core.create(scope, structuredClone(body), w));
         sendJson(res, 201, o, warningHeader(wo));
         return;
       }
       if (isCollection) throw ApiError.methodNotAllowed();
-      const o = core.update(scope, body, wo);
+      const o = await admitWrite(req, scope, wo, (w) => core.update(scope, structuredClone(body), w));
       sendJson(res, 200, o, warningHeader(wo));
       return;
     }

@@ -51,6 +51,12 @@ export interface ApiServerOptions {
   storage?: Storage;
   /** Clock for timestamps and ages; defaults to `Date.now`. */
   now?: () => number;
+  /**
+   * Where admission webhooks' `clientConfig.service` are reached: `<namespace>/<name>:<port>` to
+   * `host:port` (no Services or cluster DNS here). The TLS server name stays
+   * `<name>.<namespace>.svc`, as kube-apiserver sends it.
+   */
+  webhookServiceAddresses?: Readonly<Record<string, string>>;
   logger?: Logger;
 }
 
@@ -156,6 +162,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.watchTimeoutMs !== undefined) handlerOpts.watchTimeoutMs = opts.watchTimeoutMs;
   if (opts.bookmarkIntervalMs !== undefined) handlerOpts.bookmarkIntervalMs = opts.bookmarkIntervalMs;
   if (opts.watchMaxBacklogBytes !== undefined) handlerOpts.watchMaxBacklogBytes = opts.watchMaxBacklogBytes;
+  if (opts.webhookServiceAddresses !== undefined)
+    handlerOpts.webhookServiceAddresses = opts.webhookServiceAddresses;
   if (opts.logger !== undefined) handlerOpts.logger = opts.logger.child({ component: 'apiserver' });
   const handler = createRequestHandler(core, handlerOpts);
 
