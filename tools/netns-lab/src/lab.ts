@@ -17,7 +17,7 @@ import {
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
 import { chartRbacObjects, renderChart } from './chart-rbac.js';
-import { seedCluster } from './cluster.js';
+import { seedCluster, seedEgressObjects, webhookConfigurations } from './cluster.js';
 import {
   CONFIG_DIR,
   type ContainerSpec,
@@ -40,7 +40,7 @@ import {
   tokenAuthCsv,
 } from './in-cluster.js';
 import { masterDownMs, validateAdvert, vrrpPriority } from './keepalived.js';
-import { ApiCallError, LabApi, paths } from './kube-api.js';
+import { ApiCallError, LabApi, paths, webhookPath } from './kube-api.js';
 import { type LabPlan, type NodePlan, namespacesOf, planLab, uniquePrefix } from './plan.js';
 import { preflight } from './preflight.js';
 import { type StreamEvent, startPodProbe, startProbeServer } from './probes.js';
@@ -267,10 +267,15 @@ export class Lab {
     if (this.images) {
       await this.seedChartNamespace();
       await this.seedChartRbac();
+    } else {
+      for (const conf of webhookConfigurations(PROCESS_LEASE.namespace))
+        await this.createOnce(webhookPath(conf.kind), conf);
     }
     this.startHolderPoll();
     this.note('progress', `starting ${this.options.controllers ?? 2} controller replica(s)`);
     for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
+    this.note('progress', 'creating the EgressGateway and EgressPolicy through the admission webhook');
+    await seedEgressObjects(this.api, this.plan);
     this.note('progress', `starting ${this.plan.nodes.length} agents`);
     for (const n of this.plan.nodes) this.startAgent(n.name);
     this.note('progress', 'waiting for the EIP to be placed');
@@ -334,7 +339,12 @@ export class Lab {
       name: 'apiserver',
       ns: this.plan.ctl,
       command: process.execPath,
-      args: [...nodeArgsFor(this.bin('apiserver')), ...apiServerArgs(this.plan, this.runDir, secure)],
+      args: [
+        ...nodeArgsFor(this.bin('apiserver')),
+        ...apiServerArgs(this.plan, this.runDir, secure, {
+          namespace: this.images ? CHART_NAMESPACE : PROCESS_LEASE.namespace,
+        }),
+      ],
     });
     this.apiServer = p;
     if (!secure) return;
@@ -386,12 +396,15 @@ export class Lab {
    * apps exactly what the chart grants them.
    */
   private async seedChartRbac(): Promise<void> {
-    for (const { path, object } of chartRbacObjects(renderChart(this.repoRoot))) {
-      try {
-        await this.api.create(path, object);
-      } catch (err) {
-        if (!(err instanceof ApiCallError && err.status === 409)) throw err;
-      }
+    for (const { path, object } of chartRbacObjects(renderChart(this.repoRoot)))
+      await this.createOnce(path, object);
+  }
+
+  private async createOnce(path: string, object: unknown): Promise<void> {
+    try {
+      await this.api.create(path, object);
+    } catch (err) {
+      if (!(err instanceof ApiCallError && err.status === 409)) throw err;
     }
   }
 
