@@ -7,12 +7,34 @@ export const GATEWAY_NAME = 'egw-lab';
 /** Name (in namespace `default`) of the lab's EgressPolicy. */
 export const POLICY_NAME = 'probe';
 
+/** What the lab's EgressPolicy steers. */
+export interface PolicyShape {
+  /**
+   * `true` (default): only the external server (`destSubnet` = its addresses). `false`: no
+   * `destSubnet`, so everything but the cluster's own CIDRs (EgressClusterInfo) leaves by the EIP.
+   */
+  destSubnet?: boolean;
+}
+
+/** The pod CIDRs of a node (`spec.podCIDRs`, as a kubelet's node IPAM sets them): its pods' subnets. */
+export function podCidrsOf(plan: LabPlan, node: string): string[] {
+  const pods = plan.pods.filter((p) => p.node === node);
+  const first = pods[0];
+  if (!first) return [];
+  const net = (ip: string, prefix: number, v6: boolean) =>
+    v6
+      ? `${ip.slice(0, ip.lastIndexOf(':') + 1)}/${prefix}`
+      : `${ip.split('.').slice(0, 3).join('.')}.0/${prefix}`;
+  return [net(first.ip4, first.prefix4, false), net(first.ip6, first.prefix6, true)];
+}
+
 /** The objects the lab registers, as plain data (pure, for tests and for `kubectl` readers). */
-export function clusterObjects(plan: LabPlan) {
+export function clusterObjects(plan: LabPlan, shape: PolicyShape = {}) {
   const nodes = plan.nodes.map((n) => ({
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: n.name, labels: n.role === 'gateway' ? { egress: 'true' } : {} },
+    spec: { podCIDRs: podCidrsOf(plan, n.name) },
     status: {
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'netns lab node' }],
       addresses: [
@@ -47,7 +69,7 @@ export function clusterObjects(plan: LabPlan) {
     spec: {
       egressGatewayName: GATEWAY_NAME,
       appliedTo: { podSelector: { matchLabels: { app: 'probe' } } },
-      destSubnet: [`${plan.ext4}/32`, `${plan.ext6}/128`],
+      ...(shape.destSubnet === false ? {} : { destSubnet: [`${plan.ext4}/32`, `${plan.ext6}/128`] }),
     },
   };
   return { nodes, pods, gateway, policy };
@@ -136,8 +158,13 @@ export function webhookConfigurations(namespace: string) {
  * Creates the EgressGateway and the EgressPolicy through the admission webhook (failure policy
  * Fail): until a controller replica serves it, the API server answers 500 and this retries.
  */
-export async function seedEgressObjects(api: LabApi, plan: LabPlan, timeoutMs = 60_000): Promise<void> {
-  const o = clusterObjects(plan);
+export async function seedEgressObjects(
+  api: LabApi,
+  plan: LabPlan,
+  shape: PolicyShape = {},
+  timeoutMs = 60_000,
+): Promise<void> {
+  const o = clusterObjects(plan, shape);
   const deadline = Date.now() + timeoutMs;
   for (const [path, body] of [
     [paths.gateways, o.gateway],
