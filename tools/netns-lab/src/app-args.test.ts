@@ -54,6 +54,12 @@ describe('process arguments', () => {
       PROCESS_LEASE.namespace,
       PROCESS_LEASE.name,
     ]);
+    // Admission webhook per replica port (they share the control namespace), Secret in the Lease namespace.
+    expect([flag(a, '--webhook-address'), flag(b, '--webhook-address'), flag(a, '--pod-namespace')]).toEqual([
+      '127.0.0.1:5822',
+      '127.0.0.1:5823',
+      'kube-system',
+    ]);
   });
 
   it("agents use the controller's tunnel ranges and timing, and eth0 as egress interface", () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WEBHOOK_CONFIGURATION, WEBHOOK_SERVICE } from './cluster.js';
 import type { LabPlan, NodePlan } from './plan.js';
 import type { LabTiming } from './settings.js';
 
@@ -18,7 +19,12 @@ export interface SecureApiFiles {
  * (images mode) it serves HTTPS with a certificate for its control-network address (the CA lands
  * in the kubeconfig it writes), requires a token and records every request.
  */
-export function apiServerArgs(plan: LabPlan, runDir: string, secure?: SecureApiFiles): string[] {
+export function apiServerArgs(
+  plan: LabPlan,
+  runDir: string,
+  secure?: SecureApiFiles,
+  webhook?: { namespace: string },
+): string[] {
   const args = [
     '--host',
     plan.api4,
@@ -29,6 +35,13 @@ export function apiServerArgs(plan: LabPlan, runDir: string, secure?: SecureApiF
     '--kubeconfig-out',
     join(runDir, 'kubeconfig'),
   ];
+  // The controllers' webhook Service resolves to replica a's port (the replicas share the control
+  // namespace with the API server; in a cluster the Service picks a ready replica).
+  if (webhook)
+    args.push(
+      '--webhook-service-address',
+      `${webhook.namespace}/${WEBHOOK_SERVICE.name}:${WEBHOOK_SERVICE.port}=127.0.0.1:${webhookPort(0)}`,
+    );
   if (secure)
     args.push(
       '--tls',
@@ -44,6 +57,9 @@ export function apiServerArgs(plan: LabPlan, runDir: string, secure?: SecureApiF
     );
   return args;
 }
+
+/** The webhook port of controller replica `index` (they share the control namespace: 5822 + index). */
+export const webhookPort = (index: number) => WEBHOOK_SERVICE.port + index;
 
 /**
  * Arguments of a controller container, as `charts/egressgateway/templates/controller.yaml` passes
@@ -67,6 +83,10 @@ export function chartControllerArgs(
     '--rebalance=false',
     '--log-level=info',
     '--log-format=json',
+    `--webhook-address=127.0.0.1:${webhookPort(o.index)}`,
+    `--webhook-service=${WEBHOOK_SERVICE.name}`,
+    `--webhook-configuration=${WEBHOOK_CONFIGURATION}`,
+    `--webhook-secret=${WEBHOOK_CONFIGURATION}-webhook-ca`,
   ];
 }
 
@@ -131,6 +151,11 @@ export function controllerArgs(
     plan.tunnelIpv6Cidr,
     '--log-format',
     'json',
+    // The admission webhook, its Secret in the Lease's namespace (no pod namespace here).
+    '--webhook-address',
+    `127.0.0.1:${webhookPort(o.index)}`,
+    '--pod-namespace',
+    PROCESS_LEASE.namespace,
   ];
 }
 

@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CHART_NAMESPACE } from './in-cluster.js';
 
-/** RBAC kinds and their collection paths (namespaced ones in the chart's namespace). */
+/**
+ * The chart's kinds the lab creates as `helm install` would (RBAC and the admission webhook
+ * configurations) and their collection paths (namespaced ones in the chart's namespace). The
+ * workloads are the lab's own processes and containers.
+ */
 const RBAC_PATHS: Record<string, string> = {
+  ValidatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+  MutatingWebhookConfiguration: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
   ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
   ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
   Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${CHART_NAMESPACE}/roles`,
@@ -32,7 +38,7 @@ export function renderChart(repoRoot: string): string {
   return r.stdout;
 }
 
-/** The chart's Roles, ClusterRoles and bindings with the path each is created at (pure). */
+/** The chart's Roles, ClusterRoles, bindings and webhook configurations with the path each is created at (pure). */
 export function chartRbacObjects(rendered: string): Array<{ path: string; object: Record<string, unknown> }> {
   const out: Array<{ path: string; object: Record<string, unknown> }> = [];
   for (const doc of parseAllDocuments(rendered)) {

@@ -7,12 +7,34 @@ export const GATEWAY_NAME = 'egw-lab';
 /** Name (in namespace `default`) of the lab's EgressPolicy. */
 export const POLICY_NAME = 'probe';
 
+/** What the lab's EgressPolicy steers. */
+export interface PolicyShape {
+  /**
+   * `true` (default): only the external server (`destSubnet` = its addresses). `false`: no
+   * `destSubnet`, so everything but the cluster's own CIDRs (EgressClusterInfo) leaves by the EIP.
+   */
+  destSubnet?: boolean;
+}
+
+/** The pod CIDRs of a node (`spec.podCIDRs`, as a kubelet's node IPAM sets them): its pods' subnets. */
+export function podCidrsOf(plan: LabPlan, node: string): string[] {
+  const pods = plan.pods.filter((p) => p.node === node);
+  const first = pods[0];
+  if (!first) return [];
+  const net = (ip: string, prefix: number, v6: boolean) =>
+    v6
+      ? `${ip.slice(0, ip.lastIndexOf(':') + 1)}/${prefix}`
+      : `${ip.split('.').slice(0, 3).join('.')}.0/${prefix}`;
+  return [net(first.ip4, first.prefix4, false), net(first.ip6, first.prefix6, true)];
+}
+
 /** The objects the lab registers, as plain data (pure, for tests and for `kubectl` readers). */
-export function clusterObjects(plan: LabPlan) {
+export function clusterObjects(plan: LabPlan, shape: PolicyShape = {}) {
   const nodes = plan.nodes.map((n) => ({
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: n.name, labels: n.role === 'gateway' ? { egress: 'true' } : {} },
+    spec: { podCIDRs: podCidrsOf(plan, n.name) },
     status: {
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'netns lab node' }],
       addresses: [
@@ -47,7 +69,7 @@ export function clusterObjects(plan: LabPlan) {
     spec: {
       egressGatewayName: GATEWAY_NAME,
       appliedTo: { podSelector: { matchLabels: { app: 'probe' } } },
-      destSubnet: [`${plan.ext4}/32`, `${plan.ext6}/128`],
+      ...(shape.destSubnet === false ? {} : { destSubnet: [`${plan.ext4}/32`, `${plan.ext6}/128`] }),
     },
   };
   return { nodes, pods, gateway, policy };
@@ -61,10 +83,112 @@ async function createIgnoringExists(api: LabApi, path: string, body: unknown): P
   }
 }
 
+/** The Service the API server calls the controllers' admission webhook through (port 5822, as the chart). */
+export const WEBHOOK_SERVICE = { name: 'egressgateway-controller', port: 5822 } as const;
+/** Name of the lab's webhook configurations (the chart's: the release name). */
+export const WEBHOOK_CONFIGURATION = 'egressgateway';
+
 /**
- * Registers what a real cluster would have: the CRDs, the Nodes (Ready; gateways labelled
- * `egress: "true"`), the Pods with their addresses in the status subresource (as a kubelet
- * writes them), the EgressGateway and the EgressPolicy.
+ * The chart's ValidatingWebhookConfiguration and MutatingWebhookConfiguration
+ * (`charts/egressgateway/templates/webhook.yaml` with its defaults), for a controller Service in
+ * `namespace` (pure). Images mode applies the chart's own rendering; a test keeps the two equal.
+ */
+export function webhookConfigurations(namespace: string) {
+  const service = (path: string) => ({
+    service: { name: WEBHOOK_SERVICE.name, namespace, path, port: WEBHOOK_SERVICE.port },
+  });
+  const rule = (operations: string[], resources: string[], scope: string) => ({
+    operations,
+    apiGroups: ['egressgateway.spidernet.io'],
+    apiVersions: ['v1beta1'],
+    resources,
+    scope,
+  });
+  const common = (failurePolicy: string) => ({
+    failurePolicy,
+    matchPolicy: 'Equivalent',
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds: 5,
+  });
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: WEBHOOK_CONFIGURATION },
+      webhooks: [
+        {
+          name: 'validate.egressgateway.spidernet.io',
+          clientConfig: service('/validate'),
+          rules: [
+            rule(['CREATE', 'UPDATE', 'DELETE'], ['egressgateways'], 'Cluster'),
+            rule(['CREATE', 'UPDATE'], ['egresspolicies', 'egressclusterpolicies'], '*'),
+          ],
+          ...common('Fail'),
+        },
+        {
+          name: 'validate-clusterinfo.egressgateway.spidernet.io',
+          clientConfig: service('/validate'),
+          rules: [rule(['CREATE', 'UPDATE', 'DELETE'], ['egressclusterinfos'], 'Cluster')],
+          ...common('Ignore'),
+        },
+      ],
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: WEBHOOK_CONFIGURATION },
+      webhooks: [
+        {
+          name: 'mutate.egressgateway.spidernet.io',
+          clientConfig: service('/mutate'),
+          rules: [
+            rule(['CREATE', 'UPDATE'], ['egressgateways'], 'Cluster'),
+            rule(['CREATE'], ['egresspolicies', 'egressclusterpolicies'], '*'),
+          ],
+          ...common('Fail'),
+          reinvocationPolicy: 'Never',
+        },
+      ],
+    },
+  ];
+}
+
+/**
+ * Creates the EgressGateway and the EgressPolicy through the admission webhook (failure policy
+ * Fail): until a controller replica serves it, the API server answers 500 and this retries.
+ */
+export async function seedEgressObjects(
+  api: LabApi,
+  plan: LabPlan,
+  shape: PolicyShape = {},
+  timeoutMs = 60_000,
+): Promise<void> {
+  const o = clusterObjects(plan, shape);
+  const deadline = Date.now() + timeoutMs;
+  for (const [path, body] of [
+    [paths.gateways, o.gateway],
+    [paths.policies('default'), o.policy],
+  ] as const) {
+    for (;;) {
+      try {
+        await createIgnoringExists(api, path, body);
+        break;
+      } catch (err) {
+        const waiting =
+          err instanceof ApiCallError && err.status >= 500 && err.message.includes('failed calling webhook');
+        if (!waiting || Date.now() > deadline) throw err;
+        await sleep(200);
+      }
+    }
+  }
+}
+
+/**
+ * Registers what a real cluster would have before the apps start: the CRDs, the Nodes (Ready;
+ * gateways labelled `egress: "true"`) and the Pods with their addresses in the status
+ * subresource (as a kubelet writes them). The egress objects come later
+ * ({@link seedEgressObjects}), once the admission webhook answers.
  */
 export async function seedCluster(api: LabApi, plan: LabPlan): Promise<void> {
   // Imported late: the demo builds the packages (crds included) before it gets here.
@@ -88,6 +212,4 @@ export async function seedCluster(api: LabApi, plan: LabPlan): Promise<void> {
     await createIgnoringExists(api, paths.pods('default'), p.body);
     await api.mergePatch(paths.podStatus('default', p.body.metadata.name), { status: p.status });
   }
-  await createIgnoringExists(api, paths.gateways, o.gateway);
-  await createIgnoringExists(api, paths.policies('default'), o.policy);
 }

@@ -90,4 +90,11 @@ export const paths = {
   policy: (ns: string, n: string) =>
     `/apis/egressgateway.spidernet.io/v1beta1/namespaces/${ns}/egresspolicies/${n}`,
   lease: (ns: string, n: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${n}`,
+  clusterInfo: '/apis/egressgateway.spidernet.io/v1beta1/egressclusterinfos/default',
+  validatingWebhooks: '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations',
+  mutatingWebhooks: '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations',
 } as const;
+
+/** Collection path of a webhook configuration kind. */
+export const webhookPath = (kind: string): string =>
+  kind === 'MutatingWebhookConfiguration' ? paths.mutatingWebhooks : paths.validatingWebhooks;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArpRecord, Arrival } from './analysis.js';
+import { type ArpRecord, type Arrival, parseArrival } from './analysis.js';
 import { type ApiForward, startApiForward } from './api-forward.js';
 import {
   agentArgs,
@@ -17,7 +17,7 @@ import {
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
 import { chartRbacObjects, renderChart } from './chart-rbac.js';
-import { seedCluster } from './cluster.js';
+import { type PolicyShape, seedCluster, seedEgressObjects, webhookConfigurations } from './cluster.js';
 import {
   CONFIG_DIR,
   type ContainerSpec,
@@ -40,7 +40,7 @@ import {
   tokenAuthCsv,
 } from './in-cluster.js';
 import { masterDownMs, validateAdvert, vrrpPriority } from './keepalived.js';
-import { ApiCallError, LabApi, paths } from './kube-api.js';
+import { ApiCallError, LabApi, paths, webhookPath } from './kube-api.js';
 import { type LabPlan, type NodePlan, namespacesOf, planLab, uniquePrefix } from './plan.js';
 import { preflight } from './preflight.js';
 import { type StreamEvent, startPodProbe, startProbeServer } from './probes.js';
@@ -104,6 +104,8 @@ export interface LabOptions {
    * ServiceAccount, one for the lab) and records each in `<runDir>/audit.jsonl`.
    */
   images?: boolean;
+  /** What the EgressPolicy steers (default: only the external server, by `destSubnet`). */
+  policy?: PolicyShape;
 }
 
 /**
@@ -267,10 +269,15 @@ export class Lab {
     if (this.images) {
       await this.seedChartNamespace();
       await this.seedChartRbac();
+    } else {
+      for (const conf of webhookConfigurations(PROCESS_LEASE.namespace))
+        await this.createOnce(webhookPath(conf.kind), conf);
     }
     this.startHolderPoll();
     this.note('progress', `starting ${this.options.controllers ?? 2} controller replica(s)`);
     for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
+    this.note('progress', 'creating the EgressGateway and EgressPolicy through the admission webhook');
+    await seedEgressObjects(this.api, this.plan, this.options.policy);
     this.note('progress', `starting ${this.plan.nodes.length} agents`);
     for (const n of this.plan.nodes) this.startAgent(n.name);
     this.note('progress', 'waiting for the EIP to be placed');
@@ -334,7 +341,12 @@ export class Lab {
       name: 'apiserver',
       ns: this.plan.ctl,
       command: process.execPath,
-      args: [...nodeArgsFor(this.bin('apiserver')), ...apiServerArgs(this.plan, this.runDir, secure)],
+      args: [
+        ...nodeArgsFor(this.bin('apiserver')),
+        ...apiServerArgs(this.plan, this.runDir, secure, {
+          namespace: this.images ? CHART_NAMESPACE : PROCESS_LEASE.namespace,
+        }),
+      ],
     });
     this.apiServer = p;
     if (!secure) return;
@@ -386,12 +398,15 @@ export class Lab {
    * apps exactly what the chart grants them.
    */
   private async seedChartRbac(): Promise<void> {
-    for (const { path, object } of chartRbacObjects(renderChart(this.repoRoot))) {
-      try {
-        await this.api.create(path, object);
-      } catch (err) {
-        if (!(err instanceof ApiCallError && err.status === 409)) throw err;
-      }
+    for (const { path, object } of chartRbacObjects(renderChart(this.repoRoot)))
+      await this.createOnce(path, object);
+  }
+
+  private async createOnce(path: string, object: unknown): Promise<void> {
+    try {
+      await this.api.create(path, object);
+    } catch (err) {
+      if (!(err instanceof ApiCallError && err.status === 409)) throw err;
     }
   }
 
@@ -566,6 +581,51 @@ export class Lab {
         fresh.some((a) => a.k === k && a.s === (k === 'u6' ? this.plan.eip6 : this.plan.eip4)),
       );
     }, 10_000);
+  }
+
+  /**
+   * Sends UDP from `pod` to `node`'s LAN addresses for `ms` and returns the source addresses the
+   * node saw (a probe server in the node's namespace, ports 9100-9102): the pod's own addresses
+   * when the traffic stays inside the cluster, the EIP when it was steered through a gateway.
+   */
+  async sourcesSeenBy(node: string, pod: string, ms: number): Promise<{ u4: string[]; u6: string[] }> {
+    const n = this.node(node);
+    const p = this.plan.pods.find((x) => x.name === pod);
+    if (!p) throw new Error(`no pod ${pod} in this lab`);
+    const ports = ['9100', '9101', '9102'];
+    const seen = { u4: new Set<string>(), u6: new Set<string>() };
+    const server = this.procs.start({
+      name: `in-cluster-server-${node}`,
+      ns: n.ns,
+      command: process.execPath,
+      args: [this.helper('probe-server.mjs'), n.lan4, n.lan6, ...ports],
+      onLine: (l) => {
+        const a = parseArrival(l);
+        if (a && (a.k === 'u4' || a.k === 'u6')) seen[a.k].add(a.s);
+      },
+    });
+    await sleep(300);
+    const client = this.procs.start({
+      name: `in-cluster-client-${pod}`,
+      ns: p.ns,
+      command: process.execPath,
+      args: [this.helper('probe-client.mjs'), n.lan4, n.lan6, ...ports, '20'],
+    });
+    await sleep(ms);
+    for (const x of [client, server]) {
+      this.procs.signal(x, 'SIGKILL');
+      await x.exited;
+    }
+    return { u4: [...seen.u4].sort(), u6: [...seen.u6].sort() };
+  }
+
+  /** EgressClusterInfo/default as stored (undefined when missing or the API is down). */
+  async clusterInfo(): Promise<{ status?: unknown } | undefined> {
+    try {
+      return await this.api.get<{ status?: unknown }>(paths.clusterInfo);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The node plan of a node name. */

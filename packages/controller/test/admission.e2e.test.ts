@@ -1,0 +1,427 @@
+/**
+ * The admission webhook end to end: the embedded API server calls the controller's webhook (the
+ * configurations have the chart's shape: a Service on port 5822, failure policy Fail), and
+ * kubectl prints what a user sees.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
+import { customResourceDefinitions } from '@egressgateway/crds';
+import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, resolveConfig } from '@egressgateway/kube';
+import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { CONTROLLER_OPTIONS, main, type RunningController } from '../src/index.js';
+import {
+  baseObjects,
+  type Case,
+  defaultCases,
+  dualDefaults,
+  invalidCases,
+  noDefaultCases,
+  type Obj,
+} from './admission-cases.js';
+
+const NS = 'egressgateway';
+const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
+const SERVICE = 'egressgateway-controller';
+const CONFIG = 'egressgateway';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The chart's two configurations (templates/webhook.yaml), with a given failure policy. */
+function configurations(failurePolicy: 'Fail' | 'Ignore') {
+  const service = (path: string) => ({ service: { namespace: NS, name: SERVICE, path, port: 5822 } });
+  const common = {
+    failurePolicy,
+    matchPolicy: 'Equivalent',
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    timeoutSeconds: 5,
+  };
+  const rule = (operations: string[], resources: string[], scope: string) => ({
+    operations,
+    apiGroups: ['egressgateway.spidernet.io'],
+    apiVersions: ['v1beta1'],
+    resources,
+    scope,
+  });
+  return [
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: CONFIG },
+      webhooks: [
+        {
+          name: 'validate.egressgateway.spidernet.io',
+          clientConfig: service('/validate'),
+          rules: [
+            rule(['CREATE', 'UPDATE', 'DELETE'], ['egressgateways'], 'Cluster'),
+            rule(['CREATE', 'UPDATE'], ['egresspolicies', 'egressclusterpolicies'], '*'),
+          ],
+          ...common,
+        },
+        {
+          name: 'validate-clusterinfo.egressgateway.spidernet.io',
+          clientConfig: service('/validate'),
+          rules: [rule(['CREATE', 'UPDATE', 'DELETE'], ['egressclusterinfos'], 'Cluster')],
+          ...common,
+          failurePolicy: 'Ignore',
+        },
+      ],
+    },
+    {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'MutatingWebhookConfiguration',
+      metadata: { name: CONFIG },
+      webhooks: [
+        {
+          name: 'mutate.egressgateway.spidernet.io',
+          clientConfig: service('/mutate'),
+          rules: [
+            rule(['CREATE', 'UPDATE'], ['egressgateways'], 'Cluster'),
+            rule(['CREATE'], ['egresspolicies', 'egressclusterpolicies'], '*'),
+          ],
+          reinvocationPolicy: 'Never',
+          ...common,
+        },
+      ],
+    },
+  ];
+}
+
+function kubectl(
+  kubeconfig: string,
+  args: string[],
+  stdin = '',
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
+const yamlOf = (objects: readonly object[]) => objects.map((o) => stringify(o)).join('---\n');
+
+/** Every line kubectl printed about `name` (quoted as kube-apiserver quotes it). */
+const linesAbout = (out: string, name: string) => out.split('\n').filter((l) => l.includes(`"${name}"`));
+
+interface Cluster {
+  server: ApiServer;
+  kubeconfig: string;
+  client: KubeClient;
+  objects: KubernetesObjectApi;
+  dir: string;
+}
+
+async function startCluster(webhookPort: number): Promise<Cluster> {
+  const server = await startApiServer({
+    webhookServiceAddresses: { [`${NS}/${SERVICE}:5822`]: `127.0.0.1:${webhookPort}` },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'egw-admission-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, server.kubeconfigYaml);
+  const kc = new KubeConfig();
+  kc.loadFromString(server.kubeconfigYaml);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  for (const crd of customResourceDefinitions()) await objects.create(crd as never);
+  await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  return { server, kubeconfig, client: new KubeClient(kc), objects, dir };
+}
+
+async function startController(
+  c: Cluster,
+  port: number,
+  extra: Record<string, unknown> = {},
+): Promise<RunningController> {
+  const kc = new KubeConfig();
+  kc.loadFromString(c.server.kubeconfigYaml);
+  const settings = resolveConfig(CONTROLLER_OPTIONS, {
+    file: {
+      webhookAddress: `127.0.0.1:${port}`,
+      podNamespace: NS,
+      healthAddress: '127.0.0.1:0',
+      logLevel: 'warn',
+      identity: `ctl-${port}`,
+      ...extra,
+    },
+  });
+  const running = await main({ settings, kubeConfig: kc });
+  for (let i = 0; i < 200 && running.webhookUrl() === undefined; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  if (running.webhookUrl() === undefined) throw new Error('the webhook did not start in 10 s');
+  return running;
+}
+
+/** Applies `objects` in one kubectl call and asserts each case's object was refused naming its field. */
+async function expectRefused(c: Cluster, cases: readonly Case[]) {
+  const r = await kubectl(c.kubeconfig, ['apply', '-f', '-'], yamlOf(cases.map((x) => x.object)));
+  expect(r.code).not.toBe(0);
+  const problems: string[] = [];
+  for (const x of cases) {
+    const lines = linesAbout(r.out, x.object.metadata.name).join('\n');
+    const refused = /Error from server|denied the request|is invalid/.test(lines);
+    if (!refused || !lines.includes(x.field))
+      problems.push(`${x.rule} (${x.object.metadata.name}, ${x.field}):\n  ${lines || '(accepted)'}`);
+  }
+  expect(problems, r.out).toEqual([]);
+  return r.out;
+}
+
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { timeout: 20_000 }).status === 0;
+if (!hasKubectl) console.log('skipping the admission e2e tests: no kubectl on PATH (.ci/run installs it)');
+
+describe.skipIf(!hasKubectl)('admission webhook, end to end with kubectl', () => {
+  let c: Cluster;
+  let ctl: RunningController;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    c = await startCluster(port);
+    for (const conf of configurations('Fail')) await c.objects.create(conf as never);
+    ctl = await startController(c, port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await ctl?.stop();
+    await c?.server.close();
+    if (c) rmSync(c.dir, { recursive: true, force: true });
+  });
+
+  it('writes the CA bundle into both configurations', async () => {
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const r = await kubectl(c.kubeconfig, [
+        'get',
+        kind,
+        CONFIG,
+        '-o',
+        'jsonpath={.webhooks[*].clientConfig.caBundle}',
+      ]);
+      expect(Buffer.from(r.out.split(' ')[0] ?? '', 'base64').toString()).toContain('BEGIN CERTIFICATE');
+    }
+  });
+
+  it('refuses, with the field path, every case of the table (more than 60 objects)', async () => {
+    const base = await kubectl(
+      c.kubeconfig,
+      ['apply', '-f', '-'],
+      yamlOf([...baseObjects(), dualDefaults()]),
+    );
+    expect(base.code, base.out).toBe(0);
+    // Mutation: defaults written at create.
+    const gw = await c.client.get<Obj & { spec: { ippools: Record<string, unknown> } }>(
+      EGRESS_GATEWAYS,
+      'base',
+    );
+    expect(gw.spec.ippools.ipv4DefaultEIP).toMatch(/^198\.18\.7\./);
+    const used = await c.client.get<Obj>(EGRESS_POLICIES, 'used', 'team');
+    expect(used.spec?.egressIP).toEqual({ useNodeIP: false, allocatorPolicy: 'default' });
+
+    await expectRefused(c, noDefaultCases());
+    const cases = invalidCases();
+    const befores = cases.flatMap((x) => (x.before ? [x.before] : []));
+    const created = await kubectl(c.kubeconfig, ['apply', '-f', '-'], yamlOf(befores));
+    expect(created.code, created.out).toBe(0);
+    const out = await expectRefused(c, cases);
+    const { first, cases: second } = defaultCases();
+    expect((await kubectl(c.kubeconfig, ['apply', '-f', '-'], yamlOf([first]))).code).toBe(0);
+    await expectRefused(c, second);
+    expect(cases.length + noDefaultCases().length + second.length).toBeGreaterThanOrEqual(60);
+    // The user's view: kube-apiserver's prefix, then our message with the fix.
+    expect(out).toMatch(
+      /admission webhook "validate\.egressgateway\.spidernet\.io" denied the request: EgressGateway "bad-\d+" is invalid: spec\.ippools/,
+    );
+    // A policy without a gateway in a labelled namespace got that gateway written at create.
+    const labelled = await kubectl(
+      c.kubeconfig,
+      ['apply', '-f', '-'],
+      yamlOf([
+        {
+          apiVersion: 'egressgateway.spidernet.io/v1beta1',
+          kind: 'EgressPolicy',
+          metadata: { name: 'by-label', namespace: 'team' },
+          spec: { appliedTo: { podSelector: { matchLabels: { app: 'x' } } } },
+        },
+      ]),
+    );
+    expect(labelled.code, labelled.out).toBe(0);
+    expect((await c.client.get<Obj>(EGRESS_POLICIES, 'by-label', 'team')).spec?.egressGatewayName).toBe(
+      'base',
+    );
+  }, 120_000);
+
+  it('refuses deleting a gateway that policies name, and EgressClusterInfo/default', async () => {
+    const gw = await kubectl(c.kubeconfig, ['delete', 'egressgateway', 'base']);
+    expect(gw.code).not.toBe(0);
+    expect(gw.out).toContain('policies name this gateway');
+    expect(gw.out).toContain('EgressPolicy team/used');
+    // The leader creates EgressClusterInfo/default; wait for it.
+    for (let i = 0; i < 100; i++) {
+      if ((await kubectl(c.kubeconfig, ['get', 'egressclusterinfo', 'default'])).code === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const info = await kubectl(c.kubeconfig, ['delete', 'egressclusterinfo', 'default']);
+    expect(info.code).not.toBe(0);
+    expect(info.out).toContain('cannot be deleted');
+  });
+});
+
+const policyObj = (name: string, gateway = 'g') => ({
+  apiVersion: 'egressgateway.spidernet.io/v1beta1',
+  kind: 'EgressPolicy',
+  metadata: { name, namespace: 'default' },
+  spec: { egressGatewayName: gateway, appliedTo: { podSelector: { matchLabels: { app: name } } } },
+});
+const gatewayObj = (name: string, ip: string) => ({
+  apiVersion: 'egressgateway.spidernet.io/v1beta1',
+  kind: 'EgressGateway',
+  metadata: { name },
+  spec: { ippools: { ipv4: [ip] }, nodeSelector: { selector: { matchLabels: { egress: 'true' } } } },
+});
+
+describe.skipIf(!hasKubectl)('admission webhook: availability and certificates', () => {
+  it('Fail refuses with the API server message while no replica answers; Ignore admits', async () => {
+    const port = await freePort();
+    const c = await startCluster(port);
+    try {
+      for (const conf of configurations('Fail')) await c.objects.create(conf as never);
+      const down = await kubectl(
+        c.kubeconfig,
+        ['apply', '-f', '-'],
+        yamlOf([gatewayObj('g1', '198.18.20.1')]),
+      );
+      expect(down.code).not.toBe(0);
+      expect(down.out).toContain('failed calling webhook "mutate.egressgateway.spidernet.io"');
+      for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+        const patch = await kubectl(c.kubeconfig, [
+          'patch',
+          kind,
+          CONFIG,
+          '--type=json',
+          '-p',
+          '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]',
+        ]);
+        expect(patch.code, patch.out).toBe(0);
+      }
+      const ignored = await kubectl(
+        c.kubeconfig,
+        ['apply', '-f', '-'],
+        yamlOf([gatewayObj('g1', '198.18.20.1')]),
+      );
+      expect(ignored.code, ignored.out).toBe(0);
+    } finally {
+      await c.server.close();
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('keeps answering through a leader change and through certificate and CA rotations', async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    // The Service leads to replica B; A leads first, then stops.
+    const c = await startCluster(pb);
+    const replicas: RunningController[] = [];
+    try {
+      for (const conf of configurations('Fail')) await c.objects.create(conf as never);
+      // 2 s certificates (CA 20 s), so the run sees several renewals and a CA rotation.
+      replicas.push(await startController(c, pa, { webhookCertValidity: 2 }));
+      replicas.push(
+        await startController(c, pb, {
+          webhookCertValidity: 2,
+          leaderElectionLeaseDuration: 2,
+          leaderElectionRenewDeadline: 1.5,
+          leaderElectionRetryPeriod: 0.5,
+        }),
+      );
+      await c.client.create(EGRESS_GATEWAYS, gatewayObj('g', '198.18.21.1') as never);
+      const failures: string[] = [];
+      const certs = new Set<string>();
+      const issuers = new Set<string>();
+      const started = Date.now();
+      let i = 0;
+      while (Date.now() - started < 25_000) {
+        if (i === 20) await replicas[0]?.stop(); // the leader goes away mid-run
+        try {
+          await c.client.create(EGRESS_POLICIES, policyObj(`p${i}`) as never);
+        } catch (err) {
+          failures.push(`p${i}: ${String((err as Error).message)}`);
+        }
+        const served = await peerCertificate(pb);
+        certs.add(served.fingerprint256);
+        issuers.add(await issuerOf(c, served));
+        i++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(failures).toEqual([]);
+      expect(i).toBeGreaterThan(100);
+      // Not vacuous: replica B served many certificates, from more than one CA.
+      expect(certs.size).toBeGreaterThan(5);
+      expect(issuers.size).toBeGreaterThan(1);
+      expect(issuers.has('unknown')).toBe(false);
+    } finally {
+      for (const r of replicas) await r.stop();
+      await c.server.close();
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
+/** The certificate a TLS server presents. */
+function peerCertificate(port: number): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.end();
+      if (cert) resolve(cert);
+      else reject(new Error('no peer certificate'));
+    });
+    socket.on('error', reject);
+  });
+}
+
+/** Fingerprint of the CA in the webhook Secret that signed `cert` (or `unknown`). */
+async function issuerOf(c: Cluster, cert: X509Certificate): Promise<string> {
+  const secret = await c.client.get<{ metadata?: object; data: Record<string, string> }>(
+    SECRETS,
+    'egressgateway-webhook-ca',
+    NS,
+  );
+  const pems =
+    Buffer.from(secret.data['ca.crt'] ?? '', 'base64')
+      .toString()
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  for (const pem of pems) {
+    const ca = new X509Certificate(pem);
+    if (cert.checkIssued(ca) && cert.verify(ca.publicKey)) return ca.fingerprint256;
+  }
+  return 'unknown';
+}
