@@ -87,6 +87,7 @@ const name = () => `bad-${++n}`;
 
 function familyCases(f: Family): Case[] {
   const o = other(f);
+  const mv = f === 'ipv4' ? 1 : 2; // each family's update case has its own gateway addresses
   const cases: Case[] = [];
   const gw = (rule: string, spec: Record<string, unknown>, field: string) =>
     cases.push({ rule, object: gateway(name(), spec), field });
@@ -210,11 +211,12 @@ function familyCases(f: Family): Case[] {
   });
   cases.push({
     rule: '#8 an update moving into another gateway',
-    before: gateway(`move-${f}`, { ippools: { ipv4: ['198.18.15.1'], ipv6: ['fd00:15::1'] } }),
+    before: gateway(`move-${f}`, { ippools: { ipv4: [a('ipv4', mv, 15)], ipv6: [a('ipv6', mv, 15)] } }),
+    // Keeps its addresses (the default EIPs the mutating webhook wrote stay in the pool) and adds one of base's.
     object: gateway(`move-${f}`, {
-      ippools: { ipv4: ['198.18.15.1'], ipv6: ['fd00:15::1'], [f]: [a(f, 4)] },
+      ippools: { [f]: [a(f, mv, 15), a(f, 4)], [o]: [a(o, mv, 15), a(o, mv, 16)] },
     }),
-    field: `spec.ippools.${f}[0]`,
+    field: `spec.ippools.${f}[1]`,
   });
   return cases;
 }

@@ -170,7 +170,7 @@ async function startController(
       webhookAddress: `127.0.0.1:${port}`,
       podNamespace: NS,
       healthAddress: '127.0.0.1:0',
-      logLevel: 'warn',
+      logLevel: 'error',
       identity: `ctl-${port}`,
       ...extra,
     },
@@ -283,8 +283,9 @@ describe.skipIf(!hasKubectl)('admission webhook, end to end with kubectl', () =>
   it('refuses deleting a gateway that policies name, and EgressClusterInfo/default', async () => {
     const gw = await kubectl(c.kubeconfig, ['delete', 'egressgateway', 'base']);
     expect(gw.code).not.toBe(0);
-    expect(gw.out).toContain('policies name this gateway');
-    expect(gw.out).toContain('EgressPolicy team/used');
+    expect(gw.out).toMatch(
+      /EgressGateway "base" is forbidden: 7 policies name this gateway \(EgressClusterPolicy upd-node, EgressPolicy team\/by-label, .* and 2 more\): delete them/,
+    );
     // The leader creates EgressClusterInfo/default; wait for it.
     for (let i = 0; i < 100; i++) {
       if ((await kubectl(c.kubeconfig, ['get', 'egressclusterinfo', 'default'])).code === 0) break;
@@ -340,6 +341,28 @@ describe.skipIf(!hasKubectl)('admission webhook: availability and certificates',
       );
       expect(ignored.code, ignored.out).toBe(0);
     } finally {
+      await c.server.close();
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("accepts the seed document's EgressGateway and a policy on it, with the defaults written", async () => {
+    const port = await freePort();
+    const c = await startCluster(port);
+    const ctl = await (async () => {
+      for (const conf of configurations('Fail')) await c.objects.create(conf as never);
+      return startController(c, port);
+    })();
+    try {
+      const seed = new URL('../../crds/test/fixtures/seed-egressgateway.yaml', import.meta.url).pathname;
+      const gw = await kubectl(c.kubeconfig, ['apply', '-f', seed]);
+      expect(gw.code, gw.out).toBe(0);
+      const p = await kubectl(c.kubeconfig, ['apply', '-f', '-'], yamlOf([policyObj('seed-policy', 'egw1')]));
+      expect(p.code, p.out).toBe(0);
+      const stored = await c.client.get<Obj>(EGRESS_POLICIES, 'seed-policy', 'default');
+      expect(stored.spec?.egressIP).toEqual({ useNodeIP: false, allocatorPolicy: 'default' });
+    } finally {
+      await ctl.stop();
       await c.server.close();
       rmSync(c.dir, { recursive: true, force: true });
     }
