@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { Admission, type AdmissionAttributes, type AdmissionOperation } from './admission.js';
 import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
 import { ANONYMOUS, type RequestRecord, rbacVerb, type TokenUser, type UserInfo } from './audit.js';
+import { checkNesting } from './decode-limits.js';
 import {
   aggregatedDiscovery,
   legacyApiGroup,
@@ -130,6 +131,7 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
     throw ApiError.unsupportedMediaType(accepted);
   if (type === PROTOBUF_TYPE) return decodeProtobufObject(raw);
   const text = raw.toString('utf8');
+  checkNesting(text);
   try {
     if (type === 'application/yaml' || type === 'application/x-yaml') return parseYaml(text) as unknown;
     return JSON.parse(text) as unknown;
