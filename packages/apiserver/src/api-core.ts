@@ -274,6 +274,12 @@ export class ApiCore {
     const name = scope.name ?? '';
     const existing = this.storage.get(info.storageKey, scope.namespace, name);
     if (existing === undefined) throw ApiError.notFound(target(info, name));
+    // As kube-apiserver's NamespaceLifecycle: the namespaces the system needs stay.
+    if (info.storageKey === NS_KEY && DEFAULT_NAMESPACES.includes(name))
+      throw ApiError.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, {
+        name,
+        kind: 'namespaces',
+      });
     if (isJsonObject(body) && isJsonObject(body.preconditions)) {
       const p = body.preconditions;
       if (typeof p.uid === 'string' && p.uid !== existing.metadata.uid) {
