@@ -10,3 +10,4 @@ export { buildProgram, type MainOptions, main, type RunningController, runCli } 
 export { type ControllerMetrics, createControllerMetrics } from './metrics.js';
 export { type NodeView, nodeView } from './nodes.js';
 export { CONTROLLER_OPTIONS, type ControllerSettings, timingWarnings } from './settings.js';
+export { type WebhookConfigurationOptions, webhookConfigurations } from './webhook/configurations.js';

@@ -16,7 +16,7 @@ import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, resolveConfig } from '@eg
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { CONTROLLER_OPTIONS, main, type RunningController } from '../src/index.js';
+import { CONTROLLER_OPTIONS, main, type RunningController, webhookConfigurations } from '../src/index.js';
 import {
   baseObjects,
   type Case,
@@ -44,65 +44,8 @@ async function freePort(): Promise<number> {
 }
 
 /** The chart's two configurations (templates/webhook.yaml), with a given failure policy. */
-function configurations(failurePolicy: 'Fail' | 'Ignore') {
-  const service = (path: string) => ({ service: { namespace: NS, name: SERVICE, path, port: 5822 } });
-  const common = {
-    failurePolicy,
-    matchPolicy: 'Equivalent',
-    sideEffects: 'None',
-    admissionReviewVersions: ['v1'],
-    timeoutSeconds: 5,
-  };
-  const rule = (operations: string[], resources: string[], scope: string) => ({
-    operations,
-    apiGroups: ['egressgateway.spidernet.io'],
-    apiVersions: ['v1beta1'],
-    resources,
-    scope,
-  });
-  return [
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'ValidatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [
-        {
-          name: 'validate.egressgateway.spidernet.io',
-          clientConfig: service('/validate'),
-          rules: [
-            rule(['CREATE', 'UPDATE', 'DELETE'], ['egressgateways'], 'Cluster'),
-            rule(['CREATE', 'UPDATE'], ['egresspolicies', 'egressclusterpolicies'], '*'),
-          ],
-          ...common,
-        },
-        {
-          name: 'validate-clusterinfo.egressgateway.spidernet.io',
-          clientConfig: service('/validate'),
-          rules: [rule(['CREATE', 'UPDATE', 'DELETE'], ['egressclusterinfos'], 'Cluster')],
-          ...common,
-          failurePolicy: 'Ignore',
-        },
-      ],
-    },
-    {
-      apiVersion: 'admissionregistration.k8s.io/v1',
-      kind: 'MutatingWebhookConfiguration',
-      metadata: { name: CONFIG },
-      webhooks: [
-        {
-          name: 'mutate.egressgateway.spidernet.io',
-          clientConfig: service('/mutate'),
-          rules: [
-            rule(['CREATE', 'UPDATE'], ['egressgateways'], 'Cluster'),
-            rule(['CREATE'], ['egresspolicies', 'egressclusterpolicies'], '*'),
-          ],
-          reinvocationPolicy: 'Never',
-          ...common,
-        },
-      ],
-    },
-  ];
-}
+const configurations = (failurePolicy: 'Fail' | 'Ignore') =>
+  webhookConfigurations({ namespace: NS, service: SERVICE, name: CONFIG, failurePolicy });
 
 function kubectl(
   kubeconfig: string,

@@ -17,7 +17,13 @@ import {
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
 import { chartRbacObjects, renderChart } from './chart-rbac.js';
-import { type PolicyShape, seedCluster, seedEgressObjects, webhookConfigurations } from './cluster.js';
+import {
+  type PolicyShape,
+  seedCluster,
+  seedEgressObjects,
+  WEBHOOK_CONFIGURATION,
+  WEBHOOK_SERVICE,
+} from './cluster.js';
 import {
   CONFIG_DIR,
   type ContainerSpec,
@@ -106,6 +112,12 @@ export interface LabOptions {
   images?: boolean;
   /** What the EgressPolicy steers (default: only the external server, by `destSubnet`). */
   policy?: PolicyShape;
+}
+
+/** The controller's webhook configurations (imported late: the lab builds the packages first). */
+async function labWebhookConfigurations(namespace: string) {
+  const { webhookConfigurations } = await import('@egressgateway/controller');
+  return webhookConfigurations({ namespace, name: WEBHOOK_CONFIGURATION, service: WEBHOOK_SERVICE.name });
 }
 
 /**
@@ -270,7 +282,7 @@ export class Lab {
       await this.seedChartNamespace();
       await this.seedChartRbac();
     } else {
-      for (const conf of webhookConfigurations(PROCESS_LEASE.namespace))
+      for (const conf of await labWebhookConfigurations(PROCESS_LEASE.namespace))
         await this.createOnce(webhookPath(conf.kind), conf);
     }
     this.startHolderPoll();
