@@ -243,8 +243,12 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     const p = peers[k];
     return p !== undefined && now - p.heardAt < D;
   };
+  // A node that dropped its claim still counts as claiming (and so keeps backing itself) until its
+  // withdraw has completed: otherwise it could back a successor while it still answers.
   const claims = (k: string, e: string): boolean =>
-    k === me ? (eips[e]?.wants ?? false) : alive(k) && (peers[k]?.wants.includes(e) ?? false);
+    k === me
+      ? (eips[e]?.wants ?? false) || now < (eips[e]?.releasingUntil ?? -Infinity)
+      : alive(k) && (peers[k]?.wants.includes(e) ?? false);
   const inGrace = now < state.startedAt + D;
   const apiEnd = heartbeatAckedSentAt + timing.evictionTimeoutMs - timing.fenceMarginMs;
   const apiOk = now - heartbeatAckedSentAt <= timing.apiOkWindowMs;
