@@ -44,7 +44,7 @@ export interface EipState {
   readonly releasingUntil: number;
   /** Per peer: lease end (local) from its acknowledgements of this claim. */
   readonly acks: Readonly<Record<string, number>>;
-  /** Per peer: lease end from its newest advert if it backs this claim with `apiOk = false`. */
+  /** Per peer: lease end from its newest acknowledgement of this claim sent with `apiOk = false`. */
   readonly cert: Readonly<Record<string, number>>;
   /** This agent answers for the EIP. */
   readonly holding: boolean;
@@ -220,12 +220,11 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
         const mine =
           b !== undefined && b.holder === me && b.epoch === config.epoch && s.wants && b.seq >= s.claimSeq;
         const at = mine ? sentAt(state.sent, b.seq) : undefined;
-        if (at === undefined) {
-          s.cert[a.node] = -Infinity;
-          continue;
-        }
+        if (at === undefined) continue;
         s.acks[a.node] = Math.max(s.acks[a.node] ?? -Infinity, at + L);
-        s.cert[a.node] = a.apiOk ? -Infinity : at + L;
+        // "No API at the time of this ack" stays true until it expires: a peer that regains the API
+        // does not cut the holder off at once (it gets `heartbeat-now` and L to write its own).
+        if (!a.apiOk) s.cert[a.node] = Math.max(s.cert[a.node] ?? -Infinity, at + L);
       }
       break;
     }
