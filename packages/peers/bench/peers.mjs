@@ -27,7 +27,10 @@ for (let i = 0; i < trials; i++) {
   const killAt = 1_000 + random() * T.advertPeriodMs;
   const sim = new PeerSimulator({
     timing: T,
-    clocks: [0, 1, 2].map(() => ({ rate: 1 + (2 * random() - 1) * T.maxClockRateError, offsetMs: Math.floor(random() * 1e6) })),
+    clocks: [0, 1, 2].map(() => ({
+      rate: 1 + (2 * random() - 1) * T.maxClockRateError,
+      offsetMs: Math.floor(random() * 1e6),
+    })),
     minDelayMs: 0.1,
     maxDelayMs: 2,
     lossRate: 0,

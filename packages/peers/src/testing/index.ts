@@ -17,6 +17,7 @@ export {
   type Overlap,
   PeerSimulator,
   SIM_EIP,
+  type SimAgent,
   type SimClock,
   type SimFault,
   type SimScenario,

@@ -54,8 +54,11 @@ export interface SimScenario {
 
 /** A real-time interval during which a node answered for the EIP. */
 export interface AnswerInterval {
+  /** Node name. */
   readonly node: string;
+  /** Real time of the take-over (or of the re-bind after a lapsed kernel lease). */
   readonly start: number;
+  /** Real time it stopped answering: withdraw + lag, lease end + lag, or death. */
   end: number;
 }
 
@@ -125,12 +128,18 @@ function prng(seed: number): () => number {
   };
 }
 
-interface Agent {
+/** One simulated agent (read it; the simulator changes it). */
+export interface SimAgent {
+  /** Node name, `n<i>`. */
   readonly name: string;
   readonly clock: SimClock;
+  /** The agent's protocol state after its last step. */
   state: PeerState;
+  /** Killed: never steps or answers again. */
   dead: boolean;
+  /** Frozen until this real time. */
   pausedUntil: number;
+  /** Generation of the pending wake-up timer (older ones are ignored). */
   gen: number;
   /** The current answer interval, if the node may be answering. */
   current: AnswerInterval | undefined;
@@ -151,7 +160,8 @@ interface Agent {
  * ```
  */
 export class PeerSimulator {
-  readonly agents: Agent[];
+  /** The agents, node `n<i>` at index i. */
+  readonly agents: SimAgent[];
   /** Every answer interval, in the order they started. */
   readonly intervals: AnswerInterval[] = [];
   /** Every take-over: who, when (real ms). */
@@ -202,7 +212,7 @@ export class PeerSimulator {
     return this.nowReal;
   }
 
-  /** Runs `fn` at real time `at`. */
+  /** Runs `run` at real time `at` (not before the current time). */
   at(at: number, run: () => void): void {
     this.queue.push({ at: Math.max(at, this.nowReal), order: this.order++, run });
   }
@@ -239,11 +249,11 @@ export class PeerSimulator {
   }
 
   /** Local clock of agent `a` at real time `t`. */
-  local(a: Agent, t: number = this.nowReal): number {
+  local(a: SimAgent, t: number = this.nowReal): number {
     return a.clock.offsetMs + a.clock.rate * t;
   }
 
-  private realOf(a: Agent, local: number): number {
+  private realOf(a: SimAgent, local: number): number {
     return (local - a.clock.offsetMs) / a.clock.rate;
   }
 
@@ -252,7 +262,7 @@ export class PeerSimulator {
     switch (f.kind) {
       case 'kill':
         this.at(f.at, () => {
-          const a = this.agents[f.node % n] as Agent;
+          const a = this.agents[f.node % n] as SimAgent;
           a.dead = true;
           if (a.current !== undefined) a.current.end = Math.min(a.current.end, this.nowReal);
           a.current = undefined;
@@ -260,7 +270,7 @@ export class PeerSimulator {
         break;
       case 'pause':
         this.at(f.at, () => {
-          const a = this.agents[f.node % n] as Agent;
+          const a = this.agents[f.node % n] as SimAgent;
           a.pausedUntil = Math.max(a.pausedUntil, this.nowReal + f.forMs);
           this.at(a.pausedUntil, () => this.resume(a));
         });
@@ -282,7 +292,7 @@ export class PeerSimulator {
     }
   }
 
-  private resume(a: Agent): void {
+  private resume(a: SimAgent): void {
     if (a.dead || this.nowReal < a.pausedUntil) return;
     if (a.state.status[SIM_EIP] !== this.status)
       this.input(a, { type: 'status', holders: { [SIM_EIP]: this.status } });
@@ -290,7 +300,7 @@ export class PeerSimulator {
   }
 
   private heartbeat(i: number, periodic: boolean): void {
-    const a = this.agents[i] as Agent;
+    const a = this.agents[i] as SimAgent;
     if (a.dead) return;
     if (periodic) this.at(this.nowReal + this.scenario.heartbeatPeriodMs, () => this.heartbeat(i, true));
     if (this.nowReal < a.pausedUntil) return;
@@ -299,7 +309,7 @@ export class PeerSimulator {
     this.at(this.nowReal + this.scenario.apiRttMs, () => this.input(a, { type: 'heartbeat-ack', sentAt }));
   }
 
-  private input(a: Agent, input: PeerInput): void {
+  private input(a: SimAgent, input: PeerInput): void {
     if (a.dead || this.nowReal < a.pausedUntil) return;
     const r = step(a.state, input, this.local(a));
     a.state = r.state;
@@ -310,7 +320,7 @@ export class PeerSimulator {
     });
   }
 
-  private act(a: Agent, action: PeerAction): void {
+  private act(a: SimAgent, action: PeerAction): void {
     const t = this.nowReal;
     const lag = this.scenario.withdrawLagMs;
     switch (action.type) {
@@ -342,13 +352,13 @@ export class PeerSimulator {
     }
   }
 
-  private record(a: Agent): void {
+  private record(a: SimAgent): void {
     if (a.dead || a.current === undefined || this.nowReal >= a.current.end || this.status === a.name) return;
     this.status = a.name;
     for (const b of this.agents) this.input(b, { type: 'status', holders: { [SIM_EIP]: a.name } });
   }
 
-  private send(from: Agent, advert: Advert): void {
+  private send(from: SimAgent, advert: Advert): void {
     const { minDelayMs, maxDelayMs, lossRate } = this.scenario;
     const i = this.agents.indexOf(from);
     this.agents.forEach((to, j) => {
