@@ -114,7 +114,10 @@ export interface StepResult {
 
 /**
  * The core's state at start (local time `now`): backs nobody and claims nothing for D, so that
- * acknowledgements it gave in an earlier run have expired before it backs anyone again.
+ * acknowledgements it gave in an earlier run have expired before it backs anyone again. The shell
+ * must remove any EIP binding and kernel lease of an earlier run before the first {@link step}; the
+ * first adverts still list every EIP as claimed for `withdrawMs`, so backers of the earlier run stay
+ * until that removal has completed.
  * Throws {@link PeerConfigError} for unsafe timing or a node that is not a member.
  */
 export function initialPeerState(
@@ -129,13 +132,17 @@ export function initialPeerState(
   if (new Set(config.members).size !== config.members.length) {
     throw new PeerConfigError('members', 'members: a node is listed twice; list each member once');
   }
+  // A previous run may have answered until a moment ago: its binding is removed by the shell before
+  // the first step, and until that removal has surely completed (w on a clock that may run fast) the
+  // EIPs stay advertised as claimed, so nobody who backed the previous run moves its backing yet.
+  const releasingUntil = now + config.timing.withdrawMs * (1 + config.timing.maxClockRateError);
   const eips: Record<string, EipState> = {};
   for (const e of config.eips) {
     eips[e] = {
       backing: undefined,
       wants: false,
       claimSeq: 0,
-      releasingUntil: -Infinity,
+      releasingUntil,
       acks: {},
       cert: {},
       holding: false,

@@ -82,6 +82,12 @@ export function arbFault(
       at,
       forMs: fc.integer({ min: 1, max: 3 * D }),
     }),
+    restart: fc.record({
+      kind: fc.constant('restart' as const),
+      node,
+      at,
+      forMs: fc.integer({ min: 0, max: 2 * D }),
+    }),
     partition: fc.record({
       kind: fc.constant('partition' as const),
       at,

@@ -13,6 +13,11 @@ export interface SimClock {
 export type SimFault =
   /** The node dies: it stops answering at once and never sends again. */
   | { readonly kind: 'kill'; readonly node: number; readonly at: number }
+  /**
+   * The agent crashes and starts again after `forMs` with a new epoch and a fresh state; the kernel
+   * lease of the old run keeps answering until the new run's start removes it (after the lag).
+   */
+  | { readonly kind: 'restart'; readonly node: number; readonly at: number; readonly forMs: number }
   /** The agent freezes (SIGSTOP): the kernel keeps answering until the lease it last set. */
   | { readonly kind: 'pause'; readonly node: number; readonly at: number; readonly forMs: number }
   /** Directed LAN links [from, to] drop everything for a while (any subset, asymmetric). */
@@ -266,6 +271,23 @@ export class PeerSimulator {
           a.dead = true;
           if (a.current !== undefined) a.current.end = Math.min(a.current.end, this.nowReal);
           a.current = undefined;
+        });
+        break;
+      case 'restart':
+        this.at(f.at, () => {
+          const a = this.agents[f.node % n] as SimAgent;
+          if (a.dead) return;
+          a.pausedUntil = Math.max(a.pausedUntil, this.nowReal + f.forMs);
+          this.at(a.pausedUntil, () => {
+            if (a.dead || this.nowReal < a.pausedUntil) return;
+            if (a.current !== undefined)
+              a.current.end = Math.min(a.current.end, this.nowReal + this.scenario.withdrawLagMs);
+            a.current = undefined;
+            const config = { ...a.state.config, epoch: a.state.config.epoch + 1 };
+            a.state = initialPeerState(config, this.local(a), { [SIM_EIP]: this.status });
+            a.gen++;
+            this.input(a, { type: 'tick' });
+          });
         });
         break;
       case 'pause':
