@@ -1,0 +1,403 @@
+import { PeerConfigError, type PeerTiming, validatePeerTiming } from './timing.js';
+import type { Advert, Backing } from './types.js';
+
+/** What one agent needs to know about its group; fixed for the life of a {@link PeerState}. */
+export interface PeerConfig {
+  /** The EgressGateway (group) name, carried in every advert. */
+  readonly group: string;
+  /** This agent's node name; must be in `members`. */
+  readonly node: string;
+  /**
+   * The group's nodes ranked as the controller's placement ranks them for these EIPs (first = the
+   * preferred successor). Every agent of the group must get the same list.
+   */
+  readonly members: readonly string[];
+  /** The EIPs of the group this agent may hold (any stable strings, e.g. `10.6.1.55/fd00::55`). */
+  readonly eips: readonly string[];
+  /** This run's epoch: its wall-clock start time in ms, higher than any earlier run's. */
+  readonly epoch: number;
+  /** Protocol timing; checked by {@link validatePeerTiming} in {@link initialPeerState}. */
+  readonly timing: PeerTiming;
+}
+
+/** What this agent last heard from one peer. */
+export interface PeerRecord {
+  readonly epoch: number;
+  readonly seq: number;
+  /** Local time the advert was received. */
+  readonly heardAt: number;
+  readonly apiOk: boolean;
+  readonly wants: readonly string[];
+  readonly holds: readonly string[];
+  readonly backing: Readonly<Record<string, Backing>>;
+}
+
+/** Per-EIP part of {@link PeerState}. */
+export interface EipState {
+  /** The node this agent backs for the EIP, if any. */
+  readonly backing: string | undefined;
+  /** This agent claims the EIP. */
+  readonly wants: boolean;
+  /** Seq of the first advert of the current claim; older acknowledgements do not count. */
+  readonly claimSeq: number;
+  /** After dropping a claim: the claim stays advertised until then (the withdraw has completed). */
+  readonly releasingUntil: number;
+  /** Per peer: lease end (local) from its acknowledgements of this claim. */
+  readonly acks: Readonly<Record<string, number>>;
+  /** Per peer: lease end from its newest acknowledgement of this claim sent with `apiOk = false`. */
+  readonly cert: Readonly<Record<string, number>>;
+  /** This agent answers for the EIP. */
+  readonly holding: boolean;
+  /** The right to answer last handed to the shell (the kernel lease), local time. */
+  readonly until: number;
+}
+
+/**
+ * Everything one agent's protocol core remembers: plain, JSON-friendly data (infinities aside).
+ * Only {@link step} produces new states; never mutate one.
+ */
+export interface PeerState {
+  readonly config: PeerConfig;
+  readonly startedAt: number;
+  /** Seq of the last advert sent (0: none yet). */
+  readonly seq: number;
+  readonly lastSentAt: number;
+  /** The last advert's content key, to send at once when it changes. */
+  readonly lastSentKey: string;
+  /** Recent own adverts: [seq, local send time], oldest first; older than L are dropped. */
+  readonly sent: readonly (readonly [number, number])[];
+  /** Local send time of the newest acknowledged API heartbeat. */
+  readonly heartbeatAckedSentAt: number;
+  readonly lastHeartbeatNowAt: number;
+  readonly peers: Readonly<Record<string, PeerRecord>>;
+  readonly eips: Readonly<Record<string, EipState>>;
+  /** The gateway status as last seen: EIP → node it names. */
+  readonly status: Readonly<Record<string, string>>;
+}
+
+/** An input to {@link step}. */
+export type PeerInput =
+  /** Time passed (call at `wakeAt`, or any time). */
+  | { readonly type: 'tick' }
+  /** An advert that passed {@link decodeAdvert} and {@link admitAdvert}. */
+  | { readonly type: 'advert'; readonly advert: Advert }
+  /** The API server acknowledged this agent's heartbeat sent at local time `sentAt`. */
+  | { readonly type: 'heartbeat-ack'; readonly sentAt: number }
+  /** The gateway status (the controller's placement) changed: EIP → node. */
+  | { readonly type: 'status'; readonly holders: Readonly<Record<string, string>> };
+
+/** What the shell must do after a {@link step}, in order. */
+export type PeerAction =
+  /** Start answering for the EIP (bind it, announce it) with a kernel lease ending at `until`. */
+  | {
+      readonly type: 'take-over';
+      readonly eip: string;
+      readonly until: number;
+      readonly from: string | undefined;
+    }
+  /** Keep answering; move the kernel lease end to `until`. */
+  | { readonly type: 'answer'; readonly eip: string; readonly until: number }
+  /** Stop answering for the EIP now. */
+  | { readonly type: 'withdraw'; readonly eip: string; readonly reason: 'lease-lost' | 'released' }
+  /** Authenticate ({@link encodeAdvert}) and send this advert to every member. */
+  | { readonly type: 'send-advert'; readonly advert: Advert }
+  /** A peer reaches the API server and this agent does not: write a heartbeat now. */
+  | { readonly type: 'heartbeat-now' };
+
+/** Result of {@link step}. */
+export interface StepResult {
+  readonly state: PeerState;
+  readonly actions: readonly PeerAction[];
+  /** Local time at which to call {@link step} with a tick at the latest. */
+  readonly wakeAt: number;
+}
+
+/**
+ * The core's state at start (local time `now`): backs nobody and claims nothing for D, so that
+ * acknowledgements it gave in an earlier run have expired before it backs anyone again. The shell
+ * must remove any EIP binding and kernel lease of an earlier run before the first {@link step}; the
+ * first adverts still list every EIP as claimed for `withdrawMs`, so backers of the earlier run stay
+ * until that removal has completed.
+ * Throws {@link PeerConfigError} for unsafe timing or a node that is not a member.
+ */
+export function initialPeerState(
+  config: PeerConfig,
+  now: number,
+  status: Readonly<Record<string, string>> = {},
+): PeerState {
+  validatePeerTiming(config.timing);
+  if (!config.members.includes(config.node)) {
+    throw new PeerConfigError('node', `node: ${config.node} is not in members; add it or fix the node name`);
+  }
+  if (new Set(config.members).size !== config.members.length) {
+    throw new PeerConfigError('members', 'members: a node is listed twice; list each member once');
+  }
+  // A previous run may have answered until a moment ago: its binding is removed by the shell before
+  // the first step, and until that removal has surely completed (w on a clock that may run fast) the
+  // EIPs stay advertised as claimed, so nobody who backed the previous run moves its backing yet.
+  const releasingUntil = now + config.timing.withdrawMs * (1 + config.timing.maxClockRateError);
+  const eips: Record<string, EipState> = {};
+  for (const e of config.eips) {
+    eips[e] = {
+      backing: undefined,
+      wants: false,
+      claimSeq: 0,
+      releasingUntil,
+      acks: {},
+      cert: {},
+      holding: false,
+      until: -Infinity,
+    };
+  }
+  return {
+    config,
+    startedAt: now,
+    seq: 0,
+    lastSentAt: -Infinity,
+    lastSentKey: '',
+    sent: [],
+    heartbeatAckedSentAt: -Infinity,
+    lastHeartbeatNowAt: -Infinity,
+    peers: {},
+    eips,
+    status: { ...status },
+  };
+}
+
+type WorkingEip = { -readonly [K in keyof EipState]: EipState[K] } & {
+  acks: Record<string, number>;
+  cert: Record<string, number>;
+};
+
+function sentAt(sent: PeerState['sent'], seq: number): number | undefined {
+  for (let i = sent.length - 1; i >= 0; i--) {
+    const entry = sent[i] as readonly [number, number];
+    if (entry[0] === seq) return entry[1];
+    if (entry[0] < seq) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * One transition of the agent's protocol core: apply `input` at local time `now` (a monotonic clock
+ * whose rate errs by at most ρ), decide what to answer for, whom to back, and what to send. Pure: no
+ * clock reads, no timers, no I/O. `wallNow` (default `now`) only stamps adverts for the replay window.
+ *
+ * @example
+ * ```ts
+ * let s = initialPeerState({ group: 'egw1', node: 'a', members: ['a', 'b', 'c'], eips: ['e1'], epoch: 1, timing: DEFAULT_PEER_TIMING }, 0, { e1: 'a' });
+ * const r = step(s, { type: 'tick' }, 10);
+ * s = r.state; // r.actions: [{ type: 'send-advert', ... }]; call again by r.wakeAt
+ * ```
+ */
+export function step(state: PeerState, input: PeerInput, now: number, wallNow: number = now): StepResult {
+  const { config } = state;
+  const { node: me, members, timing } = config;
+  const { deadIntervalMs: D, leaseMs: L, advertPeriodMs: P } = timing;
+  const n = members.length;
+  const peers: Record<string, PeerRecord> = { ...state.peers };
+  const eips: Record<string, WorkingEip> = {};
+  for (const [e, s] of Object.entries(state.eips))
+    eips[e] = { ...s, acks: { ...s.acks }, cert: { ...s.cert } };
+  let status = state.status;
+  let heartbeatAckedSentAt = state.heartbeatAckedSentAt;
+  const actions: PeerAction[] = [];
+
+  switch (input.type) {
+    case 'advert': {
+      const a = input.advert;
+      const prev = peers[a.node];
+      const fresh =
+        a.group === config.group &&
+        a.node !== me &&
+        members.includes(a.node) &&
+        (prev === undefined || a.epoch > prev.epoch || (a.epoch === prev.epoch && a.seq > prev.seq));
+      if (!fresh) break;
+      peers[a.node] = {
+        epoch: a.epoch,
+        seq: a.seq,
+        heardAt: now,
+        apiOk: a.apiOk,
+        wants: a.wants,
+        holds: a.holds,
+        backing: a.backing,
+      };
+      for (const [e, s] of Object.entries(eips)) {
+        const b = a.backing[e];
+        const mine =
+          b !== undefined && b.holder === me && b.epoch === config.epoch && s.wants && b.seq >= s.claimSeq;
+        const at = mine ? sentAt(state.sent, b.seq) : undefined;
+        if (at === undefined) continue;
+        s.acks[a.node] = Math.max(s.acks[a.node] ?? -Infinity, at + L);
+        // "No API at the time of this ack" stays true until it expires: a peer that regains the API
+        // does not cut the holder off at once (it gets `heartbeat-now` and L to write its own).
+        if (!a.apiOk) s.cert[a.node] = Math.max(s.cert[a.node] ?? -Infinity, at + L);
+      }
+      break;
+    }
+    case 'heartbeat-ack':
+      heartbeatAckedSentAt = Math.max(heartbeatAckedSentAt, input.sentAt);
+      break;
+    case 'status':
+      status = { ...input.holders };
+      break;
+    case 'tick':
+      break;
+  }
+
+  const alive = (k: string): boolean => {
+    const p = peers[k];
+    return p !== undefined && now - p.heardAt < D;
+  };
+  // A node that dropped its claim still counts as claiming (and so keeps backing itself) until its
+  // withdraw has completed: otherwise it could back a successor while it still answers.
+  const claims = (k: string, e: string): boolean =>
+    k === me
+      ? (eips[e]?.wants ?? false) || now < (eips[e]?.releasingUntil ?? -Infinity)
+      : alive(k) && (peers[k]?.wants.includes(e) ?? false);
+  const inGrace = now < state.startedAt + D;
+  const apiEnd = heartbeatAckedSentAt + timing.evictionTimeoutMs - timing.fenceMarginMs;
+  const apiOk = now - heartbeatAckedSentAt <= timing.apiOkWindowMs;
+
+  const designated = (e: string): string | undefined => {
+    const named = status[e];
+    if (named === me) return me;
+    if (named !== undefined && claims(named, e)) return named;
+    const holder = members.find((k) => k !== me && alive(k) && peers[k]?.holds.includes(e));
+    if (holder !== undefined) return holder;
+    if (eips[e]?.holding) return me;
+    if (named !== undefined && members.includes(named) && (alive(named) || peers[named] === undefined))
+      return named;
+    return members.find((k) => k === me || alive(k));
+  };
+
+  for (const e of config.eips) {
+    const s = eips[e] as WorkingEip;
+    const want = !inGrace && designated(e) === me;
+    if (want && !s.wants) {
+      s.wants = true;
+      s.claimSeq = state.seq + 1;
+      s.acks = {};
+      s.cert = {};
+    } else if (!want && s.wants) {
+      s.wants = false;
+      s.acks = {};
+      s.cert = {};
+      // The claim stays advertised until the withdraw has completed (w on a clock that may run fast).
+      s.releasingUntil = now + timing.withdrawMs * (1 + timing.maxClockRateError);
+      if (s.holding) {
+        s.holding = false;
+        s.until = -Infinity;
+        actions.push({ type: 'withdraw', eip: e, reason: 'released' });
+      }
+    }
+
+    // Backing: sticky; moves only when the backed node stopped claiming or went silent for D.
+    if (inGrace) s.backing = undefined;
+    else if (s.backing === undefined || !claims(s.backing, e)) {
+      const d = designated(e);
+      s.backing = d !== undefined && claims(d, e) ? d : members.find((k) => claims(k, e));
+    }
+
+    let right = -Infinity;
+    if (s.wants) {
+      const votes = Object.values(s.acks).sort((x, y) => y - x);
+      if (s.backing === me) votes.unshift(Infinity);
+      const leaseEnd = votes[Math.floor(n / 2)] ?? -Infinity;
+      let certEnd = n >= 2 ? Infinity : -Infinity;
+      for (const k of members) if (k !== me) certEnd = Math.min(certEnd, s.cert[k] ?? -Infinity);
+      right = Math.min(leaseEnd, Math.max(apiEnd, certEnd));
+      // Two nodes: no majority without both, so the API server is the tie-breaker.
+      if (n === 2 && status[e] === me && s.backing === me) right = Math.max(right, apiEnd);
+    }
+    const hold = s.wants && now < right;
+    if (hold && !s.holding) {
+      s.holding = true;
+      s.until = right;
+      const from = status[e] !== me ? status[e] : undefined;
+      actions.push({ type: 'take-over', eip: e, until: right, from });
+    } else if (hold && right !== s.until) {
+      s.until = right;
+      actions.push({ type: 'answer', eip: e, until: right });
+    } else if (!hold && s.holding) {
+      s.holding = false;
+      s.until = -Infinity;
+      actions.push({ type: 'withdraw', eip: e, reason: 'lease-lost' });
+    }
+  }
+
+  let lastHeartbeatNowAt = state.lastHeartbeatNowAt;
+  if (
+    !apiOk &&
+    now - lastHeartbeatNowAt >= P &&
+    members.some((k) => k !== me && alive(k) && peers[k]?.apiOk)
+  ) {
+    lastHeartbeatNowAt = now;
+    actions.push({ type: 'heartbeat-now' });
+  }
+
+  // The advert: sent every P, and at once when its content changes.
+  const wants = config.eips.filter((e) => eips[e]?.wants || now < (eips[e]?.releasingUntil ?? -Infinity));
+  const holds = config.eips.filter((e) => eips[e]?.holding);
+  const key = JSON.stringify([wants, holds, apiOk, config.eips.map((e) => eips[e]?.backing ?? '')]);
+  let { seq, lastSentAt, sent } = state;
+  if (key !== state.lastSentKey || now >= lastSentAt + P) {
+    seq += 1;
+    lastSentAt = now;
+    sent = [...sent.filter(([, at]) => at + L > now), [seq, now] as const];
+    const backing: Record<string, Backing> = {};
+    for (const e of config.eips) {
+      const b = eips[e]?.backing;
+      if (b === me) backing[e] = { holder: me, epoch: config.epoch, seq };
+      else if (b !== undefined) {
+        const p = peers[b] as PeerRecord;
+        backing[e] = { holder: b, epoch: p.epoch, seq: p.seq };
+      }
+    }
+    actions.push({
+      type: 'send-advert',
+      advert: {
+        group: config.group,
+        node: me,
+        epoch: config.epoch,
+        seq,
+        sentAtWall: wallNow,
+        apiOk,
+        wants,
+        holds,
+        backing,
+      },
+    });
+  }
+
+  let wakeAt = lastSentAt + P;
+  const soon = (t: number) => {
+    if (t > now && t < wakeAt) wakeAt = t;
+  };
+  soon(state.startedAt + D);
+  if (apiOk) soon(heartbeatAckedSentAt + timing.apiOkWindowMs + 1e-6);
+  for (const k of members) if (k !== me && alive(k)) soon((peers[k] as PeerRecord).heardAt + D);
+  for (const e of config.eips) {
+    const s = eips[e] as EipState;
+    if (s.holding) soon(s.until);
+    soon(s.releasingUntil);
+  }
+
+  return {
+    state: {
+      config,
+      startedAt: state.startedAt,
+      seq,
+      lastSentAt,
+      lastSentKey: key,
+      sent,
+      heartbeatAckedSentAt,
+      lastHeartbeatNowAt,
+      peers,
+      eips,
+      status,
+    },
+    actions,
+    wakeAt,
+  };
+}

@@ -1,0 +1,394 @@
+import { initialPeerState, type PeerAction, type PeerInput, type PeerState, step } from '../core.js';
+import type { PeerTiming } from '../timing.js';
+import type { Advert } from '../types.js';
+
+/** One agent's clock: local = offsetMs + rate × real time. */
+export interface SimClock {
+  /** 1 ± the rate error (e.g. 0.99 runs 1 % slow). */
+  readonly rate: number;
+  readonly offsetMs: number;
+}
+
+/** A fault in real (simulated) time. Node indexes are taken modulo the group size. */
+export type SimFault =
+  /** The node dies: it stops answering at once and never sends again. */
+  | { readonly kind: 'kill'; readonly node: number; readonly at: number }
+  /**
+   * The agent crashes and starts again after `forMs` with a new epoch and a fresh state; the kernel
+   * lease of the old run keeps answering until the new run's start removes it (after the lag).
+   */
+  | { readonly kind: 'restart'; readonly node: number; readonly at: number; readonly forMs: number }
+  /** The agent freezes (SIGSTOP): the kernel keeps answering until the lease it last set. */
+  | { readonly kind: 'pause'; readonly node: number; readonly at: number; readonly forMs: number }
+  /** Directed LAN links [from, to] drop everything for a while (any subset, asymmetric). */
+  | {
+      readonly kind: 'partition';
+      readonly at: number;
+      readonly forMs: number;
+      readonly links: readonly (readonly [number, number])[];
+    }
+  /** These agents cannot reach the API server for a while (heartbeats are not acknowledged). */
+  | {
+      readonly kind: 'api-down';
+      readonly at: number;
+      readonly forMs: number;
+      readonly nodes: readonly number[];
+    };
+
+/** A whole scenario: group, clocks, network and faults. */
+export interface SimScenario {
+  readonly timing: PeerTiming;
+  /** One clock per agent; the group size is its length. Node i is named `n<i>`, ranked by i. */
+  readonly clocks: readonly SimClock[];
+  /** One-way LAN delay of each advert, uniform in [min, max] ms. */
+  readonly minDelayMs: number;
+  readonly maxDelayMs: number;
+  /** Probability that an advert is lost. */
+  readonly lossRate: number;
+  /** Real time from a withdraw decision (or a lease end) until the node stopped answering. */
+  readonly withdrawLagMs: number;
+  /** API heartbeat period (real ms) and round trip. */
+  readonly heartbeatPeriodMs: number;
+  readonly apiRttMs: number;
+  /** The controller records a peer takeover into the status this long after it (undefined: never). */
+  readonly recordDelayMs?: number;
+  readonly faults: readonly SimFault[];
+  /** Seed of the simulator's own randomness (delays, losses, heartbeat phases). */
+  readonly seed: number;
+}
+
+/** A real-time interval during which a node answered for the EIP. */
+export interface AnswerInterval {
+  /** Node name. */
+  readonly node: string;
+  /** Real time of the take-over (or of the re-bind after a lapsed kernel lease). */
+  readonly start: number;
+  /** Real time it stopped answering: withdraw + lag, lease end + lag, or death. */
+  end: number;
+}
+
+/** Two nodes answering at the same real instant. */
+export interface Overlap {
+  readonly a: AnswerInterval;
+  readonly b: AnswerInterval;
+}
+
+/** The EIP every simulated group serves. */
+export const SIM_EIP = 'eip-0';
+
+type Event = { at: number; order: number; run: () => void };
+
+class Heap {
+  private items: Event[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  push(e: Event): void {
+    const a = this.items;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!Heap.less(a[i] as Event, a[p] as Event)) break;
+      [a[i], a[p]] = [a[p] as Event, a[i] as Event];
+      i = p;
+    }
+  }
+  pop(): Event | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last !== undefined) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && Heap.less(a[l] as Event, a[m] as Event)) m = l;
+        if (r < a.length && Heap.less(a[r] as Event, a[m] as Event)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m] as Event, a[i] as Event];
+        i = m;
+      }
+    }
+    return top;
+  }
+  peek(): Event | undefined {
+    return this.items[0];
+  }
+  private static less(x: Event, y: Event): boolean {
+    return x.at < y.at || (x.at === y.at && x.order < y.order);
+  }
+}
+
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** One simulated agent (read it; the simulator changes it). */
+export interface SimAgent {
+  /** Node name, `n<i>`. */
+  readonly name: string;
+  readonly clock: SimClock;
+  /** The agent's protocol state after its last step. */
+  state: PeerState;
+  /** Killed: never steps or answers again. */
+  dead: boolean;
+  /** Frozen until this real time. */
+  pausedUntil: number;
+  /** Generation of the pending wake-up timer (older ones are ignored). */
+  gen: number;
+  /** The current answer interval, if the node may be answering. */
+  current: AnswerInterval | undefined;
+}
+
+/**
+ * A discrete-event simulator of one EgressGateway's agents running {@link step} over a lossy, delayed,
+ * partitionable LAN, with drifting clocks, pauses, deaths and API outages. It records, in real time,
+ * every interval during which a node answered for {@link SIM_EIP} (a withdraw counts `withdrawLagMs`
+ * late; a paused agent's kernel lease runs until the lease it last set), so properties can check that
+ * no two intervals overlap.
+ *
+ * @example
+ * ```ts
+ * const sim = new PeerSimulator(scenario);
+ * sim.runUntil(5_000);
+ * sim.overlaps(); // [] when safe
+ * ```
+ */
+export class PeerSimulator {
+  /** The agents, node `n<i>` at index i. */
+  readonly agents: SimAgent[];
+  /** Every answer interval, in the order they started. */
+  readonly intervals: AnswerInterval[] = [];
+  /** Every take-over: who, when (real ms). */
+  readonly takeovers: { node: string; at: number }[] = [];
+  /** The gateway status: the node the controller names for the EIP. */
+  status: string;
+  private readonly queue = new Heap();
+  private order = 0;
+  private nowReal = 0;
+  private readonly random: () => number;
+  private readonly blocked = new Map<string, number>();
+  private readonly apiDown = new Map<number, number>();
+
+  constructor(readonly scenario: SimScenario) {
+    this.random = prng(scenario.seed);
+    const n = scenario.clocks.length;
+    const members = Array.from({ length: n }, (_, i) => `n${i}`);
+    this.status = members[0] as string;
+    this.agents = scenario.clocks.map((clock, i) => ({
+      name: members[i] as string,
+      clock,
+      state: initialPeerState(
+        {
+          group: 'g',
+          node: members[i] as string,
+          members,
+          eips: [SIM_EIP],
+          epoch: 1,
+          timing: scenario.timing,
+        },
+        clock.offsetMs,
+        { [SIM_EIP]: this.status },
+      ),
+      dead: false,
+      pausedUntil: -Infinity,
+      gen: 0,
+      current: undefined,
+    }));
+    this.agents.forEach((a, i) => {
+      this.at(0, () => this.input(a, { type: 'tick' }));
+      this.at(this.random() * scenario.heartbeatPeriodMs, () => this.heartbeat(i, true));
+    });
+    for (const f of scenario.faults) this.schedule(f);
+  }
+
+  /** Current real time of the simulation. */
+  get now(): number {
+    return this.nowReal;
+  }
+
+  /** Runs `run` at real time `at` (not before the current time). */
+  at(at: number, run: () => void): void {
+    this.queue.push({ at: Math.max(at, this.nowReal), order: this.order++, run });
+  }
+
+  /** Processes events up to real time `until` (inclusive). */
+  runUntil(until: number): void {
+    for (;;) {
+      const e = this.queue.peek();
+      if (e === undefined || e.at > until) break;
+      this.queue.pop();
+      this.nowReal = e.at;
+      e.run();
+    }
+    this.nowReal = Math.max(this.nowReal, until);
+  }
+
+  /** Pairs of answer intervals of different nodes that share an instant of real time. */
+  overlaps(): Overlap[] {
+    const out: Overlap[] = [];
+    const all = this.intervals;
+    for (let i = 0; i < all.length; i++) {
+      for (let j = i + 1; j < all.length; j++) {
+        const a = all[i] as AnswerInterval;
+        const b = all[j] as AnswerInterval;
+        if (a.node !== b.node && a.start < b.end && b.start < a.end) out.push({ a, b });
+      }
+    }
+    return out;
+  }
+
+  /** Nodes answering at real time `t`. */
+  answeringAt(t: number): string[] {
+    return this.intervals.filter((i) => i.start <= t && t < i.end).map((i) => i.node);
+  }
+
+  /** Local clock of agent `a` at real time `t`. */
+  local(a: SimAgent, t: number = this.nowReal): number {
+    return a.clock.offsetMs + a.clock.rate * t;
+  }
+
+  private realOf(a: SimAgent, local: number): number {
+    return (local - a.clock.offsetMs) / a.clock.rate;
+  }
+
+  private schedule(f: SimFault): void {
+    const n = this.agents.length;
+    switch (f.kind) {
+      case 'kill':
+        this.at(f.at, () => {
+          const a = this.agents[f.node % n] as SimAgent;
+          a.dead = true;
+          if (a.current !== undefined) a.current.end = Math.min(a.current.end, this.nowReal);
+          a.current = undefined;
+        });
+        break;
+      case 'restart':
+        this.at(f.at, () => {
+          const a = this.agents[f.node % n] as SimAgent;
+          if (a.dead) return;
+          a.pausedUntil = Math.max(a.pausedUntil, this.nowReal + f.forMs);
+          this.at(a.pausedUntil, () => {
+            if (a.dead || this.nowReal < a.pausedUntil) return;
+            if (a.current !== undefined)
+              a.current.end = Math.min(a.current.end, this.nowReal + this.scenario.withdrawLagMs);
+            a.current = undefined;
+            const config = { ...a.state.config, epoch: a.state.config.epoch + 1 };
+            a.state = initialPeerState(config, this.local(a), { [SIM_EIP]: this.status });
+            a.gen++;
+            this.input(a, { type: 'tick' });
+          });
+        });
+        break;
+      case 'pause':
+        this.at(f.at, () => {
+          const a = this.agents[f.node % n] as SimAgent;
+          a.pausedUntil = Math.max(a.pausedUntil, this.nowReal + f.forMs);
+          this.at(a.pausedUntil, () => this.resume(a));
+        });
+        break;
+      case 'partition':
+        this.at(f.at, () => {
+          for (const [from, to] of f.links) {
+            const k = `${from % n}>${to % n}`;
+            this.blocked.set(k, Math.max(this.blocked.get(k) ?? -Infinity, this.nowReal + f.forMs));
+          }
+        });
+        break;
+      case 'api-down':
+        this.at(f.at, () => {
+          for (const i of f.nodes)
+            this.apiDown.set(i % n, Math.max(this.apiDown.get(i % n) ?? -Infinity, this.nowReal + f.forMs));
+        });
+        break;
+    }
+  }
+
+  private resume(a: SimAgent): void {
+    if (a.dead || this.nowReal < a.pausedUntil) return;
+    if (a.state.status[SIM_EIP] !== this.status)
+      this.input(a, { type: 'status', holders: { [SIM_EIP]: this.status } });
+    else this.input(a, { type: 'tick' });
+  }
+
+  private heartbeat(i: number, periodic: boolean): void {
+    const a = this.agents[i] as SimAgent;
+    if (a.dead) return;
+    if (periodic) this.at(this.nowReal + this.scenario.heartbeatPeriodMs, () => this.heartbeat(i, true));
+    if (this.nowReal < a.pausedUntil) return;
+    if (this.nowReal < (this.apiDown.get(i) ?? -Infinity)) return;
+    const sentAt = this.local(a);
+    this.at(this.nowReal + this.scenario.apiRttMs, () => this.input(a, { type: 'heartbeat-ack', sentAt }));
+  }
+
+  private input(a: SimAgent, input: PeerInput): void {
+    if (a.dead || this.nowReal < a.pausedUntil) return;
+    const r = step(a.state, input, this.local(a));
+    a.state = r.state;
+    for (const action of r.actions) this.act(a, action);
+    const gen = ++a.gen;
+    this.at(this.realOf(a, r.wakeAt) + 1e-6, () => {
+      if (a.gen === gen) this.input(a, { type: 'tick' });
+    });
+  }
+
+  private act(a: SimAgent, action: PeerAction): void {
+    const t = this.nowReal;
+    const lag = this.scenario.withdrawLagMs;
+    switch (action.type) {
+      case 'take-over':
+      case 'answer': {
+        const end = Math.max(t, this.realOf(a, action.until)) + lag;
+        if (a.current !== undefined && t < a.current.end) a.current.end = end;
+        else {
+          a.current = { node: a.name, start: t, end };
+          this.intervals.push(a.current);
+        }
+        if (action.type === 'take-over') {
+          this.takeovers.push({ node: a.name, at: t });
+          const delay = this.scenario.recordDelayMs;
+          if (delay !== undefined) this.at(t + delay, () => this.record(a));
+        }
+        break;
+      }
+      case 'withdraw':
+        if (a.current !== undefined) a.current.end = Math.min(a.current.end, t + lag);
+        a.current = undefined;
+        break;
+      case 'send-advert':
+        this.send(a, action.advert);
+        break;
+      case 'heartbeat-now':
+        this.heartbeat(this.agents.indexOf(a), false);
+        break;
+    }
+  }
+
+  private record(a: SimAgent): void {
+    if (a.dead || a.current === undefined || this.nowReal >= a.current.end || this.status === a.name) return;
+    this.status = a.name;
+    for (const b of this.agents) this.input(b, { type: 'status', holders: { [SIM_EIP]: a.name } });
+  }
+
+  private send(from: SimAgent, advert: Advert): void {
+    const { minDelayMs, maxDelayMs, lossRate } = this.scenario;
+    const i = this.agents.indexOf(from);
+    this.agents.forEach((to, j) => {
+      if (j === i) return;
+      if (this.nowReal < (this.blocked.get(`${i}>${j}`) ?? -Infinity)) return;
+      if (this.random() < lossRate) return;
+      const delay = minDelayMs + this.random() * (maxDelayMs - minDelayMs);
+      this.at(this.nowReal + delay, () => this.input(to, { type: 'advert', advert }));
+    });
+  }
+}
