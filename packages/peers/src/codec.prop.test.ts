@@ -34,6 +34,29 @@ describe('advert codec (random adverts and bytes)', () => {
     );
   });
 
+  it('EIPs named like Object.prototype members round-trip as data (found by the property above)', () => {
+    const backing = Object.fromEntries(
+      ['toString', 'constructor', '__proto__'].map((e) => [e, { holder: 'n1', epoch: 1, seq: 2 }]),
+    );
+    const a: Advert = {
+      group: 'g',
+      node: 'n1',
+      epoch: 1,
+      seq: 3,
+      sentAtWall: 9,
+      apiOk: true,
+      wants: [],
+      holds: [],
+      backing,
+    };
+    const r = encodeAdvert(a, key);
+    if (!r.ok) throw new Error(r.reason);
+    const d = decodeAdvert(r.bytes, [key]);
+    expect(d).toEqual({ ok: true, advert: a, keyId: 'k' });
+    expect(d.ok && Object.keys(d.advert.backing).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(d.ok && Object.getPrototypeOf(d.advert.backing)).toBe(Object.prototype);
+  });
+
   it('random bytes never throw and are never accepted', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 1_400 }), (bytes) => {

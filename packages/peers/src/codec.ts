@@ -97,16 +97,19 @@ function parseBody(text: string): Advert | undefined {
     return undefined;
   if (!isStrings(wants) || !isStrings(holds) || !Array.isArray(backing)) return undefined;
   if (!holds.every((e) => wants.includes(e))) return undefined;
-  const b: Record<string, Backing> = {};
+  // A Map, then own properties: an EIP named like an Object.prototype member ("constructor",
+  // "__proto__") is data, never a prototype lookup or a prototype change.
+  const b = new Map<string, Backing>();
   for (const entry of backing) {
     if (!Array.isArray(entry) || entry.length !== 4) return undefined;
     const [eip, holder, bepoch, bseq] = entry as unknown[];
     if (typeof eip !== 'string' || typeof holder !== 'string' || !isCount(bepoch) || !isCount(bseq))
       return undefined;
-    if (eip in b) return undefined;
-    b[eip] = { holder, epoch: bepoch, seq: bseq };
+    if (b.has(eip)) return undefined;
+    b.set(eip, { holder, epoch: bepoch, seq: bseq });
   }
-  return { group, node, epoch, seq, sentAtWall, apiOk: apiOk === 1, wants, holds, backing: b };
+  const backingObject = Object.fromEntries(b) as Record<string, Backing>;
+  return { group, node, epoch, seq, sentAtWall, apiOk: apiOk === 1, wants, holds, backing: backingObject };
 }
 
 /**
