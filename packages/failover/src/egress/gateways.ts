@@ -288,29 +288,29 @@ function firstUsable(gw: PoolModel): ResolvedEip | null {
 }
 
 /**
- * Records the addresses of a pool that are never handed out: the unspecified address, and for each CIDR
- * entry its network address (a subnet-router anycast address in IPv6) and, for IPv4 prefixes up to /30,
- * its broadcast address. A /31, /32, /127 or /128 is point to point: all its addresses are usable.
- * Computed from the entry text, so it holds whether or not the pool itself includes those addresses.
+ * Records the addresses of a pool that are never handed out although the pool holds them: the
+ * unspecified address, and the network address of each IPv6 CIDR entry up to /126 (the subnet-router
+ * anycast address, RFC 4291). IPv4 network and broadcast addresses need nothing here: the pool
+ * module leaves them out of an IPv4 CIDR as upstream does, and an address listed on its own is
+ * handed out as upstream hands it out. Computed from the segments' entry text.
  */
 function reserveAddresses(pool: AddressPool, reserved: Map<string, string>): void {
   const family = pool.family;
   const bits = familyBits(family);
   if (pool.size > 0n) reserved.set(formatIp(family, 0n), 'the unspecified address');
+  if (family !== 6) return;
   for (const s of pool.segments) {
-    const text = s.entry.trim();
-    const slash = text.indexOf('/');
+    const slash = s.entry.indexOf('/');
     if (slash === -1) continue;
-    const parsed = parseIp(text.slice(0, slash));
-    const base = parsed.ok ? parsed.value : null;
-    const prefix = Number(text.slice(slash + 1));
-    if (base === null || base.family !== family || !Number.isInteger(prefix) || prefix >= bits - 1) continue;
+    const parsed = parseIp(s.entry.slice(0, slash));
+    const prefix = Number(s.entry.slice(slash + 1));
+    if (!parsed.ok || parsed.value.family !== family || !Number.isInteger(prefix) || prefix >= bits - 1)
+      continue;
     const hostBits = BigInt(bits - prefix);
-    const network = (base.value >> hostBits) << hostBits;
-    if (!reserved.has(formatIp(family, network)))
-      reserved.set(formatIp(family, network), `the network address of ${text}`);
-    if (family === 4)
-      reserved.set(formatIp(family, network + (1n << hostBits) - 1n), `the broadcast address of ${text}`);
+    const network = (parsed.value.value >> hostBits) << hostBits;
+    if (!reserved.has(formatIp(family, network))) {
+      reserved.set(formatIp(family, network), `the subnet-router anycast address of ${s.entry}`);
+    }
   }
 }
 
