@@ -252,6 +252,11 @@ describe('addresses that are never handed out as EIPs', () => {
     // A /31 or /32 (point-to-point, RFC 3021) has no network address to avoid.
     const p2p = handedOut(makeGateway('gw', { ipv4: ['198.18.0.6/31'] }));
     expect([...p2p.addresses].sort()).toEqual(['198.18.0.6', '198.18.0.7']);
+    // Every IPv6 CIDR entry as written keeps its anycast address out, even inside a larger entry
+    // (found by the controller's pool agreement property test).
+    const nested = handedOut(makeGateway('gw', { ipv6: ['fd00::/124', 'fd00::4/126'] }), rr(20));
+    expect(nested.addresses.size).toBe(14);
+    expect(nested.addresses.has('fd00::') || nested.addresses.has('fd00::4')).toBe(false);
     // Listed on its own, the network address is in the pool and handed out, as upstream does.
     const own = handedOut(makeGateway('gw', { ipv4: ['198.18.0.0/30', '198.18.0.0'] }));
     expect([...own.addresses].sort()).toEqual(['198.18.0.0', '198.18.0.1', '198.18.0.2']);
