@@ -144,6 +144,18 @@ describe('#5 IPv4 CIDRs exclude network and broadcast (ip.go:490-493)', () => {
     }
   });
 
+  it('an explicit EIP on the broadcast address of a /30 is refused, naming the CIDR (#25)', () => {
+    const gw = gateway('egw1', { ipv4: B.ipv4 });
+    const errors = validateAgainstCluster(policy({ ipv4: '198.18.1.3' }), { gateways: [gw] }, 'CREATE');
+    expect(errors).toEqual([
+      {
+        path: 'spec.egressIP.ipv4',
+        message:
+          '198.18.1.3 is the broadcast address of 198.18.1.0/30 in EgressGateway egw1, which a pool leaves out: choose another address from its spec.ippools.ipv4',
+      },
+    ]);
+  });
+
   it('a /30 counts 2 against the IPv6 pool; an IPv6 /126 keeps all 4', () => {
     expect(
       validateResource(gateway('egw1', { ipv4: ['198.18.1.0/30'], ipv6: ['fd00:1::1-fd00:1::2'] })).ok,
