@@ -15,8 +15,9 @@ export interface IpUsage {
 }
 
 /**
- * Computes `status.ipUsage` for pools and the addresses in use. Totals count distinct addresses
- * (overlapping entries once), an address in use counts once however it is spelled, and counts above
+ * Computes `status.ipUsage` for pools and the addresses in use. Totals count the pool's addresses as
+ * upstream does (`@egressgateway/netaddr`: IPv4 network and broadcast left out, overlapping entries
+ * once), an address in use counts once however it is spelled, and counts above
  * `Number.MAX_SAFE_INTEGER` (a huge IPv6 pool) are clamped to it, as the field is an integer.
  */
 export function computeIpUsage(
@@ -24,8 +25,9 @@ export function computeIpUsage(
   inUse: { ipv4: Iterable<string>; ipv6: Iterable<string> },
 ): IpUsage {
   const clamp = (n: bigint) => (n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n));
-  const v4 = parsePool(ippools.ipv4);
-  const v6 = parsePool(ippools.ipv6);
+  // One family per pool, as the engine reads them: an entry of the other family counts in neither.
+  const v4 = parsePool(ippools.ipv4, { family: 4 });
+  const v6 = parsePool(ippools.ipv6, { family: 6 });
   const used = (pool: AddressPool, addrs: Iterable<string>) => {
     const seen = new Set<string>();
     for (const a of addrs) {

@@ -4,6 +4,7 @@ import {
   type PoolSegment,
   parsePool,
   poolContains,
+  poolExclusionOf,
 } from '@egressgateway/netaddr';
 import { NAMESPACE_DEFAULT_GATEWAY_LABEL } from './constants.js';
 import { type CrossObjectError, joinPath, type ValidationError } from './errors.js';
@@ -180,9 +181,12 @@ function policyAgainst(p: EgressPolicy | EgressClusterPolicy, view: ClusterView)
   for (const field of ['ipv4', 'ipv6'] as const) {
     const eip = egressIP[field];
     if (eip && !poolContains(pool[field], eip)) {
+      const x = poolExclusionOf(pool[field], eip);
       out.push({
         path: `spec.egressIP.${field}`,
-        message: `${eip} is not in the ${field} pool of EgressGateway ${name}: choose an address from its spec.ippools.${field}`,
+        message: x
+          ? `${eip} is the ${x.role} address of ${x.entry} in EgressGateway ${name}, which a pool leaves out: choose another address from its spec.ippools.${field}`
+          : `${eip} is not in the ${field} pool of EgressGateway ${name}: choose an address from its spec.ippools.${field}`,
       });
     }
   }

@@ -2,13 +2,13 @@ import {
   checkLabelKey,
   checkLabelValue,
   distinctPoolSize,
-  findOverlaps,
   type IpFamily,
   type LabelSelectorLike,
   parseCidr,
   parseIp,
   parsePool,
   poolContains,
+  poolExclusionOf,
   selectorIssues,
 } from '@egressgateway/netaddr';
 import { API_GROUP_VERSION, CLUSTER_INFO_NAME, type EgressKind, KINDS, MARK_BASE } from './constants.js';
@@ -102,7 +102,8 @@ function gatewayErrors(gw: EgressGateway): ValidationError[] {
   if (!gw.spec)
     return [{ path: 'spec', message: 'Required value: an EgressGateway needs spec.nodeSelector.selector' }];
   const pools = gw.spec.ippools ?? {};
-  // Admission reads pools strictly: host bits in a CIDR are refused (the default), blanks skipped.
+  // Pools read as upstream reads them (@egressgateway/netaddr): host bits masked, IPv4 network and
+  // broadcast left out, overlapping entries merged, blank entries refused.
   const parsed = { 4: parsePool(pools.ipv4), 6: parsePool(pools.ipv6) };
   for (const family of [4, 6] as const) {
     const field = family === 4 ? 'ipv4' : 'ipv6';
@@ -117,23 +118,19 @@ function gatewayErrors(gw: EgressGateway): ValidationError[] {
         });
       }
     }
-    for (const o of findOverlaps(parsed[family].segments)) {
-      // Blame the entry written later: it repeats addresses an earlier entry already lists.
-      const [first, later] = o.a.index <= o.b.index ? [o.a, o.b] : [o.b, o.a];
-      out.push({
-        path: joinPath(base, later.index),
-        message: `"${later.entry}" overlaps "${first.entry}" (both contain ${o.address}): list every address once`,
-      });
-    }
+    // Overlapping or repeated entries merge (upstream's reading, issue 19): nothing to refuse.
     const defField = family === 4 ? 'ipv4DefaultEIP' : 'ipv6DefaultEIP';
     const def = pools[defField];
     if (def) {
       const e = addressError(def, family);
       if (e) out.push({ path: `spec.ippools.${defField}`, message: e });
       else if (!poolContains(parsed[family], def)) {
+        const x = poolExclusionOf(parsed[family], def);
         out.push({
           path: `spec.ippools.${defField}`,
-          message: `${def} is not in spec.ippools.${field}: add it to the pool or choose an address from it`,
+          message: x
+            ? `${def} is the ${x.role} address of ${x.entry}, which a pool leaves out: choose another address of spec.ippools.${field}`
+            : `${def} is not in spec.ippools.${field}: add it to the pool or choose an address from it`,
         });
       }
     }

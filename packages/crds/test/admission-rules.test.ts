@@ -105,6 +105,66 @@ describe('single-object rules (validateResource)', () => {
   });
 });
 
+// #4-#6 as upstream reads pools (issue 19; pkg/utils/ip/ip.go and the gateway webhook W:82-111).
+describe.each(FAMILIES)('pool rules #4-#6 (validateResource), %s', (f) => {
+  const other: Family = f === 'ipv4' ? 'ipv6' : 'ipv4';
+  const withPool = (pool: string[], otherPool: string[] = []) =>
+    gateway('egw1', { [f]: pool, [other]: otherPool });
+  const refusal = (obj: unknown) => {
+    const r = validateResource(obj);
+    return r.ok ? [] : paths(r.errors);
+  };
+
+  it(`#4 a blank ${f} entry is refused -> spec.ippools.${f}[1]`, () => {
+    expect(refusal(withPool([addr(f, 10), '']))).toEqual([`spec.ippools.${f}[1]`]);
+  });
+
+  it(`#4 an ${f} range with spaces is refused -> spec.ippools.${f}[0]`, () => {
+    expect(refusal(withPool([`${addr(f, 10)} - ${addr(f, 12)}`]))).toEqual([`spec.ippools.${f}[0]`]);
+  });
+
+  it(`#4 an ${f} CIDR with host bits is accepted (masked) and overlapping entries merge`, () => {
+    const cidr = f === 'ipv4' ? '198.18.0.9/29' : 'fd00::9/125';
+    expect(refusal(withPool([cidr, addr(f, 10), `${addr(f, 11)}-${addr(f, 20)}`]))).toEqual([]);
+  });
+
+  it(`#6 dual stack compares merged ${f} counts -> spec.ippools`, () => {
+    const pairs = [addr(other, 10), addr(other, 11)];
+    expect(refusal(withPool([addr(f, 10), addr(f, 11), addr(f, 10)], pairs))).toEqual([]);
+    expect(refusal(withPool([addr(f, 10), addr(f, 11), addr(f, 12)], pairs))).toEqual(['spec.ippools']);
+  });
+});
+
+describe('#5 IPv4 CIDRs exclude network and broadcast (ip.go:490-493)', () => {
+  it('a default EIP on the network or broadcast address of a /30 is refused -> spec.ippools.ipv4DefaultEIP', () => {
+    for (const eip of ['198.18.1.0', '198.18.1.3']) {
+      const g = gateway('egw1', { ipv4: B.ipv4 });
+      g.spec!.ippools!.ipv4DefaultEIP = eip;
+      const r = validateResource(g);
+      expect(r.ok ? [] : paths(r.errors)).toEqual(['spec.ippools.ipv4DefaultEIP']);
+    }
+  });
+
+  it('an explicit EIP on the broadcast address of a /30 is refused, naming the CIDR (#25)', () => {
+    const gw = gateway('egw1', { ipv4: B.ipv4 });
+    const errors = validateAgainstCluster(policy({ ipv4: '198.18.1.3' }), { gateways: [gw] }, 'CREATE');
+    expect(errors).toEqual([
+      {
+        path: 'spec.egressIP.ipv4',
+        message:
+          '198.18.1.3 is the broadcast address of 198.18.1.0/30 in EgressGateway egw1, which a pool leaves out: choose another address from its spec.ippools.ipv4',
+      },
+    ]);
+  });
+
+  it('a /30 counts 2 against the IPv6 pool; an IPv6 /126 keeps all 4', () => {
+    expect(
+      validateResource(gateway('egw1', { ipv4: ['198.18.1.0/30'], ipv6: ['fd00:1::1-fd00:1::2'] })).ok,
+    ).toBe(true);
+    expect(validateResource(gateway('egw1', B)).ok).toBe(false);
+  });
+});
+
 describe.each(FAMILIES)('update rules (validateUpdate), %s', (f) => {
   const other: Family = f === 'ipv4' ? 'ipv6' : 'ipv4';
   it(`#9 a gateway created without an ${f} pool cannot get one -> spec.ippools.${f}`, () => {

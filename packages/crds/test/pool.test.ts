@@ -4,7 +4,8 @@ import { computeIpUsage, validateResource } from '../src/index.js';
 // Address and pool arithmetic lives in @egressgateway/netaddr (and is tested there); these tests
 // cover what crds builds on it: status.ipUsage and the messages admission gives.
 
-const pool = ['198.18.0.10', '198.18.0.20-198.18.0.22', '198.18.1.0/30'];
+// 198.18.0.10, 198.18.0.20-22 and 198.18.1.1-198.18.1.6 (a /29 without network and broadcast: 6)
+const pool = ['198.18.0.10', '198.18.0.20-198.18.0.22', '198.18.1.0/29'];
 
 describe('computeIpUsage', () => {
   it('counts an address in use once however it is spelled, and ignores addresses outside the pool', () => {
@@ -13,13 +14,25 @@ describe('computeIpUsage', () => {
         { ipv4: pool, ipv6: ['fd00::10-fd00::17'] },
         { ipv4: ['198.18.0.21', '198.18.0.21', '203.0.113.1'], ipv6: ['fd00::10', 'fd00:0::10'] },
       ),
-    ).toEqual({ ipv4Total: 8, ipv4Free: 7, ipv6Total: 8, ipv6Free: 7 });
+    ).toEqual({ ipv4Total: 10, ipv4Free: 9, ipv6Total: 8, ipv6Free: 7 });
   });
 
-  it('counts overlapping entries and blanks once, and clamps a /64 to the largest safe integer', () => {
+  it('counts overlapping entries once, blanks and the other family not at all, and clamps a /64', () => {
     expect(
-      computeIpUsage({ ipv4: ['198.18.0.10', '', '198.18.0.10'] }, { ipv4: [], ipv6: [] }).ipv4Total,
-    ).toBe(1);
+      computeIpUsage(
+        { ipv4: ['198.18.0.10', '', '198.18.0.8-198.18.0.11', 'fd00::1'] },
+        { ipv4: [], ipv6: [] },
+      ).ipv4Total,
+    ).toBe(4);
+    // The network and broadcast addresses are not in the pool, so an EIP there is not counted as used.
+    expect(
+      computeIpUsage({ ipv4: ['198.18.1.0/30'] }, { ipv4: ['198.18.1.0', '198.18.1.2'], ipv6: [] }),
+    ).toEqual({
+      ipv4Total: 2,
+      ipv4Free: 1,
+      ipv6Total: 0,
+      ipv6Free: 0,
+    });
     expect(computeIpUsage({ ipv6: ['fd00::/64'] }, { ipv4: [], ipv6: ['fd00::1'] })).toEqual({
       ipv4Total: 0,
       ipv4Free: 0,
@@ -29,7 +42,7 @@ describe('computeIpUsage', () => {
   });
 
   it('does not count an in-use address with a zone or whitespace as in the pool', () => {
-    expect(computeIpUsage({ ipv4: pool }, { ipv4: [' 198.18.0.10'], ipv6: [] }).ipv4Free).toBe(8);
+    expect(computeIpUsage({ ipv4: pool }, { ipv4: [' 198.18.0.10'], ipv6: [] }).ipv4Free).toBe(10);
     expect(computeIpUsage({ ipv6: ['fd00::10'] }, { ipv4: [], ipv6: ['fd00::10%eth0'] }).ipv6Free).toBe(1);
   });
 });
@@ -58,9 +71,17 @@ describe('admission of addresses', () => {
     );
   });
 
-  it('reports a bad pool entry at its index as written, blanks included', () => {
-    expect(errors(gateway({ ipv4: ['', '198.18.0.1', '10.6.1.70/28'] }))).toContain(
-      'spec.ippools.ipv4[2]: "10.6.1.70/28" has host bits set: write the network address, 10.6.1.64/28',
-    );
+  // Issue 19: host bits were refused here before; upstream accepts its own example 10.6.1.70/28.
+  it('reports a bad pool entry at its index as written, blanks included, and accepts host bits', () => {
+    expect(errors(gateway({ ipv4: ['', '198.18.0.1', '10.6.1.70/28', '198.18.0.3 - 198.18.0.4'] }))).toEqual([
+      'spec.ippools.ipv4[0]: the entry is blank: write an address, a range (first-last) or a CIDR, or remove it',
+      'spec.ippools.ipv4[3]: "198.18.0.3 - 198.18.0.4" contains whitespace: write it without spaces, "198.18.0.3-198.18.0.4"',
+    ]);
+  });
+
+  it('names the network address a default EIP points at', () => {
+    expect(errors(gateway({ ipv4: ['198.18.1.1/30'], ipv4DefaultEIP: '198.18.1.0' }))).toEqual([
+      'spec.ippools.ipv4DefaultEIP: 198.18.1.0 is the network address of 198.18.1.1/30, which a pool leaves out: choose another address of spec.ippools.ipv4',
+    ]);
   });
 });

@@ -107,24 +107,24 @@ const BAD: Array<[string, () => unknown, string]> = [
     'spec.ippools.ipv4[1]',
   ],
   [
-    'CIDR with host bits',
-    edit(gateway, (o) => o.spec.ippools.ipv4.push('198.18.1.1/30')),
-    'spec.ippools.ipv4[2]',
-  ],
-  [
     'CIDR prefix too long',
     edit(gateway, (o) => o.spec.ippools.ipv4.push('198.18.1.0/33')),
     'spec.ippools.ipv4[2]',
   ],
+  // Issue 19: upstream refuses a blank entry and `a - b` with spaces (we skipped and trimmed them).
+  ['blank pool entry', edit(gateway, (o) => o.spec.ippools.ipv4.push('')), 'spec.ippools.ipv4[2]'],
   [
-    'duplicate address in a pool',
-    edit(gateway, (o) => o.spec.ippools.ipv4.push('198.18.0.21')),
-    'spec.ippools.ipv4[2]',
+    'range with spaces',
+    edit(gateway, (o) => o.spec.ippools.ipv6.push('fd00::30 - fd00::31')),
+    'spec.ippools.ipv6[2]',
   ],
   [
-    'overlapping CIDR and range',
-    edit(gateway, (o) => o.spec.ippools.ipv6.push('fd00::/120')),
-    'spec.ippools.ipv6[2]',
+    'default EIP = network address of a CIDR, which the pool leaves out',
+    edit(gateway, (o) => {
+      o.spec.ippools.ipv4 = ['198.18.1.0/30', '198.18.0.21-198.18.0.22'];
+      o.spec.ippools.ipv4DefaultEIP = '198.18.1.0';
+    }),
+    'spec.ippools.ipv4DefaultEIP',
   ],
   [
     'default EIP not in pool',
@@ -250,7 +250,9 @@ describe('validateResource rejects bad objects with the field path', () => {
     for (const o of [gateway(), policy(), tunnel()]) expect(validateResource(o)).toMatchObject({ ok: true });
   });
 
-  it('treats blank pool entries, as upstream examples write them, as no entry', () => {
+  // Issue 19: a blank list entry is refused now (upstream's webhook refuses it); an empty list and
+  // an empty default EIP field are still no pool and no default.
+  it('refuses a blank pool entry but accepts an empty pool and an empty default EIP field', () => {
     const g = gateway();
     g.spec!.ippools = {
       ipv4: ['198.18.0.10'],
@@ -258,7 +260,48 @@ describe('validateResource rejects bad objects with the field path', () => {
       ipv4DefaultEIP: '198.18.0.10',
       ipv6DefaultEIP: '',
     };
+    expect(validateResource(g)).toMatchObject({ ok: false, errors: [{ path: 'spec.ippools.ipv6[0]' }] });
+    g.spec!.ippools = { ipv4: ['198.18.0.10'], ipv6: [], ipv4DefaultEIP: '198.18.0.10', ipv6DefaultEIP: '' };
     expect(validateResource(g)).toMatchObject({ ok: true });
+  });
+
+  // Issue 19: these were refused (our stricter reading); upstream masks host bits and merges
+  // repeated or overlapping entries, and the sizes compared for dual stack are the merged ones.
+  it('accepts host-bit CIDRs and overlapping entries as upstream does, comparing merged sizes', () => {
+    const g = gateway();
+    g.spec!.ippools = {
+      ipv4: ['198.18.1.1/29', '198.18.1.5-198.18.1.6', '198.18.1.3'], // 198.18.1.1-198.18.1.6: 6
+      ipv6: ['fd00::10-fd00::14', 'fd00::12/127', 'fd00::15'], // fd00::10-fd00::15: 6
+      ipv4DefaultEIP: '198.18.1.6',
+      ipv6DefaultEIP: 'fd00::15',
+    };
+    expect(validateResource(g)).toMatchObject({ ok: true });
+    g.spec!.ippools.ipv6 = ['fd00::10-fd00::14', 'fd00::12/127', 'fd00::16']; // 6 distinct, without fd00::15
+    expect(validateResource(g)).toMatchObject({
+      ok: false,
+      errors: [{ path: 'spec.ippools.ipv6DefaultEIP' }],
+    });
+    g.spec!.ippools.ipv6 = ['fd00::10-fd00::14', 'fd00::12/127']; // 5 distinct
+    g.spec!.ippools.ipv6DefaultEIP = 'fd00::14';
+    expect(validateResource(g)).toMatchObject({
+      ok: false,
+      errors: [
+        { path: 'spec.ippools', message: expect.stringContaining('ipv4 has 6 addresses, ipv6 has 5') },
+      ],
+    });
+  });
+
+  it('a /30 holds 2 addresses for the dual-stack size check (upstream counts it so)', () => {
+    const g = gateway();
+    g.spec!.ippools = { ipv4: ['198.18.1.0/30'], ipv6: ['fd00::1-fd00::2'] };
+    expect(validateResource(g)).toMatchObject({ ok: true });
+    g.spec!.ippools = { ipv4: ['198.18.1.0/30'], ipv6: ['fd00::/126'] };
+    expect(validateResource(g)).toMatchObject({
+      ok: false,
+      errors: [
+        { path: 'spec.ippools', message: expect.stringContaining('ipv4 has 2 addresses, ipv6 has 4') },
+      ],
+    });
   });
 
   it('says how to fix a default EIP outside the pool', () => {
@@ -327,6 +370,18 @@ describe('validateAcrossObjects', () => {
 
   it('finds nothing wrong in a consistent set', () => {
     expect(validateAcrossObjects([gateway(), gw2(), policy()])).toEqual([]);
+  });
+
+  // Issue 19: a CIDR's IPv4 network and broadcast addresses are not in its pool, so another gateway
+  // may list them; its usable addresses still belong to one gateway only.
+  it('compares gateways on the addresses their pools hold, without network and broadcast', () => {
+    const g = gateway();
+    g.spec!.ippools = { ipv4: ['198.18.1.0', '198.18.1.3'], ipv4DefaultEIP: '198.18.1.0' };
+    expect(validateAcrossObjects([g, gw2()])).toEqual([]);
+    g.spec!.ippools.ipv4 = ['198.18.1.0', '198.18.1.2'];
+    expect(validateAcrossObjects([g, gw2()])).toMatchObject([
+      { path: 'spec.ippools.ipv4', message: expect.stringContaining('198.18.1.2 is also in the pool') },
+    ]);
   });
 
   it('reports an address in two gateways pools, on the later gateway', () => {

@@ -11,14 +11,15 @@ import { makeGateway, makeNode, makePolicy, makeTunnel } from './testing/builder
 
 describe('AddressPool (the engine view of a netaddr pool)', () => {
   it('walks singles, ranges and CIDRs in entry order without expanding them', () => {
-    const pool = AddressPool.parse(4, ['198.18.0.10', '198.18.1.0-198.18.1.3', '198.19.0.0/30']);
-    expect(pool.size).toBe(9n);
-    expect([0n, 1n, 4n, 5n, 8n, 9n].map((i) => pool.at(i))).toEqual([
+    // Issue 19: the /29 holds 198.19.0.1-198.19.0.6 (upstream leaves out network and broadcast).
+    const pool = AddressPool.parse(4, ['198.18.0.10', '198.18.1.0-198.18.1.3', '198.19.0.0/29']);
+    expect(pool.size).toBe(11n);
+    expect([0n, 1n, 4n, 5n, 10n, 11n].map((i) => pool.at(i))).toEqual([
       '198.18.0.10',
       '198.18.1.0',
       '198.18.1.3',
-      '198.19.0.0',
-      '198.19.0.3',
+      '198.19.0.1',
+      '198.19.0.6',
       null,
     ]);
     expect(pool.indexOf('198.18.1.2')).toBe(3n);
@@ -36,8 +37,18 @@ describe('AddressPool (the engine view of a netaddr pool)', () => {
     const pool = AddressPool.parse(4, ['fd00::1', '10.0.0.5-10.0.0.1', '10.0.0.0/33', 'x', '', '192.0.2.1']);
     expect(pool.problems.map((p) => p.index)).toEqual([0, 1, 2, 3, 4]);
     expect(pool.size).toBe(1n);
-    // A CIDR with host bits is read as its network (issue 19 decides with upstream).
-    expect(AddressPool.parse(4, ['10.6.1.70/28']).at(0n)).toBe('10.6.1.64');
+    // A CIDR with host bits is read as its network, without network and broadcast (issue 19).
+    expect(AddressPool.parse(4, ['10.6.1.70/28']).at(0n)).toBe('10.6.1.65');
+    expect(AddressPool.parse(4, ['10.6.1.70/28']).size).toBe(14n);
+    // Overlapping entries merge: size is the distinct count and positions never repeat an address.
+    const merged = AddressPool.parse(4, ['192.0.2.1-192.0.2.4', '192.0.2.3-192.0.2.6', '192.0.2.1']);
+    expect(merged.size).toBe(6n);
+    expect([0n, 3n, 4n, 5n].map((i) => merged.at(i))).toEqual([
+      '192.0.2.1',
+      '192.0.2.4',
+      '192.0.2.5',
+      '192.0.2.6',
+    ]);
   });
 
   it('does not find an address with a zone or surrounding whitespace', () => {

@@ -13,9 +13,11 @@ export type PoolEntryProblem = PoolProblem;
 export type { PoolSegment };
 
 /**
- * The engine's view of one family's pool: parsed by `@egressgateway/netaddr` as the engine has always
- * read pools (one family; a CIDR with host bits is read as its network; a blank entry is a problem),
- * with the position lookups the engine calls on its hot path. No parsing or arithmetic lives here.
+ * The engine's view of one family's pool: parsed by `@egressgateway/netaddr` as admission and
+ * `ipUsage` read it, which is upstream's reading (one family; host bits masked; an IPv4 CIDR without
+ * its network and broadcast addresses; overlapping entries merged, so `size` is the distinct count;
+ * a blank entry is a problem), with the position lookups the engine calls on its hot path. No
+ * parsing or arithmetic lives here.
  */
 export class AddressPool {
   readonly family: IpFamily;
@@ -34,7 +36,7 @@ export class AddressPool {
 
   /** Parses pool entries of one family; bad entries are reported in `problems` and skipped. */
   static parse(family: IpFamily, entries: readonly string[] | undefined): AddressPool {
-    return new AddressPool(family, parsePool(entries, { family, hostBits: 'mask', blankEntries: 'problem' }));
+    return new AddressPool(family, parsePool(entries, { family }));
   }
 
   /** Pool position of an address given as text, or `-1n` when it is not in the pool or does not parse. */

@@ -40,6 +40,8 @@ export {
   distinctPoolSize,
   findOverlaps,
   iteratePool,
+  type PoolEntry,
+  type PoolExclusion,
   type PoolOptions,
   type PoolOverlap,
   type PoolProblem,
@@ -48,6 +50,7 @@ export {
   parsePoolEntry,
   poolAt,
   poolContains,
+  poolExclusionOf,
   poolIndexOf,
 } from './pool.js';
 export {

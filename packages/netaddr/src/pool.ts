@@ -1,21 +1,50 @@
 /**
  * Address pools as EgressGateway `spec.ippools` writes them: a list of entries, each a single address,
- * a range `first-last` or a CIDR. A pool is never expanded: its segments are walked, so a /64 costs as
- * much as one address. Positions count entries in the order written, duplicates included (a
- * dual-stack gateway pairs the n-th IPv4 position with the n-th IPv6 position).
+ * a range `first-last` or a CIDR, read as upstream EgressGateway (v0.6.9) reads them:
+ *
+ * - a CIDR with host bits set is masked (`198.18.0.1/24` is `198.18.0.0/24`);
+ * - an IPv4 CIDR of prefix /30 or shorter leaves out its network and broadcast addresses (a /30 holds
+ *   2 addresses); a /31 or /32 keeps all its addresses, and IPv6 CIDRs keep all theirs;
+ * - entries that repeat or overlap merge: the pool is a set, every address is in it once;
+ * - a blank entry and any whitespace (`198.18.0.1 - 198.18.0.9`, ` 198.18.0.1`) are refused.
+ *
+ * A pool is never expanded: its segments are walked, so a /64 costs as much as one address. Positions
+ * count the distinct addresses in the order the entries are written (an address already listed by an
+ * earlier entry keeps its first position); a dual-stack gateway pairs the n-th IPv4 position with the
+ * n-th IPv6 position. Validators, the failover engine and `ipUsage` all read pools through this module.
  */
 import { formatIp, type IpFamily, parseIp } from './address.js';
 import { cidrRange, parseCidr } from './cidr.js';
 import { type IpRange, mergeRanges, parseRange, rangeSize } from './range.js';
 import { err, ok, type Result } from './result.js';
 
-/** One entry of a pool as an inclusive range of address values. */
+/**
+ * A run of pool addresses from one entry, as an inclusive range of address values. Segments of one
+ * pool never share an address: an entry overlapping earlier ones yields only its new addresses,
+ * possibly as several segments.
+ */
 export interface PoolSegment extends IpRange {
   readonly family: IpFamily;
-  /** The entry as written (`198.18.0.10-198.18.0.20`, `198.18.1.0/28`, `198.18.0.5`). */
+  /** The entry as written (`198.18.0.10-198.18.0.20`, `198.18.1.0/28`, `198.18.0.5`) this run comes from. */
   readonly entry: string;
-  /** Position of the entry in the list as written (blank and bad entries count). */
+  /** Position of that entry in the list as written (blank and bad entries count). */
   readonly index: number;
+}
+
+/** An address a CIDR entry covers but leaves out of the pool: an IPv4 network or broadcast address. */
+export interface PoolExclusion {
+  readonly family: IpFamily;
+  readonly value: bigint;
+  readonly role: 'network' | 'broadcast';
+  /** The CIDR entry as written and its position in the list. */
+  readonly entry: string;
+  readonly index: number;
+}
+
+/** One parsed entry: the addresses it adds (a single range), and the addresses it leaves out. */
+export interface PoolEntry extends PoolSegment {
+  /** The IPv4 network and broadcast addresses of a CIDR of prefix /30 or shorter; otherwise empty. */
+  readonly excluded: readonly PoolExclusion[];
 }
 
 /** An entry that could not be parsed, and why. */
@@ -25,71 +54,69 @@ export interface PoolProblem {
   readonly message: string;
 }
 
-/** A parsed pool: its segments in entry order, the entries that failed, and its number of positions. */
+/** A parsed pool: its disjoint segments in entry order, the entries that failed, and its size. */
 export interface AddressPool {
   /** The family every segment has, when the pool was parsed for one family; otherwise `undefined`. */
   readonly family: IpFamily | undefined;
   readonly segments: readonly PoolSegment[];
   readonly problems: readonly PoolProblem[];
-  /** Number of positions: the sum of the segment sizes (an address listed twice counts twice). */
+  /** Number of distinct addresses (the sum of the disjoint segment sizes). */
   readonly size: bigint;
+  /** Network and broadcast addresses its CIDR entries leave out (an address may be listed again by another entry). */
+  readonly excluded: readonly PoolExclusion[];
 }
 
-/**
- * How a pool is read. The two callers of the project read pools differently today (admission
- * validation and the engine); issue 19 will make them read pools as upstream does.
- */
+/** How a pool is read. */
 export interface PoolOptions {
   /** When set, an entry of the other family is a problem; otherwise entries of both families are kept. */
   readonly family?: IpFamily | undefined;
-  /**
-   * A CIDR whose address has bits set below the prefix (`198.18.0.1/24`): `'reject'` (a problem that
-   * names the network address to write, the default) or `'mask'` (read as its network, `198.18.0.0/24`).
-   */
-  readonly hostBits?: 'reject' | 'mask' | undefined;
-  /** A blank entry (`""`, as upstream's examples write an empty pool): `'skip'` (default) or `'problem'`. */
-  readonly blankEntries?: 'skip' | 'problem' | undefined;
 }
 
 const FAMILY_NAME = { 4: 'IPv4', 6: 'IPv6' } as const;
 
 /**
- * Parses one pool entry: a single address, a range `first-last` or a CIDR. Whitespace around the
- * entry and around the dash of a range is ignored (a pool entry, unlike an address field, has
- * always been trimmed; issue 19 settles what upstream does).
+ * Parses one pool entry: a single address, a range `first-last` (ordered, one family, no spaces) or a
+ * CIDR (host bits masked; an IPv4 CIDR of prefix /30 or shorter without its network and broadcast
+ * addresses). Blank entries and whitespace anywhere are refused, as upstream refuses them.
  *
  * @example
  * ```ts
- * parsePoolEntry('198.18.0.10-198.18.0.20'); // { ok: true, value: { family: 4, start: ..., end: ..., entry: '198.18.0.10-198.18.0.20', index: 0 } }
+ * parsePoolEntry('198.18.0.0/30'); // ok: { family: 4, start: 198.18.0.1, end: 198.18.0.2, excluded: [network, broadcast], ... }
  * ```
  */
-export function parsePoolEntry(entry: string, options: PoolOptions = {}, index = 0): Result<PoolSegment> {
+export function parsePoolEntry(entry: string, options: PoolOptions = {}, index = 0): Result<PoolEntry> {
   if (typeof entry !== 'string') return err(`a pool entry must be text, got ${typeof entry}`);
-  const text = entry.trim();
   const quoted = JSON.stringify(entry);
-  let family: IpFamily;
-  let range: IpRange;
-  if (text === '') {
+  if (entry.trim() === '') {
     return err('the entry is blank: write an address, a range (first-last) or a CIDR, or remove it');
   }
-  if (text.includes('/')) {
-    const c = parseCidr(text);
+  if (/\s/.test(entry)) {
+    return err(
+      `${quoted} contains whitespace: write it without spaces, ${JSON.stringify(entry.replace(/\s+/g, ''))}`,
+    );
+  }
+  let family: IpFamily;
+  let range: IpRange;
+  const excluded: PoolExclusion[] = [];
+  if (entry.includes('/')) {
+    const c = parseCidr(entry);
     if (!c.ok) return err(c.error);
-    if (c.value.hostBitsSet && (options.hostBits ?? 'reject') === 'reject') {
-      return err(
-        `${quoted} has host bits set: write the network address, ${formatIp(c.value.family, c.value.network)}/${c.value.prefix}`,
-      );
-    }
     family = c.value.family;
     range = cidrRange(c.value);
-  } else if (text.includes('-')) {
-    const dash = text.indexOf('-');
-    const r = parseRange(`${text.slice(0, dash).trim()}-${text.slice(dash + 1).trim()}`);
+    if (family === 4 && c.value.prefix <= 30) {
+      excluded.push(
+        { family, value: range.start, role: 'network', entry, index },
+        { family, value: range.end, role: 'broadcast', entry, index },
+      );
+      range = { start: range.start + 1n, end: range.end - 1n };
+    }
+  } else if (entry.includes('-')) {
+    const r = parseRange(entry);
     if (!r.ok) return err(r.error);
     family = r.value.family;
     range = r.value.range;
   } else {
-    const ip = parseIp(text);
+    const ip = parseIp(entry);
     if (!ip.ok) {
       return err(`${ip.error} (a pool entry is an address, a range first-last or a CIDR address/prefix)`);
     }
@@ -101,18 +128,34 @@ export function parsePoolEntry(entry: string, options: PoolOptions = {}, index =
       `${quoted} is ${FAMILY_NAME[family]}: this pool takes ${FAMILY_NAME[options.family]} entries only`,
     );
   }
-  return ok({ family, start: range.start, end: range.end, entry, index });
+  return ok({ family, start: range.start, end: range.end, entry, index, excluded });
+}
+
+/** The parts of `range` outside `covered` (sorted, merged, disjoint), in ascending order. */
+function subtract(range: IpRange, covered: readonly IpRange[]): IpRange[] {
+  const out: IpRange[] = [];
+  let next = range.start;
+  for (const c of covered) {
+    if (c.end < next) continue;
+    if (c.start > range.end) break;
+    if (c.start > next) out.push({ start: next, end: c.start - 1n });
+    next = c.end + 1n;
+    if (next > range.end) return out;
+  }
+  if (next <= range.end) out.push({ start: next, end: range.end });
+  return out;
 }
 
 /**
  * Parses every entry of a pool. Bad entries become {@link PoolProblem}s and are left out; the pool
- * still works with the others.
+ * still works with the others. Overlapping entries merge: each address is in the pool once, at the
+ * position of the first entry that lists it.
  *
  * @example
  * ```ts
- * const pool = parsePool(['198.18.0.10', '198.18.1.0/30'], { family: 4 });
- * pool.size; // 5n
- * poolAt(pool, 1n); // '198.18.1.0'
+ * const pool = parsePool(['198.18.0.10', '198.18.1.0/30', '198.18.0.10'], { family: 4 });
+ * pool.size; // 3n (198.18.0.10, 198.18.1.1, 198.18.1.2)
+ * poolAt(pool, 1n); // '198.18.1.1'
  * ```
  */
 export function parsePool(
@@ -121,16 +164,36 @@ export function parsePool(
 ): AddressPool {
   const segments: PoolSegment[] = [];
   const problems: PoolProblem[] = [];
+  const excluded: PoolExclusion[] = [];
+  const covered: Record<IpFamily, IpRange[]> = { 4: [], 6: [] };
   let size = 0n;
-  (entries ?? []).forEach((raw, index) => {
-    if (typeof raw === 'string' && raw.trim() === '' && (options.blankEntries ?? 'skip') === 'skip') return;
+  (Array.isArray(entries) ? entries : []).forEach((raw, index) => {
     const r = parsePoolEntry(raw, options, index);
-    if (r.ok) {
-      segments.push(r.value);
-      size += rangeSize(r.value);
-    } else problems.push({ index, entry: String(raw), message: r.error });
+    if (!r.ok) {
+      problems.push({ index, entry: String(raw), message: r.error });
+      return;
+    }
+    const { family, entry } = r.value;
+    excluded.push(...r.value.excluded);
+    if (r.value.start > r.value.end) return;
+    for (const piece of subtract(r.value, covered[family])) {
+      segments.push({ family, start: piece.start, end: piece.end, entry, index });
+      size += rangeSize(piece);
+    }
+    covered[family] = mergeRanges([...covered[family], { start: r.value.start, end: r.value.end }]);
   });
-  return { family: options.family, segments, problems, size };
+  return { family: options.family, segments, problems, size, excluded };
+}
+
+/**
+ * Why an address is not in a pool when a CIDR entry covers it: the exclusion (network or broadcast
+ * address of that entry), or `undefined` when the address is in the pool, not covered by a CIDR entry,
+ * or not an address. For error messages ("198.18.0.0 is the network address of 198.18.0.0/24").
+ */
+export function poolExclusionOf(pool: AddressPool, address: string): PoolExclusion | undefined {
+  const ip = parseIp(address);
+  if (!ip.ok || poolIndexOf(pool, address) !== undefined) return undefined;
+  return pool.excluded.find((x) => x.family === ip.value.family && x.value === ip.value.value);
 }
 
 /** The address at a pool position (0-based, canonical text), or `undefined` past the end. */
@@ -146,8 +209,8 @@ export function poolAt(pool: AddressPool, position: bigint): string | undefined 
 }
 
 /**
- * The first position of an address (text) in the pool (inverse of {@link poolAt}), or `undefined`
- * when it is not in the pool or is not an address.
+ * The position of an address (text) in the pool (inverse of {@link poolAt}), or `undefined` when it
+ * is not in the pool or is not an address.
  */
 export function poolIndexOf(pool: AddressPool, address: string): bigint | undefined {
   const ip = parseIp(address);
@@ -166,7 +229,10 @@ export function poolContains(pool: AddressPool, address: string): boolean {
   return poolIndexOf(pool, address) !== undefined;
 }
 
-/** Number of distinct addresses of a pool (overlapping and repeated entries counted once). */
+/**
+ * Number of distinct addresses of a pool: its `size` for a pool from {@link parsePool} (segments are
+ * disjoint); merges segments again for a hand-built pool whose segments may overlap.
+ */
 export function distinctPoolSize(pool: AddressPool): bigint {
   let total = 0n;
   for (const family of [4, 6] as const) {

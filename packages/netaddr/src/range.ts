@@ -24,8 +24,8 @@ export function rangeContains(range: IpRange, value: bigint): boolean {
 }
 
 /**
- * Parses `first-last` (inclusive, one family, `first <= last`); no whitespace around the dash (a
- * pool entry trims its ends first, see {@link parsePoolEntry}).
+ * Parses `first-last` (inclusive, one family, `first <= last`); no whitespace anywhere (upstream
+ * refuses `a - b` too, see {@link parsePoolEntry}).
  *
  * @example
  * ```ts

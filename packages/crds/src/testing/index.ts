@@ -73,8 +73,9 @@ const V4_BASE = 0xc6120000n; // 198.18.0.0/15, the benchmarking range
 const V6_BASE = 0xfd00n << 112n;
 
 /**
- * Dual-stack pools of `size` addresses each, written as a mix of single addresses, ranges and
- * CIDRs, starting at a random offset inside 198.18.0.0/15 and fd00::/16.
+ * Dual-stack pools of the same size (as `@egressgateway/netaddr` counts them: an IPv4 CIDR without
+ * its network and broadcast addresses), written as a mix of single addresses, ranges and CIDRs,
+ * starting at a random offset inside 198.18.0.0/15 and fd00::/16.
  */
 export const arbPools = (maxSize = 40) =>
   fc
@@ -95,12 +96,20 @@ export const arbPools = (maxSize = 40) =>
             for (let k = 0; k < n; k++) entries.push(formatIp(family, next + BigInt(k)));
             next += BigInt(n);
           } else if (form === 'cidr') {
-            // Round up to an aligned power-of-two block.
+            // Round up to an aligned power-of-two block. An IPv4 block of 4 or more leaves out its
+            // network and broadcast addresses (as upstream): the IPv6 pool writes the same number
+            // of addresses as a range, so that dual-stack pools stay the same size.
             const bits = Math.ceil(Math.log2(n));
             const size = 1n << BigInt(bits);
-            next = ((next + size - 1n) / size) * size;
-            entries.push(`${formatIp(family, next)}/${(family === 4 ? 32 : 128) - bits}`);
-            next += size;
+            const usable4 = bits >= 2 ? size - 2n : size;
+            if (family === 6 && usable4 !== size) {
+              entries.push(`${formatIp(family, next)}-${formatIp(family, next + usable4 - 1n)}`);
+              next += usable4;
+            } else {
+              next = ((next + size - 1n) / size) * size;
+              entries.push(`${formatIp(family, next)}/${(family === 4 ? 32 : 128) - bits}`);
+              next += size;
+            }
           } else {
             entries.push(`${formatIp(family, next)}-${formatIp(family, next + BigInt(n - 1))}`);
             next += BigInt(n);

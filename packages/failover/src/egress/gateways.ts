@@ -230,8 +230,8 @@ function poolModelOf(name: string, pools: Pools | undefined): PoolModel {
   // biome-ignore lint/complexity/useMathMinMax: bigints, Math.max does not take them
   const eipCount = v4.size > v6.size ? v4.size : v6.size;
   const reserved = new Map<string, string>();
-  reserveAddresses(v4, reserved);
-  reserveAddresses(v6, reserved);
+  reserveAddresses(v4, pools?.ipv4, reserved);
+  reserveAddresses(v6, pools?.ipv6, reserved);
   const reservedPositions = new Set<bigint>();
   for (const address of reserved.keys()) {
     const i = address.includes(':') ? v6.indexOf(address) : v4.indexOf(address);
@@ -288,29 +288,31 @@ function firstUsable(gw: PoolModel): ResolvedEip | null {
 }
 
 /**
- * Records the addresses of a pool that are never handed out: the unspecified address, and for each CIDR
- * entry its network address (a subnet-router anycast address in IPv6) and, for IPv4 prefixes up to /30,
- * its broadcast address. A /31, /32, /127 or /128 is point to point: all its addresses are usable.
- * Computed from the entry text, so it holds whether or not the pool itself includes those addresses.
+ * Records the addresses of a pool that are never handed out although the pool holds them: the
+ * unspecified address, and the network address of each IPv6 CIDR entry up to /126 (the subnet-router
+ * anycast address, RFC 4291), taken from every entry as written, even one whose addresses an earlier
+ * entry already lists. IPv4 network and broadcast addresses need nothing here: the pool module leaves
+ * them out of an IPv4 CIDR as upstream does, and an address listed on its own is handed out as
+ * upstream hands it out.
  */
-function reserveAddresses(pool: AddressPool, reserved: Map<string, string>): void {
+function reserveAddresses(pool: AddressPool, entries: unknown, reserved: Map<string, string>): void {
   const family = pool.family;
   const bits = familyBits(family);
   if (pool.size > 0n) reserved.set(formatIp(family, 0n), 'the unspecified address');
-  for (const s of pool.segments) {
-    const text = s.entry.trim();
-    const slash = text.indexOf('/');
+  if (family !== 6 || !Array.isArray(entries)) return;
+  for (const entry of entries) {
+    if (typeof entry !== 'string') continue;
+    const slash = entry.indexOf('/');
     if (slash === -1) continue;
-    const parsed = parseIp(text.slice(0, slash));
-    const base = parsed.ok ? parsed.value : null;
-    const prefix = Number(text.slice(slash + 1));
-    if (base === null || base.family !== family || !Number.isInteger(prefix) || prefix >= bits - 1) continue;
+    const parsed = parseIp(entry.slice(0, slash));
+    const prefix = Number(entry.slice(slash + 1));
+    if (!parsed.ok || parsed.value.family !== family || !Number.isInteger(prefix) || prefix >= bits - 1)
+      continue;
     const hostBits = BigInt(bits - prefix);
-    const network = (base.value >> hostBits) << hostBits;
-    if (!reserved.has(formatIp(family, network)))
-      reserved.set(formatIp(family, network), `the network address of ${text}`);
-    if (family === 4)
-      reserved.set(formatIp(family, network + (1n << hostBits) - 1n), `the broadcast address of ${text}`);
+    const network = formatIp(family, (parsed.value.value >> hostBits) << hostBits);
+    if (pool.indexOf(network) !== -1n && !reserved.has(network)) {
+      reserved.set(network, `the subnet-router anycast address of ${entry}`);
+    }
   }
 }
 

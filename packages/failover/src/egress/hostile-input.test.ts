@@ -241,12 +241,25 @@ describe('addresses that are never handed out as EIPs', () => {
     expect([...addresses].sort()).toEqual(['198.18.0.5', 'fd00::5']);
   });
 
-  it("a CIDR's network address (and an IPv4 CIDR's broadcast address) are never placed", () => {
-    const { addresses } = handedOut(makeGateway('gw', { ipv4: ['198.18.0.0/30'], ipv6: ['fd00::/126'] }));
-    expect([...addresses].sort()).toEqual(['198.18.0.1', '198.18.0.2', 'fd00::1', 'fd00::2']);
+  // Issue 19: the IPv4 network and broadcast addresses of a CIDR are outside the pool now (as
+  // upstream reads it; the engine used to keep them in the pool and skip them). The IPv6 network
+  // address (subnet-router anycast) stays in the pool, counted as upstream counts it, but is skipped.
+  it("an IPv4 CIDR's network and broadcast and an IPv6 CIDR's network address are never placed", () => {
+    const v4 = handedOut(makeGateway('gw', { ipv4: ['198.18.0.0/30'] }));
+    expect([...v4.addresses].sort()).toEqual(['198.18.0.1', '198.18.0.2']);
+    const v6 = handedOut(makeGateway('gw', { ipv6: ['fd00::/126'] }));
+    expect([...v6.addresses].sort()).toEqual(['fd00::1', 'fd00::2', 'fd00::3']);
     // A /31 or /32 (point-to-point, RFC 3021) has no network address to avoid.
     const p2p = handedOut(makeGateway('gw', { ipv4: ['198.18.0.6/31'] }));
     expect([...p2p.addresses].sort()).toEqual(['198.18.0.6', '198.18.0.7']);
+    // Every IPv6 CIDR entry as written keeps its anycast address out, even inside a larger entry
+    // (found by the controller's pool agreement property test).
+    const nested = handedOut(makeGateway('gw', { ipv6: ['fd00::/124', 'fd00::4/126'] }), rr(20));
+    expect(nested.addresses.size).toBe(14);
+    expect(nested.addresses.has('fd00::') || nested.addresses.has('fd00::4')).toBe(false);
+    // Listed on its own, the network address is in the pool and handed out, as upstream does.
+    const own = handedOut(makeGateway('gw', { ipv4: ['198.18.0.0/30', '198.18.0.0'] }));
+    expect([...own.addresses].sort()).toEqual(['198.18.0.0', '198.18.0.1', '198.18.0.2']);
   });
 
   it('a default or explicit EIP on such an address is refused with a problem', () => {
@@ -257,7 +270,8 @@ describe('addresses that are never handed out as EIPs', () => {
     ];
     const { r, addresses } = handedOut(gateway, policies);
     expect(addresses.has('198.18.0.0') || addresses.has('198.18.0.7')).toBe(false);
-    expect(reasons(r)).toEqual(expect.arrayContaining(['DefaultEIPNotUsable', 'EIPNotUsable']));
+    // Not in the pool at all now, as admission says (it was "not usable" inside the pool before).
+    expect(reasons(r)).toEqual(expect.arrayContaining(['DefaultEIPNotInPool', 'EIPNotInPool']));
     // The default policy falls back to the first usable address.
     expect(r.policies.find((p) => p.name === 'default')?.status.eip.ipv4).toBe('198.18.0.1');
   });

@@ -1,7 +1,6 @@
 // What one gateway's placement decisions mean for the outside: events, its status.nodeList, the
 // statuses of its policies, and the health signature under which the outcome can be reused.
 
-import { distinctPoolSize } from '@egressgateway/netaddr';
 import type { HealthReason, MemberHealth } from '../core/heartbeat.js';
 import type { PlacementDecision } from '../core/placement.js';
 import { eipText, unassignable, whyText } from './events.js';
@@ -212,7 +211,7 @@ const poolTotals = new WeakMap<GatewayModel['v4'], number>();
 function poolTotal(pool: GatewayModel['v4']): number {
   let total = poolTotals.get(pool);
   if (total === undefined) {
-    const n = distinctPoolSize(pool);
+    const n = pool.size; // distinct addresses: netaddr merges overlapping entries
     total = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
     poolTotals.set(pool, total);
   }
