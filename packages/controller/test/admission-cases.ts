@@ -35,7 +35,7 @@ export function baseObjects(): Obj[] {
       kind: 'EgressGateway',
       metadata: { name: 'base' },
       spec: {
-        ippools: { ipv4: ['198.18.7.0/29'], ipv6: ['fd00:7::/125'] },
+        ippools: { ipv4: ['198.18.7.0/29'], ipv6: ['fd00:7::1-fd00:7::6'] }, // 6 addresses each (a /29 less its network and broadcast)
         nodeSelector: selector,
       },
     },

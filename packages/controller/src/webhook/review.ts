@@ -22,7 +22,7 @@ import {
   validateResource,
   validateUpdate,
 } from '@egressgateway/crds';
-import { parsePool, poolAt } from '@egressgateway/netaddr';
+import { type AddressPool, canonicalIpOrText, parsePool, poolAt } from '@egressgateway/netaddr';
 
 /** The operations kube-apiserver sends. */
 export type AdmissionOperationName = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
@@ -245,37 +245,55 @@ function policyDefaults(req: AdmissionRequest, view: AdmissionView): JsonPatchOp
   return ops;
 }
 
+/**
+ * An address the engine would hand out: not the unspecified address, and not the network
+ * (subnet-router anycast) address of an IPv6 CIDR entry, which the engine never places.
+ */
+function usable(address: string, entries: readonly string[]): boolean {
+  if (address === '0.0.0.0' || address === '::') return false;
+  if (!address.includes(':')) return true;
+  return !entries.some((e) => {
+    const slash = e.indexOf('/');
+    if (slash < 0 || Number(e.slice(slash + 1)) >= 127) return false;
+    const network = poolAt(parsePool([e]), 0n);
+    return network !== undefined && canonicalIpOrText(network) === canonicalIpOrText(address);
+  });
+}
+
 function gatewayDefaults(req: AdmissionRequest): JsonPatchOp[] {
   const pools = (req.object as EgressGateway).spec?.ippools;
   if (!pools || typeof pools !== 'object') return [];
   // Written only when neither is set, as the engine's own fallback reads: with one set, the engine
   // pairs it with the address at the same position of the other pool.
   if (pools.ipv4DefaultEIP || pools.ipv6DefaultEIP) return [];
-  const ops: JsonPatchOp[] = [];
-  for (const [family, key] of [
-    ['ipv4', 'ipv4DefaultEIP'],
-    ['ipv6', 'ipv6DefaultEIP'],
-  ] as const) {
-    const list = pools[family];
-    if (!Array.isArray(list)) continue;
-    const pool = parsePool(list);
-    if (pool.problems.length > 0) return []; // validation refuses the gateway; write nothing
-    const first = poolAt(pool, 0n);
-    if (first === undefined) continue;
-    ops.push({
-      op: pools[key] === undefined ? 'add' : 'replace',
-      path: `/spec/ippools/${pointer(key)}`,
-      value: first,
-    });
+  const families = (['ipv4', 'ipv6'] as const).filter((f) => Array.isArray(pools[f]) && pools[f].length > 0);
+  const parsed = new Map(families.map((f) => [f, parsePool(pools[f])] as const));
+  if ([...parsed.values()].some((p) => p.problems.length > 0)) return []; // validation refuses it
+  // The first position whose addresses (one per family: a pair) the engine would hand out.
+  for (let i = 0n; i < 256n; i++) {
+    const pair = families.map((f) => [f, poolAt(parsed.get(f) as AddressPool, i)] as const);
+    if (pair.every(([, a]) => a === undefined)) return [];
+    if (!pair.every(([f, a]) => a === undefined || usable(a, pools[f] ?? []))) continue;
+    return pair.flatMap(([f, a]) =>
+      a === undefined
+        ? []
+        : [
+            {
+              op: pools[`${f}DefaultEIP`] === undefined ? 'add' : 'replace',
+              path: `/spec/ippools/${pointer(`${f}DefaultEIP`)}`,
+              value: a,
+            } as JsonPatchOp,
+          ],
+    );
   }
-  return ops;
+  return [];
 }
 
 /**
  * The mutating decision: on create of a policy, the gateway (namespace label
  * `spidernet.io/egressgateway-default`, then the cluster default) and `spec.egressIP` defaults,
  * written so they cannot change later; on create or update of a gateway without default EIPs,
- * the first address of each pool (what the failover engine falls back to). Never refuses:
+ * the first pair of pool addresses the failover engine would hand out (what it falls back to). Never refuses:
  * refusals are the validating webhook's.
  */
 export function mutateAdmission(req: AdmissionRequest, view: AdmissionView): AdmissionResponse {
