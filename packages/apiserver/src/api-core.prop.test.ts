@@ -85,11 +85,7 @@ describe('ApiCore write properties', () => {
         core.create(crdScope, CRD, opts());
         const served = core.registry.lookup('example.com', 'v1', 'widgets') as Scope['served'];
         const main: Scope = { served, namespace: 'default', name: 'w' };
-        core.create(
-          { served, namespace: 'default' },
-          { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } },
-          opts(),
-        );
+        core.create({ served, namespace: 'default' }, { metadata: { name: 'w' }, spec: { size: 1 } }, opts());
         const snapshots: [KubeObject, string][] = [];
         let specChanges = 0;
         for (const s of steps) {

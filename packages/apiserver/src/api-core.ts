@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { applyBuiltinDefaults } from './builtin-defaults.js';
-import { checkNesting } from './decode-limits.js';
 import { ApiError, type ErrorTarget } from './errors.js';
 import { decodeContinue, encodeContinue, listKey, matchesSelectors } from './list-page.js';
 import {
@@ -235,7 +234,6 @@ export class ApiCore {
     if (!info.custom) accepted.splice(2, 0, PATCH_TYPES.strategic);
     if (!accepted.includes(type)) throw ApiError.unsupportedMediaType(accepted);
     let patchBody: JsonValue;
-    checkNesting(raw);
     try {
       patchBody = (type === PATCH_TYPES.apply ? parseYaml(raw) : JSON.parse(raw)) as JsonValue;
     } catch (e) {
@@ -274,12 +272,6 @@ export class ApiCore {
     const name = scope.name ?? '';
     const existing = this.storage.get(info.storageKey, scope.namespace, name);
     if (existing === undefined) throw ApiError.notFound(target(info, name));
-    // As kube-apiserver's NamespaceLifecycle: the namespaces the system needs stay.
-    if (info.storageKey === NS_KEY && DEFAULT_NAMESPACES.includes(name))
-      throw ApiError.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, {
-        name,
-        kind: 'namespaces',
-      });
     if (isJsonObject(body) && isJsonObject(body.preconditions)) {
       const p = body.preconditions;
       if (typeof p.uid === 'string' && p.uid !== existing.metadata.uid) {

@@ -5,7 +5,6 @@ import { parse as parseYaml } from 'yaml';
 import { Admission, type AdmissionAttributes, type AdmissionOperation } from './admission.js';
 import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
 import { ANONYMOUS, type RequestRecord, rbacVerb, type TokenUser, type UserInfo } from './audit.js';
-import { checkNesting } from './decode-limits.js';
 import {
   aggregatedDiscovery,
   legacyApiGroup,
@@ -131,7 +130,6 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
     throw ApiError.unsupportedMediaType(accepted);
   if (type === PROTOBUF_TYPE) return decodeProtobufObject(raw);
   const text = raw.toString('utf8');
-  checkNesting(text);
   try {
     if (type === 'application/yaml' || type === 'application/x-yaml') return parseYaml(text) as unknown;
     return JSON.parse(text) as unknown;
@@ -160,30 +158,9 @@ export function refuseDotSegments(rawUrl: string): void {
   }
 }
 
-/** A boolean query parameter, parsed as Go's strconv.ParseBool (kube-apiserver's decoder); 400 otherwise. */
 function boolParam(q: URLSearchParams, name: string): boolean {
   const v = q.get(name);
-  if (v === null || v === '') return false;
-  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v)) return true;
-  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(v)) return false;
-  throw ApiError.badRequest(
-    `${name}: Invalid value: "${v}": strconv.ParseBool: parsing "${v}": invalid syntax`,
-  );
-}
-
-/** The read parameters kube-apiserver parses strictly: a bad one is 400, never ignored. */
-function checkReadParams(q: URLSearchParams): void {
-  const rv = q.get('resourceVersion');
-  if (rv !== null && rv !== '' && !/^\d+$/.test(rv))
-    throw ApiError.badRequest(`resourceVersion: Invalid value: "${rv}": must be a non-negative integer`);
-  const match = q.get('resourceVersionMatch');
-  if (match !== null && match !== '' && match !== 'NotOlderThan' && match !== 'Exact')
-    throw ApiError.badRequest(
-      `resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`,
-    );
-  const t = q.get('timeoutSeconds');
-  if (t !== null && t !== '' && !/^\d+$/.test(t))
-    throw ApiError.badRequest(`timeoutSeconds: Invalid value: "${t}": must be a non-negative integer`);
+  return v === '1' || v === 'true';
 }
 
 function listOptions(q: URLSearchParams, fieldLabels: string[]): ListOptions {
@@ -386,7 +363,6 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     if (info.namespaced && scope.namespace === '' && (method === 'POST' || !isCollection))
       throw ApiError.pathNotFound();
 
-    if (method === 'GET') checkReadParams(q);
     if (method === 'GET' && (route.watchPath || boolParam(q, 'watch'))) {
       const lo = listOptions(q, info.fieldLabels);
       if (!isCollection) lo.fields.push({ field: 'metadata.name', op: '=', value: route.name as string });

@@ -11,7 +11,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import type { KubeObject, WatchEventType } from './types.js';
 
 /** One journalled write: the full object after the change, at its resourceVersion. */
@@ -35,58 +34,15 @@ export interface Journal {
   close(): void;
 }
 
-/** Error reading a data directory whose log is damaged before its last line. */
+/** Error reading a data directory whose log is corrupt before its last line. */
 export class JournalCorruptError extends Error {
   override readonly name = 'JournalCorruptError';
   readonly code = 'JournalCorrupt';
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    readonly reason = 'not a journal record',
-  ) {
+  constructor(file: string, line: number) {
     super(
-      `journal ${file} is damaged at line ${line} (${reason}); nothing was started. To recover: restore the file from a backup; or keep the ${line - 1} records before the damage (\`head -n ${line - 1}\` of it into a new file, renamed over it), losing every later write; or move it away to start empty`,
+      `journal ${file} is corrupt at line ${line}; restore it from a backup or move it away to start empty`,
     );
   }
-}
-
-/** One line: the record's JSON, a tab, and the CRC-32 of that JSON (8 hex digits). */
-function encodeLine(r: JournalRecord): string {
-  const json = JSON.stringify(r);
-  return `${json}\t${crc32(json).toString(16).padStart(8, '0')}\n`;
-}
-
-/**
- * Reads one line: a record with its checksum checked, or (journals written before checksums) a
- * bare JSON record. Throws with the reason when it is not a whole, undamaged record.
- */
-function decodeLine(line: string): JournalRecord {
-  // JSON.stringify escapes tabs inside strings, so a raw tab can only be the separator.
-  const tab = line.lastIndexOf('\t');
-  const json = tab < 0 ? line : line.slice(0, tab);
-  if (tab >= 0) {
-    const want = line.slice(tab + 1);
-    const got = crc32(json).toString(16).padStart(8, '0');
-    if (want !== got) throw new Error(`checksum ${want} does not match the record (${got})`);
-  }
-  let r: JournalRecord;
-  try {
-    r = JSON.parse(json) as JournalRecord;
-  } catch {
-    throw new Error('not JSON');
-  }
-  if (
-    r === null ||
-    typeof r !== 'object' ||
-    !Number.isInteger(r.rv) ||
-    typeof r.key !== 'string' ||
-    typeof r.type !== 'string' ||
-    r.object === null ||
-    typeof r.object !== 'object' ||
-    typeof r.object.metadata !== 'object'
-  )
-    throw new Error('not a journal record (rv, type, key, object.metadata)');
-  return r;
 }
 
 /** File name of the journal inside a data directory. */
@@ -104,13 +60,9 @@ export interface DroppedTail {
 }
 
 /**
- * Append-only JSON-lines journal in `dataDir/objects.jsonl`. Every `append` writes one line (the
- * record's JSON, a tab, its CRC-32) and calls `fdatasync` before returning, so an acknowledged
- * write survives a crash. At open, a damaged last line (a crash in the middle of a write that was
- * never acknowledged) is cut off and reported; damage before it (a checksum that does not match,
- * a line that is not a record, a resourceVersion repeated, out of order or missing) refuses the
- * start with {@link JournalCorruptError}, which says how to recover. Journals written before
- * checksums are read as they are.
+ * Append-only JSON-lines journal in `dataDir/objects.jsonl`. Every `append` writes one line and
+ * calls `fdatasync` before returning, so an acknowledged write survives a crash. A torn last line
+ * (crash in the middle of a write that was never acknowledged) is cut off at open.
  */
 export class FileJournal implements Journal {
   private fd: number;
@@ -131,38 +83,22 @@ export class FileJournal implements Journal {
     let good = 0;
     let lineNo = 0;
     let pos = 0;
-    // Writes get consecutive resourceVersions; a compacted prefix (records with a `mode`) is
-    // ordered by resource instead, and the first plain record after it continues from its highest.
-    let lastRv = 0;
     while (pos < text.length) {
       const nl = text.indexOf('\n', pos);
       lineNo++;
       if (nl < 0) break; // torn tail: never acknowledged
-      const isLast = nl + 1 >= text.length;
-      let r: JournalRecord;
+      const line = text.slice(pos, nl);
       try {
-        r = decodeLine(text.slice(pos, nl));
-      } catch (e) {
-        // A damaged last line is a write cut short (dropped below and logged); anything before it
-        // is lost data: refuse rather than serve a store with a hole in it.
-        if (!isLast) {
+        const r = JSON.parse(line) as JournalRecord;
+        if (typeof r.rv !== 'number' || typeof r.key !== 'string') throw new Error('bad record');
+        records.push(r);
+      } catch {
+        if (text.indexOf('\n', nl + 1) >= 0 || nl + 1 < text.length) {
           closeSync(fd);
-          throw new JournalCorruptError(file, lineNo, (e as Error).message);
+          throw new JournalCorruptError(file, lineNo);
         }
         break;
       }
-      if (r.mode === undefined && lastRv > 0 && r.rv !== lastRv + 1) {
-        closeSync(fd);
-        throw new JournalCorruptError(
-          file,
-          lineNo,
-          r.rv <= lastRv
-            ? `resourceVersion ${r.rv} after ${lastRv}: a record repeated or out of order`
-            : `resourceVersion ${r.rv} after ${lastRv}: ${r.rv - lastRv - 1} record(s) missing`,
-        );
-      }
-      lastRv = Math.max(lastRv, r.rv);
-      records.push(r);
       pos = nl + 1;
       good = Buffer.byteLength(text.slice(0, pos));
     }
@@ -189,7 +125,7 @@ export class FileJournal implements Journal {
     try {
       let batch = '';
       for (const r of records) {
-        batch += encodeLine(r);
+        batch += `${JSON.stringify(r)}\n`;
         if (batch.length > 1 << 20) {
           writeSync(fd, batch);
           batch = '';
@@ -212,7 +148,7 @@ export class FileJournal implements Journal {
   }
 
   append(r: JournalRecord): void {
-    writeSync(this.fd, encodeLine(r));
+    writeSync(this.fd, `${JSON.stringify(r)}\n`);
     fdatasyncSync(this.fd);
   }
 

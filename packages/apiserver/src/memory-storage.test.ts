@@ -78,28 +78,3 @@ describe('MemoryStorage', () => {
     expect(evs[0]?.prev).toBe(a);
   });
 });
-
-describe('the watch window is bounded by bytes too', () => {
-  const big = (name: string, kb: number, v: number) => ({
-    metadata: { name, namespace: 'default' },
-    data: { v: String(v), blob: 'x'.repeat(kb * 1024) },
-  });
-
-  it('keeps at most windowBytes of objects, always the newest, and answers 410 for what it dropped', () => {
-    const s = new MemoryStorage({ windowSize: 10_000, windowBytes: 1024 * 1024 });
-    let firstRv = 0;
-    for (let i = 0; i < 200; i++) {
-      const o = s.put('/configmaps', big('large', 100, i), i === 0 ? 'ADDED' : 'MODIFIED');
-      if (i === 0) firstRv = Number(o.metadata.resourceVersion);
-      expect(s.windowBytesOf('/configmaps')).toBeLessThanOrEqual(1024 * 1024);
-    }
-    // About ten 100 KiB events fit in 1 MiB; the other 190 are gone.
-    const current = s.eventsSince('/configmaps', s.currentRv() - 5);
-    expect(current.ok && current.events.length).toBe(5);
-    expect(s.eventsSince('/configmaps', firstRv).ok).toBe(false);
-    // One object larger than the bound still stays as the newest event.
-    s.put('/configmaps', big('huge', 2048, 0), 'ADDED');
-    const last = s.eventsSince('/configmaps', s.currentRv() - 1);
-    expect(last.ok && last.events.map((e) => e.object.metadata.name)).toEqual(['huge']);
-  });
-});

@@ -6,51 +6,27 @@ import type { KubeObject } from './types.js';
 export interface MemoryStorageOptions {
   /** Events retained per resource for watch resume; older resourceVersions get 410 Gone. Default 10,000. */
   windowSize?: number;
-  /**
-   * Bytes of objects (their JSON length) retained per resource's window; past it the oldest
-   * events go (a watch from before them gets 410 Gone), the newest always stays. Default 32 MiB.
-   */
-  windowBytes?: number;
   /** Optional write-ahead journal; a write is applied only after the journal accepted it. */
   journal?: Journal;
 }
 
-/** Size of an event in the window: its object's JSON length (what a watcher would be sent). */
-const eventBytes = (e: StoredEvent): number => JSON.stringify(e.object).length;
-
 class EventWindow {
   events: StoredEvent[] = [];
-  private sizes: number[] = [];
   start = 0;
-  /** Bytes of the retained events (`start` onwards). */
-  bytes = 0;
   /** resourceVersion of the newest evicted event; a watch from below it has lost events. */
   compactedRv = 0;
 
-  constructor(
-    private readonly size: number,
-    private readonly maxBytes: number,
-  ) {}
+  constructor(private readonly size: number) {}
 
   push(e: StoredEvent): void {
-    const n = eventBytes(e);
     this.events.push(e);
-    this.sizes.push(n);
-    this.bytes += n;
-    while (
-      this.events.length - this.start > 1 &&
-      (this.events.length - this.start > this.size || this.bytes > this.maxBytes)
-    ) {
+    if (this.events.length - this.start > this.size) {
       this.compactedRv = (this.events[this.start] as StoredEvent).rv;
-      this.bytes -= this.sizes[this.start] as number;
-      // Drop the reference now, so a large object is collectable at once.
-      (this.events as Array<StoredEvent | undefined>)[this.start] = undefined;
       this.start++;
-    }
-    if (this.start >= Math.min(this.size, 1024) && this.start * 2 >= this.events.length) {
-      this.events = this.events.slice(this.start);
-      this.sizes = this.sizes.slice(this.start);
-      this.start = 0;
+      if (this.start >= this.size) {
+        this.events = this.events.slice(this.start);
+        this.start = 0;
+      }
     }
   }
 
@@ -84,12 +60,10 @@ export class MemoryStorage implements Storage {
   private readonly windows = new Map<string, EventWindow>();
   private readonly subscribers = new Map<string, Set<(e: StoredEvent) => void>>();
   private readonly windowSize: number;
-  private readonly windowBytes: number;
   private readonly journal: Journal | undefined;
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.windowSize = opts.windowSize ?? 10_000;
-    this.windowBytes = opts.windowBytes ?? 32 * 1024 * 1024;
     this.journal = opts.journal;
   }
 
@@ -139,11 +113,6 @@ export class MemoryStorage implements Storage {
         yield r;
       }
     }
-  }
-
-  /** Bytes of objects retained in a resource's watch window (for tests and metrics). */
-  windowBytesOf(storageKey: string): number {
-    return this.windows.get(storageKey)?.bytes ?? 0;
   }
 
   /** Number of live objects plus retained window events: the size of a compacted journal. */
@@ -225,7 +194,7 @@ export class MemoryStorage implements Storage {
   private window(key: string): EventWindow {
     let w = this.windows.get(key);
     if (w === undefined) {
-      w = new EventWindow(this.windowSize, this.windowBytes);
+      w = new EventWindow(this.windowSize);
       this.windows.set(key, w);
     }
     return w;

@@ -111,45 +111,11 @@ export function requireObject(body: unknown, info: ResourceInfo): KubeObject {
       `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: metadata must be an object`,
     );
   }
-  const cannot = (what: string) =>
-    ApiError.badRequest(
-      `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${what}`,
-    );
-  if (isJsonObject(meta)) {
-    for (const f of ['name', 'namespace', 'generateName', 'resourceVersion', 'uid'] as const) {
-      const v = meta[f];
-      if (v !== undefined && v !== null && typeof v !== 'string')
-        throw cannot(`metadata.${f} must be a string, not ${Array.isArray(v) ? 'an array' : typeof v}`);
-    }
-    for (const f of ['labels', 'annotations'] as const) {
-      const v = meta[f];
-      if (v === undefined || v === null) continue;
-      if (!isJsonObject(v) || Object.values(v).some((x) => typeof x !== 'string'))
-        throw cannot(`metadata.${f} must be a map of strings`);
-    }
-  }
-  for (const f of ['apiVersion', 'kind'] as const) {
-    const v = body[f];
-    if (v !== undefined && v !== null && typeof v !== 'string') throw cannot(`${f} must be a string`);
-  }
   return { ...(body as JsonObject), metadata: { ...((meta ?? {}) as ObjectMeta) } } as KubeObject;
 }
 
-/**
- * Checks apiVersion/kind in a body against the endpoint (400 on mismatch). Absent, they default
- * for built-in kinds; a custom resource must carry both, as kube-apiserver's unstructured decoder
- * requires.
- */
+/** Checks apiVersion/kind in a body against the endpoint (400 on mismatch, defaults when absent). */
 export function checkTypeMeta(obj: KubeObject, info: ResourceInfo, apiVersion: string): void {
-  if (info.custom)
-    for (const [field, label] of [
-      ['kind', 'Kind'],
-      ['apiVersion', 'apiVersion'],
-    ] as const)
-      if (obj[field] === undefined || obj[field] === '')
-        throw ApiError.badRequest(
-          `Object '${label}' is missing in '${JSON.stringify(obj).slice(0, 200)}': set ${field}: ${field === 'kind' ? info.kind : apiVersion}`,
-        );
   if (obj.kind !== undefined && obj.kind !== info.kind) {
     throw ApiError.badRequest(
       `the kind in the data (${obj.kind}) does not match the expected kind (${info.kind})`,

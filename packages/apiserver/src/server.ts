@@ -35,8 +35,6 @@ export interface ApiServerOptions {
   tls?: boolean | CertAndKey;
   /** Events retained per resource for watch resume (older resourceVersions get 410 Gone). Default 10,000. */
   watchWindow?: number;
-  /** Bytes of objects retained per resource's watch window (older events go first; 410 Gone). Default 32 MiB. */
-  watchWindowBytes?: number;
   /** Default watch duration when the client sends no `timeoutSeconds`. Default 30 min. */
   watchTimeoutMs?: number;
   /** Interval of BOOKMARK events on watches that ask for them. Default 60 s. */
@@ -45,10 +43,6 @@ export interface ApiServerOptions {
   watchMaxBacklogBytes?: number;
   /** Largest request body. Default 3 MiB. */
   maxBodyBytes?: number;
-  /** A request's headers and body must arrive within this (408 and the connection closed otherwise). Default 60 s. */
-  requestTimeoutMs?: number;
-  /** Open connections at most; more are refused at accept. Default 4,096. */
-  maxConnections?: number;
   /** Compact the journal at start when it holds more than `compactMinRecords` lines and over twice its live content. Default true. */
   compactJournal?: boolean;
   /** Journal length below which no compaction happens. Default 10,000. */
@@ -99,10 +93,6 @@ export interface ApiServer {
  */
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
   const host = opts.host ?? '127.0.0.1';
-  const windowOptions = {
-    ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
-    ...(opts.watchWindowBytes !== undefined ? { windowBytes: opts.watchWindowBytes } : {}),
-  };
   let storage: Storage;
   if (opts.storage !== undefined) {
     storage = opts.storage;
@@ -112,7 +102,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     // Indirection so compaction below can swap the file the storage appends to.
     const mem = new MemoryStorage({
       journal: { append: (r) => journal.append(r), close: () => journal.close() },
-      ...windowOptions,
+      ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
     });
     const records = opened.records;
     if (opened.dropped !== undefined)
@@ -141,7 +131,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       'journal replayed',
     );
   } else {
-    storage = new MemoryStorage(windowOptions);
+    storage = new MemoryStorage(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {});
   }
   const core = new ApiCore(storage, new Registry(), opts.now !== undefined ? { now: opts.now } : {});
   core.bootstrap();
@@ -177,21 +167,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.logger !== undefined) handlerOpts.logger = opts.logger.child({ component: 'apiserver' });
   const handler = createRequestHandler(core, handlerOpts);
 
-  // A request (headers and body) must arrive within requestTimeoutMs, or the connection is closed
-  // with 408: a stalled body cannot hold a connection. Responses are not limited (watches stream
-  // for as long as their own timeoutSeconds).
-  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
-  const common = {
-    keepAliveTimeout: 30_000,
-    requestTimeout,
-    headersTimeout: Math.min(requestTimeout, 60_000),
-    connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(requestTimeout / 4))),
-  };
   const server: Server =
     tls === undefined
-      ? createHttpServer(common, handler.handle)
-      : createHttpsServer({ ...tls, ...common }, handler.handle);
-  server.maxConnections = opts.maxConnections ?? 4096;
+      ? createHttpServer({ keepAliveTimeout: 30_000 }, handler.handle)
+      : createHttpsServer({ ...tls, keepAliveTimeout: 30_000 }, handler.handle);
+  // Watches are long requests: no request timeout (the watch's own timeoutSeconds ends it).
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -203,23 +185,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       socket.destroy();
       return;
     }
-    // A request that did not arrive in time is 408; headers over Node's limit 431 (as the real
-    // server); anything else unparsable 400.
-    const code = (err as { code?: string }).code;
-    const [status, text, reason, message] =
-      code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'Request Timeout', 'Timeout', `the request did not arrive within ${requestTimeout} ms`]
-        : code === 'HPE_HEADER_OVERFLOW'
-          ? [
-              431,
-              'Request Header Fields Too Large',
-              'RequestHeaderFieldsTooLarge',
-              'request header fields too large',
-            ]
-          : [400, 'Bad Request', 'BadRequest', `malformed HTTP request: ${err.message}`];
-    const body = JSON.stringify(new ApiError(status, reason, message).toStatus());
+    const body = JSON.stringify(ApiError.badRequest(`malformed HTTP request: ${err.message}`).toStatus());
     socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -237,16 +205,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.token !== undefined) kcOpts.token = opts.token;
   if (tls !== undefined) kcOpts.caPem = tls.cert;
   const kubeconfig = buildKubeconfig(url, kcOpts);
-  const auth = opts.token !== undefined || (opts.tokens?.length ?? 0) > 0;
   opts.logger?.info(
-    { url, address: `${host}:${port}`, tls: tls !== undefined, auth },
+    { url, tls: tls !== undefined, auth: opts.token !== undefined || (opts.tokens?.length ?? 0) > 0 },
     'api server listening',
   );
-  if (!isLoopbackHost(host) && !auth)
-    opts.logger?.warn(
-      { address: `${host}:${port}`, tls: tls !== undefined },
-      'api server reachable beyond loopback without authentication: anyone who can connect may read and write everything; set a token or listen on 127.0.0.1',
-    );
 
   let closed: Promise<void> | undefined;
   const result: ApiServer = {
@@ -271,9 +233,4 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   };
   if (tls !== undefined) result.caPem = tls.cert;
   return result;
-}
-
-/** Whether a listen address is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
