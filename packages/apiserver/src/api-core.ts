@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { applyBuiltinDefaults } from './builtin-defaults.js';
+import { checkJsonDepth, checkYamlDepth } from './decode-limits.js';
 import { ApiError, type ErrorTarget } from './errors.js';
 import { decodeContinue, encodeContinue, listKey, matchesSelectors } from './list-page.js';
 import {
@@ -234,6 +235,7 @@ export class ApiCore {
     if (!info.custom) accepted.splice(2, 0, PATCH_TYPES.strategic);
     if (!accepted.includes(type)) throw ApiError.unsupportedMediaType(accepted);
     let patchBody: JsonValue;
+    (type === PATCH_TYPES.apply ? checkYamlDepth : checkJsonDepth)(raw, 'error decoding patch');
     try {
       patchBody = (type === PATCH_TYPES.apply ? parseYaml(raw) : JSON.parse(raw)) as JsonValue;
     } catch (e) {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
 import { ANONYMOUS, type RequestRecord, rbacVerb, type TokenUser, type UserInfo } from './audit.js';
+import { checkJsonDepth, checkYamlDepth } from './decode-limits.js';
 import {
   aggregatedDiscovery,
   legacyApiGroup,
@@ -126,6 +127,8 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
     throw ApiError.unsupportedMediaType(accepted);
   if (type === PROTOBUF_TYPE) return decodeProtobufObject(raw);
   const text = raw.toString('utf8');
+  const yaml = type === 'application/yaml' || type === 'application/x-yaml';
+  (yaml ? checkYamlDepth : checkJsonDepth)(text, 'the object provided is unrecognized');
   try {
     if (type === 'application/yaml' || type === 'application/x-yaml') return parseYaml(text) as unknown;
     return JSON.parse(text) as unknown;

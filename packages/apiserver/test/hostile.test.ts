@@ -1,0 +1,131 @@
+import { request } from 'node:http';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiServer, startApiServer } from '../src/index.js';
+
+let server: ApiServer;
+beforeAll(async () => {
+  server = await startApiServer({ port: 0 });
+  await send('POST', '/api/v1/namespaces/default/configmaps', '{"metadata":{"name":"target"}}');
+});
+afterAll(async () => server?.close());
+
+function send(
+  method: string,
+  path: string,
+  body?: string,
+  contentType = 'application/json',
+): Promise<{ code: number; body: Record<string, any> }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'Content-Type': contentType };
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    const req = request(`${server.url}${path}`, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: Record<string, any> = {};
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = { text };
+        }
+        resolve({ code: res.statusCode ?? 0, body: parsed });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const CM = '/api/v1/namespaces/default/configmaps';
+const ITEM = `${CM}/target`;
+
+/** The decoders: each method and content type with the body it is given. */
+const DECODERS = [
+  { method: 'POST', path: CM, type: 'application/json' },
+  { method: 'POST', path: CM, type: 'application/yaml' },
+  { method: 'PUT', path: ITEM, type: 'application/json' },
+  { method: 'PATCH', path: ITEM, type: 'application/json-patch+json' },
+  { method: 'PATCH', path: ITEM, type: 'application/merge-patch+json' },
+  { method: 'PATCH', path: ITEM, type: 'application/strategic-merge-patch+json' },
+  { method: 'PATCH', path: `${ITEM}?fieldManager=t`, type: 'application/apply-patch+yaml' },
+] as const;
+
+function nested(shape: 'array' | 'object' | 'block' | 'dashes', depth: number): string {
+  if (shape === 'array')
+    return `{"metadata":{"name":"target"},"data":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+  if (shape === 'object')
+    return `{"metadata":{"name":"target"},"x":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`;
+  if (shape === 'dashes') return `metadata:\n  name: target\nx: ${'- '.repeat(depth)}1\n`;
+  const lines = ['metadata:', '  name: target', 'x:'];
+  for (let i = 1; i <= depth; i++) lines.push(`${' '.repeat(i)}k:`);
+  return lines.join('\n');
+}
+
+describe('decoder depth and size limits', () => {
+  it.each(DECODERS)('$method $type: 100,000 nested [ gets 400 naming the limit', async (d) => {
+    const body = d.type.includes('yaml')
+      ? `x: ${'['.repeat(100_000)}`
+      : '['.repeat(100_000) + ']'.repeat(100_000);
+    const r = await send(d.method, d.path, body, d.type);
+    expect(r.code).toBe(400);
+    expect(r.body).toMatchObject({ kind: 'Status', code: 400, reason: 'BadRequest' });
+    expect(r.body.message).toContain('limit of 1000 (maxNestingDepth)');
+  });
+
+  it('JSON create of 10,000 and 100,000 levels gets 400, not 500', async () => {
+    for (const depth of [10_000, 100_000]) {
+      const r = await send('POST', CM, nested('object', depth));
+      expect(r.code).toBe(400);
+      expect(r.body.message).toMatch(/maxNestingDepth/);
+    }
+  });
+
+  it('a 2 MB apply patch of nested [ is refused and the server keeps answering', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await send(
+        'PATCH',
+        `${ITEM}?fieldManager=t`,
+        '['.repeat(2_000_000),
+        'application/apply-patch+yaml',
+      );
+      expect(r.code).toBe(400);
+    }
+    expect((await send('GET', '/readyz')).code).toBe(200);
+  });
+
+  it('a body over the size limit gets 413 naming the limit', async () => {
+    const r = await send(
+      'POST',
+      CM,
+      `{"metadata":{"name":"big"},"data":{"a":"${'x'.repeat(3 * 1024 * 1024)}"}}`,
+    );
+    expect(r.code).toBe(413);
+    expect(r.body.message).toContain(`larger than ${3 * 1024 * 1024} bytes`);
+  });
+
+  it('fuzz: every decoder answers 2xx or 4xx to deep or large bodies and the server stays ready', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...DECODERS),
+        fc.constantFrom('array', 'object', 'block', 'dashes') as fc.Arbitrary<
+          'array' | 'object' | 'block' | 'dashes'
+        >,
+        fc.oneof(fc.integer({ min: 0, max: 1_200 }), fc.integer({ min: 1_200, max: 300_000 })),
+        async (d, shape, depth) => {
+          // Block indentation grows quadratically: keep it within the 3 MiB body limit's neighbourhood.
+          const body = nested(shape, shape === 'block' ? Math.min(depth, 2_600) : depth);
+          const r = await send(d.method, d.path, body, d.type);
+          expect(
+            r.code,
+            `${d.method} ${d.type} ${shape} ${depth}: ${JSON.stringify(r.body).slice(0, 200)}`,
+          ).toBeGreaterThanOrEqual(200);
+          expect(r.code).toBeLessThan(500);
+          expect((await send('GET', '/readyz')).code).toBe(200);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 120_000);
+});
