@@ -35,6 +35,8 @@ export interface ApiServerOptions {
   tls?: boolean | CertAndKey;
   /** Events retained per resource for watch resume (older resourceVersions get 410 Gone). Default 10,000. */
   watchWindow?: number;
+  /** Bound on the JSON size of the events retained per resource (older ones get 410 Gone). Default 64 MiB. */
+  watchWindowBytes?: number;
   /** Default watch duration when the client sends no `timeoutSeconds`. Default 30 min. */
   watchTimeoutMs?: number;
   /** Interval of BOOKMARK events on watches that ask for them. Default 60 s. */
@@ -97,6 +99,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     const mem = new MemoryStorage({
       journal: { append: (r) => journal.append(r), close: () => journal.close() },
       ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
+      ...(opts.watchWindowBytes !== undefined ? { windowBytes: opts.watchWindowBytes } : {}),
     });
     const records = opened.records;
     if (opened.dropped !== undefined)
@@ -125,7 +128,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       'journal replayed',
     );
   } else {
-    storage = new MemoryStorage(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {});
+    storage = new MemoryStorage({
+      ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
+      ...(opts.watchWindowBytes !== undefined ? { windowBytes: opts.watchWindowBytes } : {}),
+    });
   }
   const core = new ApiCore(storage, new Registry(), opts.now !== undefined ? { now: opts.now } : {});
   core.bootstrap();
