@@ -272,6 +272,7 @@ export class ApiCore {
   delete(scope: Scope, body: unknown): { object: KubeObject; gone: boolean } {
     const info = scope.served.info;
     const name = scope.name ?? '';
+    refuseProtectedNamespace(info, name);
     const existing = this.storage.get(info.storageKey, scope.namespace, name);
     if (existing === undefined) throw ApiError.notFound(target(info, name));
     if (isJsonObject(body) && isJsonObject(body.preconditions)) {
@@ -450,4 +451,21 @@ export class ApiCore {
     }
     return object as unknown as KubeObject;
   }
+}
+
+/** Namespaces kube-apiserver's NamespaceLifecycle admission never lets anyone delete. */
+export const PROTECTED_NAMESPACES: readonly string[] = [
+  'default',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+];
+
+/** 403 for deleting a protected namespace, with the real server's message (dry runs included). */
+function refuseProtectedNamespace(info: ResourceInfo, name: string): void {
+  if (info.group === '' && info.resource === 'namespaces' && PROTECTED_NAMESPACES.includes(name))
+    throw ApiError.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, {
+      name,
+      kind: 'namespaces',
+    });
 }

@@ -129,3 +129,29 @@ describe('decoder depth and size limits', () => {
     );
   }, 120_000);
 });
+
+describe('protected namespaces', () => {
+  it.each(['default', 'kube-system', 'kube-public', 'kube-node-lease'])(
+    'DELETE namespace %s gets 403 Forbidden (dry run too) and the namespace stays',
+    async (ns) => {
+      for (const q of ['', '?dryRun=All']) {
+        const r = await send('DELETE', `/api/v1/namespaces/${ns}${q}`);
+        expect(r.code).toBe(403);
+        expect(r.body).toMatchObject({
+          kind: 'Status',
+          status: 'Failure',
+          reason: 'Forbidden',
+          code: 403,
+          message: `namespaces "${ns}" is forbidden: this namespace may not be deleted`,
+          details: { name: ns, kind: 'namespaces' },
+        });
+      }
+      expect((await send('GET', `/api/v1/namespaces/${ns}`)).code).toBe(200);
+    },
+  );
+
+  it('other namespaces are still deleted', async () => {
+    expect((await send('POST', '/api/v1/namespaces', '{"metadata":{"name":"scratch"}}')).code).toBe(201);
+    expect((await send('DELETE', '/api/v1/namespaces/scratch')).code).toBe(200);
+  });
+});
