@@ -17,6 +17,13 @@ import {
 } from './discovery.js';
 import { ApiError } from './errors.js';
 import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
+import {
+  checkListOptions,
+  queryBool,
+  queryResourceVersion,
+  queryTimeoutSeconds,
+  tooLargeResourceVersion,
+} from './query-params.js';
 import { authorize, forbiddenMessage, type RbacObject } from './rbac.js';
 import { apiVersionOf } from './resources.js';
 import { parseRoute, type Route } from './routes.js';
@@ -158,8 +165,7 @@ export function refuseDotSegments(rawUrl: string): void {
 }
 
 function boolParam(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === '1' || v === 'true';
+  return queryBool(q, name);
 }
 
 function listOptions(q: URLSearchParams, fieldLabels: string[]): ListOptions {
@@ -286,7 +292,8 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     if (method === 'GET' && (route.watchPath || boolParam(q, 'watch'))) {
       const lo = listOptions(q, info.fieldLabels);
       if (!isCollection) lo.fields.push({ field: 'metadata.name', op: '=', value: route.name as string });
-      const timeoutSeconds = Number(q.get('timeoutSeconds') ?? '');
+      const timeoutSeconds = queryTimeoutSeconds(q) ?? Number.NaN;
+      queryResourceVersion(q);
       let handle: OpenWatch | undefined;
       handle = serveWatch(
         core,
@@ -316,6 +323,10 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     }
 
     if (method === 'GET') {
+      const rv = queryResourceVersion(q);
+      if (isCollection) checkListOptions(q);
+      if (rv !== undefined && rv > core.storage.currentRv())
+        throw tooLargeResourceVersion(rv, core.storage.currentRv());
       if (isCollection) {
         const r = core.list(scope, listOptions(q, info.fieldLabels));
         if (table) {

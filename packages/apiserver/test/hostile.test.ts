@@ -155,3 +155,90 @@ describe('protected namespaces', () => {
     expect((await send('DELETE', '/api/v1/namespaces/scratch')).code).toBe(200);
   });
 });
+
+describe('query parameters checked as kube-apiserver does', () => {
+  it.each(['abc', '-1', '1.5', '0x10'])('resourceVersion=%s on get, list and watch is 400', async (rv) => {
+    for (const path of [ITEM, CM, `${CM}?watch=true&timeoutSeconds=1`]) {
+      const r = await send(
+        'GET',
+        `${path}${path.includes('?') ? '&' : '?'}resourceVersion=${encodeURIComponent(rv)}`,
+      );
+      expect(r.code).toBe(400);
+      expect(r.body).toMatchObject({
+        reason: 'BadRequest',
+        message: `resourceVersion: Invalid value: "${rv}": strconv.ParseUint: parsing "${rv}": invalid syntax`,
+      });
+    }
+  });
+
+  it('resourceVersion 0 and empty are accepted', async () => {
+    for (const q of ['?resourceVersion=0', '?resourceVersion=']) {
+      expect((await send('GET', `${CM}${q}`)).code).toBe(200);
+      expect((await send('GET', `${ITEM}${q}`)).code).toBe(200);
+    }
+  });
+
+  it('a bogus or misplaced resourceVersionMatch is 422 Invalid on ListOptions', async () => {
+    const bogus = await send('GET', `${CM}?resourceVersion=1&resourceVersionMatch=Bogus`);
+    expect(bogus.code).toBe(422);
+    expect(bogus.body.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Unsupported value: "Bogus": supported values: "Exact", "NotOlderThan", ""',
+    );
+    const noRv = await send('GET', `${CM}?resourceVersionMatch=NotOlderThan`);
+    expect(noRv.code).toBe(422);
+    expect(noRv.body.message).toContain(
+      'resourceVersionMatch is forbidden unless resourceVersion is provided',
+    );
+    expect((await send('GET', `${CM}?resourceVersion=1&resourceVersionMatch=NotOlderThan`)).code).toBe(200);
+  });
+
+  it('timeoutSeconds=abc is 400 and opens no watch', async () => {
+    const r = await send('GET', `${CM}?watch=true&timeoutSeconds=abc`);
+    expect(r.code).toBe(400);
+    expect(r.body.message).toBe(
+      'timeoutSeconds: Invalid value: "abc": strconv.ParseInt: parsing "abc": invalid syntax',
+    );
+  });
+
+  it('watch=false and watch=0 list; any other watch value (maybe) watches, as the real codec reads bools', async () => {
+    for (const v of ['false', 'FALSE', '0'])
+      expect((await send('GET', `${CM}?watch=${v}`)).body.kind).toBe('ConfigMapList');
+    const r = await fetch(`${server.url}${CM}?watch=maybe&timeoutSeconds=1`);
+    expect(r.status).toBe(200);
+    const text = await r.text();
+    expect(JSON.parse(text.split('\n')[0] as string)).toMatchObject({ type: 'ADDED' });
+  });
+
+  it('get and list at a future resourceVersion are 504 Too large resource version with the retry cause', async () => {
+    const list = await send('GET', CM);
+    const current = Number(list.body.metadata.resourceVersion);
+    for (const path of [CM, ITEM]) {
+      const r = await send('GET', `${path}?resourceVersion=${current + 1000}`);
+      expect(r.code).toBe(504);
+      expect(r.body).toMatchObject({
+        reason: 'Timeout',
+        code: 504,
+        message: `Too large resource version: ${current + 1000}, current: ${current}`,
+        details: {
+          causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+          retryAfterSeconds: 1,
+        },
+      });
+    }
+  });
+
+  it('a watch from a future resourceVersion streams no older events', async () => {
+    const list = await send('GET', CM);
+    const current = Number(list.body.metadata.resourceVersion);
+    const watch = fetch(`${server.url}${CM}?watch=true&resourceVersion=${current + 2}&timeoutSeconds=1`).then(
+      (r) => r.text(),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 4; i++) await send('POST', CM, `{"metadata":{"name":"future-${i}"}}`);
+    const events = (await watch)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.map((e) => e.object.metadata.name)).toEqual(['future-2', 'future-3']);
+  });
+});
