@@ -16,6 +16,7 @@ import {
   SERVER_VERSION,
 } from './discovery.js';
 import { ApiError } from './errors.js';
+import { requireTypeMetaFields } from './object-rules.js';
 import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
 import {
   checkListOptions,
@@ -404,6 +405,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         return;
       }
       const body = decodeBody(raw, contentType, info.custom);
+      if (info.custom) requireTypeMetaFields(body);
       if (method === 'POST') {
         if (!isCollection) throw ApiError.methodNotAllowed();
         const o = core.create(scope, body, wo);

@@ -111,7 +111,59 @@ export function requireObject(body: unknown, info: ResourceInfo): KubeObject {
       `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: metadata must be an object`,
     );
   }
+  if (isJsonObject(meta)) checkMetaTypes(meta, info);
   return { ...(body as JsonObject), metadata: { ...((meta ?? {}) as ObjectMeta) } } as KubeObject;
+}
+
+/** Go's JSON name of a value's type, as in `json: cannot unmarshal array into ...`. */
+function goJsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
+}
+
+/**
+ * 400 for ObjectMeta fields of the wrong JSON type (a numeric or array `metadata.name` would be
+ * stored under a key no URL can reach), with the text Go's decoder gives the real server.
+ */
+function checkMetaTypes(meta: JsonObject, info: ResourceInfo): void {
+  const fail = (field: string, got: unknown, want: string): never => {
+    throw ApiError.badRequest(
+      `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: json: cannot unmarshal ${goJsonType(got)} into Go struct field ObjectMeta.metadata.${field} of type ${want}`,
+    );
+  };
+  for (const f of ['name', 'generateName', 'namespace'] as const) {
+    const v = meta[f];
+    if (v !== undefined && v !== null && typeof v !== 'string') fail(f, v, 'string');
+  }
+  for (const f of ['labels', 'annotations'] as const) {
+    const v = meta[f];
+    if (v === undefined || v === null) continue;
+    if (!isJsonObject(v)) fail(f, v, 'map[string]string');
+    for (const x of Object.values(v as JsonObject))
+      if (x !== null && typeof x !== 'string') fail(f, x, 'string');
+  }
+  const fin = meta.finalizers;
+  if (fin !== undefined && fin !== null) {
+    if (!Array.isArray(fin)) fail('finalizers', fin, '[]string');
+    for (const x of fin as unknown[])
+      if (x !== null && typeof x !== 'string') fail('finalizers', x, 'string');
+  }
+}
+
+/**
+ * Custom resources are decoded without a typed default: a create or update body without `kind` or
+ * `apiVersion` is 400, as the real server's unstructured decoder refuses it. Checked on HTTP bodies
+ * only; in-process callers of ApiCore may still leave them out.
+ */
+export function requireTypeMetaFields(body: unknown): void {
+  if (!isJsonObject(body)) return;
+  const text = JSON.stringify(body);
+  const shown = text.length > 100 ? `${text.slice(0, 100)}...` : text;
+  if (typeof body.kind !== 'string' || body.kind === '')
+    throw ApiError.badRequest(`Object 'Kind' is missing in '${shown}'`);
+  if (typeof body.apiVersion !== 'string' || body.apiVersion === '')
+    throw ApiError.badRequest(`Object 'apiVersion' is missing in '${shown}'`);
 }
 
 /** Checks apiVersion/kind in a body against the endpoint (400 on mismatch, defaults when absent). */

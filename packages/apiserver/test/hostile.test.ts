@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApiServer } from '../src/index.js';
+import { WIDGET_CRD } from './cluster.js';
 
 let server: ApiServer;
 beforeAll(async () => {
@@ -240,5 +241,80 @@ describe('query parameters checked as kube-apiserver does', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(events.map((e) => e.object.metadata.name)).toEqual(['future-2', 'future-3']);
+  });
+});
+
+describe('malformed metadata and type fields', () => {
+  const W = '/apis/example.com/v1/namespaces/default/widgets';
+  beforeAll(async () => {
+    expect(
+      (
+        await send(
+          'POST',
+          '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+          JSON.stringify(WIDGET_CRD),
+        )
+      ).code,
+    ).toBe(201);
+  });
+
+  it.each([
+    ['["b17"]', 'array'],
+    ['7', 'number'],
+    ['true', 'bool'],
+    ['{"a":1}', 'object'],
+  ])('a custom resource with metadata.name %s is 400 and nothing is stored', async (name, goType) => {
+    const r = await send(
+      'POST',
+      W,
+      `{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":${name}}}`,
+    );
+    expect(r.code).toBe(400);
+    expect(r.body.message).toBe(
+      `Widget in version "v1" cannot be handled as a Widget: json: cannot unmarshal ${goType} into Go struct field ObjectMeta.metadata.name of type string`,
+    );
+    expect((await send('GET', W)).body.items).toEqual([]);
+  });
+
+  it('built-in kinds get the same check (a namespace named 7, finalizers "x", numeric labels)', async () => {
+    expect((await send('POST', '/api/v1/namespaces', '{"metadata":{"name":7}}')).code).toBe(400);
+    expect((await send('POST', CM, '{"metadata":{"name":"f","finalizers":"x"}}')).code).toBe(400);
+    expect((await send('POST', CM, '{"metadata":{"name":"l","labels":{"a":1}}}')).code).toBe(400);
+  });
+
+  it('a custom resource without kind or apiVersion is 400', async () => {
+    const noKind = await send('POST', W, '{"apiVersion":"example.com/v1","metadata":{"name":"a"}}');
+    expect(noKind.code).toBe(400);
+    expect(noKind.body.message).toMatch(/^Object 'Kind' is missing in '\{/);
+    const noVersion = await send('POST', W, '{"kind":"Widget","metadata":{"name":"a"}}');
+    expect(noVersion.code).toBe(400);
+    expect(noVersion.body.message).toMatch(/^Object 'apiVersion' is missing in '\{/);
+    expect((await send('GET', W)).body.items).toEqual([]);
+  });
+
+  it('a custom resource with the wrong apiVersion or kind is 400', async () => {
+    const kind = await send(
+      'POST',
+      W,
+      '{"apiVersion":"example.com/v1","kind":"Gadget","metadata":{"name":"a"}}',
+    );
+    expect(kind.code).toBe(400);
+    expect(kind.body.message).toBe('the kind in the data (Gadget) does not match the expected kind (Widget)');
+    const version = await send(
+      'POST',
+      W,
+      '{"apiVersion":"example.com/v2","kind":"Widget","metadata":{"name":"a"}}',
+    );
+    expect(version.code).toBe(400);
+    const ok = await send(
+      'POST',
+      W,
+      '{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"a"},"spec":{"size":1}}',
+    );
+    expect(ok.code).toBe(201);
+  });
+
+  it('built-ins may still omit kind and apiVersion (typed decoding defaults them)', async () => {
+    expect((await send('POST', CM, '{"metadata":{"name":"typed-default"}}')).code).toBe(201);
   });
 });
