@@ -45,6 +45,16 @@ export interface ApiServerOptions {
   watchMaxBacklogBytes?: number;
   /** Largest request body. Default 3 MiB. */
   maxBodyBytes?: number;
+  /** Time a client has to send the request headers (Node `headersTimeout`). Default 60 s. */
+  headersTimeoutMs?: number;
+  /**
+   * Time a client has to send the whole request, body included (Node `requestTimeout`); a stalled
+   * body is answered 408 and closed. Responses (watches) are not limited by it. Default 60 s (as
+   * kube-apiserver's `--request-timeout`); must not be below `headersTimeoutMs`.
+   */
+  requestTimeoutMs?: number;
+  /** Open connections at most; further ones are closed at once (Node `maxConnections`). Default 1,000. */
+  maxConnections?: number;
   /** Compact the journal at start when it holds more than `compactMinRecords` lines and over twice its live content. Default true. */
   compactJournal?: boolean;
   /** Journal length below which no compaction happens. Default 10,000. */
@@ -165,13 +175,26 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.logger !== undefined) handlerOpts.logger = opts.logger.child({ component: 'apiserver' });
   const handler = createRequestHandler(core, handlerOpts);
 
+  const headersTimeout = opts.headersTimeoutMs ?? 60_000;
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  if (!(headersTimeout > 0 && requestTimeout >= headersTimeout))
+    throw new Error(
+      `requestTimeoutMs (${requestTimeout}) must be at least headersTimeoutMs (${headersTimeout}), both above 0`,
+    );
+  // Node checks the two timeouts on this interval: a fraction of the shorter one, at most 30 s.
+  const connectionsCheckingInterval = Math.max(10, Math.min(30_000, Math.floor(headersTimeout / 4)));
+  const serverOpts = {
+    keepAliveTimeout: 30_000,
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval,
+  };
   const server: Server =
     tls === undefined
-      ? createHttpServer({ keepAliveTimeout: 30_000 }, handler.handle)
-      : createHttpsServer({ ...tls, keepAliveTimeout: 30_000 }, handler.handle);
-  // Watches are long requests: no request timeout (the watch's own timeoutSeconds ends it).
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+      ? createHttpServer(serverOpts, handler.handle)
+      : createHttpsServer({ ...tls, ...serverOpts }, handler.handle);
+  // requestTimeout covers receiving the request only: a watch's response streams on after it.
+  server.maxConnections = opts.maxConnections ?? 1000;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -183,9 +206,24 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       socket.destroy();
       return;
     }
-    const body = JSON.stringify(ApiError.badRequest(`malformed HTTP request: ${err.message}`).toStatus());
+    const code = (err as NodeJS.ErrnoException).code;
+    const [status, text, e] =
+      code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [
+            408,
+            'Request Timeout',
+            new ApiError(408, 'Timeout', 'request not received in time; the connection is closed'),
+          ]
+        : code === 'HPE_HEADER_OVERFLOW'
+          ? [
+              431,
+              'Request Header Fields Too Large',
+              new ApiError(431, 'RequestHeaderFieldsTooLarge', 'request header fields too large'),
+            ]
+          : [400, 'Bad Request', ApiError.badRequest(`malformed HTTP request: ${err.message}`)];
+    const body = JSON.stringify(e.toStatus());
     socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   await new Promise<void>((resolve, reject) => {
