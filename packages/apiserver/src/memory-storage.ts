@@ -8,7 +8,8 @@ export interface MemoryStorageOptions {
   windowSize?: number;
   /**
    * Bound on the JSON size of the events retained per resource; the oldest are evicted beyond it
-   * (a watch from before them gets 410 Gone). Default 64 MiB.
+   * (a watch from before them gets 410 Gone). The newest event is always kept, even when it alone
+   * is larger. Default 64 MiB.
    */
   windowBytes?: number;
   /** Optional write-ahead journal; a write is applied only after the journal accepted it. */
@@ -34,8 +35,10 @@ class EventWindow {
     this.events.push(e);
     this.sizes.push(b);
     this.bytes += b;
+    // The newest event always stays: it carries the current resourceVersion into a compacted
+    // journal (one object is at most the body limit, so the bound is exceeded by one at most).
     while (
-      this.events.length > this.start &&
+      this.events.length - this.start > 1 &&
       (this.events.length - this.start > this.size || this.bytes > this.maxBytes)
     ) {
       this.compactedRv = (this.events[this.start] as StoredEvent).rv;
