@@ -241,10 +241,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.token !== undefined) kcOpts.token = opts.token;
   if (tls !== undefined) kcOpts.caPem = tls.cert;
   const kubeconfig = buildKubeconfig(url, kcOpts);
+  const auth = opts.token !== undefined || (opts.tokens?.length ?? 0) > 0;
   opts.logger?.info(
-    { url, tls: tls !== undefined, auth: opts.token !== undefined || (opts.tokens?.length ?? 0) > 0 },
+    { url, address: `${host}:${port}`, tls: tls !== undefined, auth },
     'api server listening',
   );
+  if (!isLoopbackHost(host) && !auth)
+    opts.logger?.warn(
+      { address: `${host}:${port}`, tls: tls !== undefined },
+      'api server reachable beyond loopback without authentication: anyone who can connect may read and write everything; set a token or listen on 127.0.0.1',
+    );
 
   let closed: Promise<void> | undefined;
   const result: ApiServer = {
@@ -269,4 +275,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   };
   if (tls !== undefined) result.caPem = tls.cert;
   return result;
+}
+
+/** Whether a listen address is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
