@@ -147,6 +147,24 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
   }
 }
 
+const ACCEPTABLE = new Set(['*/*', 'application/*', 'application/json', 'application/yaml', PROTOBUF_TYPE]);
+
+/**
+ * 406 when no media range of the Accept header is one this server can answer in (JSON; YAML and
+ * protobuf requests get JSON, which their clients also read), as kube-apiserver refuses
+ * `Accept: application/xml` before running the request.
+ */
+function refuseUnacceptable(accept: string): void {
+  if (accept.trim() === '') return;
+  for (const range of accept.split(','))
+    if (ACCEPTABLE.has(range.split(';', 1)[0]?.trim().toLowerCase() ?? '')) return;
+  throw new ApiError(
+    406,
+    'NotAcceptable',
+    `only the following media types are accepted: application/json, application/yaml, ${PROTOBUF_TYPE}`,
+  );
+}
+
 /**
  * Refuses `.` and `..` path segments, raw or percent-encoded, before any routing: URL parsing
  * would resolve them and turn `DELETE …/configmaps/%2e%2e` into a request on the namespace.
@@ -285,6 +303,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         });
     }
     const accept = req.headers.accept ?? '';
+    refuseUnacceptable(accept);
     const table = accept.includes(TABLE_MARK);
     const isCollection = route.name === undefined;
     if (info.namespaced && scope.namespace === '' && (method === 'POST' || !isCollection))

@@ -318,3 +318,37 @@ describe('malformed metadata and type fields', () => {
     expect((await send('POST', CM, '{"metadata":{"name":"typed-default"}}')).code).toBe(201);
   });
 });
+
+describe('Accept negotiation', () => {
+  it('answers 406 to an Accept the server cannot serve, before doing anything', async () => {
+    const r = await new Promise<{ code: number; body: any }>((resolve, reject) => {
+      const req = request(
+        `${server.url}${CM}`,
+        { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/xml' } },
+        (res) => {
+          let t = '';
+          res.on('data', (d: Buffer) => {
+            t += d.toString();
+          });
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, body: JSON.parse(t) }));
+        },
+      );
+      req.on('error', reject);
+      req.end('{"metadata":{"name":"xml-accept"}}');
+    });
+    expect(r.code).toBe(406);
+    expect(r.body).toMatchObject({ reason: 'NotAcceptable', code: 406 });
+    expect((await send('GET', `${CM}/xml-accept`)).code).toBe(404);
+  });
+
+  it.each([
+    '*/*',
+    'application/json, */*;q=0.8',
+    'application/vnd.kubernetes.protobuf, */*',
+    'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
+    'text/html, application/json;q=0.9',
+  ])('serves Accept %s', async (accept) => {
+    const r = await fetch(`${server.url}${CM}`, { headers: { Accept: accept } });
+    expect(r.status).toBe(200);
+  });
+});
