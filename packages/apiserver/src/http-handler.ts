@@ -19,7 +19,9 @@ import { ApiError } from './errors.js';
 import { requireTypeMetaFields } from './object-rules.js';
 import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
 import {
+  checkApplyFieldManager,
   checkListOptions,
+  checkPropagationPolicy,
   queryBool,
   queryResourceVersion,
   queryTimeoutSeconds,
@@ -379,6 +381,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         raw.length === 0
           ? undefined
           : decodeBody(raw, req.headers['content-type'] ?? 'application/json', info.custom);
+      checkPropagationPolicy(q, body);
       if (isCollection) {
         // kube-apiserver serves no deletecollection for namespaces.
         if (info.resource === 'namespaces') throw ApiError.methodNotAllowed();
@@ -419,6 +422,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       const contentType = req.headers['content-type'] ?? 'application/json';
       if (method === 'PATCH') {
         if (isCollection) throw ApiError.methodNotAllowed();
+        checkApplyFieldManager(q, contentType);
         const o = core.patch(scope, contentType, raw.toString('utf8'), wo);
         sendJson(res, 200, o, warningHeader(wo));
         return;

@@ -89,3 +89,37 @@ export function tooLargeResourceVersion(requested: number, current: number): Api
     details,
   );
 }
+
+/** 422 on PatchOptions: an apply patch needs a `fieldManager`, as kube-apiserver requires. */
+export function checkApplyFieldManager(q: URLSearchParams, contentType: string): void {
+  if ((contentType.split(';')[0] ?? '').trim().toLowerCase() !== 'application/apply-patch+yaml') return;
+  if ((q.get('fieldManager') ?? '') !== '') return;
+  throw ApiError.invalid('meta.k8s.io', 'PatchOptions', '', [
+    {
+      reason: 'FieldValueRequired',
+      message: 'Required value: is required for apply patch',
+      field: 'fieldManager',
+    },
+  ]);
+}
+
+/**
+ * 422 on DeleteOptions for a `propagationPolicy` (query or body) other than `Foreground`,
+ * `Background` or `Orphan`: the real server refuses it instead of deleting.
+ */
+export function checkPropagationPolicy(q: URLSearchParams, body: unknown): void {
+  const fromBody =
+    typeof body === 'object' && body !== null
+      ? (body as { propagationPolicy?: unknown }).propagationPolicy
+      : undefined;
+  for (const p of [q.get('propagationPolicy'), fromBody]) {
+    if (p === null || p === undefined || p === 'Foreground' || p === 'Background' || p === 'Orphan') continue;
+    throw ApiError.invalid('meta.k8s.io', 'DeleteOptions', '', [
+      {
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: ${JSON.stringify(p)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
+        field: 'propagationPolicy',
+      },
+    ]);
+  }
+}

@@ -352,3 +352,27 @@ describe('Accept negotiation', () => {
     expect(r.status).toBe(200);
   });
 });
+
+describe('options refused as kube-apiserver refuses them', () => {
+  it('an apply patch without fieldManager is 422 and changes nothing', async () => {
+    const r = await send('PATCH', ITEM, 'data: {k: v}', 'application/apply-patch+yaml');
+    expect(r.code).toBe(422);
+    expect(r.body.message).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    );
+    expect((await send('GET', ITEM)).body.data?.k).toBeUndefined();
+  });
+
+  it('a bogus propagationPolicy (query or body) is 422 and deletes nothing', async () => {
+    expect((await send('POST', CM, '{"metadata":{"name":"keep-me"}}')).code).toBe(201);
+    const q = await send('DELETE', `${CM}/keep-me?propagationPolicy=Bogus`);
+    expect(q.code).toBe(422);
+    expect(q.body.message).toBe(
+      'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Bogus": supported values: "Foreground", "Background", "Orphan", "nil"',
+    );
+    expect((await send('DELETE', `${CM}/keep-me`, '{"propagationPolicy":"Sideways"}')).code).toBe(422);
+    expect((await send('DELETE', CM, '{"propagationPolicy":"Sideways"}')).code).toBe(422);
+    expect((await send('GET', `${CM}/keep-me`)).code).toBe(200);
+    expect((await send('DELETE', `${CM}/keep-me`, '{"propagationPolicy":"Background"}')).code).toBe(200);
+  });
+});
