@@ -376,3 +376,52 @@ describe('options refused as kube-apiserver refuses them', () => {
     expect((await send('DELETE', `${CM}/keep-me`, '{"propagationPolicy":"Background"}')).code).toBe(200);
   });
 });
+
+describe('built-in kinds typed as the real decoder and validation type them', () => {
+  it('ConfigMap data that is not a map of strings is 400', async () => {
+    const r = await send('POST', CM, '{"metadata":{"name":"d1"},"data":[1]}');
+    expect(r.code).toBe(400);
+    expect(r.body.message).toBe(
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal array into Go struct field ConfigMap.data of type map[string]string',
+    );
+    expect((await send('POST', CM, '{"metadata":{"name":"d2"},"data":{"a":1}}')).code).toBe(400);
+  });
+
+  it('a Pod spec that is not an object is 400', async () => {
+    const r = await send('POST', '/api/v1/namespaces/default/pods', '{"metadata":{"name":"p"},"spec":"x"}');
+    expect(r.code).toBe(400);
+    expect(r.body.message).toContain(
+      'cannot unmarshal string into Go struct field Pod.spec of type v1.PodSpec',
+    );
+  });
+
+  it('label keys and values over 63 characters or with bad characters are 422', async () => {
+    const long = 'a'.repeat(64);
+    const v = await send('POST', CM, JSON.stringify({ metadata: { name: 'l1', labels: { k: long } } }));
+    expect(v.code).toBe(422);
+    expect(v.body.message).toBe(
+      `ConfigMap "l1" is invalid: metadata.labels: Invalid value: "${long}": must be no more than 63 characters`,
+    );
+    const k = await send('POST', CM, JSON.stringify({ metadata: { name: 'l2', labels: { [long]: 'v' } } }));
+    expect(k.code).toBe(422);
+    expect(k.body.message).toContain('name part must be no more than 63 characters');
+    expect(
+      (await send('POST', CM, JSON.stringify({ metadata: { name: 'l3', labels: { 'a b': 'v' } } }))).code,
+    ).toBe(422);
+    expect(
+      (
+        await send(
+          'POST',
+          CM,
+          JSON.stringify({ metadata: { name: 'l4', annotations: { 'Bad_Prefix/x': 'v' } } }),
+        )
+      ).code,
+    ).toBe(422);
+    const ok = await send(
+      'POST',
+      CM,
+      JSON.stringify({ metadata: { name: 'l5', labels: { 'example.com/a_b.c-d': 'V_1.x', e: '' } } }),
+    );
+    expect(ok.code).toBe(201);
+  });
+});
