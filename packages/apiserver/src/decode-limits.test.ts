@@ -87,3 +87,19 @@ describe('checkYamlDepth on hostile shapes', () => {
     expect(() => checkYamlDepth(`a: x ${"' ".repeat(1_500_000)}`, 'body')).not.toThrow();
   });
 });
+
+describe('checkYamlDepth and block scalars', () => {
+  it('does not skip a sibling key after a block scalar under a sequence entry', () => {
+    const doc = `- script: |\n    echo hi\n  other: ${'['.repeat(2000)}`;
+    expect(() => checkYamlDepth(doc, 'body')).toThrow(/maxNestingDepth/);
+  });
+  it('skips the text of block scalars under keys and entries', () => {
+    const text = `${'['.repeat(3000)}`;
+    for (const doc of [
+      `a:\n  - script: |\n      ${text}\n    b: 1`,
+      `- |\n  ${text}\n- >-\n  ${text}`,
+      `k: |+\n  ${text}\n\n  ${text}\nz: 1`,
+    ])
+      expect(() => checkYamlDepth(doc, 'body'), doc.slice(0, 30)).not.toThrow();
+  });
+});

@@ -59,12 +59,14 @@ export function checkYamlDepth(text: string, what: string, limit = MAX_NESTING_D
   let flow = 0;
   /** Inside a quoted scalar spanning lines: the quote character. */
   let quote: string | undefined;
-  /** Indentation of the line that opened a block scalar: deeper (or blank) lines are its text. */
+  /** Column of the node owning an open block scalar: deeper (or blank) lines are its text. */
   let blockScalarOf: number | undefined;
   for (const line of lines) {
     let i = 0;
     while (line[i] === ' ') i++;
-    const lineIndent = i;
+    /** Column of the node a block scalar on this line would belong to (key, or entry indicator). */
+    let nodeCol = i;
+    let tokenCol = i;
     if (blockScalarOf !== undefined) {
       if (i >= line.length || i > blockScalarOf) continue;
       blockScalarOf = undefined;
@@ -79,6 +81,7 @@ export function checkYamlDepth(text: string, what: string, limit = MAX_NESTING_D
       indents.push(i);
       // Compact nesting on one line: `- - - x`, `? ? x`.
       while ((line[i] === '-' || line[i] === '?') && (i + 1 === line.length || isSpace(line[i + 1]))) {
+        nodeCol = i;
         i++;
         while (isSpace(line[i])) i++;
         indents.push(i);
@@ -113,20 +116,27 @@ export function checkYamlDepth(text: string, what: string, limit = MAX_NESTING_D
       }
       if (plain) {
         // `key: value`: after the `:` a new value starts.
-        if (c === ':' && (i + 1 === line.length || isSpace(line[i + 1]))) plain = false;
+        if (c === ':' && (i + 1 === line.length || isSpace(line[i + 1]))) {
+          plain = false;
+          nodeCol = tokenCol;
+        }
         continue;
       }
       if (isSpace(c)) continue;
-      if ((c === '-' || c === '?' || c === ':') && (i + 1 === line.length || isSpace(line[i + 1]))) continue;
+      if ((c === '-' || c === '?' || c === ':') && (i + 1 === line.length || isSpace(line[i + 1]))) {
+        if (c !== ':') nodeCol = i;
+        continue;
+      }
       if (c === '&' || c === '!') {
         while (i + 1 < line.length && !isSpace(line[i + 1])) i++;
         continue;
       }
+      tokenCol = i;
       if (c === '"' || c === "'") quote = c;
       else if (c === '[' || c === '{') {
         if (++flow + indents.length > limit) throw tooDeep(what, limit);
       } else if ((c === '|' || c === '>') && /^[|>][-+0-9]*\s*(#.*)?$/.test(line.slice(i))) {
-        blockScalarOf = lineIndent;
+        blockScalarOf = nodeCol;
         break;
       } else plain = true;
     }
