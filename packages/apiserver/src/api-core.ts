@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { applyBuiltinDefaults } from './builtin-defaults.js';
+import { checkJsonDepth, checkYamlDepth } from './decode-limits.js';
 import { ApiError, type ErrorTarget } from './errors.js';
 import { decodeContinue, encodeContinue, listKey, matchesSelectors } from './list-page.js';
 import {
@@ -234,6 +235,7 @@ export class ApiCore {
     if (!info.custom) accepted.splice(2, 0, PATCH_TYPES.strategic);
     if (!accepted.includes(type)) throw ApiError.unsupportedMediaType(accepted);
     let patchBody: JsonValue;
+    (type === PATCH_TYPES.apply ? checkYamlDepth : checkJsonDepth)(raw, 'error decoding patch');
     try {
       patchBody = (type === PATCH_TYPES.apply ? parseYaml(raw) : JSON.parse(raw)) as JsonValue;
     } catch (e) {
@@ -270,6 +272,7 @@ export class ApiCore {
   delete(scope: Scope, body: unknown): { object: KubeObject; gone: boolean } {
     const info = scope.served.info;
     const name = scope.name ?? '';
+    refuseProtectedNamespace(info, name);
     const existing = this.storage.get(info.storageKey, scope.namespace, name);
     if (existing === undefined) throw ApiError.notFound(target(info, name));
     if (isJsonObject(body) && isJsonObject(body.preconditions)) {
@@ -448,4 +451,21 @@ export class ApiCore {
     }
     return object as unknown as KubeObject;
   }
+}
+
+/** Namespaces kube-apiserver's NamespaceLifecycle admission never lets anyone delete. */
+export const PROTECTED_NAMESPACES: readonly string[] = [
+  'default',
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+];
+
+/** 403 for deleting a protected namespace, with the real server's message (dry runs included). */
+function refuseProtectedNamespace(info: ResourceInfo, name: string): void {
+  if (info.group === '' && info.resource === 'namespaces' && PROTECTED_NAMESPACES.includes(name))
+    throw ApiError.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, {
+      name,
+      kind: 'namespaces',
+    });
 }

@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { Admission, type AdmissionAttributes, type AdmissionOperation } from './admission.js';
 import type { ApiCore, ListOptions, Scope, WriteOptions } from './api-core.js';
 import { ANONYMOUS, type RequestRecord, rbacVerb, type TokenUser, type UserInfo } from './audit.js';
+import { checkJsonDepth, checkYamlDepth } from './decode-limits.js';
 import {
   aggregatedDiscovery,
   legacyApiGroup,
@@ -16,7 +17,17 @@ import {
   SERVER_VERSION,
 } from './discovery.js';
 import { ApiError } from './errors.js';
+import { requireTypeMetaFields } from './object-rules.js';
 import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
+import {
+  checkApplyFieldManager,
+  checkListOptions,
+  checkPropagationPolicy,
+  queryBool,
+  queryResourceVersion,
+  queryTimeoutSeconds,
+  tooLargeResourceVersion,
+} from './query-params.js';
 import { authorize, forbiddenMessage, type RbacObject } from './rbac.js';
 import { apiVersionOf } from './resources.js';
 import { parseRoute, type Route } from './routes.js';
@@ -130,6 +141,8 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
     throw ApiError.unsupportedMediaType(accepted);
   if (type === PROTOBUF_TYPE) return decodeProtobufObject(raw);
   const text = raw.toString('utf8');
+  const yaml = type === 'application/yaml' || type === 'application/x-yaml';
+  (yaml ? checkYamlDepth : checkJsonDepth)(text, 'the object provided is unrecognized');
   try {
     if (type === 'application/yaml' || type === 'application/x-yaml') return parseYaml(text) as unknown;
     return JSON.parse(text) as unknown;
@@ -138,6 +151,24 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
       `the object provided is unrecognized: error decoding body: ${(e as Error).message}`,
     );
   }
+}
+
+const ACCEPTABLE = new Set(['*/*', 'application/*', 'application/json', 'application/yaml', PROTOBUF_TYPE]);
+
+/**
+ * 406 when no media range of the Accept header is one this server can answer in (JSON; YAML and
+ * protobuf requests get JSON, which their clients also read), as kube-apiserver refuses
+ * `Accept: application/xml` before running the request.
+ */
+function refuseUnacceptable(accept: string): void {
+  if (accept.trim() === '') return;
+  for (const range of accept.split(','))
+    if (ACCEPTABLE.has(range.split(';', 1)[0]?.trim().toLowerCase() ?? '')) return;
+  throw new ApiError(
+    406,
+    'NotAcceptable',
+    `only the following media types are accepted: application/json, application/yaml, ${PROTOBUF_TYPE}`,
+  );
 }
 
 /**
@@ -159,8 +190,7 @@ export function refuseDotSegments(rawUrl: string): void {
 }
 
 function boolParam(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  return v === '1' || v === 'true';
+  return queryBool(q, name);
 }
 
 function listOptions(q: URLSearchParams, fieldLabels: string[]): ListOptions {
@@ -358,6 +388,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         });
     }
     const accept = req.headers.accept ?? '';
+    refuseUnacceptable(accept);
     const table = accept.includes(TABLE_MARK);
     const isCollection = route.name === undefined;
     if (info.namespaced && scope.namespace === '' && (method === 'POST' || !isCollection))
@@ -366,7 +397,8 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     if (method === 'GET' && (route.watchPath || boolParam(q, 'watch'))) {
       const lo = listOptions(q, info.fieldLabels);
       if (!isCollection) lo.fields.push({ field: 'metadata.name', op: '=', value: route.name as string });
-      const timeoutSeconds = Number(q.get('timeoutSeconds') ?? '');
+      const timeoutSeconds = queryTimeoutSeconds(q) ?? Number.NaN;
+      queryResourceVersion(q);
       let handle: OpenWatch | undefined;
       handle = serveWatch(
         core,
@@ -396,6 +428,10 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
     }
 
     if (method === 'GET') {
+      const rv = queryResourceVersion(q);
+      if (isCollection) checkListOptions(q);
+      if (rv !== undefined && rv > core.storage.currentRv())
+        throw tooLargeResourceVersion(rv, core.storage.currentRv());
       if (isCollection) {
         const r = core.list(scope, listOptions(q, info.fieldLabels));
         if (table) {
@@ -428,6 +464,7 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
         raw.length === 0
           ? undefined
           : decodeBody(raw, req.headers['content-type'] ?? 'application/json', info.custom);
+      checkPropagationPolicy(q, body);
       if (isCollection) {
         // kube-apiserver serves no deletecollection for namespaces.
         if (info.resource === 'namespaces') throw ApiError.methodNotAllowed();
@@ -469,12 +506,14 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       const contentType = req.headers['content-type'] ?? 'application/json';
       if (method === 'PATCH') {
         if (isCollection) throw ApiError.methodNotAllowed();
+        checkApplyFieldManager(q, contentType);
         const text = raw.toString('utf8');
         const o = await admitWrite(req, scope, wo, (w) => core.patch(scope, contentType, text, w));
         sendJson(res, 200, o, warningHeader(wo));
         return;
       }
       const body = decodeBody(raw, contentType, info.custom);
+      if (info.custom) requireTypeMetaFields(body);
       if (method === 'POST') {
         if (!isCollection) throw ApiError.methodNotAllowed();
         const o = await admitWrite(req, scope, wo, (w) => core.create(scope, structuredClone(body), w));

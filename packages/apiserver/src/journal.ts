@@ -11,6 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { KubeObject, WatchEventType } from './types.js';
 
 /** One journalled write: the full object after the change, at its resourceVersion. */
@@ -38,11 +39,58 @@ export interface Journal {
 export class JournalCorruptError extends Error {
   override readonly name = 'JournalCorruptError';
   readonly code = 'JournalCorrupt';
-  constructor(file: string, line: number) {
+  constructor(file: string, line: number, reason = 'unreadable record') {
     super(
-      `journal ${file} is corrupt at line ${line}; restore it from a backup or move it away to start empty`,
+      `journal ${file} is corrupt at line ${line} (${reason}); restore it from a backup, or keep the ` +
+        `records before it (head -n ${line - 1}) and lose the later writes, or move it away to start empty`,
     );
   }
+}
+
+/** `,"sum":"<crc32 hex>"}`: the checksum closing every record written since issue 23. */
+const SUM = /,"sum":"([0-9a-f]{8})"\}$/;
+
+/** One journal line: the record's JSON with a CRC-32 of that JSON as its last field. */
+export function encodeRecord(r: JournalRecord): string {
+  const body = JSON.stringify(r);
+  const sum = (crc32(body) >>> 0).toString(16).padStart(8, '0');
+  return `${body.slice(0, -1)},"sum":"${sum}"}\n`;
+}
+
+const TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/**
+ * Parses one line. Returns the record, or the reason it is damaged. A line without a checksum is
+ * accepted only before the first line with one (journals written by older versions).
+ */
+function decodeRecord(line: string, summed: boolean): JournalRecord | string {
+  const m = SUM.exec(line);
+  let body = line;
+  if (m !== null) {
+    body = `${line.slice(0, m.index)}}`;
+    if ((crc32(body) >>> 0).toString(16).padStart(8, '0') !== m[1]) return 'checksum mismatch';
+  } else if (summed) return 'record without checksum after checksummed ones';
+  let r: JournalRecord;
+  try {
+    r = JSON.parse(body) as JournalRecord;
+  } catch {
+    return 'not JSON';
+  }
+  const o = r?.object as unknown;
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    !Number.isSafeInteger(r.rv) ||
+    r.rv < 1 ||
+    typeof r.key !== 'string' ||
+    !TYPES.has(r.type) ||
+    typeof o !== 'object' ||
+    o === null ||
+    typeof (o as { metadata?: unknown }).metadata !== 'object' ||
+    (o as { metadata?: unknown }).metadata === null
+  )
+    return 'record of the wrong shape';
+  return r;
 }
 
 /** File name of the journal inside a data directory. */
@@ -83,24 +131,38 @@ export class FileJournal implements Journal {
     let good = 0;
     let lineNo = 0;
     let pos = 0;
+    let summed = false;
+    /** Highest resourceVersion so far: plain records must continue it without a gap. */
+    let maxRv = 0;
+    const corrupt = (reason: string): never => {
+      closeSync(fd);
+      throw new JournalCorruptError(file, lineNo, reason);
+    };
     while (pos < text.length) {
       const nl = text.indexOf('\n', pos);
       lineNo++;
       if (nl < 0) break; // torn tail: never acknowledged
       const line = text.slice(pos, nl);
-      try {
-        const r = JSON.parse(line) as JournalRecord;
-        if (typeof r.rv !== 'number' || typeof r.key !== 'string') throw new Error('bad record');
-        records.push(r);
-      } catch {
-        if (text.indexOf('\n', nl + 1) >= 0 || nl + 1 < text.length) {
-          closeSync(fd);
-          throw new JournalCorruptError(file, lineNo);
+      if (line.trim() !== '') {
+        const r = decodeRecord(line, summed);
+        if (typeof r === 'string') {
+          // Damage in the last line is a torn write (never acknowledged); before it, data loss.
+          if (nl + 1 < text.length) corrupt(r);
+          break;
         }
-        break;
+        if (SUM.test(line)) summed = true;
+        // Every write takes the next resourceVersion: a gap means a lost record, a repeat a copied one.
+        if (r.mode === undefined && maxRv > 0 && r.rv !== maxRv + 1)
+          corrupt(
+            r.rv <= maxRv
+              ? `resourceVersion ${r.rv} after ${maxRv}: repeated or out of order`
+              : `resourceVersion ${r.rv} after ${maxRv}: ${r.rv - maxRv - 1} record(s) missing`,
+          );
+        if (r.rv > maxRv) maxRv = r.rv;
+        records.push(r);
       }
       pos = nl + 1;
-      good = Buffer.byteLength(text.slice(0, pos));
+      good += Buffer.byteLength(line) + 1;
     }
     const size = fstatSync(fd).size;
     let dropped: DroppedTail | undefined;
@@ -125,7 +187,7 @@ export class FileJournal implements Journal {
     try {
       let batch = '';
       for (const r of records) {
-        batch += `${JSON.stringify(r)}\n`;
+        batch += encodeRecord(r);
         if (batch.length > 1 << 20) {
           writeSync(fd, batch);
           batch = '';
@@ -148,7 +210,7 @@ export class FileJournal implements Journal {
   }
 
   append(r: JournalRecord): void {
-    writeSync(this.fd, `${JSON.stringify(r)}\n`);
+    writeSync(this.fd, encodeRecord(r));
     fdatasyncSync(this.fd);
   }
 

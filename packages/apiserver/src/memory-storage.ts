@@ -6,6 +6,12 @@ import type { KubeObject } from './types.js';
 export interface MemoryStorageOptions {
   /** Events retained per resource for watch resume; older resourceVersions get 410 Gone. Default 10,000. */
   windowSize?: number;
+  /**
+   * Bound on the JSON size of the events retained per resource; the oldest are evicted beyond it
+   * (a watch from before them gets 410 Gone). The newest event is always kept, even when it alone
+   * is larger. Default 64 MiB.
+   */
+  windowBytes?: number;
   /** Optional write-ahead journal; a write is applied only after the journal accepted it. */
   journal?: Journal;
 }
@@ -15,18 +21,36 @@ class EventWindow {
   start = 0;
   /** resourceVersion of the newest evicted event; a watch from below it has lost events. */
   compactedRv = 0;
+  /** JSON size of the retained events' objects (UTF-16 code units; what the byte bound limits). */
+  bytes = 0;
+  private readonly sizes: number[] = [];
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly maxBytes: number,
+  ) {}
 
   push(e: StoredEvent): void {
+    const b = JSON.stringify(e.object).length;
     this.events.push(e);
-    if (this.events.length - this.start > this.size) {
+    this.sizes.push(b);
+    this.bytes += b;
+    // The newest event always stays: it carries the current resourceVersion into a compacted
+    // journal (one object is at most the body limit, so the bound is exceeded by one at most).
+    while (
+      this.events.length - this.start > 1 &&
+      (this.events.length - this.start > this.size || this.bytes > this.maxBytes)
+    ) {
       this.compactedRv = (this.events[this.start] as StoredEvent).rv;
+      this.bytes -= this.sizes[this.start] as number;
+      // Drop the reference now so an evicted (possibly large) object can be collected.
+      (this.events as (StoredEvent | undefined)[])[this.start] = undefined;
       this.start++;
-      if (this.start >= this.size) {
-        this.events = this.events.slice(this.start);
-        this.start = 0;
-      }
+    }
+    if (this.start >= Math.min(this.size, 1024) && this.start * 2 >= this.events.length) {
+      this.events = this.events.slice(this.start);
+      this.sizes.splice(0, this.start);
+      this.start = 0;
     }
   }
 
@@ -60,10 +84,12 @@ export class MemoryStorage implements Storage {
   private readonly windows = new Map<string, EventWindow>();
   private readonly subscribers = new Map<string, Set<(e: StoredEvent) => void>>();
   private readonly windowSize: number;
+  private readonly windowBytes: number;
   private readonly journal: Journal | undefined;
 
   constructor(opts: MemoryStorageOptions = {}) {
     this.windowSize = opts.windowSize ?? 10_000;
+    this.windowBytes = opts.windowBytes ?? 64 * 1024 * 1024;
     this.journal = opts.journal;
   }
 
@@ -158,6 +184,17 @@ export class MemoryStorage implements Storage {
     return this.commit(storageKey, object, 'DELETED');
   }
 
+  /** What the watch window of a resource retains: event count and JSON size (for tests and metrics). */
+  windowUsage(storageKey: string): { events: number; bytes: number } {
+    const w = this.windows.get(storageKey);
+    return w === undefined ? { events: 0, bytes: 0 } : { events: w.events.length - w.start, bytes: w.bytes };
+  }
+
+  /** Number of live watch subscriptions of a resource (a closed watch must not be counted). */
+  subscriberCount(storageKey: string): number {
+    return this.subscribers.get(storageKey)?.size ?? 0;
+  }
+
   eventsSince(storageKey: string, rv: number): EventsSince {
     const w = this.windows.get(storageKey);
     return w === undefined ? { ok: true, events: [] } : w.since(rv);
@@ -194,7 +231,7 @@ export class MemoryStorage implements Storage {
   private window(key: string): EventWindow {
     let w = this.windows.get(key);
     if (w === undefined) {
-      w = new EventWindow(this.windowSize);
+      w = new EventWindow(this.windowSize, this.windowBytes);
       this.windows.set(key, w);
     }
     return w;

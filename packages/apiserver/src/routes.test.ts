@@ -5,6 +5,9 @@ describe('parseRoute', () => {
   it.each([
     ['/healthz', { kind: 'health' }],
     ['/readyz/ping', { kind: 'health' }],
+    ['/livez/poststarthook/start-informers', { kind: 'health' }],
+    ['/healthz/anything', { kind: 'unknown' }],
+    ['/readyz/ping/extra', { kind: 'unknown' }],
     ['/version', { kind: 'version' }],
     ['/api', { kind: 'discovery-api' }],
     ['/apis', { kind: 'discovery-apis' }],

@@ -23,6 +23,8 @@ export type Route =
   | { kind: 'unknown' };
 
 const HEALTH = new Set(['healthz', 'livez', 'readyz']);
+/** Named checks under a health route that kube-apiserver serves. */
+const HEALTH_CHECKS = new Set(['ping', 'log', 'etcd', 'etcd-readiness', 'informer-sync', 'shutdown']);
 
 /**
  * Parses a request path (without query string) into a {@link Route}.
@@ -46,7 +48,12 @@ export function parseRoute(path: string): Route {
   }
   const [first] = segs;
   if (first === undefined) return { kind: 'unknown' };
-  if (HEALTH.has(first)) return { kind: 'health' };
+  if (HEALTH.has(first)) {
+    // The bare check or one of kube-apiserver's named checks; anything else is 404 as there.
+    const named = segs.length === 2 && HEALTH_CHECKS.has(segs[1] as string);
+    const hook = segs.length === 3 && segs[1] === 'poststarthook';
+    return segs.length === 1 || named || hook ? { kind: 'health' } : { kind: 'unknown' };
+  }
   if (first === 'version' && segs.length === 1) return { kind: 'version' };
   if (first === 'openapi') {
     if (segs[1] !== 'v3') return { kind: 'unknown' };

@@ -35,6 +35,8 @@ export interface ApiServerOptions {
   tls?: boolean | CertAndKey;
   /** Events retained per resource for watch resume (older resourceVersions get 410 Gone). Default 10,000. */
   watchWindow?: number;
+  /** Bound on the JSON size of the events retained per resource (older ones get 410 Gone). Default 64 MiB. */
+  watchWindowBytes?: number;
   /** Default watch duration when the client sends no `timeoutSeconds`. Default 30 min. */
   watchTimeoutMs?: number;
   /** Interval of BOOKMARK events on watches that ask for them. Default 60 s. */
@@ -43,6 +45,16 @@ export interface ApiServerOptions {
   watchMaxBacklogBytes?: number;
   /** Largest request body. Default 3 MiB. */
   maxBodyBytes?: number;
+  /** Time a client has to send the request headers (Node `headersTimeout`). Default 60 s. */
+  headersTimeoutMs?: number;
+  /**
+   * Time a client has to send the whole request, body included (Node `requestTimeout`); a stalled
+   * body is answered 408 and closed. Responses (watches) are not limited by it. Default 60 s (as
+   * kube-apiserver's `--request-timeout`); must not be below `headersTimeoutMs`.
+   */
+  requestTimeoutMs?: number;
+  /** Open connections at most; further ones are closed at once (Node `maxConnections`). Default 1,000. */
+  maxConnections?: number;
   /** Compact the journal at start when it holds more than `compactMinRecords` lines and over twice its live content. Default true. */
   compactJournal?: boolean;
   /** Journal length below which no compaction happens. Default 10,000. */
@@ -103,6 +115,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     const mem = new MemoryStorage({
       journal: { append: (r) => journal.append(r), close: () => journal.close() },
       ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
+      ...(opts.watchWindowBytes !== undefined ? { windowBytes: opts.watchWindowBytes } : {}),
     });
     const records = opened.records;
     if (opened.dropped !== undefined)
@@ -131,7 +144,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       'journal replayed',
     );
   } else {
-    storage = new MemoryStorage(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {});
+    storage = new MemoryStorage({
+      ...(opts.watchWindow !== undefined ? { windowSize: opts.watchWindow } : {}),
+      ...(opts.watchWindowBytes !== undefined ? { windowBytes: opts.watchWindowBytes } : {}),
+    });
   }
   const core = new ApiCore(storage, new Registry(), opts.now !== undefined ? { now: opts.now } : {});
   core.bootstrap();
@@ -167,13 +183,26 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.logger !== undefined) handlerOpts.logger = opts.logger.child({ component: 'apiserver' });
   const handler = createRequestHandler(core, handlerOpts);
 
+  const headersTimeout = opts.headersTimeoutMs ?? 60_000;
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  if (!(headersTimeout > 0 && requestTimeout >= headersTimeout))
+    throw new Error(
+      `requestTimeoutMs (${requestTimeout}) must be at least headersTimeoutMs (${headersTimeout}), both above 0`,
+    );
+  // Node checks the two timeouts on this interval: a fraction of the shorter one, at most 30 s.
+  const connectionsCheckingInterval = Math.max(10, Math.min(30_000, Math.floor(headersTimeout / 4)));
+  const serverOpts = {
+    keepAliveTimeout: 30_000,
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval,
+  };
   const server: Server =
     tls === undefined
-      ? createHttpServer({ keepAliveTimeout: 30_000 }, handler.handle)
-      : createHttpsServer({ ...tls, keepAliveTimeout: 30_000 }, handler.handle);
-  // Watches are long requests: no request timeout (the watch's own timeoutSeconds ends it).
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
+      ? createHttpServer(serverOpts, handler.handle)
+      : createHttpsServer({ ...tls, ...serverOpts }, handler.handle);
+  // requestTimeout covers receiving the request only: a watch's response streams on after it.
+  server.maxConnections = opts.maxConnections ?? 1000;
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -185,9 +214,24 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       socket.destroy();
       return;
     }
-    const body = JSON.stringify(ApiError.badRequest(`malformed HTTP request: ${err.message}`).toStatus());
+    const code = (err as NodeJS.ErrnoException).code;
+    const [status, text, e] =
+      code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [
+            408,
+            'Request Timeout',
+            new ApiError(408, 'Timeout', 'request not received in time; the connection is closed'),
+          ]
+        : code === 'HPE_HEADER_OVERFLOW'
+          ? [
+              431,
+              'Request Header Fields Too Large',
+              new ApiError(431, 'RequestHeaderFieldsTooLarge', 'request header fields too large'),
+            ]
+          : [400, 'Bad Request', ApiError.badRequest(`malformed HTTP request: ${err.message}`)];
+    const body = JSON.stringify(e.toStatus());
     socket.end(
-      `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -205,10 +249,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.token !== undefined) kcOpts.token = opts.token;
   if (tls !== undefined) kcOpts.caPem = tls.cert;
   const kubeconfig = buildKubeconfig(url, kcOpts);
+  const auth = opts.token !== undefined || (opts.tokens?.length ?? 0) > 0;
   opts.logger?.info(
-    { url, tls: tls !== undefined, auth: opts.token !== undefined || (opts.tokens?.length ?? 0) > 0 },
+    { url, address: `${host}:${port}`, tls: tls !== undefined, auth },
     'api server listening',
   );
+  if (!isLoopbackHost(host) && !auth)
+    opts.logger?.warn(
+      { address: `${host}:${port}`, tls: tls !== undefined },
+      'api server reachable beyond loopback without authentication: anyone who can connect may read and write everything; set a token or listen on 127.0.0.1',
+    );
 
   let closed: Promise<void> | undefined;
   const result: ApiServer = {
@@ -233,4 +283,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   };
   if (tls !== undefined) result.caPem = tls.cert;
   return result;
+}
+
+/** Whether a listen address is reachable only from this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }

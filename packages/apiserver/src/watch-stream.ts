@@ -89,6 +89,8 @@ export function serveWatch(
   };
 
   const deliver = (e: StoredEvent): void => {
+    // A watch from a resourceVersion the server has not reached yet starts after it.
+    if (e.rv <= fromRv) return;
     const now = inNs(e.object);
     const before = e.type !== 'ADDED' && inNs(e.prev);
     const object = core.present(w.info, e.object);

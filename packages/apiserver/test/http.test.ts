@@ -117,6 +117,8 @@ describe('resource lifecycle', () => {
   it('deleting a namespace removes its objects; deleting a CRD stops serving its resources', async () => {
     await call('POST', '/api/v1/namespaces', { metadata: { name: 'tmp' } });
     await call('POST', '/apis/example.com/v1/namespaces/tmp/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
       metadata: { name: 'w' },
       spec: { size: 1 },
     });
@@ -188,6 +190,8 @@ describe('resource lifecycle', () => {
 
   it('returns a Table for the Table Accept header, with rows[].object metadata', async () => {
     await call('POST', '/apis/example.com/v1/namespaces/default/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
       metadata: { name: 't1', labels: { a: 'b' } },
       spec: { size: 4 },
     });
@@ -207,6 +211,8 @@ describe('resource lifecycle', () => {
 
   it('answers a warning header for pruned fields under the default fieldValidation', async () => {
     const r = await call('POST', '/apis/example.com/v1/namespaces/default/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
       metadata: { name: 'warn' },
       spec: { size: 1, zzz: 1 },
     });
@@ -233,6 +239,8 @@ describe('watch over HTTP', () => {
       { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' },
     );
     await call('POST', '/apis/example.com/v1/namespaces/default/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
       metadata: { name: 'tw' },
       spec: { size: 2 },
     });
