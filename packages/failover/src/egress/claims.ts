@@ -117,8 +117,8 @@ export function problem(report: ProblemSink, r: ResolvedPolicy, reason: string, 
 
 /**
  * Gives each `rr` policy (in the order given) the first pool position whose addresses nobody uses, or
- * when every position is used, the pair of its gateway with the fewest policies. Positions holding a
- * reserved address (unspecified, network, broadcast) are never given.
+ * when every position is used, the pair of its gateway with the fewest policies (see
+ * {@link reportSharedRoundRobin}). Positions holding a reserved address are never given.
  */
 export function allocateRoundRobin(
   pending: readonly ResolvedPolicy[],
@@ -161,5 +161,30 @@ export function allocateRoundRobin(
     claims.take(gw.name, chosen);
     e.unit = chosen.unit;
     e.eip = chosen;
+  }
+}
+
+/**
+ * A `PoolShared` warning on every `rr` policy whose EIP other policies use too. Upstream refuses an
+ * rr policy once its pool is used up; here it shares the least-used pair, and says so rather than
+ * silently. Judged on the final claims, so the warning stays while the sharing lasts (also once
+ * the shared EIP is written and kept).
+ */
+export function reportSharedRoundRobin(
+  resolved: readonly ResolvedPolicy[],
+  claims: Claims,
+  report: ProblemSink,
+): void {
+  for (const e of resolved) {
+    if (e.facts.allocator !== 'rr' || e.eip === null || e.model === null) continue;
+    const others = claims.users(e.model.name, e.eip) - 1;
+    if (others <= 0) continue;
+    const pair = [e.eip.ipv4, e.eip.ipv6].filter((a) => a !== '').join('/');
+    problem(
+      report,
+      e,
+      'PoolShared',
+      `gateway ${e.model.name} has no unused EIP left for this rr policy: it shares ${pair} with ${others} other ${others === 1 ? 'policy' : 'policies'}; add addresses to the gateway's spec.ippools to give it its own`,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { allocateRoundRobin, Claims, problem, settleClaims } from './claims.js';
+import { allocateRoundRobin, Claims, problem, reportSharedRoundRobin, settleClaims } from './claims.js';
 import { resolvePair } from './gateways.js';
 import { describeValue, inputProblem } from './input-guard.js';
 import {
@@ -213,6 +213,7 @@ export function resolvePolicies(
   }
   roundRobin.sort(comparePolicies);
   allocateRoundRobin(roundRobin, claims, report);
+  reportSharedRoundRobin(resolved, claims, report);
   return resolved;
 }
 

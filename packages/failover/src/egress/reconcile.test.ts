@@ -61,6 +61,36 @@ describe('reconcileEgress: EIP choice', () => {
     ]);
   });
 
+  it('rr with the pool used up shares the least-used pair and says so on the policy (PoolShared)', () => {
+    const policies = ['a', 'b', 'c', 'd', 'e'].map((n) =>
+      makePolicy('ns', n, { gateway: 'gw', allocatorPolicy: 'rr' }),
+    );
+    const r = reconcileEgress(cluster({ policies }), config, NOW);
+    // Four addresses, five policies: the fifth shares the first pair with one other policy.
+    expect(r.policies.map((p) => [p.name, p.status.eip.ipv4])).toEqual([
+      ['a', '198.18.0.10'],
+      ['b', '198.18.0.11'],
+      ['c', '198.18.0.12'],
+      ['d', '198.18.0.13'],
+      ['e', '198.18.0.10'],
+    ]);
+    const shared = r.problems.filter((p) => p.reason === 'PoolShared');
+    // Both policies on the shared pair are told, and they still are once it is written and kept.
+    expect(shared.map((p) => [p.involvedObject.name, p.type])).toEqual([
+      ['a', 'Warning'],
+      ['e', 'Warning'],
+    ]);
+    expect(shared[1]?.message).toContain('shares 198.18.0.10/fd00:18::10 with 1 other policy');
+    const kept = reconcileEgress(applyEgressChanges(cluster({ policies }), r), config, NOW);
+    expect(kept.problems.filter((p) => p.reason === 'PoolShared').map((p) => p.involvedObject.name)).toEqual([
+      'a',
+      'e',
+    ]);
+    // With room, nothing is reported.
+    const four = reconcileEgress(cluster({ policies: policies.slice(0, 4) }), config, NOW);
+    expect(four.problems.filter((p) => p.reason === 'PoolShared')).toEqual([]);
+  });
+
   it('rr allocation is sticky: a new policy sorted first does not take a running EIP', () => {
     const { written } = settle(
       cluster({ policies: [makePolicy('ns', 'm', { gateway: 'gw', allocatorPolicy: 'rr' })] }),
