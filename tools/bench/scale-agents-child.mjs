@@ -24,7 +24,7 @@ const agents = [];
 async function handle(m) {
   switch (m.type) {
     case 'start': {
-      await pool(m.nodes, 8, async (n) => {
+      await pool(m.nodes, 64, async (n) => {
         const kc = new KubeConfig();
         kc.loadFromString(m.kubeconfigYaml);
         const binder = new CountingBinder();

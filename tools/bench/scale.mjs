@@ -51,6 +51,7 @@ const EVICT_MS = 3000; // eipEvictionTimeout (default)
 const MARGIN_MS = 500; // fence margin (default)
 const GROUP = '/apis/egressgateway.spidernet.io/v1beta1';
 
+const eipOf = (e) => (typeof e === 'string' ? e : (e?.ipv4 ?? e?.ipv6));
 const cpuMs = (u) => (u.cpu.user + u.cpu.system) / 1000;
 const nodeName = (i) => (i < GATEWAY_NODES ? `gw-${i}` : `wk-${i}`);
 const parentIp = (i) => `198.18.${i >> 8}.${i & 255}`;
@@ -282,7 +283,7 @@ async function runSize(n) {
     await sleep(250);
     fo = await ctl.ask({ type: 'failover', since: killedAt });
     const detected = new Set(fo.detections.map((d) => d.tunnel));
-    const moved = new Set(fo.moves.map((m) => m.eip));
+    const moved = new Set(fo.moves.map((m) => eipOf(m.eip)));
     if ([...victimNames].every((v) => detected.has(v)) && victimEips.every((e) => moved.has(e))) break;
     if (Date.now() - killedAt > 30_000) {
       result.failoverNote = `after 30 s: detected ${[...detected]}, moved ${[...moved]} of ${victimEips}`;
@@ -293,7 +294,7 @@ async function runSize(n) {
   // and kill -> EIP move as seen here (includes up to one update period + eviction timeout).
   result.detectionDelayMs = fo.detections.filter((d) => victimNames.has(d.tunnel)).map((d) => d.delayMs);
   result.moveMs = victimEips.map((e) => {
-    const m = fo.moves.find((x) => x.eip === e);
+    const m = fo.moves.find((x) => eipOf(x.eip) === e);
     return m ? m.at - killedAt : Number.NaN;
   });
   result.victimEips = victimEips.length;
