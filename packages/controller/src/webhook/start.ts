@@ -69,9 +69,17 @@ export async function startAdmissionWebhook(o: AdmissionWebhookOptions): Promise
     ...(o.clock ? { clock: o.clock } : {}),
     ...(o.metrics ? { expiryGauge: o.metrics.webhookCertExpiry } : {}),
   });
-  await keeper.start();
+  try {
+    await keeper.start();
+  } catch (err) {
+    keeper.stop(); // the caller retries with a new keeper; this one must not keep running
+    throw err;
+  }
   const certificate = keeper.certificate;
-  if (!certificate) throw new Error('webhook: no serving certificate after the first upkeep round');
+  if (!certificate) {
+    keeper.stop();
+    throw new Error('webhook: no serving certificate after the first upkeep round');
+  }
   try {
     server = await startWebhookServer({
       address: o.address,
