@@ -9,7 +9,7 @@ process.on('message', async (m) => {
     process.send({
       mem: process.memoryUsage(),
       cpu: process.cpuUsage(),
-      maxRss: process.resourceUsage().maxRSS,
+      maxRss: process.resourceUsage().maxRSS * 1024, // bytes, as every other bench child reports it
     });
   } else if (m === 'stop') {
     await server.close();
