@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { applyBuiltinDefaults } from './builtin-defaults.js';
 import { checkJsonDepth, checkYamlDepth } from './decode-limits.js';
 import { ApiError, type ErrorTarget } from './errors.js';
+import { duplicateJsonKeys, pruneTypedFields, reportFieldProblems } from './field-validation.js';
 import { decodeContinue, encodeContinue, listKey, matchesSelectors } from './list-page.js';
 import {
   checkTypeMeta,
@@ -39,6 +40,8 @@ export interface WriteOptions {
   dryRun: boolean;
   /** Warnings collected for the `Warning` response header. */
   warnings: string[];
+  /** Keys the request's JSON body had twice (`duplicateJsonKeys`), reported per `fieldValidation`. */
+  duplicateFields?: readonly string[];
 }
 
 /** List filters. */
@@ -241,6 +244,8 @@ export class ApiCore {
     } catch (e) {
       throw ApiError.badRequest(`error decoding patch: ${(e as Error).message}`);
     }
+    if ((type === PATCH_TYPES.merge || type === PATCH_TYPES.strategic) && opts.fieldValidation !== 'Ignore')
+      opts.duplicateFields = duplicateJsonKeys(raw);
     const existing = this.storage.get(info.storageKey, scope.namespace, name);
     if (existing === undefined) {
       if (type === PATCH_TYPES.apply) return this.create({ ...scope }, patchBody, opts);
@@ -432,15 +437,20 @@ export class ApiCore {
     const causes = validateMeta(info, obj.metadata);
     if (info.storageKey === CRD_KEY) causes.push(...validateCrd(obj));
     if (causes.length > 0) throw ApiError.invalid(info.group, info.kind, name, causes);
-    if (served.schema === undefined) return obj;
-    const { object, unknown } = pruneAndDefault(obj as unknown as JsonObject, served.schema.raw);
-    if (unknown.length > 0 && opts.fieldValidation === 'Strict') {
-      const list = unknown.map((f) => `unknown field "${f}"`).join(', ');
-      throw ApiError.badRequest(
-        `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: strict decoding error: ${list}`,
-      );
-    }
-    if (opts.fieldValidation === 'Warn') for (const f of unknown) opts.warnings.push(`unknown field "${f}"`);
+    const typed = pruneTypedFields(obj as unknown as JsonObject, info);
+    const pruned =
+      served.schema === undefined
+        ? { object: typed.object, unknown: [] }
+        : pruneAndDefault(typed.object, served.schema.raw);
+    const unknown = [...typed.unknown, ...pruned.unknown];
+    reportFieldProblems(
+      info,
+      { unknown, duplicate: opts.duplicateFields ?? [] },
+      opts.fieldValidation,
+      opts.warnings,
+    );
+    const object = pruned.object;
+    if (served.schema === undefined) return object as unknown as KubeObject;
     if (!served.schema.validate(object)) {
       throw ApiError.invalid(
         info.group,

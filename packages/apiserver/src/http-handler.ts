@@ -17,6 +17,7 @@ import {
   SERVER_VERSION,
 } from './discovery.js';
 import { ApiError } from './errors.js';
+import { duplicateJsonKeys } from './field-validation.js';
 import { requireTypeMetaFields } from './object-rules.js';
 import { decodeProtobufObject, PROTOBUF_TYPE } from './protobuf.js';
 import {
@@ -151,6 +152,12 @@ function decodeBody(raw: Buffer, contentType: string, custom: boolean): unknown 
       `the object provided is unrecognized: error decoding body: ${(e as Error).message}`,
     );
   }
+}
+
+/** Whether a write body is JSON (no or a JSON content type), the form duplicate keys are looked for in. */
+function isJsonBody(contentType: string): boolean {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === '' || type === 'application/json';
 }
 
 const ACCEPTABLE = new Set(['*/*', 'application/*', 'application/json', 'application/yaml', PROTOBUF_TYPE]);
@@ -514,6 +521,8 @@ export function createRequestHandler(core: ApiCore, opts: HandlerOptions): Reque
       }
       const body = decodeBody(raw, contentType, info.custom);
       if (info.custom) requireTypeMetaFields(body);
+      if (isJsonBody(contentType) && wo.fieldValidation !== 'Ignore')
+        wo.duplicateFields = duplicateJsonKeys(raw.toString('utf8'));
       if (method === 'POST') {
         if (!isCollection) throw ApiError.methodNotAllowed();
         const o = await admitWrite(req, scope, wo, (w) => core.create(scope, structuredClone(body), w));

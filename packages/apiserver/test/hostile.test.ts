@@ -425,3 +425,112 @@ describe('built-in kinds typed as the real decoder and validation type them', ()
     expect(ok.code).toBe(201);
   });
 });
+
+describe('unknown and duplicate fields, as the typed decoder and fieldValidation treat them', () => {
+  async function write(method: string, path: string, body: string, query = '') {
+    const r = await fetch(`${server.url}${path}${query}`, {
+      method,
+      headers: {
+        'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+      },
+      body,
+    });
+    return {
+      code: r.status,
+      warning: r.headers.get('warning'),
+      body: (await r.json()) as Record<string, any>,
+    };
+  }
+
+  it('drops unknown top-level and metadata fields of a built-in kind and warns about each (Warn is the default)', async () => {
+    const r = await write(
+      'POST',
+      CM,
+      '{"metadata":{"name":"u1","colour":"red"},"data":{"a":"1"},"extra":{"x":1}}',
+    );
+    expect(r.code).toBe(201);
+    expect(r.warning).toBe('299 - "unknown field \\"extra\\"", 299 - "unknown field \\"metadata.colour\\""');
+    const got = (await send('GET', `${CM}/u1`)).body;
+    expect(got.extra).toBeUndefined();
+    expect(got.metadata.colour).toBeUndefined();
+    expect(got.data).toEqual({ a: '1' });
+  });
+
+  it('refuses them with 400 under fieldValidation=Strict and stores nothing', async () => {
+    const r = await write('POST', CM, '{"metadata":{"name":"u2"},"spec":{}}', '?fieldValidation=Strict');
+    expect(r.code).toBe(400);
+    expect(r.body.message).toBe(
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "spec"',
+    );
+    expect((await send('GET', `${CM}/u2`)).code).toBe(404);
+  });
+
+  it('keeps what each kind really has (the type, stringData and immutable of a Secret, a Lease spec)', async () => {
+    const s = await write(
+      'POST',
+      '/api/v1/namespaces/default/secrets',
+      '{"metadata":{"name":"s1"},"type":"Opaque","stringData":{"k":"v"},"immutable":false}',
+      '?fieldValidation=Strict',
+    );
+    expect(s.code).toBe(201);
+    const l = await write(
+      'POST',
+      '/apis/coordination.k8s.io/v1/namespaces/default/leases',
+      '{"metadata":{"name":"l1"},"spec":{"holderIdentity":"a"}}',
+      '?fieldValidation=Strict',
+    );
+    expect(l.code).toBe(201);
+    expect(l.warning).toBeNull();
+  });
+
+  it('reports a key given twice: the last wins under Warn, 400 under Strict, silence under Ignore', async () => {
+    const body = '{"metadata":{"name":"d1","labels":{"a":"1","a":"2"}},"data":{"k":"x","k":"y"}}';
+    const strict = await write('POST', CM, body, '?fieldValidation=Strict');
+    expect(strict.code).toBe(400);
+    expect(strict.body.message).toBe(
+      'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: duplicate field "metadata.labels.a", duplicate field "data.k"',
+    );
+    const warn = await write('POST', CM, body);
+    expect(warn.code).toBe(201);
+    expect(warn.warning).toBe(
+      '299 - "duplicate field \\"metadata.labels.a\\"", 299 - "duplicate field \\"data.k\\""',
+    );
+    expect(warn.body.data).toEqual({ k: 'y' });
+    const ignore = await write('PUT', `${CM}/d1`, body, '?fieldValidation=Ignore');
+    expect(ignore.code).toBe(200);
+    expect(ignore.warning).toBeNull();
+  });
+
+  it('checks merge patches for duplicate keys too', async () => {
+    const r = await write('PATCH', ITEM, '{"data":{"p":"1","p":"2"}}', '?fieldValidation=Strict');
+    expect(r.code).toBe(400);
+    expect(r.body.message).toContain('strict decoding error: duplicate field "data.p"');
+    expect((await send('GET', ITEM)).body.data?.p).toBeUndefined();
+  });
+
+  it('drops unknown metadata fields of a custom resource as well', async () => {
+    const crd = await send(
+      'POST',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      JSON.stringify(WIDGET_CRD),
+    );
+    expect([201, 409]).toContain(crd.code);
+    const path = '/apis/example.com/v1/namespaces/default/widgets';
+    let r = await write(
+      'POST',
+      path,
+      '{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w-meta","bogus":1}}',
+    );
+    for (let i = 0; r.code === 404 && i < 50; i++) {
+      await new Promise((ok) => setTimeout(ok, 20));
+      r = await write(
+        'POST',
+        path,
+        '{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w-meta","bogus":1}}',
+      );
+    }
+    expect(r.code).toBe(201);
+    expect(r.warning).toBe('299 - "unknown field \\"metadata.bogus\\""');
+    expect(r.body.metadata.bogus).toBeUndefined();
+  });
+});
