@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Arrival,
   duplicateWindows,
+  longestArpSilence,
   longestGap,
   ownerChanges,
   ownershipGap,
@@ -80,6 +81,28 @@ describe('ARP records', () => {
       { t: 60, mac: 'none' },
       { t: 400, mac: 'b' },
     ]);
+  });
+
+  it('measures the longest ARP silence for the EIP, gratuitous ARPs not counting, open at either end', () => {
+    const r = (t: number, kind: 'reply' | 'garp' = 'reply') => ({ t, kind, round: 0, mac: 'a' });
+    expect(longestArpSilence([r(100), r(120), r(900, 'garp'), r(1000), r(1020)], 100, 1040)).toEqual({
+      from: 120,
+      to: 1000,
+      ms: 880,
+    });
+    expect(longestArpSilence([r(100), r(120)], 100, 2000)).toEqual({
+      from: 120,
+      to: 2000,
+      ms: 1880,
+      open: true,
+    });
+    expect(longestArpSilence([r(50), r(1500)], 100, 1600)).toEqual({
+      from: 100,
+      to: 1500,
+      ms: 1400,
+      open: false,
+    });
+    expect(longestArpSilence([], 100, 300)).toEqual({ from: 100, to: 300, ms: 200, open: true });
   });
 
   it('measures the ownership handover: last answer of the old owner to first of the new one', () => {

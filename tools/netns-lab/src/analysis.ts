@@ -179,6 +179,29 @@ export function ownershipGap(records: readonly ArpRecord[], since: number): Owne
   };
 }
 
+/**
+ * The longest time within [since, until] in which no MAC answered the watcher's ARP requests for
+ * the EIP (replies only: a gratuitous ARP is an announcement, not an answer). A silence that
+ * reaches `until` counts up to it (marked `open`). This is what routers and the external server
+ * see when they re-resolve the EIP: while it lasts, the egress traffic of every pod stops.
+ */
+export function longestArpSilence(records: readonly ArpRecord[], since: number, until: number): Gap {
+  const ts = records
+    .filter((r) => r.kind === 'reply' && r.t >= since && r.t <= until)
+    .map((r) => r.t)
+    .sort((a, b) => a - b);
+  let best: Gap = { from: since, to: ts[0] ?? until, ms: (ts[0] ?? until) - since, open: ts.length === 0 };
+  for (let i = 1; i < ts.length; i++) {
+    const a = ts[i - 1] as number;
+    const b = ts[i] as number;
+    if (b - a > best.ms) best = { from: a, to: b, ms: b - a };
+  }
+  const last = ts.at(-1);
+  if (last !== undefined && until - last > best.ms)
+    best = { from: last, to: until, ms: until - last, open: true };
+  return best;
+}
+
 /** Percentile (nearest rank) of a list of numbers; undefined for an empty list. */
 export function percentile(xs: readonly number[], p: number): number | undefined {
   if (xs.length === 0) return undefined;

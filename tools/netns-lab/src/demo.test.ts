@@ -9,6 +9,7 @@ describe('parseDemoArgs', () => {
   it('defaults to an agent kill with fast timing, 3 gateways and 2 controllers', () => {
     expect(parseDemoArgs([])).toEqual({
       fault: 'agent-kill',
+      outageSeconds: 60,
       timing: FAST_TIMING,
       detection: 'deadline',
       gateways: 3,
@@ -18,6 +19,8 @@ describe('parseDemoArgs', () => {
       images: false,
     });
     expect(parseDemoArgs(['--images'])?.images).toBe(true);
+    expect(parseDemoArgs(['--fault', 'api-partition-all', '--outage', '20'])?.outageSeconds).toBe(20);
+    expect(() => parseDemoArgs(['--outage', '0'])).toThrow(/--outage must be a positive number/);
   });
 
   it('takes the fault, timing, detection mode and --keep', () => {
@@ -72,6 +75,7 @@ describe('summary', () => {
     sourcesAfter: [plan.eip4],
     duplicates: [],
     arpHandover: undefined,
+    arpSilence: { from: 0, to: 2050, ms: 2050 },
     streamSurvived: true,
     streamBefore: ['198.18.0.50:4000'],
     streamAfter: ['198.18.0.50:4000'],

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Lab } from './lab.js';
 import { LiveView } from './live-view.js';
 import { PreflightError } from './preflight.js';
-import { FAULT_DESCRIPTIONS, FAULTS, type Fault, runScenario } from './scenario.js';
+import { DEMO_OUTAGE_SECONDS, FAULT_DESCRIPTIONS, FAULTS, type Fault, runScenario } from './scenario.js';
 import { FAST_TIMING, type LabTiming, SEED_TIMING } from './settings.js';
 import { formatSummary } from './summary.js';
 
@@ -16,6 +16,7 @@ failover live and ends with a summary measured on the wire. Everything is delete
 options:
   --fault <name>        ${FAULTS.join(' | ')} (default agent-kill)
 ${FAULTS.map((f) => `                          ${f.padEnd(18)} ${FAULT_DESCRIPTIONS[f]}`).join('\n')}
+  --outage <s>          length of apiserver-outage and api-partition-all (default ${DEMO_OUTAGE_SECONDS})
   --update <s>          tunnelUpdatePeriod (default ${FAST_TIMING.tunnelUpdatePeriod})
   --eviction <s>        eipEvictionTimeout (default ${FAST_TIMING.eipEvictionTimeout})
   --monitor <s>         tunnelMonitorPeriod (default ${FAST_TIMING.tunnelMonitorPeriod})
@@ -37,6 +38,8 @@ export class UsageError extends Error {
 /** Parsed demo options. */
 export interface DemoOptions {
   fault: Fault;
+  /** Length of the apiserver-outage and api-partition-all faults (s). */
+  outageSeconds: number;
   timing: LabTiming;
   detection: 'deadline' | 'poll';
   gateways: number;
@@ -64,6 +67,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
       eviction: { type: 'string' },
       monitor: { type: 'string' },
       'seed-timing': { type: 'boolean' },
+      outage: { type: 'string' },
       detection: { type: 'string' },
       gateways: { type: 'string' },
       controllers: { type: 'string' },
@@ -91,6 +95,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
     throw new UsageError(`--fault ${fault} needs 2 controllers`);
   return {
     fault,
+    outageSeconds: num('outage', values.outage, DEMO_OUTAGE_SECONDS),
     timing: {
       ...base,
       tunnelUpdatePeriod: num('update', values.update, base.tunnelUpdatePeriod),
@@ -149,6 +154,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       process.stdout.write(`every API request (user, verb, resource), one JSON line each: ${lab.auditLog}\n`);
     view.start();
     const pending = runScenario(lab, o.fault, {
+      outageMs: o.outageSeconds * 1000,
       onStep: (text) => {
         if (text.startsWith('fault:')) view.mark();
         view.line(text);

@@ -33,7 +33,7 @@ import {
   SA_DIR,
   sweepStaleContainers,
 } from './containers.js';
-import { ipn, sleep } from './exec.js';
+import { ipn, nsExec, sleep, tryRun } from './exec.js';
 import {
   CHART_LEASE,
   CHART_NAMESPACE,
@@ -747,6 +747,25 @@ export class Lab {
     ipn(this.node(node).ns, 'link', 'set', 'mgmt0', cut ? 'down' : 'up');
   }
 
+  /**
+   * Cuts (or heals) the LAN between `node` and each of `peers`, both directions, for IP traffic
+   * (the gateway peers' UDP, pings): an nftables table in `node`'s namespace drops packets to and
+   * from the peers' LAN addresses. ARP and everyone else (workers, the external server) still pass.
+   */
+  setPeerCut(node: string, peers: readonly string[], cut: boolean): void {
+    this.note('fault', `${node} ${cut ? 'cut off from' : 'reconnected to'} ${peers.join(', ')} on the LAN`);
+    nsExec(this.node(node).ns, 'nft', ['-f', '-'], peerCutScript(cut ? peers.map((p) => this.node(p)) : []));
+  }
+
+  /** Whether `node` gets an answer to one ping of `address` within a second (a LAN reachability check). */
+  pingable(node: string, address: string): boolean {
+    const r = tryRun('ip', ['netns', 'exec', this.node(node).ns, 'ping', '-c', '1', '-W', '1', address]);
+    // ping exits 1 when no answer came; anything else (255 from ip: no ping binary) is not an answer.
+    if (r.status !== 0 && r.status !== 1)
+      throw new Error(`ping in ${node} failed (${r.stderr.trim()}); install the Debian package iputils-ping`);
+    return r.status === 0;
+  }
+
   /** Restarts the API server (SIGKILL or SIGTERM), same data dir and port; resolves when ready again. */
   async restartApiServer(sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const p = this.apiServer;
@@ -845,4 +864,34 @@ export class Lab {
     this.namespaces.splice(0);
     if (left.length > 0) process.stderr.write(`netns-lab: could not delete: ${left.join('; ')}\n`);
   }
+}
+
+/** The lab's own nftables table for LAN cuts (never one the agent uses). */
+export const PEER_CUT_TABLE = 'egwlab_cut';
+
+/**
+ * The `nft -f -` script that makes a node's LAN cut from `peers` exactly what it is: it replaces
+ * the lab's table (an empty list heals the cut; the table is then removed). Pure, for tests.
+ */
+export function peerCutScript(peers: readonly Pick<NodePlan, 'lan4' | 'lan6'>[]): string {
+  // `add` then `delete` removes the table whether or not it existed.
+  const lines = [`add table inet ${PEER_CUT_TABLE}`, `delete table inet ${PEER_CUT_TABLE}`];
+  if (peers.length === 0) return `${lines.join('\n')}\n`;
+  const v4 = peers.map((p) => p.lan4).join(', ');
+  const v6 = peers.map((p) => p.lan6).join(', ');
+  lines.push(
+    `table inet ${PEER_CUT_TABLE} {`,
+    '  chain input {',
+    '    type filter hook input priority filter; policy accept;',
+    `    ip saddr { ${v4} } drop`,
+    `    ip6 saddr { ${v6} } drop`,
+    '  }',
+    '  chain output {',
+    '    type filter hook output priority filter; policy accept;',
+    `    ip daddr { ${v4} } drop`,
+    `    ip6 daddr { ${v6} } drop`,
+    '  }',
+    '}',
+  );
+  return `${lines.join('\n')}\n`;
 }

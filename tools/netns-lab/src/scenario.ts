@@ -2,6 +2,7 @@ import {
   type DuplicateWindow,
   duplicateWindows,
   type Gap,
+  longestArpSilence,
   longestGap,
   type OwnershipGap,
   ownershipGap,
@@ -12,8 +13,15 @@ import { sleep } from './exec.js';
 import { KEEPALIVED_FAULTS } from './keepalived.js';
 import type { Lab } from './lab.js';
 
-/** How long the `apiserver-outage` fault freezes the API server, in eviction timeouts. */
+/**
+ * How long the `apiserver-outage` and `api-partition-all` faults last unless told (`outageMs`),
+ * in eviction timeouts: long enough that every heartbeat deadline passes. The demo's `--outage`
+ * sets the length (default {@link DEMO_OUTAGE_SECONDS}).
+ */
 export const APISERVER_OUTAGE_EVICTIONS = 3;
+
+/** The demo's default outage length for `apiserver-outage` and `api-partition-all` (s). */
+export const DEMO_OUTAGE_SECONDS = 60;
 
 /** The faults the lab injects (always on the node that holds the EIP, or on the leader). */
 export const FAULTS = [
@@ -28,6 +36,9 @@ export const FAULTS = [
   'leader-stop',
   'apiserver-restart',
   'apiserver-outage',
+  'api-partition-all',
+  'lan-partition',
+  'split',
   'rolling-update',
 ] as const;
 
@@ -47,7 +58,14 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
   'leader-stop': "SIGTERM of the leading controller (releases the lease) and SIGKILL of the holder's agent",
   'apiserver-restart':
     'SIGKILL of the API server, restarted at once on the same data dir (no failover expected)',
-  'apiserver-outage': `the API server frozen (SIGSTOP) for ${APISERVER_OUTAGE_EVICTIONS} eviction timeouts, then thawed (no failover expected)`,
+  'apiserver-outage':
+    'the API server frozen (SIGSTOP) for the outage time, then thawed (no failover expected)',
+  'api-partition-all':
+    'every node cut from the API server (the controllers are not) for the outage time, then reconnected',
+  'lan-partition':
+    'the holder cut from the other gateway nodes on the LAN (IP); its API path and the rest of the LAN stay up',
+  split:
+    'the gateway group split 2|1 on the LAN: the holder keeps one peer, the third gateway node is cut from both',
   'rolling-update':
     'every gateway agent replaced one at a time (SIGTERM, new agent, wait for Ready), as a DaemonSet rolling update',
 };
@@ -67,8 +85,23 @@ export function gapBoundMs(fault: Fault, eipEvictionTimeoutSeconds: number): num
  * True for faults after which the EIP must move. A rolling update may move it and back (each
  * node is replaced once, the holder among them): what counts there is the gap on the wire.
  */
-export const faultMovesEip = (f: Fault): boolean =>
-  f !== 'apiserver-restart' && f !== 'apiserver-outage' && f !== 'rolling-update';
+export const faultMovesEip = (f: Fault): boolean => !STAYING_FAULTS.includes(f);
+
+/**
+ * Faults after which the EIP must stay where it is. Without gateway peers, agents learn nothing
+ * from a LAN cut between gateway nodes (both partitions keep the API server). When every agent is
+ * cut from the API server, the controllers see no heartbeat from anyone, take it for an API
+ * outage and evict nobody, while each agent fences: the EIP stays in the status but is unanswered
+ * until the partition heals (gateway peers are meant to keep it answered).
+ */
+const STAYING_FAULTS: readonly Fault[] = [
+  'apiserver-restart',
+  'apiserver-outage',
+  'api-partition-all',
+  'lan-partition',
+  'split',
+  'rolling-update',
+];
 
 /** The measured outcome of one fault. */
 export interface ScenarioResult {
@@ -87,6 +120,8 @@ export interface ScenarioResult {
   sourcesAfter: string[];
   /** ARP ownership handover on the LAN: how long nobody answered for the EIP (negative: overlap). */
   arpHandover: OwnershipGap | undefined;
+  /** Longest time from the fault to the end in which nobody answered ARP for the EIP. */
+  arpSilence: Gap;
   /** Rounds in which two MACs answered ARP for the EIP (from the fault to the end). */
   duplicates: DuplicateWindow[];
   /** The TCP stream kept one connection (same source port) and the pod saw no error. */
@@ -130,9 +165,19 @@ export interface ScenarioOptions {
   noRecovery?: boolean;
   /** Called with a line for every step (the live view). */
   onStep?: (text: string) => void;
+  /** Length of `apiserver-outage` and `api-partition-all` (ms; default 3 eviction timeouts). */
+  outageMs?: number;
+  /** Runs right after the fault is injected, while it holds (to check the fault took effect). */
+  whileFaulted?: (holder: string) => void | Promise<void>;
 }
 
-async function inject(lab: Lab, fault: Fault, node: string, leader: string | undefined): Promise<void> {
+async function inject(
+  lab: Lab,
+  fault: Fault,
+  node: string,
+  leader: string | undefined,
+  outageMs: number,
+): Promise<void> {
   switch (fault) {
     case 'agent-kill':
       lab.signalAgent(node, 'SIGKILL');
@@ -171,12 +216,38 @@ async function inject(lab: Lab, fault: Fault, node: string, leader: string | und
       await lab.restartApiServer('SIGKILL');
       return;
     case 'apiserver-outage':
-      await lab.freezeApiServer(APISERVER_OUTAGE_EVICTIONS * lab.timing.eipEvictionTimeout * 1000);
+      await lab.freezeApiServer(outageMs);
       return;
+    case 'api-partition-all':
+      for (const n of lab.plan.nodes) lab.setApiPartition(n.name, true);
+      await sleep(outageMs);
+      for (const n of lab.plan.nodes) lab.setApiPartition(n.name, false);
+      return;
+    case 'lan-partition':
+      lab.setPeerCut(node, otherGateways(lab, node), true);
+      return;
+    case 'split': {
+      const lone = loneOfSplit(lab, node);
+      lab.setPeerCut(lone, otherGateways(lab, lone), true);
+      return;
+    }
     case 'rolling-update':
       await lab.rollingUpdate();
       return;
   }
+}
+
+function otherGateways(lab: Lab, node: string): string[] {
+  return lab.plan.nodes.filter((n) => n.role === 'gateway' && n.name !== node).map((n) => n.name);
+}
+
+/** The gateway node the `split` fault isolates: the last one that does not hold the EIP. */
+function loneOfSplit(lab: Lab, holder: string): string {
+  const others = otherGateways(lab, holder);
+  const lone = others.at(-1);
+  if (lone === undefined || others.length < 2)
+    throw new Error(`fault split needs at least 3 gateway nodes (the lab has ${others.length + 1})`);
+  return lone;
 }
 
 async function recover(lab: Lab, fault: Fault, node: string, leader: string | undefined): Promise<void> {
@@ -213,8 +284,15 @@ async function recover(lab: Lab, fault: Fault, node: string, leader: string | un
       }
       await lab.restartAgent(node);
       return;
+    case 'lan-partition':
+      lab.setPeerCut(node, [], false);
+      return;
+    case 'split':
+      lab.setPeerCut(loneOfSplit(lab, node), [], false);
+      return;
     case 'apiserver-restart':
     case 'apiserver-outage':
+    case 'api-partition-all':
     case 'rolling-update':
       return;
   }
@@ -246,7 +324,14 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
   step(
     `fault: ${FAULT_DESCRIPTIONS[fault]} (holder ${from}${fault.startsWith('leader') ? `, leader ${leaderBefore}` : ''})`,
   );
-  await inject(lab, fault, from, leaderBefore);
+  await inject(
+    lab,
+    fault,
+    from,
+    leaderBefore,
+    o.outageMs ?? APISERVER_OUTAGE_EVICTIONS * lab.timing.eipEvictionTimeout * 1000,
+  );
+  await o.whileFaulted?.(from);
   const eip4 = lab.plan.eip4;
   let to: string | undefined = from;
   let detectionMs: number | undefined;
@@ -322,6 +407,7 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
     sourcesAfter: sourcesBetween(lab.arrivals, 'u4', settledAt, end),
     duplicates: duplicateWindows(lab.arp.filter((r) => r.t >= faultAt - 1000)),
     arpHandover: ownershipGap(lab.arp, faultAt),
+    arpSilence: longestArpSilence(lab.arp, faultAt, end),
     streamSurvived:
       streamErrors.length === 0 &&
       streamBefore.length === 1 &&

@@ -24,6 +24,7 @@ export function formatSummary(
     `  bound ${r.fault === 'rolling-update' ? 'of a rolling update' : 'eviction + 1 s'} = ${bound} ms: ${u4 !== undefined && u4 <= bound ? 'within' : 'EXCEEDED'}`,
     `source seen by the server: before [${r.sourcesBefore.join(', ')}], after [${r.sourcesAfter.join(', ')}] (EIP ${plan.eip4})`,
     `EIP on the LAN:      ${r.arpHandover ? `${r.arpHandover.oldMac} -> ${r.arpHandover.newMac}, ${r.arpHandover.ms >= 0 ? `unowned for ${ms(r.arpHandover.ms)}` : `OVERLAP of ${ms(-r.arpHandover.ms)}`}` : 'owner did not change'}`,
+    `ARP for the EIP:     longest time nobody answered ${ms(r.arpSilence.ms)}${r.arpSilence.open ? ' (still silent at the end)' : ''}`,
     `old holder:          ${r.oldStillBound === undefined ? 'n/a (the EIP did not move)' : r.oldStillBound ? `STILL HAD the EIP when it was recovered (${r.from} did not let go by itself)` : 'let go of the EIP by itself before it was recovered'}`,
     `duplicate owners:    ${r.duplicates.length === 0 ? 'none seen' : `${r.duplicates.length} round(s): ${r.duplicates.map((d) => d.macs.join('+')).join(', ')}`}`,
     `TCP stream:          ${r.streamSurvived ? `survived (same connection ${r.streamAfter[0]})` : `did not survive (before [${r.streamBefore.join(', ')}], after [${r.streamAfter.join(', ')}])`}`,
