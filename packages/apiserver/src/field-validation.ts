@@ -1,4 +1,5 @@
 import { ApiError } from './errors.js';
+import { MANAGED_META } from './object-rules.js';
 import type { ResourceInfo } from './resources.js';
 import { isJsonObject, type JsonObject } from './types.js';
 
@@ -10,18 +11,12 @@ import { isJsonObject, type JsonObject } from './types.js';
  * holds for a key that appears twice in one JSON object (the last one wins).
  */
 
-/** ObjectMeta's JSON fields (k8s.io/apimachinery meta/v1). */
+/** ObjectMeta's JSON fields (k8s.io/apimachinery meta/v1): the server-managed ones and these. */
 const OBJECT_META_FIELDS = new Set([
+  ...MANAGED_META,
   'name',
   'generateName',
   'namespace',
-  'selfLink',
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
   'labels',
   'annotations',
   'ownerReferences',

@@ -7,7 +7,7 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** Server-managed metadata fields a client cannot set. */
-const MANAGED_META = [
+export const MANAGED_META: readonly string[] = [
   'uid',
   'resourceVersion',
   'generation',
