@@ -323,7 +323,7 @@ export class EgressController {
     this.transitions.tunnelPhases(changes.tunnels);
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
-    this.transitions.updateGauges();
+    this.transitions.updateGauges(changes.problems);
     const resync = now + s.tunnelMonitorPeriodMs;
     // In node-ready mode no deadline exists: the engine's wake-up would only be the synthetic one.
     const next =

@@ -39,7 +39,11 @@ const yields: Array<[string, readonly string[], readonly string[] | number]> = [
   ['IPv4 /24 with host bits, masked (net.ParseCIDR)', ['198.18.0.1/24'], 254],
   ["upstream's reference example 10.6.1.70/28 (masked to 10.6.1.64/28)", ['10.6.1.70/28'], 14],
   // ip.go:490: `len(ips) > 2` is false for the 2 addresses of a /31, so both stay.
-  ['IPv4 /31 keeps both (ip.go:490, two addresses are not trimmed)', ['198.18.0.4/31'], ['198.18.0.4', '198.18.0.5']],
+  [
+    'IPv4 /31 keeps both (ip.go:490, two addresses are not trimmed)',
+    ['198.18.0.4/31'],
+    ['198.18.0.4', '198.18.0.5'],
+  ],
   ['IPv4 /31 with host bits, masked', ['198.18.0.5/31'], ['198.18.0.4', '198.18.0.5']],
   // ip.go:490: a /32 lists one address, kept.
   ['IPv4 /32 keeps its address (ip.go:490)', ['198.18.0.9/32'], ['198.18.0.9']],

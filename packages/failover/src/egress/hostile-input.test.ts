@@ -269,7 +269,11 @@ describe('addresses that are never handed out as EIPs', () => {
   it.each([
     ['IPv4 /31', { ipv4: ['198.18.0.6/31'] }, ['198.18.0.6', '198.18.0.7']],
     ['IPv4 /32', { ipv4: ['198.18.0.9/32'] }, ['198.18.0.9']],
-    ['IPv6 /127 (no subnet-router anycast address on a point-to-point /127, RFC 6164)', { ipv6: ['fd00::8/127'] }, ['fd00::8', 'fd00::9']],
+    [
+      'IPv6 /127 (no subnet-router anycast address on a point-to-point /127, RFC 6164)',
+      { ipv6: ['fd00::8/127'] },
+      ['fd00::8', 'fd00::9'],
+    ],
     ['IPv6 /128', { ipv6: ['fd00::9/128'] }, ['fd00::9']],
   ] as const)('every address of an %s is handed out, as upstream', (_name, pools, expected) => {
     const { r, addresses } = handedOut(makeGateway('gw', { ...pools }), rr(expected.length));
