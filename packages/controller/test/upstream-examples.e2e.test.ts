@@ -812,6 +812,13 @@ describe.skipIf(!hasKubectl)("upstream's documented examples, applied with admis
         );
         expect((await k(['delete', 'egresspolicies', '--all', '-n', 'default'])).code).toBe(0);
         expect((await k(['label', 'ns', 'default', 'spidernet.io/egressgateway-default-'])).code).toBe(0);
+        // Step 3's order done: the gateway goes. It carries upstream's finalizer (as every gateway
+        // made under upstream does); the controller removes it as upstream's would, once no policy
+        // names the gateway, so the delete completes instead of hanging in Terminating.
+        const gone = await k(['delete', 'egressgateway', 'egressgateway', '--timeout=20s']);
+        expect(gone.code, gone.out).toBe(0);
+        const after = await k(['get', 'egressgateway', 'egressgateway']);
+        expect(after.out).toContain('NotFound');
       },
     );
   }, 90_000);
