@@ -36,6 +36,7 @@ import {
   EGRESS_POLICIES,
   EGRESS_TUNNELS,
   KubeClient,
+  mapConfigDocument,
   NODES,
   resolveConfig,
 } from '@egressgateway/kube';
@@ -420,6 +421,54 @@ const nodeObject = (name: string, internalIp: string) => ({
   },
 });
 
+/** What {@link startWithWebhook} started. */
+interface Started {
+  server: ApiServer;
+  client: KubeClient;
+  dir: string;
+  kubeconfig: string;
+  ctl: RunningController;
+}
+
+/**
+ * The embedded API server with the CRDs, the chart's webhook configurations (failure policy Fail)
+ * and one controller replica serving the webhook, with `file` settings added (upstream's keys too).
+ */
+async function startWithWebhook(file: Record<string, unknown>): Promise<Started> {
+  const port = await freePort();
+  const server = await startApiServer({
+    webhookServiceAddresses: { [`${NS}/${SERVICE}:5822`]: `127.0.0.1:${port}` },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'egw-upstream-examples-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, server.kubeconfigYaml);
+  const kc = new KubeConfig();
+  kc.loadFromString(server.kubeconfigYaml);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  for (const crd of customResourceDefinitions()) await objects.create(crd as never);
+  await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  for (const conf of webhookConfigurations({
+    namespace: NS,
+    service: SERVICE,
+    name: 'egressgateway',
+    failurePolicy: 'Fail',
+  }))
+    await objects.create(conf as never);
+  const settings = resolveConfig(CONTROLLER_OPTIONS, {
+    file: {
+      webhookAddress: `127.0.0.1:${port}`,
+      podNamespace: NS,
+      healthAddress: '127.0.0.1:0',
+      logLevel: 'error',
+      identity: 'ctl-examples',
+      ...file,
+    },
+  });
+  const ctl = await main({ settings, kubeConfig: kc });
+  await eventually('the webhook serves', () => ctl.webhookUrl(), 10_000);
+  return { server, client: new KubeClient(kc), dir, kubeconfig, ctl };
+}
+
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { timeout: 20_000 }).status === 0;
 if (!hasKubectl)
   console.log("skipping upstream's documented examples: no kubectl on PATH (.ci/run installs it)");
@@ -505,41 +554,12 @@ describe.skipIf(!hasKubectl)("upstream's documented examples, applied with admis
     (g.status?.nodeList ?? []).find((n) => (n.eips ?? []).some((e) => e.ipv4 === ipv4))?.name;
 
   beforeAll(async () => {
-    const port = await freePort();
-    server = await startApiServer({
-      webhookServiceAddresses: { [`${NS}/${SERVICE}:5822`]: `127.0.0.1:${port}` },
-    });
-    dir = mkdtempSync(join(tmpdir(), 'egw-upstream-examples-'));
-    kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(kubeconfig, server.kubeconfigYaml);
-    const kc = new KubeConfig();
-    kc.loadFromString(server.kubeconfigYaml);
-    const objects = KubernetesObjectApi.makeApiClient(kc);
-    for (const crd of customResourceDefinitions()) await objects.create(crd as never);
-    await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    for (const conf of webhookConfigurations({
-      namespace: NS,
-      service: SERVICE,
-      name: 'egressgateway',
-      failurePolicy: 'Fail',
-    }))
-      await objects.create(conf as never);
-    client = new KubeClient(kc);
-    const settings = resolveConfig(CONTROLLER_OPTIONS, {
-      file: {
-        webhookAddress: `127.0.0.1:${port}`,
-        podNamespace: NS,
-        healthAddress: '127.0.0.1:0',
-        logLevel: 'error',
-        identity: 'ctl-examples',
-        // Short failover timing so the failover page's story runs in seconds (agents beat every 100 ms).
-        eipEvictionTimeout: 1,
-        tunnelUpdatePeriod: 0.2,
-        tunnelMonitorPeriod: 1,
-      },
-    });
-    ctl = await main({ settings, kubeConfig: kc });
-    await eventually('the webhook serves', () => ctl.webhookUrl(), 10_000);
+    ({ server, client, dir, kubeconfig, ctl } = await startWithWebhook({
+      // Short failover timing so the failover page's story runs in seconds (agents beat every 100 ms).
+      eipEvictionTimeout: 1,
+      tunnelUpdatePeriod: 0.2,
+      tunnelMonitorPeriod: 1,
+    }));
   }, 60_000);
 
   afterAll(async () => {
@@ -899,3 +919,40 @@ describe.skipIf(!hasKubectl)("upstream's documented examples, applied with admis
     );
   }, 90_000);
 });
+
+describe.skipIf(!hasKubectl)(
+  "upstream's documented examples under upstream's chart defaults (enableIPv6: false)",
+  () => {
+    let started: Started | undefined;
+
+    beforeAll(async () => {
+      // The two keys of upstream's chart values (`feature.enableIPv4`/`enableIPv6`), read as the apps
+      // read upstream's conf.yml.
+      started = await startWithWebhook(
+        mapConfigDocument({ enableIPv4: true, enableIPv6: false }, 'conf.yml').values,
+      );
+    }, 60_000);
+
+    afterAll(async () => {
+      await started?.ctl.stop();
+      await started?.server.close();
+      if (started) rmSync(started.dir, { recursive: true, force: true });
+    });
+
+    it('the dual-stack gateways of ClusterDefaultEgressGateway.en.md and EgressGatewayFailover.en.md are refused, naming spec.ippools.ipv6; the IPv4-only ones are accepted', async () => {
+      const s = started as Started;
+      // Upstream's values.yaml has enableIPv6: false, and its webhook then refuses any IPv6 pool
+      // (egress_gateway_webhook.go:56-60); the pages' dual-stack gateways assume an IPv6 install.
+      for (const yaml of [CLUSTER_DEFAULT_GATEWAY, FAILOVER_GATEWAY]) {
+        const r = await kubectl(s.kubeconfig, ['apply', '-f', '-'], yaml);
+        expect(r.code, r.out).not.toBe(0);
+        expect(r.out).toMatch(/denied the request|is invalid/);
+        expect(r.out).toContain('spec.ippools.ipv6');
+      }
+      for (const yaml of [INSTALL_GATEWAY, MOVEIP_GATEWAY]) {
+        const r = await kubectl(s.kubeconfig, ['apply', '-f', '-'], yaml);
+        expect(r.code, r.out).toBe(0);
+      }
+    }, 60_000);
+  },
+);
