@@ -26,6 +26,7 @@ import {
   type ResourceRef,
   silentLogger,
   systemClock,
+  toKubeApiError,
 } from '@egressgateway/kube';
 import { TunnelAllocator } from './allocator.js';
 import { ClusterInfoSync } from './cluster-info.js';
@@ -39,6 +40,7 @@ import { type OwnCopies, StatusWriter } from './status-writer.js';
 import { TransitionLogger } from './transitions.js';
 import { TunnelSync } from './tunnel-sync.js';
 import { affectsTunnelPlan } from './tunnels.js';
+import { upstreamFinalizersToRelease } from './upstream-finalizer.js';
 import { WriteLog, type WriteRecord } from './write-log.js';
 
 export type { WriteRecord } from './write-log.js';
@@ -309,6 +311,33 @@ export class EgressController {
     };
   }
 
+  /**
+   * Removes upstream's finalizer from gateways being deleted that no policy names (upstream's
+   * controller would; see upstream-finalizer.ts). A conflict waits for the next reconcile, which the
+   * gateway's own change triggers.
+   */
+  private async releaseUpstreamFinalizers(): Promise<void> {
+    const releases = upstreamFinalizersToRelease(this.gateways.list(), [
+      ...this.policies.list(),
+      ...this.clusterPolicies.list(),
+    ]);
+    for (const r of releases) {
+      try {
+        await this.options.client.patchMerge(EGRESS_GATEWAYS, r.name, undefined, {
+          metadata: { finalizers: r.keep, resourceVersion: r.resourceVersion },
+        });
+        this.log.info({ gateway: r.name }, 'upstream finalizer removed from a deleted gateway');
+      } catch (err) {
+        const e = toKubeApiError(err);
+        if (e.status !== 409 && e.status !== 404)
+          this.log.warn(
+            { gateway: r.name, err: e.message, status: e.status },
+            'upstream finalizer not removed',
+          );
+      }
+    }
+  }
+
   /** One reconcile: tunnels, the engine, the writes, the report; resolves to the next wake-up. */
   private async reconcile(signal: AbortSignal): Promise<number> {
     await this.tunnelSync.syncIfDirty(signal);
@@ -323,7 +352,8 @@ export class EgressController {
     this.transitions.tunnelPhases(changes.tunnels);
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
-    this.transitions.updateGauges();
+    this.transitions.updateGauges(changes.problems);
+    if (!signal.aborted) await this.releaseUpstreamFinalizers();
     const resync = now + s.tunnelMonitorPeriodMs;
     // In node-ready mode no deadline exists: the engine's wake-up would only be the synthetic one.
     const next =

@@ -46,6 +46,12 @@ export function createControllerMetrics(registry = new Registry()) {
       labelNames: ['state'],
       registers: [registry],
     }),
+    rrSharing: new Gauge({
+      name: 'egw_rr_policies_sharing_eip',
+      help: 'rr policies that share their EIP with other policies because the gateway pool was used up (the PoolShared warning), by gateway',
+      labelNames: ['gateway'],
+      registers: [registry],
+    }),
     writes: new Counter({
       name: 'egw_controller_writes_total',
       help: 'status writes, by resource',

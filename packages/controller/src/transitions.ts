@@ -69,10 +69,23 @@ export class TransitionLogger {
     for (const k of current) this.activeProblems.add(k);
   }
 
-  /** Sets the tunnel-phase and EIP gauges from the caches. */
-  updateGauges(): void {
+  /**
+   * Sets the tunnel-phase and EIP gauges from the caches and, given a decision's problems (the
+   * engine lists all current ones on every call), the per-gateway count of rr policies sharing an
+   * EIP (`PoolShared`), 0 for every other cached gateway.
+   */
+  updateGauges(problems?: readonly EgressEvent[]): void {
     const m = this.o.metrics;
     if (!m) return;
+    if (problems !== undefined) {
+      const sharing = new Map<string, number>();
+      for (const g of this.o.gateways()) sharing.set(g.metadata?.name ?? '', 0);
+      for (const p of problems)
+        if (p.reason === 'PoolShared' && p.gateway !== undefined)
+          sharing.set(p.gateway, (sharing.get(p.gateway) ?? 0) + 1);
+      m.rrSharing.reset();
+      for (const [gateway, n] of sharing) if (gateway !== '') m.rrSharing.set({ gateway }, n);
+    }
     const phases = new Map<string, number>();
     for (const t of this.o.tunnels())
       phases.set(t.status?.phase ?? 'Pending', (phases.get(t.status?.phase ?? 'Pending') ?? 0) + 1);

@@ -17,8 +17,14 @@ import {
 // must be a bare address (no spaces, ordered, one family; ip.go:415-476); the pool is the union of
 // every entry's addresses (duplicates and overlaps merge, ip.go:258-316); the gateway webhook
 // (egress_gateway_webhook.go:82-104) refuses an entry that is none of these, blank included.
-// Not pinned by UPSTREAM-COMPAT: /31 and /32. We keep both addresses of a /31 (RFC 3021 point to
-// point) and the one of a /32.
+// The shortest prefixes, read from upstream's code (v0.6.9, pkg/utils/ip/ip.go:478-495, CidrToIPs):
+// it lists every address the masked CIDR covers and drops the first and the last only when the
+// CIDR is IPv4 and the list holds more than two addresses. So an IPv4 /31 keeps both its addresses,
+// a /32 its one, and IPv6 never drops any (a /127 holds 2, a /128 1). Every reader of a pool goes
+// through that function (MergeIPRanges -> ConvertCidrOrIPrangeToIPs -> CidrsToIPs): the webhook's
+// counts and default-EIP check (egress_gateway_webhook.go:82-132), the mutating default EIP
+// (:267-304), rr allocation (egress_gateway.go:992-1061, any address of the list that no EIP uses)
+// and ipUsage (egress_gateway.go:1357-1383).
 
 const yields: Array<[string, readonly string[], readonly string[] | number]> = [
   ['single address', ['198.18.0.5'], ['198.18.0.5']],
@@ -32,12 +38,22 @@ const yields: Array<[string, readonly string[], readonly string[] | number]> = [
   ],
   ['IPv4 /24 with host bits, masked (net.ParseCIDR)', ['198.18.0.1/24'], 254],
   ["upstream's reference example 10.6.1.70/28 (masked to 10.6.1.64/28)", ['10.6.1.70/28'], 14],
-  ['IPv4 /31 keeps both (point to point)', ['198.18.0.4/31'], ['198.18.0.4', '198.18.0.5']],
-  ['IPv4 /32', ['198.18.0.9/32'], ['198.18.0.9']],
+  // ip.go:490: `len(ips) > 2` is false for the 2 addresses of a /31, so both stay.
+  [
+    'IPv4 /31 keeps both (ip.go:490, two addresses are not trimmed)',
+    ['198.18.0.4/31'],
+    ['198.18.0.4', '198.18.0.5'],
+  ],
+  ['IPv4 /31 with host bits, masked', ['198.18.0.5/31'], ['198.18.0.4', '198.18.0.5']],
+  // ip.go:490: a /32 lists one address, kept.
+  ['IPv4 /32 keeps its address (ip.go:490)', ['198.18.0.9/32'], ['198.18.0.9']],
   ['IPv6 /126 keeps every address', ['fd00::/126'], ['fd00::', 'fd00::1', 'fd00::2', 'fd00::3']],
   ['IPv6 /126 with host bits, masked', ['fd00::5/126'], ['fd00::4', 'fd00::5', 'fd00::6', 'fd00::7']],
   ['IPv6 range', ['fd00::1-fd00::3'], ['fd00::1', 'fd00::2', 'fd00::3']],
-  ['IPv6 /128', ['fd00::9/128'], ['fd00::9']],
+  // ip.go:490: the trim is for IPv4 only (isIPv4), so an IPv6 /127 keeps both and a /128 its one.
+  ['IPv6 /127 keeps both (ip.go:490, IPv6 is never trimmed)', ['fd00::8/127'], ['fd00::8', 'fd00::9']],
+  ['IPv6 /127 with host bits, masked', ['fd00::9/127'], ['fd00::8', 'fd00::9']],
+  ['IPv6 /128 keeps its address (ip.go:490)', ['fd00::9/128'], ['fd00::9']],
   ['duplicates merge (ip.go:258-316)', ['198.18.0.5', '198.18.0.5', '198.18.0.5-198.18.0.5'], ['198.18.0.5']],
   [
     'overlapping CIDR and range merge, first entry keeps its positions',

@@ -41,14 +41,14 @@ describe('checkRbac against the rendered chart', () => {
         subresource: 'status',
         name: 'n1',
       }),
-      // not granted: an agent reading Secrets, a controller patching a gateway's spec
+      // not granted: an agent reading Secrets, a controller deleting a gateway
       rec(AGENT, { verb: 'list', apiGroup: '', resource: 'secrets', namespace: 'egressgateway' }),
-      rec(CONTROLLER, { verb: 'patch', apiGroup: EGW, resource: 'egressgateways', name: 'g' }),
+      rec(CONTROLLER, { verb: 'delete', apiGroup: EGW, resource: 'egressgateways', name: 'g' }),
       // someone else's requests are not the chart's business
       rec('admin', { verb: 'delete', apiGroup: '', resource: 'nodes', name: 'x' }),
     ];
     const r = checkRbac(rendered, records, [AGENT, CONTROLLER]);
-    expect(r.denied.map((d) => `${d.verb} ${d.resource}`)).toEqual(['list secrets', 'patch egressgateways']);
+    expect(r.denied.map((d) => `${d.verb} ${d.resource}`)).toEqual(['list secrets', 'delete egressgateways']);
     expect(r.uses.get('ClusterRole/egressgateway-agent#0')).toBe(1);
     // Most rules are unused by these few requests.
     expect(r.unused.length + r.justified.length).toBeGreaterThan(5);

@@ -168,23 +168,50 @@ export function allocateRoundRobin(
  * A `PoolShared` warning on every `rr` policy whose EIP other policies use too. Upstream refuses an
  * rr policy once its pool is used up; here it shares the least-used pair, and says so rather than
  * silently. Judged on the final claims, so the warning stays while the sharing lasts (also once
- * the shared EIP is written and kept).
+ * the shared EIP is written and kept: an rr policy keeps its pair while it exists, even after
+ * addresses are added, so the message then says the pool has room and how to use it). The problem
+ * names the gateway and the shared pair in `gateway` and `eip`.
  */
 export function reportSharedRoundRobin(
   resolved: readonly ResolvedPolicy[],
   claims: Claims,
   report: ProblemSink,
 ): void {
+  const roomy = new Map<string, boolean>();
   for (const e of resolved) {
     if (e.facts.allocator !== 'rr' || e.eip === null || e.model === null) continue;
-    const others = claims.users(e.model.name, e.eip) - 1;
+    const gw = e.model;
+    const others = claims.users(gw.name, e.eip) - 1;
     if (others <= 0) continue;
+    let room = roomy.get(gw.name);
+    if (room === undefined) {
+      room = hasUnusedEip(gw, claims);
+      roomy.set(gw.name, room);
+    }
     const pair = [e.eip.ipv4, e.eip.ipv6].filter((a) => a !== '').join('/');
-    problem(
-      report,
+    const sharing = `${pair} with ${others} other ${others === 1 ? 'policy' : 'policies'}`;
+    const message = room
+      ? `this rr policy shares ${sharing} of gateway ${gw.name} because its pool was used up when it was placed; the pool has unused EIPs now, but an rr policy keeps its EIP while it exists: delete and re-create the policy to give it its own`
+      : `gateway ${gw.name} has no unused EIP left for this rr policy: it shares ${sharing}; add addresses to the gateway's spec.ippools, then re-create the policy to give it its own`;
+    report(
+      {
+        ...policyProblem(e, 'PoolShared', message),
+        gateway: gw.name,
+        eip: { ipv4: e.eip.ipv4, ipv6: e.eip.ipv6 },
+      },
       e,
-      'PoolShared',
-      `gateway ${e.model.name} has no unused EIP left for this rr policy: it shares ${pair} with ${others} other ${others === 1 ? 'policy' : 'policies'}; add addresses to the gateway's spec.ippools to give it its own`,
     );
   }
+}
+
+/**
+ * Whether some usable pool position of `gw` has addresses nobody holds. Stops at the first free
+ * one: before it lie only held or reserved positions, so the scan is bounded by the claims.
+ */
+function hasUnusedEip(gw: GatewayModel, claims: Claims): boolean {
+  for (let i = 0n; i < gw.eipCount; i++) {
+    const eip = usableAt(gw, i);
+    if (eip !== null && claims.isFree(eip)) return true;
+  }
+  return false;
 }

@@ -262,6 +262,29 @@ describe('addresses that are never handed out as EIPs', () => {
     expect([...own.addresses].sort()).toEqual(['198.18.0.0', '198.18.0.1', '198.18.0.2']);
   });
 
+  // Which addresses of the shortest CIDRs are handed out, as upstream v0.6.9 hands them out: its rr
+  // allocator picks any address of the pool as pkg/utils/ip/ip.go:478-495 (CidrToIPs) lists it
+  // (pkg/egressgateway/egress_gateway.go:1008-1024 and :1044-1060), and that list trims only IPv4
+  // CIDRs of more than two addresses. So every address of a /31, /32, /127 and /128 is handed out.
+  it.each([
+    ['IPv4 /31', { ipv4: ['198.18.0.6/31'] }, ['198.18.0.6', '198.18.0.7']],
+    ['IPv4 /32', { ipv4: ['198.18.0.9/32'] }, ['198.18.0.9']],
+    [
+      'IPv6 /127 (no subnet-router anycast address on a point-to-point /127, RFC 6164)',
+      { ipv6: ['fd00::8/127'] },
+      ['fd00::8', 'fd00::9'],
+    ],
+    ['IPv6 /128', { ipv6: ['fd00::9/128'] }, ['fd00::9']],
+  ] as const)('every address of an %s is handed out, as upstream', (_name, pools, expected) => {
+    const { r, addresses } = handedOut(makeGateway('gw', { ...pools }), rr(expected.length));
+    expect([...addresses].sort()).toEqual(expected);
+    expect(reasons(r)).not.toContain('PoolShared');
+    // One more rr policy than addresses: the pool is used up and the policy shares.
+    expect(reasons(handedOut(makeGateway('gw', { ...pools }), rr(expected.length + 1)).r)).toContain(
+      'PoolShared',
+    );
+  });
+
   it('a default or explicit EIP on such an address is refused with a problem', () => {
     const gateway = makeGateway('gw', { ipv4: ['198.18.0.0/29'], ipv4DefaultEIP: '198.18.0.0' });
     const policies = [

@@ -81,11 +81,47 @@ describe('reconcileEgress: EIP choice', () => {
       ['e', 'Warning'],
     ]);
     expect(shared[1]?.message).toContain('shares 198.18.0.10/fd00:18::10 with 1 other policy');
-    const kept = reconcileEgress(applyEgressChanges(cluster({ policies }), r), config, NOW);
+    expect(shared[1]?.message).toContain('gateway gw has no unused EIP left');
+    // Structured, for the controller's per-gateway gauge.
+    expect(shared.map((p) => [p.gateway, p.eip])).toEqual([
+      ['gw', { ipv4: '198.18.0.10', ipv6: 'fd00:18::10' }],
+      ['gw', { ipv4: '198.18.0.10', ipv6: 'fd00:18::10' }],
+    ]);
+    const written = applyEgressChanges(cluster({ policies }), r);
+    const kept = reconcileEgress(written, config, NOW);
     expect(kept.problems.filter((p) => p.reason === 'PoolShared').map((p) => p.involvedObject.name)).toEqual([
       'a',
       'e',
     ]);
+    // Addresses added: the rr policies keep their (shared) pair, and the warning now says the pool
+    // has room and that re-creating the policy gives it its own.
+    const grown = {
+      ...written,
+      gateways: written.gateways.map((g) => ({
+        ...g,
+        spec: {
+          ...g.spec,
+          ippools: {
+            ...g.spec?.ippools,
+            ipv4: ['198.18.0.10-198.18.0.14'],
+            ipv6: ['fd00:18::10-fd00:18::14'],
+          },
+        },
+      })),
+    };
+    const roomy = reconcileEgress(grown, config, NOW).problems.filter((p) => p.reason === 'PoolShared');
+    expect(roomy.map((p) => p.involvedObject.name)).toEqual(['a', 'e']);
+    expect(roomy[0]?.message).toContain('the pool has unused EIPs now');
+    // Re-created (deleted, its release written, created again), it gets the new address alone.
+    const without = { ...grown, policies: grown.policies.filter((p) => p.metadata?.name !== 'e') };
+    const released = applyEgressChanges(without, reconcileEgress(without, config, NOW));
+    const recreated = {
+      ...released,
+      policies: [...released.policies, policies[4] as (typeof policies)[number]],
+    };
+    const own = reconcileEgress(recreated, config, NOW);
+    expect(own.problems.filter((p) => p.reason === 'PoolShared')).toEqual([]);
+    expect(own.policies.find((p) => p.name === 'e')?.status.eip.ipv4).toBe('198.18.0.14');
     // With room, nothing is reported.
     const four = reconcileEgress(cluster({ policies: policies.slice(0, 4) }), config, NOW);
     expect(four.problems.filter((p) => p.reason === 'PoolShared')).toEqual([]);

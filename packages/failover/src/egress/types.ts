@@ -246,6 +246,11 @@ export interface EgressEvent {
   readonly eip?: EipPair;
   readonly from?: string;
   readonly to?: string;
+  /**
+   * The gateway a policy's problem concerns, when that is part of the judgement (set on
+   * `PoolShared`, so a metric can count per gateway without reading the message).
+   */
+  readonly gateway?: string;
 }
 
 /**
