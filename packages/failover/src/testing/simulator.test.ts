@@ -68,6 +68,25 @@ describe('simulateFailover', () => {
     expect(fenced.faults[0]?.failoverMs).not.toBeNull();
   });
 
+  it('an acknowledgement that finds the tunnel already evicted fences the agent, as FenceKeeper does (found by the fencing property)', () => {
+    // Eviction = update period: the controller evicts a healthy node whenever a heartbeat is late,
+    // while the next one is in flight. That heartbeat lands after the eviction; it must not renew
+    // the lease (the agent lets go at once), or the node re-binds an EIP the controller moved.
+    const r = simulateFailover(
+      {
+        tunnelUpdatePeriod: 1,
+        tunnelMonitorPeriod: 1,
+        eipEvictionTimeout: 1,
+        mode: 'deadline',
+        fencing: true,
+        jitter: 0,
+        seed: 157204565,
+      },
+      { durationMs: 90_000, faults: [{ atMs: 39_984, kind: 'pause', durationMs: 500 }] },
+    );
+    expect(r.faults[0]?.duplicateOwnerMs).toBe(0);
+  });
+
   it('a planned drain hands over in about one write round trip, without waiting for eviction', () => {
     const r = simulateFailover(
       { ...recommended, mode: 'deadline', seed: 8 },

@@ -91,7 +91,7 @@ type Ev =
   | { t: 'drainLand'; node: string }
   | { t: 'monitor' }
   | { t: 'wake'; token: number }
-  | { t: 'apply'; snapshot: Map<string, Set<string>>; only?: string }
+  | { t: 'apply'; snapshot: Map<string, Set<string>>; seq: number; only?: string }
   | { t: 'faultStart'; i: number }
   | { t: 'faultEnd'; i: number }
   | { t: 'expire'; node: string };
@@ -107,6 +107,8 @@ interface Agent {
   /** Fencing: the agent may hold addresses until this instant. */
   leaseUntil: number;
   bound: Set<string>;
+  /** The newest status snapshot applied: a watch delivers in order, so an older one is never applied after it. */
+  appliedSeq: number;
 }
 
 interface FaultTrack {
@@ -215,6 +217,7 @@ export function simulateFailover(settings: SimulationSettings, scenario: Scenari
         stopped: false,
         leaseUntil: Number.NEGATIVE_INFINITY,
         bound: new Set<string>(),
+        appliedSeq: -1,
       },
     ]),
   );
@@ -253,6 +256,7 @@ export function simulateFailover(settings: SimulationSettings, scenario: Scenari
   let reconciles = 0;
   let heartbeats = 0;
   let wakeToken = 0;
+  let snapshots = 0;
   let now = 0;
 
   const unbind = (a: Agent, eip: string) => {
@@ -315,7 +319,7 @@ export function simulateFailover(settings: SimulationSettings, scenario: Scenari
       if (tr !== undefined) tr.detectedAt = now;
     }
     if (changes.gateways.length > 0)
-      q.push(now + latency() + bindLatency, { t: 'apply', snapshot: snapshot() });
+      q.push(now + latency() + bindLatency, { t: 'apply', snapshot: snapshot(), seq: ++snapshots });
     if (deadline && changes.nextWakeAt !== null)
       q.push(changes.nextWakeAt, { t: 'wake', token: ++wakeToken });
   };
@@ -348,13 +352,26 @@ export function simulateFailover(settings: SimulationSettings, scenario: Scenari
         const a = agents.get(e.node) as Agent;
         // A write that lands while the agent is cut off is seen by the controller, but its ack never
         // reaches the agent, so it does not extend the agent's lease.
-        if (fencing && !a.partitioned && !a.paused) {
+        const landedPhase = view.tunnels.find((t) => t.tunnel.metadata?.name === e.node)?.tunnel.status
+          ?.phase;
+        if (fencing && !a.partitioned && !a.paused && landedPhase === 'HeartbeatTimeout') {
+          // The write comes back with the eviction the controller already wrote: its EIPs are being
+          // moved, so the agent lets go at once and renews nothing (FenceKeeper's 'evicted' fence)
+          // until an acknowledgement finds the tunnel Ready again.
+          a.leaseUntil = Math.min(a.leaseUntil, now);
+          for (const x of [...a.bound]) unbind(a, x);
+        } else if (fencing && !a.partitioned && !a.paused) {
           const lapsed = now > a.leaseUntil;
           a.leaseUntil = Math.max(a.leaseUntil, e.sentAt + lifetime);
           q.push(a.leaseUntil, { t: 'expire', node: a.name });
           // After a lapse the agent binds nothing until it has read the status again.
           if (lapsed)
-            q.push(now + latency() + bindLatency, { t: 'apply', snapshot: snapshot(), only: a.name });
+            q.push(now + latency() + bindLatency, {
+              t: 'apply',
+              snapshot: snapshot(),
+              seq: ++snapshots,
+              only: a.name,
+            });
         }
         observed.set(e.node, { stamp: e.stamp, at: now });
         const phase = view.tunnels.find((t) => t.tunnel.metadata?.name === e.node)?.tunnel.status?.phase;
@@ -376,7 +393,8 @@ export function simulateFailover(settings: SimulationSettings, scenario: Scenari
       case 'apply':
         for (const a of agents.values()) {
           if (e.only !== undefined && e.only !== a.name) continue;
-          if (!running(a) || a.partitioned) continue;
+          if (!running(a) || a.partitioned || e.seq < a.appliedSeq) continue;
+          a.appliedSeq = e.seq;
           const want = e.snapshot.get(a.name) ?? new Set<string>();
           for (const x of [...a.bound]) if (!want.has(x)) unbind(a, x);
           // With fencing an agent binds only under a valid lease.
@@ -423,7 +441,12 @@ export function simulateFailover(settings: SimulationSettings, scenario: Scenari
           a.bound.clear();
         }
         // The agent resyncs: it reads the current status and heartbeats again.
-        q.push(now + latency() + bindLatency, { t: 'apply', snapshot: snapshot(), only: a.name });
+        q.push(now + latency() + bindLatency, {
+          t: 'apply',
+          snapshot: snapshot(),
+          seq: ++snapshots,
+          only: a.name,
+        });
         if (f.kind !== 'partition') scheduleHeartbeat(a, now - update);
         break;
       }
