@@ -37,6 +37,16 @@ describe('hostile input is reported, never thrown', () => {
     }
   });
 
+  it('a written status.nodeList of null (JSON for an absent list) reads as absent (it threw a TypeError)', () => {
+    const base = cluster();
+    const gw = base.gateways[0];
+    if (gw === undefined) throw new Error('no gateway');
+    const state = cluster({ gateways: [{ ...gw, status: { nodeList: null } } as unknown as typeof gw] });
+    const r = reconcileAny(state);
+    expect(placed(r)).toEqual(placed(reconcileAny(base)));
+    expect(placed(r).length).toBeGreaterThan(0);
+  });
+
   it('state {} and state null are reported as problems', () => {
     for (const state of [{}, null, 'cluster', []]) {
       const r = reconcileAny(state);

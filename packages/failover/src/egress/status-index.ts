@@ -39,7 +39,8 @@ const memo = new WeakMap<
 /** The index of a gateway's written status (memoised per `status.nodeList` object). */
 export function statusIndexOf(gw: GatewayModel): StatusIndex {
   const nodeList = gw.gateway.status?.nodeList;
-  if (nodeList === undefined || nodeList.length === 0) return EMPTY;
+  // `null` is how JSON writes an absent list (the input guard passes it through as absent).
+  if (nodeList === undefined || nodeList === null || nodeList.length === 0) return EMPTY;
   const hit = memo.get(nodeList);
   if (hit !== undefined && hit.pairCache === gw.pairCache && hit.name === gw.name) return hit.index;
   const index = buildIndex(gw, nodeList);
