@@ -29,12 +29,11 @@ describe('PeerTransport refusals', () => {
     const lines: Array<{ fields: Record<string, unknown>; message: string }> = [];
     const reported: string[] = [];
     const t = new PeerTransport({
-      group: 'egw1',
       node: 'a',
       port: 7790,
       bind: { ipv4: '198.18.0.1' },
       keys: () => [],
-      members: () => new Map([['b', '198.18.0.2']]),
+      members: (g) => (g === 'egw1' ? new Map([['b', '198.18.0.2']]) : undefined),
       onAdvert: () => {},
       onReject: (r) => reported.push(r),
       log: { warn: (fields, message) => lines.push({ fields: fields as Record<string, unknown>, message }) },
@@ -58,10 +57,9 @@ describe('PeerTransport refusals', () => {
 
   it('refuses a configuration without an address or with a bad port, naming the setting', () => {
     const base = {
-      group: 'g',
       node: 'a',
       keys: () => [],
-      members: () => new Map<string, string>(),
+      members: () => undefined,
       onAdvert: () => {},
     };
     expect(() => new PeerTransport({ ...base, port: 7790, bind: {} })).toThrow(/^bind: /);

@@ -21,8 +21,6 @@ export type TransportRejection = AdvertRejection | 'send-failed';
 
 /** What {@link PeerTransport} needs. */
 export interface PeerTransportOptions {
-  /** The EgressGateway (group) this agent serves; adverts of other groups are refused. */
-  readonly group: string;
   /** This agent's node name (never sent to). */
   readonly node: string;
   /** UDP port every member listens on (the same on every node). */
@@ -34,8 +32,13 @@ export interface PeerTransportOptions {
   readonly bind: { readonly ipv4?: string | undefined; readonly ipv6?: string | undefined };
   /** The keys now: the first signs, all verify (keep old and new during a rotation). */
   keys(): readonly AdvertKey[];
-  /** Node name → the node address its adverts come from and are sent to (the group's members). */
-  members(): ReadonlyMap<string, string>;
+  /**
+   * For a group (EgressGateway) this agent serves: node name → the node address that member's
+   * adverts come from and are sent to. `undefined` for any other group (its adverts are refused as
+   * `wrong-group`). One agent may serve several groups over one port; sequence numbers are checked
+   * per group and sender.
+   */
+  members(group: string): ReadonlyMap<string, string> | undefined;
   /** An advert that passed the tag, group, member, source, time-window and sequence checks. */
   onAdvert(advert: Advert, keyId: string): void;
   /** Every refusal (counted by the caller in a metric); never acted on. */
@@ -83,19 +86,20 @@ export function canonicalAddress(address: string): string {
  * @example
  * ```ts
  * const t = new PeerTransport({
- *   group: 'egw1', node: 'node1', port: 7790, bind: { ipv4: '198.18.0.1' },
+ *   node: 'node1', port: 7790, bind: { ipv4: '198.18.0.1' },
  *   keys: () => [{ id: 'k1', secret }],
- *   members: () => new Map([['node1', '198.18.0.1'], ['node2', '198.18.0.2']]),
+ *   members: (group) =>
+ *     group === 'egw1' ? new Map([['node1', '198.18.0.1'], ['node2', '198.18.0.2']]) : undefined,
  *   onAdvert: (advert) => console.log('heard', advert.node, advert.seq),
  * });
  * await t.start();
- * t.send(advert); // to node2
+ * t.send(advert); // an advert of egw1: to node2
  * await t.close();
  * ```
  */
 export class PeerTransport {
   private readonly sockets: Array<{ type: 'udp4' | 'udp6'; socket: Socket }> = [];
-  private replay: ReplayState = new Map();
+  private readonly replay = new Map<string, ReplayState>();
   private readonly rejected = new Map<TransportRejection, number>();
   private readonly lastLog = new Map<TransportRejection, { at: number; suppressed: number }>();
   private closed = false;
@@ -154,7 +158,7 @@ export class PeerTransport {
       return 0;
     }
     let sent = 0;
-    for (const [node, address] of this.o.members()) {
+    for (const [node, address] of this.o.members(advert.group) ?? []) {
       if (node === this.o.node) continue;
       const socket = this.socketFor(address);
       if (socket === undefined) {
@@ -189,10 +193,13 @@ export class PeerTransport {
       this.refuse(decoded.reason, { source });
       return;
     }
+    const { group } = decoded.advert;
+    const members = this.o.members(group);
     const memberAddresses = new Map<string, string>();
-    for (const [node, address] of this.o.members()) memberAddresses.set(node, canonicalAddress(address));
-    const admitted = admitAdvert(this.replay, decoded.advert, {
-      group: this.o.group,
+    for (const [node, address] of members ?? []) memberAddresses.set(node, canonicalAddress(address));
+    const admitted = admitAdvert(this.replay.get(group) ?? new Map(), decoded.advert, {
+      // An unknown group is refused by admitAdvert as wrong-group.
+      group: members === undefined ? '' : group,
       memberAddresses,
       sourceAddress: source,
       nowWall: (this.o.wallNow ?? Date.now)(),
@@ -202,7 +209,7 @@ export class PeerTransport {
       this.refuse(admitted.reason, { source, node: decoded.advert.node, seq: decoded.advert.seq });
       return;
     }
-    this.replay = admitted.replay;
+    this.replay.set(group, admitted.replay);
     this.o.onAdvert(decoded.advert, decoded.keyId);
   }
 

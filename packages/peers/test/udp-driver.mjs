@@ -8,12 +8,11 @@ const o = JSON.parse(process.argv[3]);
 const keys = o.keys.map((k) => ({ id: k.id, secret: Buffer.from(k.secret, 'hex') }));
 const received = [];
 const transport = new PeerTransport({
-  group: o.group,
   node: o.node,
   port: o.port,
   bind: o.bind,
   keys: () => keys,
-  members: () => new Map(o.members),
+  members: (group) => (o.groups[group] === undefined ? undefined : new Map(o.groups[group])),
   onAdvert: (advert, keyId) => received.push({ advert, keyId }),
   log: { warn: (fields, message) => process.stderr.write(`${JSON.stringify({ ...fields, message })}\n`) },
 });

@@ -202,7 +202,6 @@ describe.skipIf(!isRoot)('PeerTransport between network namespaces', () => {
     for (const n of names) ns[n] = lab.node(sw, n, addr[n][0] as string, addr[n][1] as string);
     for (const n of names) {
       const common = {
-        group: 'egw1',
         node: n,
         // b holds the old and the new key at once (a rotation in progress); a and c sign with k1.
         keys: n === 'b' ? [hexKey(key2), hexKey(key1)] : [hexKey(key1)],
@@ -211,14 +210,18 @@ describe.skipIf(!isRoot)('PeerTransport between network namespaces', () => {
         ...common,
         port: 7790,
         bind: { ipv4: addr[n][0] },
-        members: names.map((m) => [m, addr[m][0]]),
+        // egw2 has a and b only: c is no member of it.
+        groups: {
+          egw1: names.map((m) => [m, addr[m][0]]),
+          egw2: (['a', 'b'] as const).map((m) => [m, addr[m][0]]),
+        },
       });
       v6[n] = await lab.driver(ns[n], bundlePath, {
         ...common,
         port: 7791,
         bind: { ipv6: addr[n][1] },
         // Written uncompressed: the source check compares canonical forms.
-        members: names.map((m) => [m, (addr[m][1] as string).replace('::', ':0:0:0:0:0:')]),
+        groups: { egw1: names.map((m) => [m, (addr[m][1] as string).replace('::', ':0:0:0:0:0:')]) },
       });
     }
   }, 60_000);
@@ -250,7 +253,7 @@ describe.skipIf(!isRoot)('PeerTransport between network namespaces', () => {
     }
   });
 
-  it('refuses a forged tag, a replay, a wrong source and another group, and acts on none of them', async () => {
+  it('refuses a forged tag, a replay, a wrong source, an unknown group or member, and acts on none of them', async () => {
     const [b4, c4] = [addr.b[0] as string, addr.c[0] as string];
     const before = (await received(v4.b)).length;
     const raw = (from: Name, hex: string) => v4[from].call('sendRaw', hex, addr[from][0], b4, 7790);
@@ -263,18 +266,31 @@ describe.skipIf(!isRoot)('PeerTransport between network namespaces', () => {
     await raw('a', genuine);
     // Correctly signed and claiming to be a, but sent from c's address.
     await raw('c', encode(advert('a', 7), key1));
-    // Another gateway's advert.
-    await raw('a', encode(advert('a', 8, 'egw2'), key1));
+    // A gateway b does not serve.
+    await raw('a', encode(advert('a', 8, 'egw3'), key1));
+    // Another gateway b serves: its sequence numbers are its own (seq 1 after egw1's 6 is fresh).
+    await raw('a', encode(advert('a', 1, 'egw2'), key1));
+    // c is no member of egw2.
+    await raw('c', encode(advert('c', 1, 'egw2'), key1));
     // An older sequence number of a than one already admitted.
     await raw('a', encode(advert('a', 2), key1));
 
     const r = await eventually(
       () => rejections(v4.b),
-      (x) => (x['replayed-seq'] ?? 0) >= 2 && (x['wrong-group'] ?? 0) >= 1,
+      (x) => (x['replayed-seq'] ?? 0) >= 2 && (x['unknown-node'] ?? 0) >= 1,
     );
-    expect(r).toMatchObject({ 'bad-tag': 1, 'replayed-seq': 2, 'wrong-source': 1, 'wrong-group': 1 });
+    expect(r).toMatchObject({
+      'bad-tag': 1,
+      'replayed-seq': 2,
+      'wrong-source': 1,
+      'wrong-group': 1,
+      'unknown-node': 1,
+    });
     const got = (await received(v4.b)).slice(before);
-    expect(got.map((x) => [x.advert.node, x.advert.seq])).toEqual([['a', 6]]);
+    expect(got.map((x) => [x.advert.group, x.advert.node, x.advert.seq])).toEqual([
+      ['egw1', 'a', 6],
+      ['egw2', 'a', 1],
+    ]);
     // The refusals were logged, each reason once (rate limit), with the offending source.
     expect(v4.b.stderr).toContain(`"reason":"wrong-source","source":"${c4}"`);
     expect(v4.b.stderr.match(/"reason":"replayed-seq"/g)).toHaveLength(1);
