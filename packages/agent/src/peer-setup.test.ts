@@ -25,6 +25,14 @@ describe('peerTiming', () => {
     });
   });
 
+  it('shortens the apiOk window so that peers report an outage before the holder fences on the API', () => {
+    // E - M = 1.1 s, U = 0.2 s: the window ends 0.2 s + 2 P before the fence.
+    expect(
+      peerTiming({ ...base, eipEvictionTimeoutMs: 1_500, fenceMarginMs: 400, tunnelUpdatePeriodMs: 200 })
+        .apiOkWindowMs,
+    ).toBe(800);
+  });
+
   it('refuses an unsafe lease, naming the setting, its flag and the fix', () => {
     let err: unknown;
     try {

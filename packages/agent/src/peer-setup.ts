@@ -29,6 +29,23 @@ const SETTING_OF: Record<string, string> = {
   fenceMarginMs: 'fenceMargin (--fence-margin, seconds)',
 };
 
+/**
+ * How long after sending its last acknowledged heartbeat an agent still advertises `apiOk`: the
+ * update period plus 1 s for the acknowledgement, but short enough that the peers of a holder
+ * report the outage (and so give it the outage certificate) before the holder's own API fence
+ * `S + E - M` ends, one period of theirs and two adverts later: at most `E - M - U - 2P`.
+ */
+export function apiOkWindowMs(
+  s: Pick<
+    AgentCliSettings,
+    'tunnelUpdatePeriodMs' | 'eipEvictionTimeoutMs' | 'fenceMarginMs' | 'peerAdvertPeriodMs'
+  >,
+): number {
+  const U = s.tunnelUpdatePeriodMs;
+  const fence = s.eipEvictionTimeoutMs - s.fenceMarginMs;
+  return Math.max(U, Math.min(U + 1_000, fence - U - 2 * s.peerAdvertPeriodMs));
+}
+
 /** Thrown at start for gateway peer settings the protocol cannot run safely with. */
 export class PeerSettingsError extends Error {
   /** Stable code. */
@@ -46,8 +63,8 @@ export class PeerSettingsError extends Error {
 /**
  * The peer timing of the agent's settings, checked with `validatePeerTiming`: P, D and L from the
  * `peer*` settings, w and ρ the protocol's defaults (20 ms, 1 %), E and M the agent's own eviction
- * timeout and fence margin, and `apiOk` while a heartbeat sent within the last update period plus
- * 1 s was acknowledged. Throws {@link PeerSettingsError} naming the setting and the fix.
+ * timeout and fence margin, and `apiOk` for {@link apiOkWindowMs} after an acknowledged heartbeat's
+ * send time. Throws {@link PeerSettingsError} naming the setting and the fix.
  */
 export function peerTiming(s: PeerSettings): PeerTiming {
   const timing: PeerTiming = {
@@ -57,7 +74,7 @@ export function peerTiming(s: PeerSettings): PeerTiming {
     leaseMs: s.peerLeaseMs,
     evictionTimeoutMs: s.eipEvictionTimeoutMs,
     fenceMarginMs: s.fenceMarginMs,
-    apiOkWindowMs: s.tunnelUpdatePeriodMs + 1_000,
+    apiOkWindowMs: apiOkWindowMs(s),
   };
   try {
     validatePeerTiming(timing);
