@@ -325,7 +325,9 @@ export class PeerDriver {
       { gateway, reason: run.fallback, detail: why[run.fallback] },
       'gateway peers fallback: api fencing decides',
     );
-    if (run.fallback === 'single-member') return;
+    // No key is a setting of the whole cluster, said once per agent in the log; an Event per gateway
+    // and agent start would only repeat it.
+    if (run.fallback === 'single-member' || run.fallback === 'no-key') return;
     events?.record({
       type: 'Warning',
       reason: 'PeerFallback',

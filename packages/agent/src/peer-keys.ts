@@ -5,6 +5,7 @@ import {
   type KubeObject,
   type Logger,
   type ResourceRef,
+  toKubeApiError,
 } from '@egressgateway/kube';
 import type { AdvertKey } from '@egressgateway/peers';
 
@@ -106,6 +107,7 @@ export class PeerKeyWatcher {
   private current: readonly AdvertKey[] = [];
   private lastSummary = '';
   private readonly informer: Informer<SecretObject>;
+  private started = false;
 
   constructor(private readonly o: PeerKeyWatcherOptions) {
     const update = () => this.update();
@@ -124,16 +126,41 @@ export class PeerKeyWatcher {
     return this.current;
   }
 
-  /** Starts watching; resolves after the first list (keys loaded, or their absence logged). */
+  /**
+   * Starts watching; resolves after the first list (keys loaded, or their absence logged). When the
+   * agent may not read the Secret (401/403), it does not watch at all: the log says which RBAC rule
+   * is missing and the agent runs without a key (today's behaviour) instead of retrying forever.
+   */
   async start(): Promise<void> {
+    const { client, namespace, name, log } = this.o;
+    try {
+      await client.list<SecretObject>(SECRETS, { namespace, fieldSelector: `metadata.name=${name}` });
+    } catch (err) {
+      const e = toKubeApiError(err);
+      if (e.status === 401 || e.status === 403) {
+        log.warn(
+          {
+            secret: `${namespace}/${name}`,
+            status: e.status,
+            err: e.message,
+            fix: `grant the agent's service account get, list and watch on secrets named ${name} in ${namespace} (a Role and RoleBinding), then restart the agent`,
+          },
+          'gateway peers off: the peer key secret may not be read, api fencing decides',
+        );
+        this.update();
+        return;
+      }
+      // Anything else (API server not reachable yet): the informer retries.
+    }
+    this.started = true;
     this.informer.start();
     await this.informer.waitForSync();
     this.update();
   }
 
   /** Stops watching. */
-  stop(): Promise<void> {
-    return this.informer.stop();
+  async stop(): Promise<void> {
+    if (this.started) await this.informer.stop();
   }
 
   private update(): void {
@@ -148,7 +175,7 @@ export class PeerKeyWatcher {
     if (summary === this.lastSummary) return;
     this.lastSummary = summary;
     for (const p of problems) this.o.log.warn({ ...where, problem: p }, 'peer key secret item refused');
-    if (keys.length === 0) {
+    if (keys.length === 0 && this.started) {
       this.o.log.warn(
         {
           ...where,
@@ -157,7 +184,7 @@ export class PeerKeyWatcher {
         },
         'gateway peers off: no peer key, api fencing decides',
       );
-    } else {
+    } else if (keys.length > 0) {
       this.o.log.info({ ...where, ids: keys.map((k) => k.id), signing: keys[0]?.id }, 'peer keys loaded');
     }
     this.current = keys;

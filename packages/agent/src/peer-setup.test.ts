@@ -116,3 +116,36 @@ describe('PeerKeyWatcher against the embedded API server', () => {
     await w.stop();
   });
 });
+
+describe('PeerKeyWatcher without permission to read Secrets', () => {
+  it('does not watch, has no key, and says which rule is missing', async () => {
+    const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+    const log = {
+      ...silentLogger,
+      warn: (fields: object, msg: string) => lines.push({ fields: fields as Record<string, unknown>, msg }),
+      child: () => log,
+    };
+    const forbidden = {
+      list: async () => {
+        throw Object.assign(new Error('secrets is forbidden'), { code: 403, statusCode: 403 });
+      },
+      listWatch: () => ({ list: async () => ({ items: [] }), watch: async () => {} }),
+    } as unknown as KubeClient;
+    const w = new PeerKeyWatcher({
+      client: forbidden,
+      namespace: 'egw',
+      name: 'egressgateway-peer-key',
+      log,
+    });
+    await w.start();
+    expect(w.keys()).toEqual([]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'gateway peers off: the peer key secret may not be read, api fencing decides',
+    ]);
+    expect(lines[0]?.fields).toMatchObject({ secret: 'egw/egressgateway-peer-key', status: 403 });
+    expect(String(lines[0]?.fields.fix)).toMatch(
+      /get, list and watch on secrets named egressgateway-peer-key in egw/,
+    );
+    await w.stop();
+  });
+});
