@@ -384,7 +384,9 @@ export class PeerDriver {
     }
     if (run.fallback !== undefined) return;
     if (setChanged) this.o.changed();
-    if (untilMoved) this.o.renew();
+    // After a withdraw too: the kernel leases of the EIPs still held (other gateways' included) were
+    // cut to the earliest peer lease end and may now run to their own.
+    if (untilMoved || setChanged) this.o.renew();
   }
 
   /** One timer at the earliest `wakeAt` or fallback deadline of all groups. */
