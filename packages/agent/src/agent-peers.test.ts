@@ -18,7 +18,7 @@ const gateway = {
 const tunnel = (name: string, ipv4: string) =>
   ({ metadata: { name }, status: { tunnel: { parent: { name: 'eth0', ipv4 } } } }) as unknown as EgressTunnel;
 
-function setup(keys: AdvertKey[]) {
+function setup(keys: AdvertKey[], startFails = false) {
   let hooks: PeerLinkHooks | undefined;
   const sent: Advert[] = [];
   const metrics = createAgentMetrics();
@@ -33,7 +33,13 @@ function setup(keys: AdvertKey[]) {
       keys: () => keys,
       link: (h) => {
         hooks = h;
-        return { start: async () => {}, send: (a) => sent.push(a), close: async () => {} };
+        return {
+          start: async () => {
+            if (startFails) throw new Error('peer port: cannot bind 198.18.0.1 port 7790: EADDRINUSE');
+          },
+          send: (a) => sent.push(a),
+          close: async () => {},
+        };
       },
     },
     binder: { renewEips: async () => undefined },
@@ -73,6 +79,15 @@ describe('AgentPeers', () => {
     await s.peers.start();
     expect(s.sent).toEqual([]);
     expect(s.peers.driver.modes()).toEqual({ egw1: 'no-key' });
+    await s.peers.stop();
+  });
+
+  it('runs its gateways on API fencing when the port cannot be opened, instead of failing the agent', async () => {
+    const s = setup([{ id: 'k1', secret: Buffer.alloc(32, 1) }], true);
+    await s.peers.start();
+    expect(s.peers.driver.modes()).toEqual({ egw1: 'no-port' });
+    expect(s.sent).toEqual([]);
+    expect(s.peers.eipsToBind(['198.51.100.7'])).toEqual(['198.51.100.7']);
     await s.peers.stop();
   });
 });

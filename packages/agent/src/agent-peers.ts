@@ -70,6 +70,7 @@ export class AgentPeers {
   private readonly link: PeerLink;
   private groups: readonly PeerGroupView[] = [];
   private renewing = false;
+  private portOpen = true;
   private renewAgain = false;
 
   constructor(private readonly o: AgentPeersOptions) {
@@ -91,9 +92,10 @@ export class AgentPeers {
       fallbackAfterMs: peers.fallbackAfterMs,
       groups: () => this.groups,
       hasKey: () => peers.keys().length > 0,
+      portOpen: () => this.portOpen,
       // Without a key nothing can be signed: the gateways are in fallback, nothing is sent.
       send: (advert) => {
-        if (peers.keys().length > 0) this.link.send(advert);
+        if (this.portOpen && peers.keys().length > 0) this.link.send(advert);
       },
       heartbeatNow: () => o.heartbeatNow(),
       changed: () => o.reapply(),
@@ -101,9 +103,20 @@ export class AgentPeers {
     });
   }
 
-  /** Opens the transport and starts the gateways' cores. */
+  /**
+   * Opens the transport and starts the gateways' cores. A port that cannot be opened does not stop
+   * the agent: its gateways run on API fencing (fallback `no-port`) and the error is logged.
+   */
   async start(): Promise<void> {
-    await this.link.start();
+    try {
+      await this.link.start();
+    } catch (err) {
+      this.portOpen = false;
+      this.o.log.error(
+        { err: (err as Error).message, fix: 'free the port or set peerPort (--peer-port) on every agent' },
+        'gateway peers off: the peer port cannot be opened, api fencing decides',
+      );
+    }
     this.refresh();
   }
 

@@ -14,6 +14,8 @@ import type { PeerGroupView } from './peer-groups.js';
 export type PeerFallbackReason =
   /** No HMAC key (the Secret is missing or empty): nothing can be signed or verified. */
   | 'no-key'
+  /** The peer UDP port could not be opened (in use, no address): nothing can be sent or received. */
+  | 'no-port'
   /** No valid advert from any member since the start (or the last key change) for `fallbackAfterMs`. */
   | 'silent'
   /** The gateway has this node alone: there is nobody to agree with. */
@@ -38,6 +40,8 @@ export interface PeerDriverOptions {
   groups(): readonly PeerGroupView[];
   /** True while at least one HMAC key is loaded. */
   hasKey(): boolean;
+  /** False when the transport could not be opened (default: open). */
+  portOpen?(): boolean;
   /** Sign and send an advert to the members of its group. */
   send(advert: Advert): void;
   /** Write a heartbeat now (a peer reaches the API server and this node does not). */
@@ -270,19 +274,25 @@ export class PeerDriver {
       run.fallback = 'invalid';
       this.o.log.error({ gateway: view.name, err: (err as Error).message }, 'peer group refused');
     }
-    if (run.fallback === undefined && !this.o.hasKey()) run.fallback = 'no-key';
+    if (run.fallback === undefined) run.fallback = this.unavailable();
     this.reportMode(run, now);
     return run;
   }
 
+  /** Why no gateway can run the protocol now (no port, no key), if so. */
+  private unavailable(): PeerFallbackReason | undefined {
+    if (this.o.portOpen?.() === false) return 'no-port';
+    return this.o.hasKey() ? undefined : 'no-key';
+  }
+
   /** Enters and leaves the fallback of each group; true when some group changed mode. */
   private checkModes(now: number): boolean {
-    const hasKey = this.o.hasKey();
+    const unavailable = this.unavailable();
     let any = false;
     for (const run of this.runs.values()) {
       if (run.state === undefined) continue;
       let next: PeerFallbackReason | undefined;
-      if (!hasKey) next = 'no-key';
+      if (unavailable !== undefined) next = unavailable;
       else if (run.heard) next = undefined;
       else if (run.fallback !== undefined || now >= run.builtAt + this.o.fallbackAfterMs) next = 'silent';
       if (next === run.fallback) continue;
@@ -317,6 +327,7 @@ export class PeerDriver {
     }
     const why: Record<PeerFallbackReason, string> = {
       'no-key': 'no peer key loaded (create the peer key Secret, see docs/operations.md "Gateway peers")',
+      'no-port': 'the peer UDP port could not be opened (see the agent log)',
       silent: `no valid advert from any peer for ${this.o.fallbackAfterMs} ms (is UDP port blocked between the gateway nodes?)`,
       'single-member': 'the gateway has this node alone',
       invalid: 'the peer group was refused (see the agent log)',
@@ -327,7 +338,7 @@ export class PeerDriver {
     );
     // No key is a setting of the whole cluster, said once per agent in the log; an Event per gateway
     // and agent start would only repeat it.
-    if (run.fallback === 'single-member' || run.fallback === 'no-key') return;
+    if (run.fallback === 'single-member' || run.fallback === 'no-key' || run.fallback === 'no-port') return;
     events?.record({
       type: 'Warning',
       reason: 'PeerFallback',
