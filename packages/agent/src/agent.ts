@@ -27,6 +27,7 @@ import {
   silentLogger,
   systemClock,
 } from '@egressgateway/kube';
+import { type AgentPeerOptions, AgentPeers } from './agent-peers.js';
 import type { Binder } from './binder.js';
 import { DatapathApplier } from './datapath-applier.js';
 import {
@@ -82,6 +83,12 @@ export interface AgentOptions {
    * as long as heartbeats get through another path.
    */
   watchEgressLink?: EgressLinkWatcher;
+  /**
+   * Gateway peers (docs/peers.md): the agents of a gateway decide among themselves who answers for
+   * its EIPs, so egress survives an API server outage and a dead gateway node hands over within D.
+   * Absent: the agent fences on the API alone, as before.
+   */
+  peers?: AgentPeerOptions;
 }
 
 type Obj = KubeObject & {
@@ -117,6 +124,7 @@ export class EgressAgent {
   private readonly applier: DatapathApplier;
   private readonly handover: Handover;
   private readonly linkGuard: EgressLinkGuard | undefined;
+  private readonly peers: AgentPeers | undefined;
   private heartbeatLoop: Promise<void> | undefined;
 
   constructor(private readonly options: AgentOptions) {
@@ -151,7 +159,7 @@ export class EgressAgent {
       binder,
       ready: () => this.synced(),
       desired: () => this.desired(),
-      leaseMs: () => this.fence.bindLeaseMs(),
+      leaseMs: () => this.peers?.leaseMs(this.fence.bindLeaseMs()) ?? this.fence.bindLeaseMs(),
     });
     this.fence = new FenceKeeper({
       clock,
@@ -170,6 +178,8 @@ export class EgressAgent {
         for (const g of gateways) this.freshGateways.record(g);
       },
       changed: () => this.applier.reapply(),
+      leaseCap: () => this.peers?.driver.leaseUntil() ?? Number.POSITIVE_INFINITY,
+      keepEips: () => this.peers?.driver.holdsAny() ?? false,
     });
     this.heartbeater = new Heartbeater({
       client,
@@ -181,7 +191,11 @@ export class EgressAgent {
       updatePeriodMs: s.updatePeriodMs,
       ownTunnel: () => this.ownTunnel(),
       selected: () => this.selected(),
-      acknowledged: (sentAt, phase) => this.fence.acknowledged(sentAt, phase),
+      acknowledged: (sentAt, phase) => {
+        this.fence.acknowledged(sentAt, phase);
+        // An eviction is no acknowledgement for the peers either.
+        if (phase !== 'HeartbeatTimeout') this.peers?.driver.heartbeatAcked(sentAt);
+      },
     });
     this.handover = new Handover({
       client,
@@ -210,6 +224,24 @@ export class EgressAgent {
             metrics,
             events: options.events,
           });
+    this.peers =
+      options.peers === undefined
+        ? undefined
+        : new AgentPeers({
+            clock,
+            log,
+            metrics,
+            events: options.events,
+            nodeName: s.nodeName,
+            peers: options.peers,
+            binder,
+            gateways: () => this.freshGateways.list(),
+            tunnels: () => this.tunnels.list(),
+            apiLeaseMs: () => this.fence.bindLeaseMs(),
+            heldEips: () => this.applier.heldEips,
+            reapply: () => this.applier.reapply(),
+            heartbeatNow: () => this.heartbeater.wake(),
+          });
   }
 
   /** Heartbeat writes acknowledged (the last 1 000), for tests and metrics. */
@@ -233,6 +265,7 @@ export class EgressAgent {
     await this.informerSet.waitForSync();
     await this.handover.clearMark();
     this.heartbeatLoop = this.heartbeater.run(this.stopping.signal);
+    await this.peers?.start();
     this.scheduleApply();
     await this.linkGuard?.start();
   }
@@ -279,10 +312,11 @@ export class EgressAgent {
   /** The node's desired datapath from the current caches. */
   desired(): NodeDatapathState {
     const s = this.options.settings;
+    this.peers?.refresh();
     const namespaceLabels: Record<string, Record<string, string>> = {};
     for (const ns of this.namespaces.list())
       namespaceLabels[ns.metadata?.name ?? ''] = ns.metadata?.labels ?? {};
-    return desiredNodeState({
+    const state = desiredNodeState({
       nodeName: s.nodeName,
       egressInterface: s.egressInterface,
       tunnel: s.tunnel,
@@ -297,6 +331,9 @@ export class EgressAgent {
       // the controller moved the EIP, so two nodes never answer for it.
       fenced: this.fence.fenced || this.handover.draining,
     });
+    // With peers, the cores decide the EIPs of their gateways; a handover releases them all.
+    if (this.peers === undefined || this.handover.draining) return state;
+    return { ...state, eips: this.peers.eipsToBind(state.eips) };
   }
 
   /** Applies the desired datapath soon (coalesced; see {@link DatapathApplier}). */
@@ -318,6 +355,7 @@ export class EgressAgent {
     if (options.handover !== false) await this.handover.run();
     this.stopping.abort();
     this.fence.disarm();
+    await this.peers?.stop();
     await this.heartbeatLoop;
     await this.applier.whenApplied();
     await this.options.binder.withdrawAll();

@@ -28,6 +28,17 @@ export interface FenceKeeperOptions<R> {
   adopt(read: R): void;
   /** The fence went up or down: the datapath must be computed again. */
   changed(): void;
+  /**
+   * With gateway peers: the latest instant (clock ms) a renewal may lease held EIPs to, i.e. the
+   * earliest lease end the peer cores gave (+Infinity while they hold nothing). Absent: the API
+   * fence deadline alone.
+   */
+  leaseCap?(): number;
+  /**
+   * With gateway peers: true while the peer cores hold EIPs. The fence then does not withdraw every
+   * EIP; `changed()` re-applies the datapath without the status's EIPs and the peer-held ones stay.
+   */
+  keepEips?(): boolean;
 }
 
 /**
@@ -96,10 +107,15 @@ export class FenceKeeper<R = unknown> {
   private renewHeld(): void {
     if (this.fencedNow || this.o.heldEips() === 0 || this.lastAckedSentAt === undefined) return;
     const now = this.o.clock.now();
-    const leaseMs = renewLeaseMs(this.lastAckedSentAt, now, this.fencing());
+    const cap = this.o.leaseCap?.() ?? Number.POSITIVE_INFINITY;
+    const leaseMs = Math.min(renewLeaseMs(this.lastAckedSentAt, now, this.fencing()), cap - now);
     if (leaseMs <= 0) return;
+    const lifetime =
+      cap === Number.POSITIVE_INFINITY
+        ? renewLifetimeSeconds(this.lastAckedSentAt, now, this.fencing())
+        : Math.max(1, Math.floor(leaseMs / 1000));
     void this.o.binder
-      .renewEips(renewLifetimeSeconds(this.lastAckedSentAt, now, this.fencing()), leaseMs)
+      .renewEips(lifetime, leaseMs)
       .catch((err: unknown) =>
         this.o.log.warn({ err: (err as Error).message }, 'eip lifetime renewal failed'),
       );
@@ -138,9 +154,11 @@ export class FenceKeeper<R = unknown> {
         apiVersion: 'egressgateway.spidernet.io/v1beta1',
       },
     });
-    void this.o.binder
-      .withdrawEips()
-      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'withdraw failed'));
+    if (this.o.keepEips?.() !== true) {
+      void this.o.binder
+        .withdrawEips()
+        .catch((err: unknown) => log.error({ err: (err as Error).message }, 'withdraw failed'));
+    }
     this.o.changed();
   }
 

@@ -36,6 +36,9 @@ export class Heartbeater {
   /** Heartbeat writes acknowledged (the last 1 000), for tests and metrics. */
   readonly acks: Array<{ sentAt: number; ackAt: number }> = [];
 
+  private waking: AbortController | undefined;
+  private wakeRequested = false;
+
   constructor(private readonly o: HeartbeaterOptions) {}
 
   /** Heartbeats until `signal` aborts. */
@@ -43,15 +46,29 @@ export class Heartbeater {
     const { clock, updatePeriodMs } = this.o;
     while (!signal.aborted) {
       const started = clock.now();
+      this.wakeRequested = false;
       const tunnel = this.o.ownTunnel();
       if (tunnel) await this.beat(tunnel, started);
       const wait = Math.max(0, started + updatePeriodMs - clock.now());
+      if (this.wakeRequested) continue;
+      this.waking = new AbortController();
       try {
-        await sleep(clock, wait, signal);
+        await sleep(clock, wait, AbortSignal.any([signal, this.waking.signal]));
       } catch {
-        return;
+        if (signal.aborted) return;
+      } finally {
+        this.waking = undefined;
       }
     }
+  }
+
+  /**
+   * Writes the next heartbeat now instead of at the end of the period (a gateway peer reaches the
+   * API server and this node does not); during a write, the next one follows it at once.
+   */
+  wake(): void {
+    this.wakeRequested = true;
+    this.waking?.abort();
   }
 
   /** One status write: parent data when it changed, and the heartbeat while selected. */

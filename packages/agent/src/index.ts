@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { type AgentOptions, type AgentSettings, EgressAgent } from './agent.js';
+export type { AgentPeerOptions, PeerLink, PeerLinkHooks } from './agent-peers.js';
 export type { Binder } from './binder.js';
 export {
   type AgentView,
@@ -28,4 +29,5 @@ export {
 export type { EgressLinkState, EgressLinkWatcher } from './link-guard.js';
 export { type AgentMainOptions, buildProgram, main, type RunningAgent, runCli } from './main.js';
 export { type AgentMetrics, createAgentMetrics } from './metrics.js';
+export type { PeerFallbackReason } from './peer-driver.js';
 export { AGENT_OPTIONS, type AgentCliSettings } from './settings.js';

@@ -16,6 +16,7 @@ import { type Binder, EgressAgent } from './agent.js';
 import { detectParentInterface } from './detect.js';
 import { eipLeaseMs, eipLifetimeSeconds, fencingWarnings } from './fencing.js';
 import { createAgentMetrics } from './metrics.js';
+import { setupPeers } from './peer-setup.js';
 import { AGENT_OPTIONS, type AgentCliSettings } from './settings.js';
 
 /** A running agent process. */
@@ -57,6 +58,10 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     instance: s.nodeName,
     logger: log,
   });
+  let agentRef: EgressAgent | undefined;
+  const peers = s.peers
+    ? await setupPeers({ settings: s, parent, client, log, onKeysChanged: () => agentRef?.scheduleApply() })
+    : undefined;
   const binder =
     options.binder ??
     (await DatapathBinder.open({
@@ -71,6 +76,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     events,
     // The kernel's link notifications, with the kernel binder (a test's binder has no interface).
     ...(binder instanceof DatapathBinder ? { watchEgressLink: watchLink } : {}),
+    ...(peers ? { peers: peers.options } : {}),
     settings: {
       nodeName: s.nodeName,
       egressInterface: parent.name,
@@ -87,6 +93,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
       fenceMarginMs: s.fenceMarginMs,
     },
   });
+  agentRef = agent;
   const health = await startHealthServer({
     address: s.healthAddress,
     ready: () => agent.synced(),
@@ -109,6 +116,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
       ...(metricsServer ? { metrics: metricsServer.url } : {}),
       lifetimeS: eipLifetimeSeconds(fencing),
       leaseMs: eipLeaseMs(fencing),
+      peers: peers ? { port: s.peerPort, keys: peers.options.keys().map((k) => k.id) } : false,
     },
     'agent started',
   );
@@ -119,6 +127,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     stop: () => {
       stopping ??= (async () => {
         await agent.stop();
+        await peers?.stop();
         await events.flush();
         await health.close();
         await metricsServer?.close();

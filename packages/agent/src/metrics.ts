@@ -47,6 +47,40 @@ export function createAgentMetrics(registry = new Registry()) {
       help: '1 while the egress interface exists, is up and has carrier; 0 while its EIPs are handed over',
       registers: [registry],
     }),
+    peerAdvertsSent: new Counter({
+      name: 'egw_agent_peer_adverts_sent_total',
+      help: 'gateway peer adverts sent (each to every other member of its gateway)',
+      registers: [registry],
+    }),
+    peerAdvertsReceived: new Counter({
+      name: 'egw_agent_peer_adverts_received_total',
+      help: 'gateway peer adverts admitted (tag, source, time window and sequence checked)',
+      registers: [registry],
+    }),
+    peerAdvertsRejected: new Counter({
+      name: 'egw_agent_peer_adverts_rejected_total',
+      help: 'gateway peer datagrams refused (never acted on) or adverts not sent, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    peersAlive: new Gauge({
+      name: 'egw_agent_peers_alive',
+      help: 'members of the gateway heard from within the dead interval D (this node not counted)',
+      labelNames: ['gateway'] as const,
+      registers: [registry],
+    }),
+    peerMode: new Gauge({
+      name: 'egw_agent_peer_mode',
+      help: '1 for the mode a gateway runs in on this node: peers (the peer protocol decides) or fallback (API fencing, as without peers)',
+      labelNames: ['gateway', 'mode'] as const,
+      registers: [registry],
+    }),
+    peerTakeovers: new Counter({
+      name: 'egw_agent_peer_takeovers_total',
+      help: 'EIPs this node took over from another node by the peer protocol (before the controller moved them)',
+      labelNames: ['gateway'] as const,
+      registers: [registry],
+    }),
   };
 }
 

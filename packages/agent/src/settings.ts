@@ -7,6 +7,7 @@ import {
   parsers,
   SHARED_OPTIONS,
 } from '@egressgateway/kube';
+import { DEFAULT_PEER_TIMING } from '@egressgateway/peers';
 
 /** Every agent setting, by flag, environment variable and config-file key (Helm names for timing). */
 export const AGENT_OPTIONS = {
@@ -66,6 +67,83 @@ export const AGENT_OPTIONS = {
     parse: parsers.positiveInt,
     default: 7789,
     placeholder: '<port>',
+  }),
+  // Gateway peers (docs/peers.md, docs/operations.md "Gateway peers").
+  peers: option({
+    key: 'peers',
+    flag: '--peers',
+    env: 'EGW_PEERS',
+    description:
+      'gateway peers: the agents of a gateway keep EIPs through an API outage and take over a dead holder within D (needs the peer key Secret; without it the agent runs as with false)',
+    parse: parsers.boolean,
+    default: true,
+    placeholder: '<true|false>',
+  }),
+  peerPort: option({
+    key: 'peerPort',
+    flag: '--peer-port',
+    env: 'EGW_PEER_PORT',
+    description: 'UDP port of the peer adverts on the node address (the same on every gateway node)',
+    parse: parsers.positiveInt,
+    default: 7790,
+    placeholder: '<port>',
+  }),
+  peerAdvertPeriodMs: option({
+    key: 'peerAdvertPeriod',
+    flag: '--peer-advert-period',
+    env: 'EGW_PEER_ADVERT_PERIOD',
+    description: 'seconds between peer adverts (P)',
+    parse: parsers.secondsToMs,
+    default: DEFAULT_PEER_TIMING.advertPeriodMs,
+    placeholder: '<seconds>',
+  }),
+  peerDeadIntervalMs: option({
+    key: 'peerDeadInterval',
+    flag: '--peer-dead-interval',
+    env: 'EGW_PEER_DEAD_INTERVAL',
+    description: 'seconds of silence after which a peer is dead and its EIPs are taken over (D)',
+    parse: parsers.secondsToMs,
+    default: DEFAULT_PEER_TIMING.deadIntervalMs,
+    placeholder: '<seconds>',
+  }),
+  peerLeaseMs: option({
+    key: 'peerLease',
+    flag: '--peer-lease',
+    env: 'EGW_PEER_LEASE',
+    description:
+      'seconds a peer acknowledgement lets the holder answer, from the advert it acknowledges (L; L/(1-ρ) + w must stay below D/(1+ρ))',
+    parse: parsers.secondsToMs,
+    default: DEFAULT_PEER_TIMING.leaseMs,
+    placeholder: '<seconds>',
+  }),
+  peerFallbackAfterMs: option({
+    key: 'peerFallbackAfter',
+    flag: '--peer-fallback-after',
+    env: 'EGW_PEER_FALLBACK_AFTER',
+    description:
+      'seconds after the start without a valid advert from any peer (UDP blocked) after which a gateway runs on API fencing alone',
+    parse: parsers.secondsToMs,
+    default: 3000,
+    placeholder: '<seconds>',
+  }),
+  peerKeySecret: option({
+    key: 'peerKeySecret',
+    flag: '--peer-key-secret',
+    env: 'EGW_PEER_KEY_SECRET',
+    description:
+      'Secret with the HMAC keys of the peer adverts (items: key id -> at least 32 bytes; optional active)',
+    parse: parsers.string,
+    default: 'egressgateway-peer-key',
+    placeholder: '<name>',
+  }),
+  peerKeyNamespace: option({
+    key: 'peerKeyNamespace',
+    flag: '--peer-key-namespace',
+    env: 'POD_NAMESPACE',
+    description: "namespace of the peer key Secret (default: the agent's own, from the downward API)",
+    parse: parsers.string,
+    default: 'kube-system',
+    placeholder: '<ns>',
   }),
 };
 

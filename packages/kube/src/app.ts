@@ -239,6 +239,15 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'tunnelDevice',
   'tunnelVni',
   'tunnelPort',
+  // agent: gateway peers
+  'peers',
+  'peerPort',
+  'peerAdvertPeriod',
+  'peerDeadInterval',
+  'peerLease',
+  'peerFallbackAfter',
+  'peerKeySecret',
+  'peerKeyNamespace',
 ];
 
 /** A command line for an app: `--config <file>` plus every setting as a flag. */

@@ -43,3 +43,10 @@ export {
   validatePeerTiming,
 } from './timing.js';
 export type { Advert, Backing } from './types.js';
+export {
+  canonicalAddress,
+  type PeerLogger,
+  PeerTransport,
+  type PeerTransportOptions,
+  type TransportRejection,
+} from './udp.js';

@@ -164,9 +164,36 @@ describe('helm template, admission webhook', () => {
     const off = render({ set: ['controller.webhook.enabled=false'] }).objects;
     expect(off.filter((o) => o.kind.endsWith('WebhookConfiguration'))).toEqual([]);
     expect(container(one(off, 'Deployment', '-controller')).args.join(' ')).not.toContain('--webhook');
-    expect(JSON.stringify(off.filter((o) => o.kind.endsWith('Role')))).not.toMatch(
-      /secrets|webhookconfigurations/,
+    // The controller's roles (the agent reads the peer key Secret, see the gateway peers test).
+    const controllerRoles = off.filter(
+      (o) => o.kind.endsWith('Role') && o.metadata.name.includes('-controller'),
     );
+    expect(controllerRoles.length).toBeGreaterThan(0);
+    expect(JSON.stringify(controllerRoles)).not.toMatch(/secrets|webhookconfigurations/);
+  });
+
+  it('gateway peers: the agents read the key Secret by name only, the chart creates it, and off removes all', () => {
+    const agentRole = one(objects, 'ClusterRole', '-agent');
+    expect(agentRole.rules).toContainEqual({
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: ['egressgateway-peer-key'],
+      verbs: ['get', 'list', 'watch'],
+    });
+    const key = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'egressgateway-peer-key');
+    expect(Buffer.from(key?.data.k1, 'base64').length).toBeGreaterThanOrEqual(32);
+    const env = container(one(objects, 'DaemonSet', '-agent')).env;
+    expect(env).toContainEqual({ name: 'EGW_PEER_PORT', value: '7790' });
+    const off = render({ set: ['agent.peers.enabled=false'] }).objects;
+    expect(container(one(off, 'DaemonSet', '-agent')).env).toContainEqual({
+      name: 'EGW_PEERS',
+      value: 'false',
+    });
+    expect(JSON.stringify(off.filter((o) => o.kind.endsWith('Role')))).not.toMatch(/peer-key/);
+    expect(off.filter((o) => o.kind === 'Secret' && o.metadata.name === 'egressgateway-peer-key')).toEqual(
+      [],
+    );
+    expect(render({ set: ['agent.peers.port=0'] }).error).toContain('port');
   });
 
   it('Ignore as a value; a wrong failurePolicy is refused by the schema', () => {

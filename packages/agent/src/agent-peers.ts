@@ -1,0 +1,166 @@
+import type { EgressGateway, EgressTunnel } from '@egressgateway/crds';
+import type { Clock, EventRecorder, Logger } from '@egressgateway/kube';
+import type { Advert, AdvertKey, PeerTiming, TransportRejection } from '@egressgateway/peers';
+import type { Binder } from './binder.js';
+import type { AgentMetrics } from './metrics.js';
+import { PeerDriver } from './peer-driver.js';
+import { type PeerGroupView, peerGroups } from './peer-groups.js';
+
+/** What the agent hands the transport: whom to admit adverts from and where admitted ones go. */
+export interface PeerLinkHooks {
+  /** For a gateway this node is a member of: member → node address; otherwise `undefined`. */
+  members(group: string): ReadonlyMap<string, string> | undefined;
+  /** An advert that passed every check. */
+  onAdvert(advert: Advert): void;
+  /** A refused datagram or an advert that could not be sent (counted, never acted on). */
+  onReject(reason: TransportRejection): void;
+}
+
+/** The transport as the agent uses it (`@egressgateway/peers`' `PeerTransport`, or a test double). */
+export interface PeerLink {
+  start(): Promise<void>;
+  /** Signs and sends an advert to the other members of its gateway. */
+  send(advert: Advert): unknown;
+  close(): Promise<void>;
+}
+
+/** Gateway peer settings of the agent (see docs/operations.md, "Gateway peers"). */
+export interface AgentPeerOptions {
+  /** Protocol timing (P, D, L, w, ρ, and the agent's own E and M), checked at start. */
+  timing: PeerTiming;
+  /** A gateway none of whose members was heard from for this long after the start runs on API fencing. */
+  fallbackAfterMs: number;
+  /** The HMAC keys now (the first signs, all verify); empty: fallback. */
+  keys(): readonly AdvertKey[];
+  /** Opens the transport with the agent's hooks (main.ts: a `PeerTransport` on the node's addresses). */
+  link(hooks: PeerLinkHooks): PeerLink;
+  /** Wall-clock ms (default `Date.now`). */
+  wallNow?: () => number;
+}
+
+/** What {@link AgentPeers} needs from the agent. */
+export interface AgentPeersOptions {
+  clock: Clock;
+  log: Logger;
+  metrics?: AgentMetrics | undefined;
+  events?: Pick<EventRecorder, 'record'> | undefined;
+  nodeName: string;
+  peers: AgentPeerOptions;
+  binder: Pick<Binder, 'renewEips'>;
+  /** The gateways and tunnels as cached. */
+  gateways(): readonly EgressGateway[];
+  tunnels(): readonly EgressTunnel[];
+  /** Lease (ms from now) the API fence allows (`FenceKeeper.bindLeaseMs`). */
+  apiLeaseMs(): number;
+  /** EIPs bound on this node now. */
+  heldEips(): number;
+  /** Re-apply the datapath. */
+  reapply(): void;
+  /** Write a heartbeat now. */
+  heartbeatNow(): void;
+}
+
+/**
+ * The agent's gateway peers: a {@link PeerDriver} fed from the caches, the transport, and kernel
+ * lease renewals (one `renewEips` at a time; the newest lease end wins). The agent asks it which
+ * EIPs to bind ({@link AgentPeers.eipsToBind}) and for how long ({@link AgentPeers.leaseMs}).
+ */
+export class AgentPeers {
+  readonly driver: PeerDriver;
+  private readonly link: PeerLink;
+  private groups: readonly PeerGroupView[] = [];
+  private renewing = false;
+  private portOpen = true;
+  private renewAgain = false;
+
+  constructor(private readonly o: AgentPeersOptions) {
+    const { clock, log, metrics, events, nodeName, peers } = o;
+    const plog = log.child({ component: 'peers' });
+    this.link = peers.link({
+      members: (group) => this.groups.find((g) => g.name === group)?.addresses,
+      onAdvert: (advert) => this.driver.advert(advert),
+      onReject: (reason) => metrics?.peerAdvertsRejected.inc({ reason }),
+    });
+    this.driver = new PeerDriver({
+      clock,
+      ...(peers.wallNow ? { wallNow: peers.wallNow } : {}),
+      log: plog,
+      metrics,
+      events,
+      nodeName,
+      timing: peers.timing,
+      fallbackAfterMs: peers.fallbackAfterMs,
+      groups: () => this.groups,
+      hasKey: () => peers.keys().length > 0,
+      portOpen: () => this.portOpen,
+      // Without a key nothing can be signed: the gateways are in fallback, nothing is sent.
+      send: (advert) => {
+        if (this.portOpen && peers.keys().length > 0) this.link.send(advert);
+      },
+      heartbeatNow: () => o.heartbeatNow(),
+      changed: () => o.reapply(),
+      renew: () => this.renew(),
+    });
+  }
+
+  /**
+   * Opens the transport and starts the gateways' cores. A port that cannot be opened does not stop
+   * the agent: its gateways run on API fencing (fallback `no-port`) and the error is logged.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.link.start();
+    } catch (err) {
+      this.portOpen = false;
+      this.o.log.error(
+        { err: (err as Error).message, fix: 'free the port or set peerPort (--peer-port) on every agent' },
+        'gateway peers off: the peer port cannot be opened, api fencing decides',
+      );
+    }
+    this.refresh();
+  }
+
+  /** Reads the caches again (cheap when nothing changed). */
+  refresh(): void {
+    this.groups = peerGroups(this.o.nodeName, this.o.gateways(), this.o.tunnels());
+    this.driver.refresh();
+  }
+
+  /** See {@link PeerDriver.eipsToBind}. */
+  eipsToBind(statusEips: readonly string[]): string[] {
+    return this.driver.eipsToBind(statusEips);
+  }
+
+  /** See {@link PeerDriver.leaseMs}. */
+  leaseMs(apiLeaseMs: number): number {
+    return this.driver.leaseMs(apiLeaseMs);
+  }
+
+  /** Stops stepping and closes the transport. */
+  async stop(): Promise<void> {
+    this.driver.stop();
+    await this.link.close();
+  }
+
+  private renew(): void {
+    if (this.renewing) {
+      this.renewAgain = true;
+      return;
+    }
+    const ms = this.driver.leaseMs(this.o.apiLeaseMs());
+    if (!(ms > 0) || this.o.heldEips() === 0) return;
+    this.renewing = true;
+    this.o.binder
+      .renewEips(Math.max(1, Math.floor(ms / 1000)), ms)
+      .catch((err: unknown) =>
+        this.o.log.warn({ err: (err as Error).message }, 'peer eip lease renewal failed'),
+      )
+      .finally(() => {
+        this.renewing = false;
+        if (this.renewAgain) {
+          this.renewAgain = false;
+          this.renew();
+        }
+      });
+  }
+}

@@ -1,0 +1,302 @@
+import type { Clock, EventInput } from '@egressgateway/kube';
+import { silentLogger } from '@egressgateway/kube';
+import { type Advert, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createAgentMetrics } from './metrics.js';
+import { PeerDriver } from './peer-driver.js';
+import type { PeerGroupView } from './peer-groups.js';
+
+/** A clock that moves only when told; timers fire in time order. */
+class ManualClock implements Clock {
+  private t = 1_000_000;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    this.seq += 1;
+    this.timers.set(this.seq, { at: this.t + Math.max(0, ms), fn });
+    return this.seq;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  /** Moves time forward by `ms`, firing every timer due on the way, each at its own time. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers)
+        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
+      if (next === undefined) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+  }
+}
+
+const EIP = '198.51.100.7';
+const KEY = `${EIP}/`;
+const NODES = ['node1', 'node2', 'node3'];
+const view = (members: readonly string[], holder = 'node1'): PeerGroupView => ({
+  name: 'egw1',
+  members,
+  eips: [{ key: KEY, addresses: [EIP] }],
+  holders: { [KEY]: holder },
+  addresses: new Map(members.map((m, i) => [m, `198.18.0.${i + 1}`])),
+});
+
+/** Three drivers on one clock; adverts take `delayMs`; links can be cut; the API can be cut. */
+class Cluster {
+  readonly clock = new ManualClock();
+  readonly drivers = new Map<string, PeerDriver>();
+  readonly events: EventInput[] = [];
+  readonly metrics = createAgentMetrics();
+  readonly changed = new Map<string, number>();
+  readonly renewed = new Map<string, number>();
+  readonly heartbeatNow = new Map<string, number>();
+  readonly sent: Advert[] = [];
+  readonly dead = new Set<string>();
+  readonly cut = new Set<string>();
+  /** Nodes whose heartbeats the API server does not acknowledge. */
+  readonly apiDown = new Set<string>();
+  hasKey = true;
+  delayMs = 1;
+  group: PeerGroupView;
+  private heartbeats: unknown;
+
+  constructor(
+    members: readonly string[] = NODES,
+    readonly fallbackAfterMs = 2_000,
+  ) {
+    this.group = view(members);
+    for (const node of members) {
+      const d: PeerDriver = new PeerDriver({
+        clock: this.clock,
+        wallNow: () => this.clock.now(),
+        log: silentLogger,
+        metrics: node === 'node2' ? this.metrics : undefined,
+        events: { record: (e) => this.events.push(e) },
+        nodeName: node,
+        timing: DEFAULT_PEER_TIMING,
+        fallbackAfterMs,
+        groups: () => [this.group],
+        hasKey: () => this.hasKey,
+        send: (advert) => this.deliver(node, advert),
+        heartbeatNow: () => this.heartbeatNow.set(node, (this.heartbeatNow.get(node) ?? 0) + 1),
+        changed: () => this.changed.set(node, (this.changed.get(node) ?? 0) + 1),
+        renew: () => this.renewed.set(node, (this.renewed.get(node) ?? 0) + 1),
+      });
+      this.drivers.set(node, d);
+    }
+  }
+
+  start(): void {
+    for (const d of this.drivers.values()) d.refresh();
+    // Heartbeats every second, acknowledged 5 ms later while the API server is up.
+    const beat = () => {
+      const sentAt = this.clock.now();
+      this.clock.setTimeout(() => {
+        for (const [node, d] of this.drivers)
+          if (!this.dead.has(node) && !this.apiDown.has(node)) d.heartbeatAcked(sentAt);
+      }, 5);
+      this.heartbeats = this.clock.setTimeout(beat, 1_000);
+    };
+    beat();
+  }
+
+  private deliver(from: string, advert: Advert): void {
+    this.sent.push(advert);
+    for (const [to, d] of this.drivers) {
+      if (to === from || this.cut.has(`${from}>${to}`)) continue;
+      this.clock.setTimeout(() => {
+        if (!this.dead.has(to) && !this.dead.has(from)) d.advert(advert);
+      }, this.delayMs);
+    }
+  }
+
+  d(node: string): PeerDriver {
+    return this.drivers.get(node) as PeerDriver;
+  }
+
+  /** Nodes that answer for the EIP now: the driver binds it and its kernel lease has not run out. */
+  holders(statusEips: (node: string) => string[] = () => []): string[] {
+    const now = this.clock.now();
+    return [...this.drivers]
+      .filter(([node, d]) => {
+        if (this.dead.has(node)) return false;
+        const bound = d.eipsToBind(statusEips(node)).includes(EIP);
+        return bound && d.leaseMs(0) > 0 && d.leaseUntil() > now;
+      })
+      .map(([node]) => node);
+  }
+
+  kill(node: string): void {
+    this.dead.add(node);
+    this.d(node).stop();
+  }
+
+  stop(): void {
+    this.clock.clearTimeout(this.heartbeats);
+    for (const d of this.drivers.values()) d.stop();
+  }
+}
+
+describe('PeerDriver', () => {
+  let c: Cluster;
+  beforeEach(() => {
+    c = new Cluster();
+  });
+
+  it('lets the node the status names take the EIP once a majority backs it, with a lease of at most L', () => {
+    c.start();
+    expect(c.holders()).toEqual([]); // start grace: nobody backs anybody for D
+    c.clock.advance(DEFAULT_PEER_TIMING.deadIntervalMs + 100);
+    expect(c.holders()).toEqual(['node1']);
+    const d1 = c.d('node1');
+    expect(d1.modes()).toEqual({ egw1: 'peers' });
+    // The status's EIPs of a gateway on peers are replaced by what the core holds.
+    expect(c.d('node2').eipsToBind([EIP])).toEqual([]);
+    expect(d1.eipsToBind([])).toEqual([EIP]);
+    const lease = d1.leaseMs(60_000);
+    expect(lease).toBeGreaterThan(0);
+    expect(lease).toBeLessThanOrEqual(DEFAULT_PEER_TIMING.leaseMs);
+    expect(c.changed.get('node1')).toBeGreaterThan(0);
+    // Answers keep moving the lease end: the kernel lease is renewed.
+    const renewed = c.renewed.get('node1') ?? 0;
+    c.clock.advance(500);
+    expect(c.renewed.get('node1')).toBeGreaterThan(renewed);
+    expect(d1.leaseUntil()).toBeGreaterThan(c.clock.now());
+    c.stop();
+  });
+
+  it('keeps the EIP on its holder, without a gap, through an API outage everyone sees that outlasts the API fence', () => {
+    c.start();
+    c.clock.advance(400);
+    for (const n of NODES) c.apiDown.add(n);
+    const outage = DEFAULT_PEER_TIMING.evictionTimeoutMs * 3;
+    for (let t = 0; t < outage; t += 10) {
+      c.clock.advance(10);
+      // The API fence is up (statusEips empty, apiLeaseMs 0): only the peer core keeps it.
+      expect(c.holders()).toEqual(['node1']);
+    }
+    c.stop();
+  });
+
+  it('hands a dead holder over within D + P + 2 ms of its death, never with two holders', () => {
+    c.start();
+    c.clock.advance(400);
+    expect(c.holders()).toEqual(['node1']);
+    c.kill('node1');
+    const died = c.clock.now();
+    let takenAt: number | undefined;
+    for (let t = 0; t < 1_000; t += 1) {
+      c.clock.advance(1);
+      const h = c.holders();
+      expect(h.length).toBeLessThanOrEqual(1);
+      if (h.length === 1 && takenAt === undefined) {
+        takenAt = c.clock.now();
+        expect(h).toEqual(['node2']); // the first of the ranked members still alive
+      }
+    }
+    expect(takenAt).toBeDefined();
+    const { deadIntervalMs: D, advertPeriodMs: P } = DEFAULT_PEER_TIMING;
+    expect((takenAt as number) - died).toBeLessThanOrEqual(D + P + 2);
+    c.stop();
+  });
+
+  it('counts takeovers, live peers and the mode in the metrics', async () => {
+    c.start();
+    c.clock.advance(400);
+    c.kill('node1');
+    c.clock.advance(600);
+    const text = await c.metrics.registry.metrics();
+    expect(text).toContain('egw_agent_peer_takeovers_total{gateway="egw1"} 1');
+    expect(text).toContain('egw_agent_peers_alive{gateway="egw1"} 1');
+    expect(text).toContain('egw_agent_peer_mode{gateway="egw1",mode="peers"} 1');
+    expect(text).toContain('egw_agent_peer_mode{gateway="egw1",mode="fallback"} 0');
+    expect(text).toMatch(/egw_agent_peer_adverts_sent_total \d{2,}/);
+    expect(text).toMatch(/egw_agent_peer_adverts_received_total \d{2,}/);
+    c.stop();
+  });
+
+  it('falls back to the status and the API fence when no peer is heard for fallbackAfter, visibly, and leaves it when one is', async () => {
+    for (const a of NODES) for (const b of NODES) c.cut.add(`${a}>${b}`);
+    c.start();
+    c.clock.advance(c.fallbackAfterMs - 1);
+    expect(c.d('node1').modes()).toEqual({ egw1: 'peers' });
+    expect(c.d('node1').eipsToBind([EIP])).toEqual([]);
+    c.clock.advance(1);
+    for (const n of NODES) expect(c.d(n).modes()).toEqual({ egw1: 'silent' });
+    // Today's behaviour: the status's EIPs, leased by the API fence alone.
+    expect(c.d('node1').eipsToBind([EIP])).toEqual([EIP]);
+    expect(c.d('node1').leaseMs(2_500)).toBe(2_500);
+    expect(c.events.filter((e) => e.reason === 'PeerFallback')).toHaveLength(3);
+    expect(c.events[0]).toMatchObject({
+      type: 'Warning',
+      involvedObject: { kind: 'EgressGateway', name: 'egw1' },
+    });
+    expect(c.events[0]?.message).toMatch(/no valid advert from any peer for 2000 ms/);
+    const text = await c.metrics.registry.metrics();
+    expect(text).toContain('egw_agent_peer_mode{gateway="egw1",mode="fallback"} 1');
+
+    c.cut.clear();
+    c.clock.advance(100);
+    for (const n of NODES) expect(c.d(n).modes()).toEqual({ egw1: 'peers' });
+    expect(c.events.filter((e) => e.reason === 'PeerProtocol')).toHaveLength(3);
+    c.clock.advance(200);
+    expect(c.holders()).toEqual(['node1']);
+    c.stop();
+  });
+
+  it('runs in fallback at once without a key; a key and a heard advert bring the protocol back', () => {
+    c.hasKey = false;
+    c.start();
+    for (const n of NODES) expect(c.d(n).modes()).toEqual({ egw1: 'no-key' });
+    // Said in the log and the mode metric; no Event per gateway and agent start.
+    expect(c.events).toEqual([]);
+    expect(c.d('node1').eipsToBind([EIP])).toEqual([EIP]);
+    c.hasKey = true;
+    for (const n of NODES) c.d(n).refresh();
+    c.clock.advance(100);
+    for (const n of NODES) expect(c.d(n).modes()).toEqual({ egw1: 'peers' });
+    c.stop();
+  });
+
+  it('leaves a gateway with this node alone on the status and the API fence', () => {
+    c = new Cluster(['node1']);
+    c.start();
+    expect(c.d('node1').modes()).toEqual({ egw1: 'single-member' });
+    expect(c.d('node1').eipsToBind([EIP])).toEqual([EIP]);
+    expect(c.sent).toEqual([]);
+    c.stop();
+  });
+
+  it('starts a new run with a higher epoch when the members change, dropping what the old run held', () => {
+    c.start();
+    c.clock.advance(400);
+    const d1 = c.d('node1');
+    const epoch = d1.state('egw1')?.config.epoch as number;
+    expect(epoch).toBeGreaterThan(0);
+    expect(d1.eipsToBind([])).toEqual([EIP]);
+    c.group = view([...NODES, 'node4']);
+    d1.refresh();
+    expect(d1.state('egw1')?.config.epoch).toBeGreaterThan(epoch);
+    expect(d1.state('egw1')?.config.members).toEqual([...NODES, 'node4']);
+    expect(d1.eipsToBind([])).toEqual([]);
+    c.stop();
+  });
+
+  it('asks for a heartbeat at once when it has no acknowledged one and a peer has', () => {
+    c.start();
+    c.clock.advance(400);
+    c.apiDown.add('node3');
+    c.clock.advance(DEFAULT_PEER_TIMING.apiOkWindowMs + 100);
+    expect(c.heartbeatNow.get('node3') ?? 0).toBeGreaterThan(0);
+    expect(c.heartbeatNow.get('node1') ?? 0).toBe(0);
+    c.stop();
+  });
+});

@@ -1,0 +1,432 @@
+import type { Clock, EventRecorder, Logger } from '@egressgateway/kube';
+import {
+  type Advert,
+  initialPeerState,
+  type PeerState,
+  type PeerTiming,
+  type StepResult,
+  step,
+} from '@egressgateway/peers';
+import type { AgentMetrics } from './metrics.js';
+import type { PeerGroupView } from './peer-groups.js';
+
+/** Why a gateway runs on today's API fencing instead of the peer protocol. */
+export type PeerFallbackReason =
+  /** No HMAC key (the Secret is missing or empty): nothing can be signed or verified. */
+  | 'no-key'
+  /** The peer UDP port could not be opened (in use, no address): nothing can be sent or received. */
+  | 'no-port'
+  /** No valid advert from any member since the start (or the last key change) for `fallbackAfterMs`. */
+  | 'silent'
+  /** The gateway has this node alone: there is nobody to agree with. */
+  | 'single-member'
+  /** The core refused the group (e.g. a node listed twice); the log line says why. */
+  | 'invalid';
+
+/** What {@link PeerDriver} needs. */
+export interface PeerDriverOptions {
+  clock: Clock;
+  /** Wall-clock ms for epochs and the adverts' replay-window stamp (default `Date.now`). */
+  wallNow?: () => number;
+  log: Logger;
+  metrics?: AgentMetrics | undefined;
+  events?: Pick<EventRecorder, 'record'> | undefined;
+  nodeName: string;
+  /** Protocol timing, already checked with `validatePeerTiming`. */
+  timing: PeerTiming;
+  /** A gateway none of whose members was heard from for this long runs on API fencing. */
+  fallbackAfterMs: number;
+  /** The gateways this node is a member of, from the caches. */
+  groups(): readonly PeerGroupView[];
+  /** True while at least one HMAC key is loaded. */
+  hasKey(): boolean;
+  /** False when the transport could not be opened (default: open). */
+  portOpen?(): boolean;
+  /** Sign and send an advert to the members of its group. */
+  send(advert: Advert): void;
+  /** Write a heartbeat now (a peer reaches the API server and this node does not). */
+  heartbeatNow(): void;
+  /** The EIPs this node should bind changed (a take-over, a withdraw, a mode change): re-apply. */
+  changed(): void;
+  /** The lease end of a held EIP moved: renew the kernel leases (see {@link PeerDriver.leaseUntil}). */
+  renew(): void;
+}
+
+interface GroupRun {
+  view: PeerGroupView;
+  /** Members and EIPs: the core's config is fixed, so a change starts a new run of the group. */
+  shape: string;
+  state: PeerState | undefined;
+  builtAt: number;
+  /** An advert of a member was admitted since the run started (or since the key came back). */
+  heard: boolean;
+  fallback: PeerFallbackReason | undefined;
+  /** EIP key → kernel lease end (clock ms) while the core holds it. */
+  held: Map<string, number>;
+  wakeAt: number;
+}
+
+/**
+ * Turns the pure peer core (`@egressgateway/peers`' `step()`) into a running part of the agent: one
+ * core state per gateway this node is a member of, fed with admitted adverts, acknowledged
+ * heartbeats and the gateway status, stepped again at the `wakeAt` it asks for (on the injected
+ * clock), and its actions mapped onto the agent: `take-over`/`withdraw` change the EIPs to bind
+ * ({@link PeerDriver.eipsToBind}, applied through the agent's binder path), `answer` moves the
+ * kernel lease ({@link PeerDriver.leaseUntil}), `send-advert` goes to the transport,
+ * `heartbeat-now` to the heartbeater.
+ *
+ * A gateway falls back to today's behaviour (the status decides, the API fence limits) when there
+ * is no key, when it has one member, or when no member was heard from for `fallbackAfterMs` after
+ * the start (UDP blocked); it leaves the fallback when a member's advert is admitted. The fallback
+ * is a metric, a warning log line and a `PeerFallback` Event on the EgressGateway.
+ */
+export class PeerDriver {
+  private readonly runs = new Map<string, GroupRun>();
+  private lastEpoch = 0;
+  private timer: unknown;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+  private statusEipsBound = false;
+  private keyLoaded: boolean;
+
+  constructor(private readonly o: PeerDriverOptions) {
+    this.keyLoaded = o.hasKey();
+  }
+
+  /** Reads the gateways again (call on every cache change and when the keys change). */
+  refresh(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const hasKey = this.o.hasKey();
+    if (hasKey !== this.keyLoaded) {
+      this.keyLoaded = hasKey;
+      this.o.log.info({ hasKey }, hasKey ? 'peer key loaded' : 'peer key gone');
+      // Only adverts verified with the keys now loaded count as heard.
+      for (const run of this.runs.values()) run.heard = false;
+    }
+    const seen = new Set<string>();
+    let changed = false;
+    for (const view of this.o.groups()) {
+      seen.add(view.name);
+      const shape = JSON.stringify([[...view.members].sort(), view.eips.map((e) => e.key)]);
+      const run = this.runs.get(view.name);
+      if (run === undefined || run.shape !== shape) {
+        if ((run?.held.size ?? 0) > 0) changed = true;
+        this.runs.set(view.name, this.build(view, shape, now));
+        changed = true;
+        continue;
+      }
+      const statusMoved = JSON.stringify(run.view.holders) !== JSON.stringify(view.holders);
+      run.view = view;
+      if (statusMoved && run.state !== undefined) {
+        this.apply(run, step(run.state, { type: 'status', holders: view.holders }, now, this.wall()));
+      }
+    }
+    for (const [name, run] of this.runs) {
+      if (seen.has(name)) continue;
+      this.runs.delete(name);
+      this.o.metrics?.peerMode.remove({ gateway: name, mode: 'peers' });
+      this.o.metrics?.peerMode.remove({ gateway: name, mode: 'fallback' });
+      this.o.metrics?.peersAlive.remove({ gateway: name });
+      if (run.held.size > 0) changed = true;
+    }
+    if (this.checkModes(now)) changed = true;
+    if (changed) this.o.changed();
+    this.schedule();
+  }
+
+  /** An advert the transport admitted (tag, source, window and sequence checked). */
+  advert(advert: Advert): void {
+    const run = this.runs.get(advert.group);
+    if (this.stopped || run?.state === undefined || !run.view.members.includes(advert.node)) return;
+    this.o.metrics?.peerAdvertsReceived.inc();
+    const now = this.o.clock.now();
+    run.heard = true;
+    const modeChanged = this.checkModes(now);
+    this.apply(run, step(run.state, { type: 'advert', advert }, now, this.wall()));
+    if (modeChanged) this.o.changed();
+    this.schedule();
+  }
+
+  /** The API server acknowledged a heartbeat sent at `sentAt` (clock ms) without evicting the node. */
+  heartbeatAcked(sentAt: number): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    for (const run of this.runs.values()) {
+      if (run.state !== undefined)
+        this.apply(run, step(run.state, { type: 'heartbeat-ack', sentAt }, now, this.wall()));
+    }
+    this.schedule();
+  }
+
+  /**
+   * The EIP addresses to bind, given those the gateway status places on this node (`statusEips`,
+   * empty while the API fence is up): gateways on the peer protocol contribute what their core
+   * holds, whatever the status and the API fence say; gateways in fallback keep the status's.
+   */
+  eipsToBind(statusEips: readonly string[]): string[] {
+    const peerManaged = new Set<string>();
+    const out = new Set<string>();
+    for (const run of this.runs.values()) {
+      if (run.fallback !== undefined) continue;
+      for (const e of run.view.eips) {
+        for (const a of e.addresses) peerManaged.add(a);
+        if (run.held.has(e.key)) for (const a of e.addresses) out.add(a);
+      }
+    }
+    let fromStatus = false;
+    for (const a of statusEips) {
+      if (peerManaged.has(a)) continue;
+      out.add(a);
+      fromStatus = true;
+    }
+    this.statusEipsBound = fromStatus;
+    return [...out].sort();
+  }
+
+  /**
+   * The kernel lease (ms from now) for EIPs bound or renewed now: the earliest lease end of the EIPs
+   * the cores hold, and `apiLeaseMs` (the API fence, see `FenceKeeper.bindLeaseMs`) when the last
+   * {@link eipsToBind} also kept EIPs of the status; `apiLeaseMs` when the cores hold nothing.
+   */
+  leaseMs(apiLeaseMs: number): number {
+    const until = this.leaseUntil();
+    if (until === Number.POSITIVE_INFINITY) return apiLeaseMs;
+    const peerMs = Math.max(0, until - this.o.clock.now());
+    return this.statusEipsBound ? Math.min(apiLeaseMs, peerMs) : peerMs;
+  }
+
+  /** Earliest lease end (clock ms) of the EIPs the cores hold; +Infinity when they hold none. */
+  leaseUntil(): number {
+    let until = Number.POSITIVE_INFINITY;
+    for (const run of this.runs.values()) {
+      if (run.fallback !== undefined) continue;
+      for (const u of run.held.values()) until = Math.min(until, u);
+    }
+    return until;
+  }
+
+  /** True while some core holds an EIP (the API fence must not withdraw every EIP then). */
+  holdsAny(): boolean {
+    return this.leaseUntil() !== Number.POSITIVE_INFINITY;
+  }
+
+  /** Per gateway: `peers`, or the fallback reason. */
+  modes(): Record<string, 'peers' | PeerFallbackReason> {
+    const out: Record<string, 'peers' | PeerFallbackReason> = {};
+    for (const [name, run] of this.runs) out[name] = run.fallback ?? 'peers';
+    return out;
+  }
+
+  /** The core state of a gateway (for tests and diagnostics). */
+  state(gateway: string): PeerState | undefined {
+    return this.runs.get(gateway)?.state;
+  }
+
+  /** Stops stepping (the agent withdraws everything itself). */
+  stop(): void {
+    this.stopped = true;
+    this.o.clock.clearTimeout(this.timer);
+  }
+
+  private wall(): number {
+    return (this.o.wallNow ?? Date.now)();
+  }
+
+  private build(view: PeerGroupView, shape: string, now: number): GroupRun {
+    const run: GroupRun = {
+      view,
+      shape,
+      state: undefined,
+      builtAt: now,
+      heard: false,
+      fallback: undefined,
+      held: new Map(),
+      wakeAt: Number.POSITIVE_INFINITY,
+    };
+    if (view.members.length < 2) {
+      run.fallback = 'single-member';
+      this.reportMode(run, now);
+      return run;
+    }
+    // A new run of the group numbers its adverts anew: its epoch must be above every earlier one.
+    const epoch = Math.max(Math.floor(this.wall()), this.lastEpoch + 1);
+    this.lastEpoch = epoch;
+    try {
+      const state = initialPeerState(
+        {
+          group: view.name,
+          node: this.o.nodeName,
+          members: view.members,
+          eips: view.eips.map((e) => e.key),
+          epoch,
+          timing: this.o.timing,
+        },
+        now,
+        view.holders,
+      );
+      this.o.log.info(
+        { gateway: view.name, members: view.members, eips: view.eips.map((e) => e.key), epoch },
+        'peer group started',
+      );
+      this.apply(run, step(state, { type: 'tick' }, now, this.wall()));
+    } catch (err) {
+      run.fallback = 'invalid';
+      this.o.log.error({ gateway: view.name, err: (err as Error).message }, 'peer group refused');
+    }
+    if (run.fallback === undefined) run.fallback = this.unavailable();
+    this.reportMode(run, now);
+    return run;
+  }
+
+  /** Why no gateway can run the protocol now (no port, no key), if so. */
+  private unavailable(): PeerFallbackReason | undefined {
+    if (this.o.portOpen?.() === false) return 'no-port';
+    return this.o.hasKey() ? undefined : 'no-key';
+  }
+
+  /** Enters and leaves the fallback of each group; true when some group changed mode. */
+  private checkModes(now: number): boolean {
+    const unavailable = this.unavailable();
+    let any = false;
+    for (const run of this.runs.values()) {
+      if (run.state === undefined) continue;
+      let next: PeerFallbackReason | undefined;
+      if (unavailable !== undefined) next = unavailable;
+      else if (run.heard) next = undefined;
+      else if (run.fallback !== undefined || now >= run.builtAt + this.o.fallbackAfterMs) next = 'silent';
+      if (next === run.fallback) continue;
+      run.fallback = next;
+      any = true;
+      this.reportMode(run, now);
+    }
+    return any;
+  }
+
+  private reportMode(run: GroupRun, now: number): void {
+    const gateway = run.view.name;
+    const { metrics, log, events } = this.o;
+    metrics?.peerMode.set({ gateway, mode: 'peers' }, run.fallback === undefined ? 1 : 0);
+    metrics?.peerMode.set({ gateway, mode: 'fallback' }, run.fallback === undefined ? 0 : 1);
+    const involvedObject = {
+      kind: 'EgressGateway',
+      name: gateway,
+      apiVersion: 'egressgateway.spidernet.io/v1beta1',
+    };
+    if (run.fallback === undefined) {
+      if (now > run.builtAt) {
+        log.info({ gateway }, 'gateway peers heard: peer protocol decides');
+        events?.record({
+          type: 'Normal',
+          reason: 'PeerProtocol',
+          message: `node ${this.o.nodeName}: adverts of the gateway's peers are admitted again; the peer protocol decides`,
+          involvedObject,
+        });
+      }
+      return;
+    }
+    const why: Record<PeerFallbackReason, string> = {
+      'no-key': 'no peer key loaded (create the peer key Secret, see docs/operations.md "Gateway peers")',
+      'no-port': 'the peer UDP port could not be opened (see the agent log)',
+      silent: `no valid advert from any peer for ${this.o.fallbackAfterMs} ms (is UDP port blocked between the gateway nodes?)`,
+      'single-member': 'the gateway has this node alone',
+      invalid: 'the peer group was refused (see the agent log)',
+    };
+    log.warn(
+      { gateway, reason: run.fallback, detail: why[run.fallback] },
+      'gateway peers fallback: api fencing decides',
+    );
+    // No key is a setting of the whole cluster, said once per agent in the log; an Event per gateway
+    // and agent start would only repeat it.
+    if (run.fallback === 'single-member' || run.fallback === 'no-key' || run.fallback === 'no-port') return;
+    events?.record({
+      type: 'Warning',
+      reason: 'PeerFallback',
+      message: `node ${this.o.nodeName}: ${why[run.fallback]}; failover goes through the API server as without peers`,
+      involvedObject,
+    });
+  }
+
+  private apply(run: GroupRun, r: StepResult): void {
+    run.state = r.state;
+    run.wakeAt = r.wakeAt;
+    const { metrics, log } = this.o;
+    let setChanged = false;
+    let untilMoved = false;
+    for (const a of r.actions) {
+      switch (a.type) {
+        case 'take-over':
+          run.held.set(a.eip, a.until);
+          setChanged = true;
+          if (a.from !== undefined) metrics?.peerTakeovers.inc({ gateway: run.view.name });
+          log.info(
+            {
+              gateway: run.view.name,
+              eip: a.eip,
+              from: a.from,
+              leaseMs: Math.round(a.until - this.o.clock.now()),
+            },
+            'peer take-over',
+          );
+          break;
+        case 'answer':
+          run.held.set(a.eip, a.until);
+          untilMoved = true;
+          break;
+        case 'withdraw':
+          run.held.delete(a.eip);
+          setChanged = true;
+          log.info({ gateway: run.view.name, eip: a.eip, reason: a.reason }, 'peer withdraw');
+          break;
+        case 'send-advert':
+          metrics?.peerAdvertsSent.inc();
+          this.o.send(a.advert);
+          break;
+        case 'heartbeat-now':
+          this.o.heartbeatNow();
+          break;
+      }
+    }
+    if (metrics !== undefined) {
+      const D = this.o.timing.deadIntervalMs;
+      const now = this.o.clock.now();
+      const alive = Object.values(r.state.peers).filter((p) => now - p.heardAt < D).length;
+      metrics.peersAlive.set({ gateway: run.view.name }, alive);
+    }
+    if (run.fallback !== undefined) return;
+    if (setChanged) this.o.changed();
+    // After a withdraw too: the kernel leases of the EIPs still held (other gateways' included) were
+    // cut to the earliest peer lease end and may now run to their own.
+    if (untilMoved || setChanged) this.o.renew();
+  }
+
+  /** One timer at the earliest `wakeAt` or fallback deadline of all groups. */
+  private schedule(): void {
+    if (this.stopped) return;
+    let at = Number.POSITIVE_INFINITY;
+    for (const run of this.runs.values()) {
+      if (run.state === undefined) continue;
+      at = Math.min(at, run.wakeAt);
+      if (!run.heard && run.fallback === undefined) at = Math.min(at, run.builtAt + this.o.fallbackAfterMs);
+    }
+    if (at === this.timerAt) return;
+    this.o.clock.clearTimeout(this.timer);
+    this.timerAt = at;
+    if (at === Number.POSITIVE_INFINITY) return;
+    const { clock } = this.o;
+    this.timer = clock.setTimeout(() => this.onTimer(), Math.max(0, at - clock.now()));
+  }
+
+  private onTimer(): void {
+    this.timerAt = Number.POSITIVE_INFINITY;
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const modeChanged = this.checkModes(now);
+    for (const run of this.runs.values()) {
+      if (run.state !== undefined && run.wakeAt <= now)
+        this.apply(run, step(run.state, { type: 'tick' }, now, this.wall()));
+    }
+    if (modeChanged) this.o.changed();
+    this.schedule();
+  }
+}
