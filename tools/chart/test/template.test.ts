@@ -172,7 +172,8 @@ describe('helm template, admission webhook', () => {
     expect(JSON.stringify(controllerRoles)).not.toMatch(/secrets|webhookconfigurations/);
   });
 
-  it('gateway peers: the agents read the key Secret by name only, the chart creates it, and off removes all', () => {
+  it('gateway peers (opt-in): on, the agents read the key Secret by name only and the chart creates it; off (the default) removes all', () => {
+    const objects = render({ set: ['agent.peers.enabled=true'] }).objects;
     const agentRole = one(objects, 'ClusterRole', '-agent');
     expect(agentRole.rules).toContainEqual({
       apiGroups: [''],
@@ -184,7 +185,7 @@ describe('helm template, admission webhook', () => {
     expect(Buffer.from(key?.data.k1, 'base64').length).toBeGreaterThanOrEqual(32);
     const env = container(one(objects, 'DaemonSet', '-agent')).env;
     expect(env).toContainEqual({ name: 'EGW_PEER_PORT', value: '7790' });
-    const off = render({ set: ['agent.peers.enabled=false'] }).objects;
+    const off = render().objects;
     expect(container(one(off, 'DaemonSet', '-agent')).env).toContainEqual({
       name: 'EGW_PEERS',
       value: 'false',
@@ -193,7 +194,7 @@ describe('helm template, admission webhook', () => {
     expect(off.filter((o) => o.kind === 'Secret' && o.metadata.name === 'egressgateway-peer-key')).toEqual(
       [],
     );
-    expect(render({ set: ['agent.peers.port=0'] }).error).toContain('port');
+    expect(render({ set: ['agent.peers.enabled=true', 'agent.peers.port=0'] }).error).toContain('port');
   });
 
   it('Ignore as a value; a wrong failurePolicy is refused by the schema', () => {
