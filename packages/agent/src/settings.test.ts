@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { APP_CONFIG_KEYS, loadAppSettings, resolveConfig } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
+import { peerTiming } from './peer-setup.js';
 import { AGENT_OPTIONS } from './settings.js';
 
 // Upstream v0.6.9's conf.yml as `helm template` renders its default values, and a values file
@@ -19,6 +20,15 @@ describe('agent settings', () => {
   it('lists every config-file key in the keys both apps accept from their shared ConfigMap', () => {
     const keys = Object.values(AGENT_OPTIONS).map((o) => o.key);
     expect(keys.filter((k) => !APP_CONFIG_KEYS.includes(k))).toEqual([]);
+  });
+
+  it('the default peer timing passes the protocol checks with the default eviction timeout and margin, and the lab timing', () => {
+    const s = resolveConfig(AGENT_OPTIONS, {});
+    expect([s.peerAdvertPeriodMs, s.peerDeadIntervalMs, s.peerLeaseMs]).toEqual([200, 1000, 700]);
+    expect(() => peerTiming(s)).not.toThrow();
+    // The netns lab's fast timing (update 0.5 s, eviction 2 s, margin 0.5 s) with the peer defaults.
+    const fast = { ...s, tunnelUpdatePeriodMs: 500, eipEvictionTimeoutMs: 2000, fenceMarginMs: 500 };
+    expect(() => peerTiming(fast)).not.toThrow();
   });
 
   it("reads a shared file that also holds the controller's keys, and still refuses unknown ones", () => {

@@ -7,7 +7,17 @@ import {
   parsers,
   SHARED_OPTIONS,
 } from '@egressgateway/kube';
-import { DEFAULT_PEER_TIMING } from '@egressgateway/peers';
+
+/**
+ * The agent's gateway peer timing defaults (ms): P 0.2 s, D 1 s, L 0.7 s. The protocol's own
+ * defaults (`DEFAULT_PEER_TIMING`: 50, 200 and 150 ms) fail on the wire today: each lease move runs
+ * the datapath (nftables) behind the queued applies, which took longer than a 150 ms lease on the
+ * netns lab (`the lease given to apply() ended 198 ms before the bind`), so the holder lost its EIP
+ * again and again (5.8 s without an ARP answer during a 6 s API outage). With these, the lab's
+ * holder keeps answering through the outage (longest ARP silence 65 ms) and a dead holder's EIP is
+ * answered again about D after its death.
+ */
+export const AGENT_PEER_TIMING = { advertPeriodMs: 200, deadIntervalMs: 1000, leaseMs: 700 } as const;
 
 /** Every agent setting, by flag, environment variable and config-file key (Helm names for timing). */
 export const AGENT_OPTIONS = {
@@ -94,7 +104,7 @@ export const AGENT_OPTIONS = {
     env: 'EGW_PEER_ADVERT_PERIOD',
     description: 'seconds between peer adverts (P)',
     parse: parsers.secondsToMs,
-    default: DEFAULT_PEER_TIMING.advertPeriodMs,
+    default: AGENT_PEER_TIMING.advertPeriodMs,
     placeholder: '<seconds>',
   }),
   peerDeadIntervalMs: option({
@@ -103,7 +113,7 @@ export const AGENT_OPTIONS = {
     env: 'EGW_PEER_DEAD_INTERVAL',
     description: 'seconds of silence after which a peer is dead and its EIPs are taken over (D)',
     parse: parsers.secondsToMs,
-    default: DEFAULT_PEER_TIMING.deadIntervalMs,
+    default: AGENT_PEER_TIMING.deadIntervalMs,
     placeholder: '<seconds>',
   }),
   peerLeaseMs: option({
@@ -113,7 +123,7 @@ export const AGENT_OPTIONS = {
     description:
       'seconds a peer acknowledgement lets the holder answer, from the advert it acknowledges (L; L/(1-ρ) + w must stay below D/(1+ρ))',
     parse: parsers.secondsToMs,
-    default: DEFAULT_PEER_TIMING.leaseMs,
+    default: AGENT_PEER_TIMING.leaseMs,
     placeholder: '<seconds>',
   }),
   peerFallbackAfterMs: option({

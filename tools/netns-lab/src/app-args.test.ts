@@ -77,6 +77,11 @@ describe('process arguments', () => {
     expect(flag(a, '--node-name')).toBe('gw1');
     expect(flag(a, '--egress-interface')).toBe('eth0');
     expect(flag(a, '--fence-margin')).toBe('0.5');
+    // Gateway peers only when the lab asks for them (and then with the key Secret it creates).
+    expect(flag(a, '--peers')).toBe('false');
+    const p = agentArgs(plan, '/run', FAST_TIMING, node, true);
+    expect(flag(p, '--peers')).toBe('true');
+    expect(flag(p, '--peer-key-secret')).toBe('egressgateway-peer-key');
   });
 });
 

@@ -160,8 +160,32 @@ export function controllerArgs(
 }
 
 /** Arguments of a node's agent (pure); the tunnel ranges must equal the controller's. */
-export function agentArgs(plan: LabPlan, runDir: string, timing: LabTiming, node: NodePlan): string[] {
+/** Where the lab puts the gateway peers' key Secret for agents run as processes. */
+export const PROCESS_PEER_KEY = { namespace: 'kube-system', name: 'egressgateway-peer-key' } as const;
+
+/**
+ * The agent's flags in process mode. `peers`: gateway peers on, with the key Secret the lab
+ * creates at {@link PROCESS_PEER_KEY}; off (default) the agents run exactly as without peers.
+ */
+export function agentArgs(
+  plan: LabPlan,
+  runDir: string,
+  timing: LabTiming,
+  node: NodePlan,
+  peers = false,
+): string[] {
+  const peerArgs = peers
+    ? [
+        '--peers',
+        'true',
+        '--peer-key-namespace',
+        PROCESS_PEER_KEY.namespace,
+        '--peer-key-secret',
+        PROCESS_PEER_KEY.name,
+      ]
+    : ['--peers', 'false'];
   return [
+    ...peerArgs,
     '--node-name',
     node.name,
     '--kubeconfig',

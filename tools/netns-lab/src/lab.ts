@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   controllerArgs,
   nodeArgsFor,
   PROCESS_LEASE,
+  PROCESS_PEER_KEY,
   type SecureApiFiles,
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
@@ -112,6 +114,12 @@ export interface LabOptions {
   images?: boolean;
   /** What the EgressPolicy steers (default: only the external server, by `destSubnet`). */
   policy?: PolicyShape;
+  /**
+   * Gateway peers on the agents (process mode only): the lab creates the key Secret
+   * (`kube-system/egressgateway-peer-key`, one random key) and starts the agents with `--peers
+   * true`. Default off: `--peers false`, the agents decide on the API server alone.
+   */
+  peers?: boolean;
 }
 
 /** The controller's webhook configurations (imported late: the lab builds the packages first). */
@@ -290,6 +298,7 @@ export class Lab {
     for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
     this.note('progress', 'creating the EgressGateway and EgressPolicy through the admission webhook');
     await seedEgressObjects(this.api, this.plan, this.options.policy);
+    if (this.options.peers === true) await this.seedPeerKey();
     this.note('progress', `starting ${this.plan.nodes.length} agents`);
     for (const n of this.plan.nodes) this.startAgent(n.name);
     this.note('progress', 'waiting for the EIP to be placed');
@@ -405,6 +414,24 @@ export class Lab {
     }
   }
 
+  /** The gateway peers' key Secret the agents read (one random 32-byte key). */
+  private async seedPeerKey(): Promise<void> {
+    if (this.images) throw new Error('the lab runs gateway peers in process mode only (not with --images)');
+    this.note('progress', 'creating the gateway peers key Secret');
+    await this.createOnce('/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: PROCESS_PEER_KEY.namespace },
+    });
+    await this.createOnce(`/api/v1/namespaces/${PROCESS_PEER_KEY.namespace}/secrets`, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: PROCESS_PEER_KEY.name, namespace: PROCESS_PEER_KEY.namespace },
+      type: 'Opaque',
+      data: { k1: randomBytes(32).toString('base64') },
+    });
+  }
+
   /**
    * The chart's RBAC as `helm install` would create it, so the API server (RBAC mode) allows the
    * apps exactly what the chart grants them.
@@ -508,7 +535,7 @@ export class Lab {
       command: process.execPath,
       args: [
         ...nodeArgsFor(this.options.agentBin ?? process.env.EGW_LAB_AGENT_BIN ?? this.bin('agent')),
-        ...agentArgs(this.plan, this.runDir, this.timing, n),
+        ...agentArgs(this.plan, this.runDir, this.timing, n, this.options.peers === true),
       ],
     });
     this.agents.set(node, p);
