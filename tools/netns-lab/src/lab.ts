@@ -522,7 +522,8 @@ export class Lab {
       const p = this.procs.startContainer({
         name: `agent-${node}`,
         container: this.containerSpec(`agent-${node}`, n.ns, this.agentImage, 'agent', {
-          env: { NODE_NAME: n.name },
+          // As the chart's default values set it (agent.peers.enabled: false).
+          env: { NODE_NAME: n.name, EGW_PEERS: 'false' },
           args: chartAgentArgs(this.timing, n),
         }),
       });
