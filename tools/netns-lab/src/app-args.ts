@@ -118,9 +118,11 @@ export function controllerArgs(
   plan: LabPlan,
   runDir: string,
   timing: LabTiming,
-  o: { id: string; index: number; detection: 'deadline' | 'poll' },
+  o: { id: string; index: number; detection: 'deadline' | 'poll'; gatewayFailover?: boolean },
 ): string[] {
   return [
+    // Upstream's node-ready mode (`gatewayFailover.enable: false`) only when asked for.
+    ...(o.gatewayFailover === false ? ['--gateway-failover', 'false'] : []),
     '--kubeconfig',
     join(runDir, 'kubeconfig'),
     '--identity',

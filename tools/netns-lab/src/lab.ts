@@ -120,6 +120,11 @@ export interface LabOptions {
    * true`. Default off: `--peers false`, the agents decide on the API server alone.
    */
   peers?: boolean;
+  /**
+   * `false`: the controllers run upstream's node-ready mode (`--gateway-failover false`: a
+   * tunnel's phase follows its Node's Ready condition, heartbeats never time out). Process mode.
+   */
+  gatewayFailover?: boolean;
 }
 
 /** The controller's webhook configurations (imported late: the lab builds the packages first). */
@@ -508,6 +513,7 @@ export class Lab {
           id,
           index: slot,
           detection: this.options.detection ?? 'deadline',
+          ...(this.options.gatewayFailover === false ? { gatewayFailover: false } : {}),
         }),
       ],
     });
