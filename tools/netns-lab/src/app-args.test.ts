@@ -82,6 +82,15 @@ describe('process arguments', () => {
     const p = agentArgs(plan, '/run', FAST_TIMING, node, true);
     expect(flag(p, '--peers')).toBe('true');
     expect(flag(p, '--peer-key-secret')).toBe('egressgateway-peer-key');
+    // IPv4 only (upstream's enableIPv6: false): both apps get an empty IPv6 tunnel range.
+    expect(flag(agentArgs(plan, '/run', FAST_TIMING, node, false, false), '--tunnel-ipv6-cidr')).toBe('');
+    const c4 = controllerArgs(plan, '/run', FAST_TIMING, {
+      id: 'x',
+      index: 0,
+      detection: 'deadline',
+      ipv6: false,
+    });
+    expect(flag(c4, '--tunnel-ipv6-cidr')).toBe('');
   });
 });
 

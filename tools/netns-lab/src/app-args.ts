@@ -118,7 +118,7 @@ export function controllerArgs(
   plan: LabPlan,
   runDir: string,
   timing: LabTiming,
-  o: { id: string; index: number; detection: 'deadline' | 'poll'; gatewayFailover?: boolean },
+  o: { id: string; index: number; detection: 'deadline' | 'poll'; gatewayFailover?: boolean; ipv6?: boolean },
 ): string[] {
   return [
     // Upstream's node-ready mode (`gatewayFailover.enable: false`) only when asked for.
@@ -150,7 +150,7 @@ export function controllerArgs(
     '--tunnel-ipv4-cidr',
     plan.tunnelIpv4Cidr,
     '--tunnel-ipv6-cidr',
-    plan.tunnelIpv6Cidr,
+    o.ipv6 === false ? '' : plan.tunnelIpv6Cidr,
     '--log-format',
     'json',
     // The admission webhook, its Secret in the Lease's namespace (no pod namespace here).
@@ -175,6 +175,7 @@ export function agentArgs(
   timing: LabTiming,
   node: NodePlan,
   peers = false,
+  ipv6 = true,
 ): string[] {
   const peerArgs = peers
     ? [
@@ -203,7 +204,7 @@ export function agentArgs(
     '--tunnel-ipv4-cidr',
     plan.tunnelIpv4Cidr,
     '--tunnel-ipv6-cidr',
-    plan.tunnelIpv6Cidr,
+    ipv6 ? plan.tunnelIpv6Cidr : '',
     '--health-address',
     node.health,
     '--log-format',

@@ -14,6 +14,11 @@ export interface PolicyShape {
    * `destSubnet`, so everything but the cluster's own CIDRs (EgressClusterInfo) leaves by the EIP.
    */
   destSubnet?: boolean;
+  /**
+   * `false`: an IPv4-only cluster (upstream's `enableIPv6: false`): the gateway has no IPv6 pool
+   * and the policy names only the server's IPv4 address. Default `true` (dual stack).
+   */
+  ipv6?: boolean;
 }
 
 /** The pod CIDRs of a node (`spec.podCIDRs`, as a kubelet's node IPAM sets them): its pods' subnets. */
@@ -58,7 +63,10 @@ export function clusterObjects(plan: LabPlan, shape: PolicyShape = {}) {
     kind: 'EgressGateway',
     metadata: { name: GATEWAY_NAME },
     spec: {
-      ippools: { ipv4: [plan.eip4], ipv6: [plan.eip6], ipv4DefaultEIP: plan.eip4, ipv6DefaultEIP: plan.eip6 },
+      ippools:
+        shape.ipv6 === false
+          ? { ipv4: [plan.eip4], ipv4DefaultEIP: plan.eip4 }
+          : { ipv4: [plan.eip4], ipv6: [plan.eip6], ipv4DefaultEIP: plan.eip4, ipv6DefaultEIP: plan.eip6 },
       nodeSelector: { selector: { matchLabels: { egress: 'true' } } },
     },
   };
@@ -69,7 +77,11 @@ export function clusterObjects(plan: LabPlan, shape: PolicyShape = {}) {
     spec: {
       egressGatewayName: GATEWAY_NAME,
       appliedTo: { podSelector: { matchLabels: { app: 'probe' } } },
-      ...(shape.destSubnet === false ? {} : { destSubnet: [`${plan.ext4}/32`, `${plan.ext6}/128`] }),
+      ...(shape.destSubnet === false
+        ? {}
+        : {
+            destSubnet: shape.ipv6 === false ? [`${plan.ext4}/32`] : [`${plan.ext4}/32`, `${plan.ext6}/128`],
+          }),
     },
   };
   return { nodes, pods, gateway, policy };

@@ -327,7 +327,8 @@ export class Lab {
     this.startProbes();
     this.note('progress', 'probes started: waiting for the server to see the EIP');
     const ok = await this.waitFor(
-      () => this.lastSource('u4') === this.plan.eip4 && this.lastSource('u6') === this.plan.eip6,
+      () =>
+        this.lastSource('u4') === this.plan.eip4 && (!this.ipv6 || this.lastSource('u6') === this.plan.eip6),
       30_000,
     );
     if (!ok)
@@ -514,6 +515,7 @@ export class Lab {
           index: slot,
           detection: this.options.detection ?? 'deadline',
           ...(this.options.gatewayFailover === false ? { gatewayFailover: false } : {}),
+          ...(this.ipv6 ? {} : { ipv6: false }),
         }),
       ],
     });
@@ -542,7 +544,7 @@ export class Lab {
       command: process.execPath,
       args: [
         ...nodeArgsFor(this.options.agentBin ?? process.env.EGW_LAB_AGENT_BIN ?? this.bin('agent')),
-        ...agentArgs(this.plan, this.runDir, this.timing, n, this.options.peers === true),
+        ...agentArgs(this.plan, this.runDir, this.timing, n, this.options.peers === true, this.ipv6),
       ],
     });
     this.agents.set(node, p);
@@ -623,7 +625,7 @@ export class Lab {
     this.startPodProbes();
     return this.waitFor(() => {
       const fresh = this.arrivals.filter((a) => a.t > since);
-      return (['u4', 'u6', 's4'] as const).every((k) =>
+      return (this.ipv6 ? (['u4', 'u6', 's4'] as const) : (['u4', 's4'] as const)).every((k) =>
         fresh.some((a) => a.k === k && a.s === (k === 'u6' ? this.plan.eip6 : this.plan.eip4)),
       );
     }, 10_000);
@@ -789,6 +791,11 @@ export class Lab {
   setPeerCut(node: string, peers: readonly string[], cut: boolean): void {
     this.note('fault', `${node} ${cut ? 'cut off from' : 'reconnected to'} ${peers.join(', ')} on the LAN`);
     nsExec(this.node(node).ns, 'nft', ['-f', '-'], peerCutScript(cut ? peers.map((p) => this.node(p)) : []));
+  }
+
+  /** Whether the cluster is dual stack (the policy shape's `ipv6`, default true). */
+  get ipv6(): boolean {
+    return this.options.policy?.ipv6 !== false;
   }
 
   /** Whether `node` gets an answer to one ping of `address` within a second (a LAN reachability check). */
