@@ -91,6 +91,16 @@ describe('process arguments', () => {
       ipv6: false,
     });
     expect(flag(c4, '--tunnel-ipv6-cidr')).toBe('');
+    expect(flag(agentArgs(plan, '/run', FAST_TIMING, node, false, true, false), '--tunnel-ipv4-cidr')).toBe(
+      '',
+    );
+    const c6 = controllerArgs(plan, '/run', FAST_TIMING, {
+      id: 'x',
+      index: 0,
+      detection: 'deadline',
+      ipv4: false,
+    });
+    expect(flag(c6, '--tunnel-ipv4-cidr')).toBe('');
   });
 });
 

@@ -118,7 +118,14 @@ export function controllerArgs(
   plan: LabPlan,
   runDir: string,
   timing: LabTiming,
-  o: { id: string; index: number; detection: 'deadline' | 'poll'; gatewayFailover?: boolean; ipv6?: boolean },
+  o: {
+    id: string;
+    index: number;
+    detection: 'deadline' | 'poll';
+    gatewayFailover?: boolean;
+    ipv4?: boolean;
+    ipv6?: boolean;
+  },
 ): string[] {
   return [
     // Upstream's node-ready mode (`gatewayFailover.enable: false`) only when asked for.
@@ -148,7 +155,7 @@ export function controllerArgs(
     '--leader-election-retry-period',
     String(timing.retryPeriod),
     '--tunnel-ipv4-cidr',
-    plan.tunnelIpv4Cidr,
+    o.ipv4 === false ? '' : plan.tunnelIpv4Cidr,
     '--tunnel-ipv6-cidr',
     o.ipv6 === false ? '' : plan.tunnelIpv6Cidr,
     '--log-format',
@@ -176,6 +183,7 @@ export function agentArgs(
   node: NodePlan,
   peers = false,
   ipv6 = true,
+  ipv4 = true,
 ): string[] {
   const peerArgs = peers
     ? [
@@ -202,7 +210,7 @@ export function agentArgs(
     '--fence-margin',
     String(timing.fenceMargin),
     '--tunnel-ipv4-cidr',
-    plan.tunnelIpv4Cidr,
+    ipv4 ? plan.tunnelIpv4Cidr : '',
     '--tunnel-ipv6-cidr',
     ipv6 ? plan.tunnelIpv6Cidr : '',
     '--health-address',

@@ -19,6 +19,16 @@ export interface PolicyShape {
    * and the policy names only the server's IPv4 address. Default `true` (dual stack).
    */
   ipv6?: boolean;
+  /** `false`: an IPv6-only cluster (upstream's `enableIPv4: false`), the same the other way round. */
+  ipv4?: boolean;
+}
+
+/** The gateway's pools for a policy shape: each family unless turned off. */
+function poolsOf(plan: LabPlan, shape: PolicyShape) {
+  return {
+    ...(shape.ipv4 === false ? {} : { ipv4: [plan.eip4], ipv4DefaultEIP: plan.eip4 }),
+    ...(shape.ipv6 === false ? {} : { ipv6: [plan.eip6], ipv6DefaultEIP: plan.eip6 }),
+  };
 }
 
 /** The pod CIDRs of a node (`spec.podCIDRs`, as a kubelet's node IPAM sets them): its pods' subnets. */
@@ -63,10 +73,7 @@ export function clusterObjects(plan: LabPlan, shape: PolicyShape = {}) {
     kind: 'EgressGateway',
     metadata: { name: GATEWAY_NAME },
     spec: {
-      ippools:
-        shape.ipv6 === false
-          ? { ipv4: [plan.eip4], ipv4DefaultEIP: plan.eip4 }
-          : { ipv4: [plan.eip4], ipv6: [plan.eip6], ipv4DefaultEIP: plan.eip4, ipv6DefaultEIP: plan.eip6 },
+      ippools: poolsOf(plan, shape),
       nodeSelector: { selector: { matchLabels: { egress: 'true' } } },
     },
   };
@@ -80,7 +87,10 @@ export function clusterObjects(plan: LabPlan, shape: PolicyShape = {}) {
       ...(shape.destSubnet === false
         ? {}
         : {
-            destSubnet: shape.ipv6 === false ? [`${plan.ext4}/32`] : [`${plan.ext4}/32`, `${plan.ext6}/128`],
+            destSubnet: [
+              ...(shape.ipv4 === false ? [] : [`${plan.ext4}/32`]),
+              ...(shape.ipv6 === false ? [] : [`${plan.ext6}/128`]),
+            ],
           }),
     },
   };

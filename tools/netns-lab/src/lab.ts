@@ -328,14 +328,18 @@ export class Lab {
     this.note('progress', 'probes started: waiting for the server to see the EIP');
     const ok = await this.waitFor(
       () =>
-        this.lastSource('u4') === this.plan.eip4 && (!this.ipv6 || this.lastSource('u6') === this.plan.eip6),
+        (!this.ipv4 || this.lastSource('u4') === this.plan.eip4) &&
+        (!this.ipv6 || this.lastSource('u6') === this.plan.eip6),
       30_000,
     );
     if (!ok)
       throw new Error(
         `the server saw ${this.lastSource('u4')} / ${this.lastSource('u6')}, not the EIP, for 30 s; logs are in ${this.runDir}`,
       );
-    this.note('progress', `ready: EIP on ${await this.holder()}; the server sees ${this.plan.eip4}`);
+    this.note(
+      'progress',
+      `ready: EIP on ${await this.holder()}; the server sees ${this.ipv4 ? this.plan.eip4 : this.plan.eip6}`,
+    );
   }
 
   /** The reference lab: same topology, probes and watcher, keepalived instead of our apps. */
@@ -516,6 +520,7 @@ export class Lab {
           detection: this.options.detection ?? 'deadline',
           ...(this.options.gatewayFailover === false ? { gatewayFailover: false } : {}),
           ...(this.ipv6 ? {} : { ipv6: false }),
+          ...(this.ipv4 ? {} : { ipv4: false }),
         }),
       ],
     });
@@ -544,7 +549,15 @@ export class Lab {
       command: process.execPath,
       args: [
         ...nodeArgsFor(this.options.agentBin ?? process.env.EGW_LAB_AGENT_BIN ?? this.bin('agent')),
-        ...agentArgs(this.plan, this.runDir, this.timing, n, this.options.peers === true, this.ipv6),
+        ...agentArgs(
+          this.plan,
+          this.runDir,
+          this.timing,
+          n,
+          this.options.peers === true,
+          this.ipv6,
+          this.ipv4,
+        ),
       ],
     });
     this.agents.set(node, p);
@@ -625,7 +638,8 @@ export class Lab {
     this.startPodProbes();
     return this.waitFor(() => {
       const fresh = this.arrivals.filter((a) => a.t > since);
-      return (this.ipv6 ? (['u4', 'u6', 's4'] as const) : (['u4', 's4'] as const)).every((k) =>
+      const kinds = [...(this.ipv4 ? (['u4', 's4'] as const) : []), ...(this.ipv6 ? (['u6'] as const) : [])];
+      return kinds.every((k) =>
         fresh.some((a) => a.k === k && a.s === (k === 'u6' ? this.plan.eip6 : this.plan.eip4)),
       );
     }, 10_000);
@@ -688,9 +702,12 @@ export class Lab {
     if (this.vrrp) return this.vrrp.holder();
     try {
       const g = await this.api.get<{
-        status?: { nodeList?: Array<{ name: string; eips?: Array<{ ipv4?: string }> }> };
+        status?: { nodeList?: Array<{ name: string; eips?: Array<{ ipv4?: string; ipv6?: string }> }> };
       }>(paths.gateway('egw-lab'));
-      return g.status?.nodeList?.find((n) => (n.eips ?? []).some((e) => e.ipv4 === this.plan.eip4))?.name;
+      // The IPv4 EIP names the holder; an IPv6-only cluster has only the IPv6 one.
+      const held = (e: { ipv4?: string; ipv6?: string }) =>
+        this.ipv4 ? e.ipv4 === this.plan.eip4 : e.ipv6 === this.plan.eip6;
+      return g.status?.nodeList?.find((n) => (n.eips ?? []).some(held))?.name;
     } catch {
       return undefined;
     }
@@ -755,11 +772,11 @@ export class Lab {
     this.procs.signal(p, sig);
   }
 
-  /** True when a node has the IPv4 EIP on its LAN interface (a kernel fact, not the status). */
+  /** True when a node has the IPv4 EIP (IPv6-only cluster: the IPv6 one) on its LAN interface (a kernel fact, not the status). */
   eipBoundOn(node: string): boolean {
-    return ipn(this.node(node).ns, '-o', '-4', 'addr', 'show', 'dev', 'eth0').includes(
-      ` ${this.plan.eip4}/32 `,
-    );
+    // An IPv6-only cluster has only the IPv6 EIP.
+    const [family, address] = this.ipv4 ? ['-4', `${this.plan.eip4}/32`] : ['-6', `${this.plan.eip6}/128`];
+    return ipn(this.node(node).ns, '-o', family, 'addr', 'show', 'dev', 'eth0').includes(` ${address} `);
   }
 
   /** Sets a node's LAN link down or up (its end in the node namespace). */
@@ -793,9 +810,14 @@ export class Lab {
     nsExec(this.node(node).ns, 'nft', ['-f', '-'], peerCutScript(cut ? peers.map((p) => this.node(p)) : []));
   }
 
-  /** Whether the cluster is dual stack (the policy shape's `ipv6`, default true). */
+  /** Whether the cluster uses IPv6 (the policy shape's `ipv6`, default true). */
   get ipv6(): boolean {
     return this.options.policy?.ipv6 !== false;
+  }
+
+  /** Whether the cluster uses IPv4 (the policy shape's `ipv4`, default true). */
+  get ipv4(): boolean {
+    return this.options.policy?.ipv4 !== false;
   }
 
   /** Whether `node` gets an answer to one ping of `address` within a second (a LAN reachability check). */

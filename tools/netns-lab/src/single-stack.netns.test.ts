@@ -73,3 +73,78 @@ describe.skipIf(!isRoot())('netns lab, IPv4 only (enableIPv6 false; 3 gateways, 
     expect(r.duplicates).toEqual([]);
   });
 });
+
+/** Upstream's `enableIPv4: false`: an empty IPv4 tunnel range, IPv6-only pools and policies. */
+describe.skipIf(!isRoot())('netns lab, IPv6 only (enableIPv4 false; 3 gateways, 1 worker)', () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await Lab.start({
+      gateways: 3,
+      workers: 1,
+      controllers: 1,
+      timing: FAST_TIMING,
+      policy: { ipv4: false },
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    const prefix = lab?.plan.prefix;
+    await lab?.teardown();
+    if (prefix) expect(listLabNamespaces(prefix)).toEqual([]);
+  });
+
+  it('tunnels get IPv6 addresses only, the EIP carries the pod IPv6 traffic, and a gateway with an IPv4 pool is refused', async () => {
+    const tunnels = await lab.api.get<{
+      items: Array<{ status?: { tunnel?: { ipv4?: string; ipv6?: string } } }>;
+    }>(paths.tunnels);
+    for (const t of tunnels.items) {
+      expect(t.status?.tunnel?.ipv4 ?? '').toBe('');
+      expect(t.status?.tunnel?.ipv6 ?? '').not.toBe('');
+    }
+    expect(lab.lastSource('u6')).toBe(lab.plan.eip6);
+    const refused = await lab.api
+      .create(paths.gateways, {
+        apiVersion: 'egressgateway.spidernet.io/v1beta1',
+        kind: 'EgressGateway',
+        metadata: { name: 'v4' },
+        spec: {
+          ippools: { ipv4: ['198.18.0.60'] },
+          nodeSelector: { selector: { matchLabels: { egress: 'true' } } },
+        },
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(refused).toBeInstanceOf(ApiCallError);
+    expect((refused as ApiCallError).status).toBe(422);
+    expect((refused as ApiCallError).message).toContain('spec.ippools.ipv4');
+  });
+
+  it('agent SIGKILL: the IPv6 EIP moves to another node and the old one lets go by itself', async () => {
+    const from = (await lab.holder()) as string;
+    lab.signalAgent(from, 'SIGKILL');
+    let to: string | undefined;
+    expect(
+      await lab.waitFor(
+        async () => {
+          to = await lab.holder();
+          return to !== undefined && to !== from;
+        },
+        FAST_TIMING.eipEvictionTimeout * 1000 + 10_000,
+      ),
+    ).toBe(true);
+    const since = Date.now();
+    expect(
+      await lab.waitFor(
+        () => lab.arrivals.some((a) => a.t > since && a.k === 'u6' && a.s === lab.plan.eip6),
+        10_000,
+      ),
+    ).toBe(true);
+    // The new holder binds it (the pod's packets may leave with the EIP a moment before, by SNAT).
+    expect(await lab.waitFor(() => lab.eipBoundOn(to as string), 5_000)).toBe(true);
+    expect(lab.eipBoundOn(from)).toBe(false);
+    await lab.restartAgent(from);
+  });
+});
