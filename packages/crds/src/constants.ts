@@ -5,13 +5,18 @@ export const API_VERSION = 'v1beta1';
 /** `apiVersion` field value of every egress gateway object. */
 export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}` as const;
 
-/** The five kinds of the API. */
+/**
+ * The kinds of the API: the five users write or read, and the two endpoint slice kinds the
+ * controller writes for the agents.
+ */
 export type EgressKind =
   | 'EgressGateway'
   | 'EgressTunnel'
   | 'EgressPolicy'
   | 'EgressClusterPolicy'
-  | 'EgressClusterInfo';
+  | 'EgressClusterInfo'
+  | 'EgressEndpointSlice'
+  | 'EgressClusterEndpointSlice';
 
 /** Names, scope and short names of one kind, as the CRD declares them. */
 export interface KindInfo {
@@ -65,6 +70,22 @@ export const KINDS: Readonly<Record<EgressKind, KindInfo>> = {
     shortNames: ['egci'],
     scope: 'Cluster',
   },
+  EgressEndpointSlice: {
+    kind: 'EgressEndpointSlice',
+    listKind: 'EgressEndpointSliceList',
+    plural: 'egressendpointslices',
+    singular: 'egressendpointslice',
+    shortNames: ['egep'],
+    scope: 'Namespaced',
+  },
+  EgressClusterEndpointSlice: {
+    kind: 'EgressClusterEndpointSlice',
+    listKind: 'EgressClusterEndpointSliceList',
+    plural: 'egressclusterendpointslices',
+    singular: 'egressclusterendpointslice',
+    shortNames: ['egcep'],
+    scope: 'Cluster',
+  },
 };
 
 /** Phases of an EgressTunnel, as upstream writes them. */
@@ -97,3 +118,16 @@ export const CLUSTER_INFO_NAME = 'default';
  * removes it when it starts. Value: the RFC 3339 time the drain began.
  */
 export const DRAINING_ANNOTATION = 'egressgateway.spidernet.io/draining';
+
+/**
+ * Label on every EgressEndpointSlice and EgressClusterEndpointSlice naming its policy (upstream's
+ * key; the slice's namespace, for an EgressEndpointSlice, is the policy's).
+ */
+export const POLICY_NAME_LABEL = 'spidernet.io/policy-name';
+/**
+ * Label on every endpoint slice naming the gateway of its policy (ours, not upstream's): an agent
+ * watches only the slices of the gateways that list its node, with one label selector.
+ */
+export const GATEWAY_NAME_LABEL = 'egressgateway.spidernet.io/gateway';
+/** Upstream's default `maxNumberEndpointPerSlice`: endpoints per slice before a new slice starts. */
+export const DEFAULT_MAX_ENDPOINTS_PER_SLICE = 100;
