@@ -6,6 +6,7 @@ import {
   type EgressEndpoint,
   type EgressEndpointSlice,
   GATEWAY_NAME_LABEL,
+  gatewayLabelValue,
   POLICY_NAME_LABEL,
 } from '@egressgateway/crds';
 import { podKey, sameEndpoint } from './endpoint-membership.js';
@@ -83,7 +84,7 @@ export function sliceMetadata(owner: SliceOwner, gateway: string | undefined) {
   return {
     labels: {
       [POLICY_NAME_LABEL]: owner.name,
-      ...(gateway ? { [GATEWAY_NAME_LABEL]: gateway } : {}),
+      ...(gateway ? { [GATEWAY_NAME_LABEL]: gatewayLabelValue(gateway) } : {}),
     },
     // controller: true as upstream; no blockOwnerDeletion, which a real API server only lets a
     // client set with update permission on the policy's finalizers (the controller has none).
@@ -96,7 +97,7 @@ export function sliceMetadata(owner: SliceOwner, gateway: string | undefined) {
 function metadataCurrent(slice: Slice, owner: SliceOwner, gateway: string | undefined): boolean {
   const labels = slice.metadata?.labels ?? {};
   if (labels[POLICY_NAME_LABEL] !== owner.name) return false;
-  if ((labels[GATEWAY_NAME_LABEL] ?? undefined) !== (gateway || undefined)) return false;
+  if (labels[GATEWAY_NAME_LABEL] !== (gateway ? gatewayLabelValue(gateway) : undefined)) return false;
   const refs = slice.metadata?.ownerReferences ?? [];
   return refs.length === 1 && refs[0]?.uid === owner.uid && refs[0]?.controller === true;
 }

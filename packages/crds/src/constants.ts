@@ -129,5 +129,24 @@ export const POLICY_NAME_LABEL = 'spidernet.io/policy-name';
  * watches only the slices of the gateways that list its node, with one label selector.
  */
 export const GATEWAY_NAME_LABEL = 'egressgateway.spidernet.io/gateway';
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * The value of {@link GATEWAY_NAME_LABEL} for a gateway: its name when that is a valid label
+ * value (at most 63 characters), else its first 50 characters and a hash of the whole name (a
+ * gateway name may be a 253-character DNS subdomain). The controller writes it, agents select by it.
+ *
+ * @example
+ * gatewayLabelValue('egw1'); // 'egw1'
+ */
+export function gatewayLabelValue(gateway: string): string {
+  if (LABEL_VALUE.test(gateway)) return gateway;
+  // FNV-1a, 32 bits: stable across processes and versions, no dependency.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < gateway.length; i++) h = Math.imul(h ^ gateway.charCodeAt(i), 0x01000193) >>> 0;
+  const prefix = gateway.slice(0, 50).replace(/[^A-Za-z0-9]+$/, '');
+  return `${prefix}-${h.toString(16).padStart(8, '0')}`;
+}
+
 /** Upstream's default `maxNumberEndpointPerSlice`: endpoints per slice before a new slice starts. */
 export const DEFAULT_MAX_ENDPOINTS_PER_SLICE = 100;

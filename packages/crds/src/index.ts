@@ -20,6 +20,7 @@ export {
   DRAINING_ANNOTATION,
   type EgressKind,
   GATEWAY_NAME_LABEL,
+  gatewayLabelValue,
   KINDS,
   type KindInfo,
   MARK_BASE,
