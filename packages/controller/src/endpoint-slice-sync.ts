@@ -241,9 +241,11 @@ export class EndpointSliceSync {
       };
       const signature = JSON.stringify([selection, owner.uid]);
       // The gateway named in the spec (admission writes the default there); else the one whose
-      // status serves the policy.
-      const gateway = p.spec?.egressGatewayName || statusGateway.get(key) || undefined;
+      // status serves the policy, and the last one seen while none does (during a failover an EIP
+      // is briefly placed nowhere): a label that came and went would take the slices away from
+      // the agents' watches and bring them back.
       const prev = this.known.get(key);
+      const gateway = p.spec?.egressGatewayName || statusGateway.get(key) || prev?.gateway;
       if (prev?.signature !== signature) {
         this.membership.setPolicy(key, selection as never);
         this.dirty.add(key);

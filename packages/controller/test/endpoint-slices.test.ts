@@ -1,6 +1,11 @@
 // Endpoint slices against the embedded API server: what the leader writes for the pods each
 // policy selects, batched (a manual clock holds the debounce), and removed with their policy.
-import type { EgressClusterPolicy, EgressEndpointSlice, EgressPolicy } from '@egressgateway/crds';
+import type {
+  EgressClusterPolicy,
+  EgressEndpointSlice,
+  EgressGateway,
+  EgressPolicy,
+} from '@egressgateway/crds';
 import { ManualClock } from '@egressgateway/election/testing';
 import {
   EGRESS_CLUSTER_ENDPOINT_SLICES,
@@ -69,6 +74,7 @@ describe('endpoint slices against the embedded API server', () => {
     let policies: Array<EgressPolicy & Obj>;
     let clusterPolicies: Array<EgressClusterPolicy & Obj>;
     let namespaces: Obj[];
+    let gateways: EgressGateway[];
     let metrics: ReturnType<typeof createControllerMetrics>;
     const writes = async () => {
       const m = await metrics.endpointSliceWrites.get();
@@ -86,6 +92,7 @@ describe('endpoint slices against the embedded API server', () => {
       policies = [];
       clusterPolicies = [];
       namespaces = [];
+      gateways = [];
       sync = new EndpointSliceSync({
         client: cluster.client,
         clock,
@@ -96,7 +103,7 @@ describe('endpoint slices against the embedded API server', () => {
         policies: () => policies,
         clusterPolicies: () => clusterPolicies,
         namespaces: () => namespaces,
-        gateways: () => [],
+        gateways: () => gateways,
       });
       sync.start();
       await sync.waitForSync();
@@ -232,6 +239,42 @@ describe('endpoint slices against the embedded API server', () => {
       sync.trigger();
       await flush();
       expect(await clusterSlices()).toEqual([]);
+    });
+
+    it('without egressGatewayName the gateway label comes from the status and stays while the EIP is placed nowhere', async () => {
+      policies.push(
+        await cluster.client.create<EgressPolicy & Obj>(EGRESS_POLICIES, {
+          metadata: { name: 'web', namespace: 'default' },
+          spec: { appliedTo: { podSelector: { matchLabels: { app: 'web' } } } },
+        } as never),
+      );
+      const placed = (node: string): EgressGateway => ({
+        metadata: { name: 'dflt' },
+        spec: { ippools: { ipv4: ['198.18.0.50'] }, nodeSelector: { selector: { matchLabels: {} } } },
+        status: {
+          nodeList: [
+            {
+              name: node,
+              eips: [{ ipv4: '198.18.0.50', policies: [{ name: 'web', namespace: 'default' }] }],
+            },
+          ],
+        },
+      });
+      gateways.push(placed('gw1'));
+      await createPod('w1', { app: 'web' }, 'n1', ['198.18.1.1']);
+      sync.lead(term.signal);
+      await eventually('pod cached', () => (sync.pods.list()[0]?.status?.podIPs ? true : undefined));
+      await flush();
+      const label = async () => (await slices())[0]?.metadata.labels?.['egressgateway.spidernet.io/gateway'];
+      expect(await label()).toBe('dflt');
+      gateways.length = 0; // mid-failover: no node holds the EIP
+      sync.trigger();
+      await flush();
+      expect(await label()).toBe('dflt');
+      gateways.push(placed('gw2'));
+      sync.trigger();
+      await flush();
+      expect(await writes()).toEqual({ 'EgressEndpointSlice create': 1 });
     });
 
     it('recreates a slice deleted behind its back, and a new leader adopts the slices it finds', async () => {
