@@ -100,6 +100,7 @@ export interface PolicySelection {
 
 interface CompiledPolicy {
   namespace: string | undefined;
+  matchLabels: Record<string, string> | undefined;
   matchesPod: (labels: Record<string, string> | undefined) => boolean;
   matchesNamespace: ((labels: Record<string, string> | undefined) => boolean) | undefined;
   members: Map<string, EgressEndpoint>;
@@ -118,6 +119,7 @@ function compile(sel: PolicySelection): CompiledPolicy {
   }
   return {
     namespace: sel.namespace,
+    matchLabels: (sel.podSelector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels,
     matchesPod,
     matchesNamespace: nss?.ok ? (l) => nss.value.matches(l) : undefined,
     members: new Map(),
@@ -138,6 +140,8 @@ function compile(sel: PolicySelection): CompiledPolicy {
 export class PolicyMembership {
   private readonly policies = new Map<string, CompiledPolicy>();
   private readonly pods = new Map<string, PodView>();
+  /** Pod keys by `label=value`: a policy's scan looks only at the pods with its rarest pair. */
+  private readonly byLabel = new Map<string, Set<string>>();
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
 
   /** Number of pods known. */
@@ -164,8 +168,9 @@ export class PolicyMembership {
   setPolicy(key: string, sel: PolicySelection): boolean {
     const before = this.policies.get(key)?.members;
     const p = compile(sel);
-    for (const [k, pod] of this.pods) {
-      const ep = this.select(p, pod);
+    for (const k of this.candidates(p)) {
+      const pod = this.pods.get(k);
+      const ep = pod && this.select(p, pod);
       if (ep) p.members.set(k, ep);
     }
     this.policies.set(key, p);
@@ -189,8 +194,9 @@ export class PolicyMembership {
     if (sameLabels(prev, labels)) return changed;
     for (const [key, p] of this.policies) {
       if (!p.matchesNamespace) continue;
-      for (const [k, pod] of this.pods) {
-        if ((pod.metadata?.namespace ?? '') !== namespace) continue;
+      for (const k of this.candidates(p)) {
+        const pod = this.pods.get(k);
+        if (!pod || (pod.metadata?.namespace ?? '') !== namespace) continue;
         if (this.apply(p, k, this.select(p, pod))) changed.add(key);
       }
     }
@@ -200,7 +206,17 @@ export class PolicyMembership {
   /** Adds or replaces a pod; returns the policies whose members changed. */
   upsertPod(pod: PodView): Set<string> {
     const k = podKey(pod.metadata?.namespace, pod.metadata?.name);
+    this.unindex(k);
     this.pods.set(k, pod);
+    for (const [l, v] of Object.entries(pod.metadata?.labels ?? {})) {
+      const pair = `${l}=${v}`;
+      let set = this.byLabel.get(pair);
+      if (!set) {
+        set = new Set();
+        this.byLabel.set(pair, set);
+      }
+      set.add(k);
+    }
     const changed = new Set<string>();
     for (const [key, p] of this.policies) if (this.apply(p, k, this.select(p, pod))) changed.add(key);
     return changed;
@@ -209,10 +225,31 @@ export class PolicyMembership {
   /** Removes a pod; returns the policies that selected it. */
   deletePod(namespace: string | undefined, name: string | undefined): Set<string> {
     const k = podKey(namespace, name);
+    this.unindex(k);
     this.pods.delete(k);
     const changed = new Set<string>();
     for (const [key, p] of this.policies) if (p.members.delete(k)) changed.add(key);
     return changed;
+  }
+
+  private unindex(k: string): void {
+    for (const [l, v] of Object.entries(this.pods.get(k)?.metadata?.labels ?? {})) {
+      const pair = `${l}=${v}`;
+      const set = this.byLabel.get(pair);
+      set?.delete(k);
+      if (set?.size === 0) this.byLabel.delete(pair);
+    }
+  }
+
+  /** The keys of the pods that may match: those with the selector's rarest matchLabels pair, or all. */
+  private candidates(p: CompiledPolicy): Iterable<string> {
+    let best: Set<string> | undefined;
+    for (const [l, v] of Object.entries(p.matchLabels ?? {})) {
+      const set = this.byLabel.get(`${l}=${v}`);
+      if (!set) return [];
+      if (!best || set.size < best.size) best = set;
+    }
+    return best ?? this.pods.keys();
   }
 
   private select(p: CompiledPolicy, pod: PodView): EgressEndpoint | undefined {

@@ -102,6 +102,7 @@ export class EndpointSliceSync {
   private readonly runner: Coalescer;
   private signal: AbortSignal | undefined;
   private timer: unknown;
+  private stopped = false;
 
   constructor(private readonly o: EndpointSliceSyncOptions) {
     this.runner = new Coalescer(() => this.run(), {
@@ -126,12 +127,15 @@ export class EndpointSliceSync {
       onAdd: (p) => touched(this.membership.upsertPod(p)),
       onUpdate: (_a, b) => touched(this.membership.upsertPod(b)),
       onDelete: (p) => touched(this.membership.deletePod(p.metadata?.namespace, p.metadata?.name)),
+      // A sync that ran before the caches were complete did nothing: run again once they are.
+      onSynced: () => this.trigger(),
     });
     const sliceEvents = (ref: ResourceRef) => ({
       selectors: { labelSelector: POLICY_NAME_LABEL },
       onAdd: (s: SliceObj) => this.sliceEvent(ref, s, false),
       onUpdate: (_a: SliceObj, b: SliceObj) => this.sliceEvent(ref, b, false),
       onDelete: (s: SliceObj) => this.sliceEvent(ref, s, true),
+      onSynced: () => this.trigger(),
     });
     this.slices = this.informerSet.add<SliceObj>(EGRESS_ENDPOINT_SLICES, sliceEvents(EGRESS_ENDPOINT_SLICES));
     this.clusterSlices = this.informerSet.add<SliceObj>(
@@ -155,8 +159,11 @@ export class EndpointSliceSync {
     return this.informerSet.waitForSync();
   }
 
-  /** Stops the informers. */
+  /** Stops the informers (and the debounce timer). */
   stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     return this.informerSet.stop();
   }
 
@@ -171,20 +178,16 @@ export class EndpointSliceSync {
       const k = sliceOwnerKey(s);
       if (k) this.dirty.add(k);
     }
-    signal.addEventListener(
-      'abort',
-      () => {
-        if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
-        this.timer = undefined;
-      },
-      { once: true },
-    );
     this.trigger();
   }
 
-  /** Asks for a sync after the debounce (policies, namespaces and gateways are compared then). */
+  /**
+   * Asks for a sync after the debounce: policies, namespaces and gateways are compared with the
+   * membership then, on every replica (a standby keeps it warm, so a new leader does not rescan
+   * every pod for every policy while failover waits); only the leader writes.
+   */
   trigger(): void {
-    if (!this.signal || this.signal.aborted || this.timer !== undefined) return;
+    if (this.stopped || this.timer !== undefined) return;
     this.timer = this.o.clock.setTimeout(() => {
       this.timer = undefined;
       this.runner.trigger();
@@ -324,10 +327,11 @@ export class EndpointSliceSync {
   }
 
   private async run(): Promise<void> {
-    const signal = this.signal;
-    if (!signal || signal.aborted || !this.synced()) return;
+    if (!this.synced()) return;
     const started = this.o.clock.now();
     this.refresh();
+    const signal = this.signal;
+    if (!signal || signal.aborted) return;
     const keys = [...this.dirty].sort();
     this.dirty.clear();
     if (keys.length === 0) return;

@@ -133,7 +133,14 @@ describe('endpoint slices against the embedded API server', () => {
         createPod('db', { app: 'db' }, 'n1', ['198.18.1.9']),
       ]);
       await eventually('pods cached', () => (sync.pods.list().length === 8 ? true : undefined));
-      expect(await slices()).toEqual([]); // not leading: nothing written
+      await eventually('pod addresses cached', () =>
+        sync.pods.list().filter((p) => p.status?.podIPs).length === 7 ? true : undefined,
+      );
+      // A standby keeps the membership warm (a new leader rescans nothing) and writes nothing.
+      sync.trigger();
+      await flush();
+      expect(sync.endpointsOf('default/web')).toBe(5);
+      expect(await slices()).toEqual([]);
       sync.lead(term.signal);
       await eventually('pod addresses cached', () =>
         sync.pods.list().filter((p) => p.status?.podIPs).length === 7 ? true : undefined,
