@@ -277,11 +277,12 @@ export class EgressController {
   }
 
   /**
-   * Resolves when every informer has listed once, the endpoint slices' (pods, slices) included;
-   * {@link synced}, which gates failover, does not wait for those.
+   * Resolves when every informer has listed once. The endpoint slices' own informers (Pods, the
+   * slice kinds) are not waited for: failover and admission must not wait for a cluster's pods,
+   * nor stop when the slice CRDs are missing (`endpointSlices.waitForSync()` waits for them).
    */
-  async waitForSync(): Promise<void> {
-    await Promise.all([this.informerSet.waitForSync(), this.endpointSlices.waitForSync()]);
+  waitForSync(): Promise<void> {
+    return this.informerSet.waitForSync();
   }
 
   /**

@@ -1,10 +1,12 @@
 // Endpoint slices against the embedded API server: what the leader writes for the pods each
 // policy selects, batched (a manual clock holds the debounce), and removed with their policy.
-import type {
-  EgressClusterPolicy,
-  EgressEndpointSlice,
-  EgressGateway,
-  EgressPolicy,
+import { startApiServer } from '@egressgateway/apiserver';
+import {
+  customResourceDefinitions,
+  type EgressClusterPolicy,
+  type EgressEndpointSlice,
+  type EgressGateway,
+  type EgressPolicy,
 } from '@egressgateway/crds';
 import { ManualClock } from '@egressgateway/election/testing';
 import {
@@ -12,10 +14,17 @@ import {
   EGRESS_CLUSTER_POLICIES,
   EGRESS_ENDPOINT_SLICES,
   EGRESS_POLICIES,
+  KubeClient,
   NAMESPACES,
   PODS,
 } from '@egressgateway/kube';
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EgressController } from '../src/controller.js';
 import { EndpointSliceSync } from '../src/endpoint-slice-sync.js';
@@ -323,6 +332,25 @@ describe('endpoint slices against the embedded API server', () => {
       term2.abort();
       await other.stop();
     });
+  });
+
+  it('without the slice CRDs (an upgrade that skipped them) the controller still syncs, so failover and admission run', async () => {
+    const server = await startApiServer({});
+    const kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfigYaml);
+    const objects = KubernetesObjectApi.makeApiClient(kc);
+    for (const crd of customResourceDefinitions())
+      if (!crd.spec.names.kind.endsWith('EndpointSlice')) await objects.create(crd as never);
+    const controller = new EgressController({ client: new KubeClient(kc), settings: testSettings() });
+    controller.start();
+    try {
+      await controller.waitForSync();
+      expect(controller.synced()).toBe(true);
+      expect(controller.endpointSlices.synced()).toBe(false);
+    } finally {
+      await controller.stop();
+      await server.close();
+    }
   });
 
   it('the controller keeps them while leading, and they go with their policy', async () => {
