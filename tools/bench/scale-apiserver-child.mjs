@@ -36,6 +36,10 @@ ServerResponse.prototype.end = function (chunk, ...rest) {
 const server = await startApiServer({
   port: 0,
   bookmarkIntervalMs: 5000,
+  // One TCP connection per watch (client-node speaks HTTP/1.1): 100 agents with 7-9 watches each,
+  // the controller's and the driver's keep-alive sockets pass the server's default of 1,000, and a
+  // connection over the limit is dropped (the driver saw ECONNRESET / socket hang up).
+  maxConnections: 5000,
   onRequest: (r) => {
     const key = `${r.verb} ${r.resource ?? 'non-resource'}${r.subresource ? `/${r.subresource}` : ''}`;
     counters.requests[key] = (counters.requests[key] ?? 0) + 1;

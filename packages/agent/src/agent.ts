@@ -44,6 +44,7 @@ import { Handover } from './handover.js';
 import { Heartbeater } from './heartbeater.js';
 import { EgressLinkGuard, type EgressLinkWatcher } from './link-guard.js';
 import type { AgentMetrics } from './metrics.js';
+import { GatewaySliceSources } from './slice-sources.js';
 
 export type { Binder } from './binder.js';
 
@@ -113,6 +114,8 @@ export class EgressAgent {
   readonly pods: Informer<PodLike & Obj>;
   readonly namespaces: Informer<Obj>;
   readonly clusterInfo: Informer<EgressClusterInfo & Obj>;
+  /** On a gateway node, the endpoint slices of its gateways' policies (SNAT sources on every node). */
+  readonly sliceSources: GatewaySliceSources;
 
   private readonly log: Logger;
   private readonly informerSet: InformerSet;
@@ -133,7 +136,21 @@ export class EgressAgent {
     const log = (options.logger ?? silentLogger).child({ component: 'agent', node: s.nodeName });
     this.log = log;
     const { client, metrics, binder } = options;
-    this.informerSet = new InformerSet(client, { clock, logger: log, onChange: () => this.scheduleApply() });
+    this.informerSet = new InformerSet(client, {
+      clock,
+      logger: log,
+      onChange: () => {
+        this.sliceSources.update(this.freshGateways.list());
+        this.scheduleApply();
+      },
+    });
+    this.sliceSources = new GatewaySliceSources({
+      client,
+      nodeName: s.nodeName,
+      clock,
+      log,
+      onChange: () => this.scheduleApply(),
+    });
     const make = <T extends Obj>(ref: ResourceRef) => this.informerSet.add<T>(ref);
     // Heartbeats (ours and other gateway nodes'), phases and marks of draining change nothing in the datapath.
     this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
@@ -142,11 +159,13 @@ export class EgressAgent {
     this.gateways = make(EGRESS_GATEWAYS);
     this.policies = make(EGRESS_POLICIES);
     this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);
-    // Every pod of the cluster is cached: only the fields the rules read, and only changes to those
-    // recompute the datapath.
+    // Only this node's pods (to steer): the sources other nodes send here for SNAT come from the
+    // endpoint slices (sliceSources). Only the fields the rules read are cached, and only changes
+    // to those recompute the datapath.
     this.pods = this.informerSet.add<PodLike & Obj>(PODS, {
       transform: (p) => podView(p) as PodLike & Obj,
       notifyWhen: podViewChanged,
+      selectors: { fieldSelector: `spec.nodeName=${s.nodeName}` },
     });
     this.namespaces = make(NAMESPACES);
     this.clusterInfo = make(EGRESS_CLUSTER_INFOS);
@@ -249,9 +268,9 @@ export class EgressAgent {
     return this.heartbeater.acks;
   }
 
-  /** True once every informer listed. */
+  /** True once every informer listed (on a gateway node, its gateways' endpoint slices too). */
   synced(): boolean {
-    return this.informerSet.synced();
+    return this.informerSet.synced() && this.sliceSources.synced();
   }
 
   /** True while the agent holds no EIPs because it has no recent acknowledged heartbeat. */
@@ -326,6 +345,7 @@ export class EgressAgent {
       clusterPolicies: this.clusterPolicies.list(),
       pods: this.pods.list(),
       namespaceLabels,
+      policyAddresses: (key) => this.sliceSources.addresses(key),
       bypassDestinations: clusterBypass(this.clusterInfo.get(CLUSTER_INFO_NAME)),
       // Draining releases the binding first (break before make): the new holder binds only after
       // the controller moved the EIP, so two nodes never answer for it.
@@ -359,7 +379,7 @@ export class EgressAgent {
     await this.heartbeatLoop;
     await this.applier.whenApplied();
     await this.options.binder.withdrawAll();
-    await this.informerSet.stop();
+    await Promise.all([this.informerSet.stop(), this.sliceSources.stop()]);
     this.log.info({}, 'agent stopped: datapath withdrawn');
   }
 }

@@ -125,7 +125,13 @@ export interface AgentView {
   gateways: readonly EgressGateway[];
   policies: readonly EgressPolicy[];
   clusterPolicies: readonly EgressClusterPolicy[];
+  /** This node's pods (the agent watches no other); with no `policyAddresses`, every pod. */
   pods: readonly PodLike[];
+  /**
+   * The addresses of the pods a policy (`namespace/name` or `name`) selects on every node, from
+   * its endpoint slices: the sources a gateway node SNATs. Without it they come from `pods`.
+   */
+  policyAddresses?: ((policyKey: string) => readonly string[]) | undefined;
   /** Labels per namespace (for EgressClusterPolicy namespaceSelector). */
   namespaceLabels: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** In-cluster destinations never steered. */
@@ -259,6 +265,7 @@ function sourcesOf(
   index: PodIndex,
   p: EgressPolicy | EgressClusterPolicy,
   namespaced: boolean,
+  key: string,
 ): PolicySources {
   const appliedTo = p.spec?.appliedTo;
   const subnets = appliedTo?.podSubnet ?? [];
@@ -286,6 +293,13 @@ function sourcesOf(
     all.push(...ips);
     if (pod.spec?.nodeName === view.nodeName) local.push(...ips);
   }
+  // The slices lag a pod by the controller's debounce and a write: this node's own pods are SNATed
+  // from its pod cache at once, everything else as the slices say.
+  if (view.policyAddresses)
+    return {
+      all: [...new Set([...local, ...view.policyAddresses(key).filter((ip) => parseIp(ip).ok)])].sort(),
+      local: local.sort(),
+    };
   return { all: all.sort(), local: local.sort() };
 }
 
@@ -353,7 +367,7 @@ export function desiredNodeState(view: AgentView): NodeDatapathState {
     );
     const h = held.get(key);
     if (!h) continue;
-    const sources = sourcesOf(view, index, p, namespaced);
+    const sources = sourcesOf(view, index, p, namespaced, key);
     const dest = p.spec?.destSubnet?.length ? p.spec.destSubnet : 'all';
     // Every node of the gateway SNATs the policy's traffic, not only the holder: when the EIP
     // moves, workers may switch their steering a few ms before the new holder sees the same

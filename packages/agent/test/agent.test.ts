@@ -194,6 +194,8 @@ describe('agent against the embedded API server and a live controller', () => {
     const mark = Number.parseInt(controller.tunnels.get(h)?.status?.mark ?? '', 16);
     await eventually('worker steering', () => node('wk').binder.current?.steering[0]?.mark === mark);
     expect(node('wk').binder.current?.steering[0]?.sources).toEqual(['198.19.1.2']);
+    // The holder learns of the worker's pod from the controller's endpoint slice, a write later.
+    await eventually('holder SNAT', () => node(h).binder.current?.snat.length === 1);
     expect(node(h).binder.current?.snat).toEqual([
       { id: 'default/p1', sources: ['198.19.1.2'], destinations: ['203.0.113.0/24'], eip: EIP },
     ]);

@@ -1,5 +1,6 @@
 import {
   CLUSTER_INFO_NAME,
+  DEFAULT_MAX_ENDPOINTS_PER_SLICE,
   DRAINING_ANNOTATION,
   type EgressClusterInfo,
   type EgressClusterPolicy,
@@ -30,6 +31,7 @@ import {
 } from '@egressgateway/kube';
 import { TunnelAllocator } from './allocator.js';
 import { ClusterInfoSync } from './cluster-info.js';
+import { EndpointSliceSync } from './endpoint-slice-sync.js';
 import { HeartbeatObserver, isHeartbeatOnlyChange } from './heartbeats.js';
 import type { ControllerMetrics } from './metrics.js';
 import { nodeView, nodeViewChanged } from './nodes.js';
@@ -77,6 +79,11 @@ export interface ControllerOptions {
   gatewayFailover?: boolean;
   /** EgressClusterInfo re-detection period (Calico IPPools, ServiceCIDRs are listed, not watched; default 60 s). */
   clusterInfoResyncMs?: number;
+  /**
+   * Endpoint slices ({@link EndpointSliceSync}): endpoints per slice (upstream's
+   * `maxNumberEndpointPerSlice`, default 100) and how long changes are batched (default 100 ms).
+   */
+  endpointSlices?: { maxPerSlice?: number; debounceMs?: number };
 }
 
 /**
@@ -112,6 +119,8 @@ export class EgressController {
   private readonly transitions: TransitionLogger;
   private readonly loop: ReconcileLoop;
   private readonly clusterInfo: ClusterInfoSync;
+  /** Keeps every policy's endpoint slices (pods and slices are watched on every replica). */
+  readonly endpointSlices: EndpointSliceSync;
 
   constructor(private readonly options: ControllerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -195,6 +204,20 @@ export class EgressController {
       resyncMs: options.clusterInfoResyncMs,
     });
 
+    this.endpointSlices = new EndpointSliceSync({
+      client: options.client,
+      clock: this.clock,
+      log: this.log.child({ component: 'endpoint-slices' }),
+      metrics: options.metrics,
+      watchdogMs: options.watchdogMs,
+      maxPerSlice: options.endpointSlices?.maxPerSlice ?? DEFAULT_MAX_ENDPOINTS_PER_SLICE,
+      debounceMs: options.endpointSlices?.debounceMs,
+      policies: () => this.policies.list(),
+      clusterPolicies: () => this.clusterPolicies.list(),
+      namespaces: () => this.namespaces.list(),
+      gateways: () => this.gateways.list(),
+    });
+
     this.writes = new WriteLog(this.clock);
     this.own = {
       tunnels: new OwnWrites(this.tunnels),
@@ -247,6 +270,7 @@ export class EgressController {
   /** Starts the informers (every replica keeps them warm). */
   start(): void {
     this.informerSet.start();
+    this.endpointSlices.start();
   }
 
   /** True when every informer has listed once. */
@@ -254,7 +278,11 @@ export class EgressController {
     return this.informerSet.synced();
   }
 
-  /** Resolves when every informer has listed once. */
+  /**
+   * Resolves when every informer has listed once. The endpoint slices' own informers (Pods, the
+   * slice kinds) are not waited for: failover and admission must not wait for a cluster's pods,
+   * nor stop when the slice CRDs are missing (`endpointSlices.waitForSync()` waits for them).
+   */
   waitForSync(): Promise<void> {
     return this.informerSet.waitForSync();
   }
@@ -268,21 +296,24 @@ export class EgressController {
     this.options.metrics?.leader.set(1);
     this.log.info({}, 'leading: reconciling');
     this.clusterInfo.lead(signal);
+    this.endpointSlices.lead(signal);
     await this.loop.run(signal);
     this.options.metrics?.leader.set(0);
     await this.loop.whenIdle();
     await this.clusterInfo.whenIdle();
+    await this.endpointSlices.whenIdle();
     this.log.info({ reason: String(signal.reason ?? '') }, 'stopped leading: no more writes');
   }
 
   /** Stops the informers. */
-  stop(): Promise<void> {
-    return this.informerSet.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.informerSet.stop(), this.endpointSlices.stop()]);
   }
 
-  /** Asks for a reconcile soon (coalesced). */
+  /** Asks for a reconcile soon (coalesced), and for an endpoint slice sync after its debounce. */
   trigger(): void {
     this.loop.trigger();
+    this.endpointSlices.trigger();
   }
 
   /**

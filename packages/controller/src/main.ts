@@ -77,6 +77,7 @@ export async function main(options: MainOptions): Promise<RunningController> {
     metrics,
     events,
     gatewayFailover: s.gatewayFailover,
+    endpointSlices: { maxPerSlice: s.maxNumberEndpointPerSlice },
   });
   controller.start();
   let webhook: AdmissionWebhook | undefined;

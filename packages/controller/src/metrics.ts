@@ -71,6 +71,23 @@ export function createControllerMetrics(registry = new Registry()) {
       labelNames: ['certificate'],
       registers: [registry],
     }),
+    endpointSliceWrites: new Counter({
+      name: 'egw_endpoint_slice_writes_total',
+      help: 'endpoint slice writes, by kind (EgressEndpointSlice, EgressClusterEndpointSlice) and operation (create, update, delete)',
+      labelNames: ['kind', 'op'],
+      registers: [registry],
+    }),
+    endpointSliceSyncDuration: new Histogram({
+      name: 'egw_endpoint_slice_sync_seconds',
+      help: 'one endpoint slice sync: every policy that changed since the last, planned and written',
+      buckets: seconds,
+      registers: [registry],
+    }),
+    endpointSlicePending: new Gauge({
+      name: 'egw_endpoint_slice_pending_policies',
+      help: 'policies whose endpoint slices wait for the next sync',
+      registers: [registry],
+    }),
     apiErrors: new Counter({
       name: 'egw_controller_api_errors_total',
       help: 'failed API calls, by operation and HTTP status',

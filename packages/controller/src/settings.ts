@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_ENDPOINTS_PER_SLICE } from '@egressgateway/crds';
 import { DEFAULT_TIMING, type TimingWarning, validateTiming } from '@egressgateway/failover';
 import {
   COMMON_OPTIONS,
@@ -30,6 +31,16 @@ export const CONTROLLER_OPTIONS = {
     parse: parsers.secondsToMs,
     default: DEFAULT_TIMING.tunnelMonitorPeriod * 1000,
     placeholder: '<seconds>',
+  }),
+  maxNumberEndpointPerSlice: option({
+    key: 'maxNumberEndpointPerSlice',
+    flag: '--max-endpoints-per-slice',
+    env: 'EGW_MAX_ENDPOINTS_PER_SLICE',
+    description:
+      "pods per EgressEndpointSlice / EgressClusterEndpointSlice before another slice starts (upstream's maxNumberEndpointPerSlice)",
+    parse: parsers.positiveInt,
+    default: DEFAULT_MAX_ENDPOINTS_PER_SLICE,
+    placeholder: '<n>',
   }),
   gatewayFailover: option({
     key: 'gatewayFailover',

@@ -5,13 +5,18 @@ export const API_VERSION = 'v1beta1';
 /** `apiVersion` field value of every egress gateway object. */
 export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}` as const;
 
-/** The five kinds of the API. */
+/**
+ * The kinds of the API: the five users write or read, and the two endpoint slice kinds the
+ * controller writes for the agents.
+ */
 export type EgressKind =
   | 'EgressGateway'
   | 'EgressTunnel'
   | 'EgressPolicy'
   | 'EgressClusterPolicy'
-  | 'EgressClusterInfo';
+  | 'EgressClusterInfo'
+  | 'EgressEndpointSlice'
+  | 'EgressClusterEndpointSlice';
 
 /** Names, scope and short names of one kind, as the CRD declares them. */
 export interface KindInfo {
@@ -65,6 +70,22 @@ export const KINDS: Readonly<Record<EgressKind, KindInfo>> = {
     shortNames: ['egci'],
     scope: 'Cluster',
   },
+  EgressEndpointSlice: {
+    kind: 'EgressEndpointSlice',
+    listKind: 'EgressEndpointSliceList',
+    plural: 'egressendpointslices',
+    singular: 'egressendpointslice',
+    shortNames: ['egep'],
+    scope: 'Namespaced',
+  },
+  EgressClusterEndpointSlice: {
+    kind: 'EgressClusterEndpointSlice',
+    listKind: 'EgressClusterEndpointSliceList',
+    plural: 'egressclusterendpointslices',
+    singular: 'egressclusterendpointslice',
+    shortNames: ['egcep'],
+    scope: 'Cluster',
+  },
 };
 
 /** Phases of an EgressTunnel, as upstream writes them. */
@@ -97,3 +118,35 @@ export const CLUSTER_INFO_NAME = 'default';
  * removes it when it starts. Value: the RFC 3339 time the drain began.
  */
 export const DRAINING_ANNOTATION = 'egressgateway.spidernet.io/draining';
+
+/**
+ * Label on every EgressEndpointSlice and EgressClusterEndpointSlice naming its policy (upstream's
+ * key; the slice's namespace, for an EgressEndpointSlice, is the policy's).
+ */
+export const POLICY_NAME_LABEL = 'spidernet.io/policy-name';
+/**
+ * Label on every endpoint slice naming the gateway of its policy (ours, not upstream's): an agent
+ * watches only the slices of the gateways that list its node, with one label selector.
+ */
+export const GATEWAY_NAME_LABEL = 'egressgateway.spidernet.io/gateway';
+const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/**
+ * The value of {@link GATEWAY_NAME_LABEL} for a gateway: its name when that is a valid label
+ * value (at most 63 characters), else its first 50 characters and a hash of the whole name (a
+ * gateway name may be a 253-character DNS subdomain). The controller writes it, agents select by it.
+ *
+ * @example
+ * gatewayLabelValue('egw1'); // 'egw1'
+ */
+export function gatewayLabelValue(gateway: string): string {
+  if (LABEL_VALUE.test(gateway)) return gateway;
+  // FNV-1a, 32 bits: stable across processes and versions, no dependency.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < gateway.length; i++) h = Math.imul(h ^ gateway.charCodeAt(i), 0x01000193) >>> 0;
+  const prefix = gateway.slice(0, 50).replace(/[^A-Za-z0-9]+$/, '');
+  return `${prefix}-${h.toString(16).padStart(8, '0')}`;
+}
+
+/** Upstream's default `maxNumberEndpointPerSlice`: endpoints per slice before a new slice starts. */
+export const DEFAULT_MAX_ENDPOINTS_PER_SLICE = 100;

@@ -21,6 +21,8 @@ describe('generated CRDs carry upstream schema details', () => {
     ['EgressPolicy', 'egresspolicy'],
     ['EgressClusterPolicy', 'egressclusterpolicy'],
     ['EgressClusterInfo', 'egressclusterinfo'],
+    ['EgressEndpointSlice', 'egressendpointslice'],
+    ['EgressClusterEndpointSlice', 'egressclusterendpointslice'],
   ] as const)('%s has category %s (upstream names.categories)', (kind, category) => {
     expect(customResourceDefinition(kind).spec.names.categories).toEqual([category]);
   });

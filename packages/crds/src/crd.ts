@@ -51,6 +51,8 @@ export const PRINTER_COLUMNS: Readonly<Record<EgressKind, readonly PrinterColumn
     col('egressTunnel', '.status.node'),
   ],
   EgressClusterInfo: [],
+  EgressEndpointSlice: [],
+  EgressClusterEndpointSlice: [],
 };
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -154,7 +156,7 @@ export function customResourceDefinition(kind: EgressKind): CustomResourceDefini
   };
 }
 
-/** The CRDs of all five kinds, in a stable order. */
+/** The CRDs of all seven kinds, in a stable order. */
 export function customResourceDefinitions(): CustomResourceDefinition[] {
   return (Object.keys(KINDS) as EgressKind[]).map(customResourceDefinition);
 }

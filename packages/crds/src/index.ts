@@ -16,12 +16,16 @@ export {
   API_GROUP_VERSION,
   API_VERSION,
   CLUSTER_INFO_NAME,
+  DEFAULT_MAX_ENDPOINTS_PER_SLICE,
   DRAINING_ANNOTATION,
   type EgressKind,
+  GATEWAY_NAME_LABEL,
+  gatewayLabelValue,
   KINDS,
   type KindInfo,
   MARK_BASE,
   NAMESPACE_DEFAULT_GATEWAY_LABEL,
+  POLICY_NAME_LABEL,
   TUNNEL_PHASES,
   type TunnelPhase,
 } from './constants.js';
@@ -43,10 +47,16 @@ export {
 export { computeIpUsage, type IpUsage } from './ip-usage.js';
 export { apiReferenceMarkdown } from './reference.js';
 export {
+  type EgressClusterEndpointSlice,
+  EgressClusterEndpointSliceSchema,
   type EgressClusterInfo,
   EgressClusterInfoSchema,
   type EgressClusterPolicy,
   EgressClusterPolicySchema,
+  type EgressEndpoint,
+  EgressEndpointSchema,
+  type EgressEndpointSlice,
+  EgressEndpointSliceSchema,
   type EgressGateway,
   EgressGatewaySchema,
   type EgressGatewaySpec,

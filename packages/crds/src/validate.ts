@@ -16,21 +16,25 @@ import { joinPath, type ValidationError, type ValidationResult } from './errors.
 import { dnsSubdomainError } from './names.js';
 import { schemaChecker } from './schema-errors.js';
 import {
+  type EgressClusterEndpointSlice,
   type EgressClusterInfo,
   type EgressClusterPolicy,
+  type EgressEndpointSlice,
   type EgressGateway,
   type EgressPolicy,
   type EgressTunnel,
   SCHEMAS,
 } from './schemas/index.js';
 
-/** Any object of the five kinds. */
+/** Any object of the seven kinds. */
 export type EgressObject =
   | EgressGateway
   | EgressTunnel
   | EgressPolicy
   | EgressClusterPolicy
-  | EgressClusterInfo;
+  | EgressClusterInfo
+  | EgressEndpointSlice
+  | EgressClusterEndpointSlice;
 
 const checkers = Object.fromEntries(
   (Object.keys(SCHEMAS) as EgressKind[]).map((k) => [k, schemaChecker(SCHEMAS[k])]),
@@ -40,7 +44,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** True when `kind` names one of the five kinds of this API. */
+/** True when `kind` names one of the seven kinds of this API. */
 export function isEgressKind(kind: unknown): kind is EgressKind {
   return typeof kind === 'string' && Object.hasOwn(KINDS, kind);
 }
@@ -267,8 +271,24 @@ function clusterInfoErrors(ci: EgressClusterInfo): ValidationError[] {
   return out;
 }
 
+function endpointSliceErrors(slice: EgressEndpointSlice): ValidationError[] {
+  const out: ValidationError[] = [];
+  (slice.endpoints ?? []).forEach((ep, i) => {
+    for (const [field, family] of [
+      ['ipv4', 4],
+      ['ipv6', 6],
+    ] as const) {
+      (ep[field] ?? []).forEach((ip, j) => {
+        const e = addressError(ip, family);
+        if (e) out.push({ path: `endpoints[${i}].${field}[${j}]`, message: e });
+      });
+    }
+  });
+  return out;
+}
+
 /**
- * Validates one object of any of the five kinds: the schema (types, required fields, enums,
+ * Validates one object of any of the seven kinds: the schema (types, required fields, enums,
  * unknown fields) and the single-object rules users get wrong (addresses of the wrong family,
  * malformed ranges, default EIP outside its pool, duplicate pool addresses, unequal dual-stack
  * pools, label syntax, podSelector xor podSubnet, useNodeIP with an explicit IP).
@@ -312,6 +332,10 @@ export function validateResource(obj: unknown): ValidationResult<EgressObject> {
       break;
     case 'EgressClusterInfo':
       errors.push(...clusterInfoErrors(value as EgressClusterInfo));
+      break;
+    case 'EgressEndpointSlice':
+    case 'EgressClusterEndpointSlice':
+      errors.push(...endpointSliceErrors(value as EgressEndpointSlice));
       break;
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value };

@@ -34,6 +34,8 @@ describe('CRDs', () => {
       EgressPolicy: ['Namespaced', 'egp'],
       EgressClusterPolicy: ['Cluster', 'egcp'],
       EgressClusterInfo: ['Cluster', 'egci'],
+      EgressEndpointSlice: ['Namespaced', 'egep'],
+      EgressClusterEndpointSlice: ['Cluster', 'egcep'],
     };
     for (const [kind, [scope, short]] of Object.entries(expected)) {
       const crd = customResourceDefinition(kind as EgressKind);

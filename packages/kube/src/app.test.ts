@@ -63,7 +63,6 @@ describe('loadAppSettings', () => {
       'clusterCIDR.extraCidr',
       'datapathMode',
       'iptables.backendMode',
-      'maxNumberEndpointPerSlice',
     ]);
     expect((notApplied?.fields.reasons as Record<string, string> | undefined)?.datapathMode).toBe(
       'not applicable: the datapath is nftables only',

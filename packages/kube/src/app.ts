@@ -216,6 +216,7 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'metricsAddress',
   // controller
   'tunnelMonitorPeriod',
+  'maxNumberEndpointPerSlice',
   'gatewayFailover',
   'rebalance',
   'detection',

@@ -33,7 +33,6 @@ const DEFAULT_NOT_APPLIED = [
   'clusterCIDR.extraCidr',
   'datapathMode',
   'iptables.backendMode',
-  'maxNumberEndpointPerSlice',
 ];
 /** Its default also has failover off (node-ready mode): applied (our gatewayFailover), not named. */
 const DEFAULT_CONF_NOT_APPLIED = [...DEFAULT_NOT_APPLIED].sort((a, b) => a.localeCompare(b));
@@ -55,6 +54,7 @@ describe("upstream's conf.yml (helm template of its default values)", () => {
     ['tunnelVni', 100, 'vxlan.id'],
     // enable: false is upstream's node-ready mode, our controller's gatewayFailover false.
     ['gatewayFailover', false, 'gatewayFailover.enable'],
+    ['maxNumberEndpointPerSlice', 100, 'maxNumberEndpointPerSlice'],
   ])('maps to %s = %j (from %s)', (key, value, origin) => {
     expect(f.values[key]).toEqual(value);
     expect(f.origins[key]).toBe(origin);
@@ -64,6 +64,7 @@ describe("upstream's conf.yml (helm template of its default values)", () => {
     expect(Object.keys(f.values).sort()).toEqual([
       'eipEvictionTimeout',
       'gatewayFailover',
+      'maxNumberEndpointPerSlice',
       'tunnelDevice',
       'tunnelIpv4Cidr',
       'tunnelIpv6Cidr',
@@ -120,6 +121,7 @@ describe('a values file with the tree under feature:', () => {
       fenceMargin: 0.5,
       detection: 'deadline',
       gatewayFailover: true,
+      maxNumberEndpointPerSlice: 100,
     });
     expect(f.gatewayFailoverOff).toBe(false);
   });

@@ -102,9 +102,7 @@ export const UPSTREAM_CONFIG: Readonly<Record<string, UpstreamKey>> = {
   'clusterCIDR.autoDetect.clusterIP': { notApplied: clusterInfo },
   'clusterCIDR.autoDetect.nodeIP': { notApplied: clusterInfo },
   'clusterCIDR.extraCidr': { notApplied: clusterInfo },
-  maxNumberEndpointPerSlice: {
-    notApplied: { kind: 'not applicable', why: 'no EgressEndpointSlices: the agent watches pods' },
-  },
+  maxNumberEndpointPerSlice: { to: 'maxNumberEndpointPerSlice' },
   mark: {
     notApplied: { kind: 'no equivalent yet', why: 'the mark range is fixed at 0x26000000' },
     inert: (v) => String(v).toLowerCase() === '0x26000000',

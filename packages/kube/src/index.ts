@@ -69,8 +69,10 @@ export { loadKubeConfig } from './kubeconfig.js';
 export { createLogger, type Logger, type LogOptions, silentLogger } from './logger.js';
 export { type ObjectCache, OwnWrites } from './own-writes.js';
 export {
+  EGRESS_CLUSTER_ENDPOINT_SLICES,
   EGRESS_CLUSTER_INFOS,
   EGRESS_CLUSTER_POLICIES,
+  EGRESS_ENDPOINT_SLICES,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
   EGRESS_TUNNELS,

@@ -1,4 +1,4 @@
-import type { KubeClient } from './client.js';
+import type { KubeClient, WatchOptions } from './client.js';
 import type { Clock } from './clock.js';
 import type { KubeApiError } from './errors.js';
 import { Informer, type KubeObject } from './informer.js';
@@ -32,6 +32,8 @@ export interface InformerExtras<T> {
   onError?(err: KubeApiError, action: 'relist' | 'retry'): void;
   /** After every complete list (the first sync and each relist), before `onChange`. */
   onSynced?(): void;
+  /** Label and field selectors of the list and watch (e.g. `spec.nodeName=<node>` for pods). */
+  selectors?: Pick<WatchOptions, 'labelSelector' | 'fieldSelector'>;
 }
 
 /**
@@ -62,7 +64,7 @@ export class InformerSet {
   add<T extends KubeObject>(ref: ResourceRef, extra: InformerExtras<T> = {}): Informer<T> {
     const changed = this.options.onChange;
     const inf = new Informer<T>(
-      this.client.listWatch<T>(ref),
+      this.client.listWatch<T>(ref, extra.selectors ?? {}),
       {
         name: ref.plural,
         ...(this.options.clock ? { clock: this.options.clock } : {}),

@@ -42,6 +42,17 @@ class FakeApi implements ListWatch<Obj> {
 
 const tick = () => vi.advanceTimersByTimeAsync(0);
 
+/** Its list answers only when the test releases it. */
+class SlowListApi extends FakeApi {
+  release: () => void = () => undefined;
+  override async list(): Promise<ListResult<Obj>> {
+    await new Promise<void>((r) => {
+      this.release = r;
+    });
+    return super.list();
+  }
+}
+
 describe('Informer', () => {
   let api: FakeApi;
   const events: string[] = [];
@@ -256,5 +267,21 @@ describe('Informer', () => {
     expect(s?.signal.aborted).toBe(true);
     await vi.advanceTimersByTimeAsync(120_000);
     expect(api.watchCalls).toHaveLength(1);
+  });
+  it('stopped while its list is in flight, it opens no watch and stops once the list returns', async () => {
+    const slow = new SlowListApi();
+    slow.lists.push(() => ({ items: [obj('a', 1)], resourceVersion: '1' }));
+    const inf = new Informer(slow, { name: 'slow' }, handlers);
+    inf.start();
+    await tick();
+    let stopped = false;
+    const stopping = inf.stop().then(() => {
+      stopped = true;
+    });
+    slow.release();
+    await tick();
+    await stopping;
+    expect(stopped).toBe(true);
+    expect(slow.watchCalls).toEqual([]);
   });
 });

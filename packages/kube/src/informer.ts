@@ -181,6 +181,8 @@ export class Informer<T extends KubeObject> {
           await this.relist(signal);
           attempt = 0;
         }
+        // Stopped while the list was in flight: a watch opened now would never see the abort.
+        if (signal.aborted) break;
         await this.watchOnce(signal);
         if (this.delivered) attempt = 0;
       } catch (err) {

@@ -27,6 +27,10 @@ export const EGRESS_POLICIES = egress('EgressPolicy');
 export const EGRESS_CLUSTER_POLICIES = egress('EgressClusterPolicy');
 /** EgressClusterInfos. */
 export const EGRESS_CLUSTER_INFOS = egress('EgressClusterInfo');
+/** EgressEndpointSlices (namespaced; the controller writes them per EgressPolicy). */
+export const EGRESS_ENDPOINT_SLICES = egress('EgressEndpointSlice');
+/** EgressClusterEndpointSlices (the controller writes them per EgressClusterPolicy). */
+export const EGRESS_CLUSTER_ENDPOINT_SLICES = egress('EgressClusterEndpointSlice');
 /** core/v1 Nodes. */
 export const NODES: ResourceRef = {
   group: '',

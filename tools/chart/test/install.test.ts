@@ -39,8 +39,10 @@ describe('helm install, upgrade, uninstall against the embedded API server', () 
     await run(['install', 'egw', chartDir, '--namespace', NS, '--create-namespace']);
     const crds = await get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
     expect(crds.body.items.map((c: any) => c.metadata.name).sort()).toEqual([
+      'egressclusterendpointslices.egressgateway.spidernet.io',
       'egressclusterinfos.egressgateway.spidernet.io',
       'egressclusterpolicies.egressgateway.spidernet.io',
+      'egressendpointslices.egressgateway.spidernet.io',
       'egressgateways.egressgateway.spidernet.io',
       'egresspolicies.egressgateway.spidernet.io',
       'egresstunnels.egressgateway.spidernet.io',
@@ -101,6 +103,6 @@ describe('helm install, upgrade, uninstall against the embedded API server', () 
     ])
       expect((await get(path)).status, path).toBe(404);
     expect((await get(`/api/v1/namespaces/${NS}/secrets?labelSelector=owner%3Dhelm`)).body.items).toEqual([]);
-    expect((await get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).body.items.length).toBe(5);
+    expect((await get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions')).body.items.length).toBe(7);
   });
 });

@@ -1,12 +1,21 @@
 import type { TSchema } from 'typebox';
 import type { EgressKind } from '../constants.js';
 import { EgressClusterInfoSchema } from './egress-cluster-info.js';
+import { EgressClusterEndpointSliceSchema, EgressEndpointSliceSchema } from './egress-endpoint-slice.js';
 import { EgressGatewaySchema } from './egress-gateway.js';
 import { EgressClusterPolicySchema, EgressPolicySchema } from './egress-policy.js';
 import { EgressTunnelSchema } from './egress-tunnel.js';
 
 export type { ObjectMeta } from './common.js';
 export { type EgressClusterInfo, EgressClusterInfoSchema } from './egress-cluster-info.js';
+export {
+  type EgressClusterEndpointSlice,
+  EgressClusterEndpointSliceSchema,
+  type EgressEndpoint,
+  EgressEndpointSchema,
+  type EgressEndpointSlice,
+  EgressEndpointSliceSchema,
+} from './egress-endpoint-slice.js';
 export {
   type EgressGateway,
   EgressGatewaySchema,
@@ -32,4 +41,6 @@ export const SCHEMAS: Readonly<Record<EgressKind, TSchema>> = {
   EgressPolicy: EgressPolicySchema,
   EgressClusterPolicy: EgressClusterPolicySchema,
   EgressClusterInfo: EgressClusterInfoSchema,
+  EgressEndpointSlice: EgressEndpointSliceSchema,
+  EgressClusterEndpointSlice: EgressClusterEndpointSliceSchema,
 };
