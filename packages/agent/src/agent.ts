@@ -23,6 +23,8 @@ import {
   NAMESPACES,
   OwnWrites,
   PODS,
+  podView,
+  podViewChanged,
   type ResourceRef,
   silentLogger,
   systemClock,
@@ -34,8 +36,6 @@ import {
   clusterBypass,
   desiredNodeState,
   type PodLike,
-  podView,
-  podViewChanged,
   type TunnelDeviceSettings,
   tunnelViewChanged,
 } from './desired.js';

@@ -1,15 +1,8 @@
 import type { EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import { validateState } from '@egressgateway/datapath';
+import { podView } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
-import {
-  type AgentView,
-  clusterBypass,
-  desiredNodeState,
-  markTables,
-  type PodLike,
-  podView,
-  podViewChanged,
-} from './desired.js';
+import { type AgentView, clusterBypass, desiredNodeState, markTables, type PodLike } from './desired.js';
 
 const tunnel = (name: string, i: number, mark: string): EgressTunnel => ({
   apiVersion: 'egressgateway.spidernet.io/v1beta1',
@@ -200,7 +193,7 @@ describe('desiredNodeState', () => {
   });
 });
 
-describe('podView', () => {
+describe('the pod view (@egressgateway/kube) in the datapath', () => {
   const full = {
     metadata: {
       name: 'web',
@@ -219,39 +212,10 @@ describe('podView', () => {
     },
   };
 
-  it('keeps what the rules and the informer read, nothing else', () => {
-    expect(podView(full as PodLike)).toEqual({
-      metadata: { name: 'web', namespace: 'default', labels: { app: 'web' }, resourceVersion: '7' },
-      spec: { nodeName: 'wk' },
-      status: { phase: 'Running', podIP: '198.19.1.2', podIPs: [{ ip: '198.19.1.2' }, { ip: 'fd00:19::2' }] },
-    });
-    // Same datapath from the view as from the full object.
+  it('gives the same datapath as the full object', () => {
     const holder: AgentView = { ...view('gw1'), pods: [full as PodLike] };
     const fromFull = desiredNodeState(holder);
     expect(fromFull.snat.flatMap((r) => r.sources)).toEqual(['198.19.1.2']);
     expect(desiredNodeState({ ...holder, pods: [podView(full as PodLike)] })).toEqual(fromFull);
-  });
-
-  it('an update matters only when labels, node, host network, addresses or phase change', () => {
-    const a = podView(full as PodLike);
-    const restarted = podView({
-      ...full,
-      metadata: { ...full.metadata, resourceVersion: '8' },
-      status: { ...full.status, containerStatuses: [{ name: 'c', ready: false, restartCount: 1 }] },
-    } as PodLike);
-    expect(podViewChanged(a, restarted)).toBe(false);
-    const relabelled = podView({ ...full, metadata: { ...full.metadata, labels: { app: 'db' } } } as PodLike);
-    expect(podViewChanged(a, relabelled)).toBe(true);
-    const moved = podView({ ...full, spec: { ...full.spec, nodeName: 'gw1' } } as PodLike);
-    expect(podViewChanged(a, moved)).toBe(true);
-    const readdressed = podView({
-      ...full,
-      status: { ...full.status, podIPs: [{ ip: '198.19.1.3' }] },
-    } as PodLike);
-    expect(podViewChanged(a, readdressed)).toBe(true);
-    const host = podView({ ...full, spec: { ...full.spec, hostNetwork: true } } as PodLike);
-    expect(podViewChanged(a, host)).toBe(true);
-    const completed = podView({ ...full, status: { ...full.status, phase: 'Succeeded' } } as PodLike);
-    expect(podViewChanged(a, completed)).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import type {
   SteeringRule,
   TunnelPeer,
 } from '@egressgateway/datapath';
+import type { PodView } from '@egressgateway/kube';
 import {
   compileSelector,
   familyOf,
@@ -20,74 +21,8 @@ import {
   parseIp,
 } from '@egressgateway/netaddr';
 
-/** A Pod as far as the agent reads it (`resourceVersion`: for the informer's change detection). */
-export interface PodLike {
-  metadata?:
-    | { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string }
-    | undefined;
-  spec?: { nodeName?: string; hostNetwork?: boolean } | undefined;
-  status?: { podIP?: string; podIPs?: Array<{ ip: string }>; phase?: string } | undefined;
-}
-
-/**
- * The part of a Pod the agent keeps (the fields of {@link PodLike}, plus `resourceVersion` for the
- * informer). The agent sees every pod of the cluster; a real pod also carries container specs, env,
- * volumes and container statuses (kilobytes each) that no rule depends on, so its cache stores this.
- */
-export function podView(pod: PodLike): PodLike {
-  const m = pod.metadata;
-  const view: PodLike = {
-    metadata: {
-      ...(m?.name !== undefined ? { name: m.name } : {}),
-      ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
-      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
-      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-    },
-  };
-  const spec = pod.spec;
-  if (spec?.nodeName !== undefined || spec?.hostNetwork !== undefined)
-    view.spec = {
-      ...(spec.nodeName !== undefined ? { nodeName: spec.nodeName } : {}),
-      ...(spec.hostNetwork !== undefined ? { hostNetwork: spec.hostNetwork } : {}),
-    };
-  const st = pod.status;
-  if (st?.podIP !== undefined || st?.podIPs !== undefined || st?.phase !== undefined)
-    view.status = {
-      ...(st.podIP !== undefined ? { podIP: st.podIP } : {}),
-      ...(st.podIPs !== undefined ? { podIPs: st.podIPs.map((x) => ({ ip: x.ip })) } : {}),
-      ...(st.phase !== undefined ? { phase: st.phase } : {}),
-    };
-  return view;
-}
-
-/**
- * Whether two views of a pod differ in anything the datapath depends on (labels, node, host
- * network, addresses, phase). Container restarts and readiness flips, most of a cluster's pod
- * updates, do not.
- */
-export function podViewChanged(a: PodLike, b: PodLike): boolean {
-  return (
-    a.spec?.nodeName !== b.spec?.nodeName ||
-    a.status?.phase !== b.status?.phase ||
-    a.spec?.hostNetwork !== b.spec?.hostNetwork ||
-    a.status?.podIP !== b.status?.podIP ||
-    !sameIps(a.status?.podIPs ?? [], b.status?.podIPs ?? []) ||
-    !sameLabels(a.metadata?.labels, b.metadata?.labels)
-  );
-}
-
-function sameIps(a: ReadonlyArray<{ ip: string }>, b: ReadonlyArray<{ ip: string }>): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i]?.ip !== b[i]?.ip) return false;
-  return true;
-}
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
-  const ka = Object.keys(a ?? {});
-  if (ka.length !== Object.keys(b ?? {}).length) return false;
-  for (const k of ka) if (a?.[k] !== b?.[k]) return false;
-  return true;
-}
+/** A Pod as far as the agent reads it: `@egressgateway/kube`'s {@link PodView}. */
+export type PodLike = PodView;
 
 /**
  * True when an EgressTunnel update changed a field {@link desiredNodeState} reads: the mark, or the

@@ -4,16 +4,13 @@
  *
  * @packageDocumentation
  */
+
+/** `@egressgateway/kube`'s, kept here for the agent's users (the cache's pod view). */
+export { podView } from '@egressgateway/kube';
 export { type AgentOptions, type AgentSettings, EgressAgent } from './agent.js';
 export type { AgentPeerOptions, PeerLink, PeerLinkHooks } from './agent-peers.js';
 export type { Binder } from './binder.js';
-export {
-  type AgentView,
-  desiredNodeState,
-  type PodLike,
-  podView,
-  type TunnelDeviceSettings,
-} from './desired.js';
+export { type AgentView, desiredNodeState, type PodLike, type TunnelDeviceSettings } from './desired.js';
 export { DetectError, detectParentInterface, type ParentInterface } from './detect.js';
 export {
   DEFAULT_FENCE_MARGIN_MS,

@@ -4,19 +4,10 @@ import {
   type KubeClient,
   type KubeObject,
   type Logger,
-  type ResourceRef,
+  SECRETS,
   toKubeApiError,
 } from '@egressgateway/kube';
 import type { AdvertKey } from '@egressgateway/peers';
-
-/** core/v1 Secrets. */
-const SECRETS: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'secrets',
-  kind: 'Secret',
-  namespaced: true,
-};
 
 /** Shortest accepted key: HMAC-SHA256 wants at least 32 random bytes. */
 export const MIN_PEER_KEY_BYTES = 32;

@@ -2,48 +2,11 @@
 // selection of that pod changed; a policy or namespace-label change rescans the pods once. The
 // endpoint slice sync writes the result; this file does no I/O.
 import type { EgressEndpoint } from '@egressgateway/crds';
+import type { PodView } from '@egressgateway/kube';
 import { compileSelector, type LabelSelectorLike, parseIp } from '@egressgateway/netaddr';
 
-/** A Pod as the controller caches it for endpoint slices: only the fields a slice depends on. */
-export interface PodView {
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    resourceVersion?: string;
-  };
-  spec?: { nodeName?: string; hostNetwork?: boolean };
-  status?: { podIP?: string; podIPs?: Array<{ ip: string }>; phase?: string };
-}
-
-/**
- * Reduces a Pod to a {@link PodView} (a real pod carries kilobytes of container specs and statuses
- * no slice reads; with tens of thousands of pods the controller's cache keeps only this).
- */
-export function podView(pod: PodView): PodView {
-  const m = pod.metadata;
-  const view: PodView = {
-    metadata: {
-      ...(m?.name !== undefined ? { name: m.name } : {}),
-      ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
-      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
-      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
-    },
-  };
-  if (pod.spec?.nodeName !== undefined || pod.spec?.hostNetwork !== undefined)
-    view.spec = {
-      ...(pod.spec.nodeName !== undefined ? { nodeName: pod.spec.nodeName } : {}),
-      ...(pod.spec.hostNetwork !== undefined ? { hostNetwork: pod.spec.hostNetwork } : {}),
-    };
-  const st = pod.status;
-  if (st?.podIP !== undefined || st?.podIPs !== undefined || st?.phase !== undefined)
-    view.status = {
-      ...(st.podIP !== undefined ? { podIP: st.podIP } : {}),
-      ...(st.podIPs !== undefined ? { podIPs: st.podIPs.map((x) => ({ ip: x.ip })) } : {}),
-      ...(st.phase !== undefined ? { phase: st.phase } : {}),
-    };
-  return view;
-}
+/** A Pod as the controller caches it for endpoint slices: `@egressgateway/kube`'s view. */
+export type { PodView } from '@egressgateway/kube';
 
 /**
  * The endpoint of a pod, or `undefined` when it has none: host-network pods (their address is the

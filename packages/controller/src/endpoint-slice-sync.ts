@@ -22,10 +22,12 @@ import {
   type KubeObject,
   type Logger,
   PODS,
+  type PodView,
+  podView,
   type ResourceRef,
   toKubeApiError,
 } from '@egressgateway/kube';
-import { type PodView, PolicyMembership, podView } from './endpoint-membership.js';
+import { PolicyMembership } from './endpoint-membership.js';
 import { planSlices, type Slice, type SliceOwner } from './endpoint-slice-plan.js';
 import { forEachLimited } from './limited.js';
 import type { ControllerMetrics } from './metrics.js';

@@ -68,6 +68,7 @@ export { type InformerExtras, InformerSet, type InformerSetOptions } from './inf
 export { loadKubeConfig } from './kubeconfig.js';
 export { createLogger, type Logger, type LogOptions, silentLogger } from './logger.js';
 export { type ObjectCache, OwnWrites } from './own-writes.js';
+export { type PodView, podView, podViewChanged } from './pod-view.js';
 export {
   EGRESS_CLUSTER_ENDPOINT_SLICES,
   EGRESS_CLUSTER_INFOS,
@@ -81,6 +82,7 @@ export {
   PODS,
   type ResourceRef,
   resourcePath,
+  SECRETS,
 } from './resources.js';
 export {
   type HealthServer,

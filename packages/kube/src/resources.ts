@@ -41,6 +41,14 @@ export const NODES: ResourceRef = {
 };
 /** core/v1 Pods. */
 export const PODS: ResourceRef = { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true };
+/** core/v1 Secrets (the webhook's CA, the gateway peers' keys). */
+export const SECRETS: ResourceRef = {
+  group: '',
+  version: 'v1',
+  plural: 'secrets',
+  kind: 'Secret',
+  namespaced: true,
+};
 /** core/v1 Namespaces. */
 export const NAMESPACES: ResourceRef = {
   group: '',

@@ -15,19 +15,13 @@ import {
   type KubeClient,
   type Logger,
   type ResourceRef,
+  SECRETS,
   silentLogger,
   systemClock,
   type TimerHandle,
 } from '@egressgateway/kube';
 import { createCa, issueServingCert, type PemPair, splitPemBundle } from './x509.js';
 
-const SECRETS: ResourceRef = {
-  group: '',
-  version: 'v1',
-  plural: 'secrets',
-  kind: 'Secret',
-  namespaced: true,
-};
 const admission = (kind: string, plural: string): ResourceRef => ({
   group: 'admissionregistration.k8s.io',
   version: 'v1',
