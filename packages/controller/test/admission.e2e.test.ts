@@ -3,7 +3,7 @@
  * configurations have the chart's shape: a Service on port 5822, failure policy Fail), and
  * kubectl prints what a user sees.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,6 +26,7 @@ import {
   noDefaultCases,
   type Obj,
 } from './admission-cases.js';
+import { kubectl } from './kubectl.js';
 
 const NS = 'egressgateway';
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
@@ -46,32 +47,6 @@ async function freePort(): Promise<number> {
 /** The chart's two configurations (templates/webhook.yaml), with a given failure policy. */
 const configurations = (failurePolicy: 'Fail' | 'Ignore') =>
   webhookConfigurations({ namespace: NS, service: SERVICE, name: CONFIG, failurePolicy });
-
-function kubectl(
-  kubeconfig: string,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-    child.stdin.end(stdin);
-  });
-}
 
 const yamlOf = (objects: readonly object[]) => objects.map((o) => stringify(o)).join('---\n');
 

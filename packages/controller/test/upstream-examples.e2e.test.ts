@@ -17,7 +17,7 @@
  * the reference and the comment says so. Where we differ from upstream on purpose, the assertion is
  * our documented behaviour (docs/admission.md, "Deviations"), named in the test.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,6 +44,7 @@ import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTROLLER_OPTIONS, main, type RunningController, webhookConfigurations } from '../src/index.js';
 import { eventually, FakeAgents } from './harness.js';
+import { kubectl } from './kubectl.js';
 
 // ---------------------------------------------------------------------------------------------
 // The examples (test data).
@@ -380,33 +381,6 @@ async function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
-  });
-}
-
-interface Run {
-  code: number | null;
-  out: string;
-}
-
-function kubectl(kubeconfig: string, args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-    child.stdin.end(stdin);
   });
 }
 
