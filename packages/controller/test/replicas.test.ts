@@ -1,6 +1,6 @@
 import { LeaderElector } from '@egressgateway/election';
 import { KubernetesLeaseLock } from '@egressgateway/election/kubernetes';
-import { EGRESS_GATEWAYS, EGRESS_POLICIES, NAMESPACES } from '@egressgateway/kube';
+import { EGRESS_GATEWAYS, EGRESS_POLICIES, NAMESPACES, systemClock } from '@egressgateway/kube';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EgressController, type WriteRecord } from '../src/controller.js';
@@ -39,11 +39,13 @@ async function replica(cluster: TestCluster, id: string, releaseOnStop: boolean)
     ...timing,
     releaseOnStop,
     onStartedLeading: async (signal) => {
-      const term: { start: number; end?: number } = { start: Date.now() };
+      // The controller's clock, which its write log stamps with (monotonic, fractions of a ms):
+      // Date.now() truncates, so a write in the term's last millisecond looked later than its end.
+      const term: { start: number; end?: number } = { start: systemClock.now() };
       terms.push(term);
       await controller.waitForSync();
       await controller.lead(signal);
-      term.end = Date.now();
+      term.end = systemClock.now();
     },
   });
   elector.start();
