@@ -40,6 +40,12 @@ describe.skipIf(!isRoot)('EIP binding in network namespaces', () => {
     // Stale entries pointing elsewhere: an announcement must switch them to the gateway's MAC.
     lab.ip(ext, 'neigh', 'replace', EIP4, 'lladdr', FAKE_MAC, 'dev', 'eth0', 'nud', 'stale');
     lab.ip(ext, 'neigh', 'replace', EIP6, 'lladdr', FAKE_MAC, 'dev', 'eth0', 'nud', 'stale');
+    // The link-local addresses stay tentative for a moment after the link comes up (DAD, 1.7 s
+    // measured); a neighbour solicitation probe sent before then goes nowhere, and the conflict test
+    // below waited on a probe that never left (its IPv6 half failed now and then).
+    const tentative = () =>
+      [gw, ext].some((ns) => lab.ip(ns, '-6', 'addr', 'show', 'dev', 'eth0', 'tentative').trim() !== '');
+    for (let i = 0; i < 50 && tentative(); i++) await sleep(100);
     driver = await lab.driver(gw, { eipLifetimeSeconds: 30, announce: { count: 2, repeatAfterMs: 2000 } });
   });
 
