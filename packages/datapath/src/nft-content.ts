@@ -88,6 +88,7 @@ export function renderStructure(egress: string, tunnel: string, own: Ownership):
     type nat hook postrouting priority srcnat; policy accept;
     oifname ${E} snat ip to ip saddr . ip daddr map @snat4
     oifname ${E} snat ip6 to ip6 saddr . ip6 daddr map @snat6
+    oifname ${E} ct mark and ${mask} == ${prefix} drop
   }
   chain input {
     type filter hook input priority filter; policy accept;

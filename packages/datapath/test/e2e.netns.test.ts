@@ -119,7 +119,8 @@ const UDP_CLIENT = `
 const s = require('node:dgram').createSocket(process.argv[1].includes(':') ? 'udp6' : 'udp4');
 const t = setTimeout(() => { console.log('timeout'); process.exit(0); }, 1500);
 s.on('message', () => { clearTimeout(t); console.log('reply'); process.exit(0); });
-s.send('ping', 9000, process.argv[1]);`;
+const send = () => s.send('ping', 9000, process.argv[1]);
+if (process.argv[2]) s.bind(Number(process.argv[2]), send); else send();`;
 const TCP_PROBE = `
 const c = require('node:net').connect({ host: process.argv[1], port: 2222, timeout: 1000 });
 c.on('connect', () => { console.log('connected'); process.exit(0); });
@@ -139,12 +140,25 @@ describe.skipIf(!isRoot)('end to end: pod -> worker -> VXLAN -> gateway -> LAN -
     expect(r.failed).toBeUndefined();
     return r;
   };
-  const podSend = (dst: string): string =>
-    lab.exec(ns.pod as string, process.execPath, ['-e', UDP_CLIENT, dst]).trim();
-  /** The pod sends one datagram; returns whether the echo came back and what the server saw. */
-  const roundTrip = async (dst: string): Promise<{ reply: string; seen: string | undefined }> => {
+  const podSend = (dst: string, sourcePort?: number): string =>
+    lab
+      .exec(ns.pod as string, process.execPath, [
+        '-e',
+        UDP_CLIENT,
+        dst,
+        ...(sourcePort ? [String(sourcePort)] : []),
+      ])
+      .trim();
+  /**
+   * The pod sends one datagram (from `sourcePort` when given: the same flow each time); returns
+   * whether the echo came back and what the server saw.
+   */
+  const roundTrip = async (
+    dst: string,
+    sourcePort?: number,
+  ): Promise<{ reply: string; seen: string | undefined }> => {
     serverOut = '';
-    const reply = podSend(dst);
+    const reply = podSend(dst, sourcePort);
     const line = (): string | undefined => serverOut.split('\n').find((l) => l.startsWith(`dst=${dst} `));
     await waitFor(() => line() !== undefined, 1000);
     return { reply, seen: line() };
@@ -221,6 +235,31 @@ describe.skipIf(!isRoot)('end to end: pod -> worker -> VXLAN -> gateway -> LAN -
     });
     expect(await roundTrip(EXT6_OTHER)).toEqual({ reply: 'reply', seen: `dst=${EXT6_OTHER} src=${POD6}` });
   });
+
+  it('a steered flow the gateway has no SNAT rule for yet is dropped there, and leaves from the EIP once the rule is in', async () => {
+    // The worker steers the pod while the gateway's SNAT rule is still on its way (an endpoint
+    // slice not yet received). Forwarded, the packet would leave with the pod's address and its
+    // conntrack entry would keep the whole flow un-NATed after the rule arrived.
+    await apply('gw1', nodeState(nodes.gw1, { eip: true }));
+    for (const [dst, port] of [
+      [EXT_SELECTED, 40_001],
+      [EXT6_SELECTED, 40_002],
+    ] as const) {
+      const missed = await roundTrip(dst, port);
+      expect(missed.reply).toBe('timeout');
+      expect(serverOut).not.toContain(`dst=${dst} `);
+    }
+    await apply('gw1', nodeState(nodes.gw1, { eip: true, snat: true }));
+    // The same flows (same source ports) now leave from the EIPs.
+    expect(await roundTrip(EXT_SELECTED, 40_001)).toEqual({
+      reply: 'reply',
+      seen: `dst=${EXT_SELECTED} src=${EIP}`,
+    });
+    expect(await roundTrip(EXT6_SELECTED, 40_002)).toEqual({
+      reply: 'reply',
+      seen: `dst=${EXT6_SELECTED} src=${EIP6}`,
+    });
+  }, 20_000);
 
   it('new inbound connections to the EIPs (IPv4 and IPv6) are dropped; the node addresses still answer', () => {
     expect(lab.exec(ns.ext as string, process.execPath, ['-e', TCP_PROBE, nodes.gw1.lan]).trim()).toBe(
