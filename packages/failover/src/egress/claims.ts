@@ -1,8 +1,9 @@
 // Address claims: which EIP pair of which gateway holds each address, so overlapping pools or
 // mismatched pairs can never put one address on two nodes.
-import { usableAt } from './gateways.js';
+import { resolvePair, usableAt } from './gateways.js';
 import {
   type GatewayModel,
+  isResolved,
   type ProblemSink,
   policyProblem,
   type ResolvedEip,
@@ -71,7 +72,9 @@ export class Claims {
 
 /**
  * Claims the wanted pair of every policy of `list` in `stage` (those keeping their pair are settled
- * before the others). With `report` null it stops at the first conflict and returns false.
+ * before the others). With `report` null it stops at the first conflict and returns false. With
+ * `retry`, a policy whose pair came from its status rather than its spec (see {@link isSticky}) and
+ * conflicts is put there instead of being reported, for {@link retryClaims}.
  *
  * Whether a conflict happens at all does not depend on order: two pairs either can share the claims
  * (same gateway and pair, or no common address) or not, and a claim is never replaced, so of two pairs
@@ -83,6 +86,7 @@ export function settleClaims(
   stage: 'keep' | 'fresh',
   claims: Claims,
   report: ProblemSink | null,
+  retry?: ResolvedPolicy[],
 ): boolean {
   for (let i = 0; i < list.length; i++) {
     const e = list[i] as ResolvedPolicy;
@@ -92,6 +96,10 @@ export function settleClaims(
     if (!claims.rejoin(gw.name, want)) {
       if (claims.conflicts(gw.name, want)) {
         if (report === null) return false;
+        if (retry !== undefined && isSticky(e)) {
+          retry.push(e);
+          continue;
+        }
         // The message names no winner: which claim blocks first depends on claim order, and a
         // level-triggered problem must read the same on every call.
         problem(
@@ -108,6 +116,65 @@ export function settleClaims(
     e.eip = want;
   }
   return true;
+}
+
+/** Whether the policy's pair comes from its status (allocation is sticky), not from its spec. */
+export function isSticky(e: ResolvedPolicy): boolean {
+  return e.facts.ipv4 === '' && e.facts.ipv6 === '';
+}
+
+/**
+ * Policies whose sticky pair conflicts with a pair in use (a corrupt or hostile status can name
+ * addresses of two pairs) get, in the order given, the next choice they would have had without
+ * that pair: their own `status.eip` when it is another pair and free, else a fresh allocation
+ * (`rr`: appended to `roundRobin`; `default`: the gateway's default EIP). Only when that conflicts
+ * too is the conflict reported. Choosing in the same call, not in the next, keeps the engine
+ * idempotent: a second call on the written result must not find anything left to allocate.
+ */
+export function retryClaims(
+  retry: readonly ResolvedPolicy[],
+  claims: Claims,
+  report: ProblemSink,
+  roundRobin: ResolvedPolicy[],
+): void {
+  for (const e of retry) {
+    const gw = e.model as GatewayModel;
+    const want = e.want as ResolvedEip;
+    const { s4, s6 } = e.facts;
+    const own = s4 !== '' || s6 !== '' ? resolvePair(gw, s4, s6) : null;
+    const choices: ResolvedEip[] = [];
+    if (own !== null && isResolved(own) && own.unit !== want.unit) choices.push(own);
+    if (e.facts.allocator !== 'rr' && gw.defaultEip !== null && gw.defaultEip.unit !== want.unit)
+      choices.push(gw.defaultEip);
+    let chosen: ResolvedEip | undefined;
+    for (const c of choices) {
+      if (claims.rejoin(gw.name, c)) chosen = c;
+      else if (!claims.conflicts(gw.name, c)) {
+        claims.take(gw.name, c);
+        chosen = c;
+      }
+      if (chosen !== undefined) break;
+    }
+    if (chosen !== undefined) {
+      e.want = chosen;
+      e.unit = chosen.unit;
+      e.eip = chosen;
+      if (s4 === chosen.ipv4 && s6 === chosen.ipv6) e.statusEip = chosen;
+      continue;
+    }
+    if (e.facts.allocator === 'rr') {
+      e.want = null;
+      e.stage = 'none';
+      roundRobin.push(e);
+      continue;
+    }
+    problem(
+      report,
+      e,
+      'EIPConflict',
+      `EIP ${want.ipv4}|${want.ipv6} of gateway ${gw.name} shares an address with another EIP pair in use`,
+    );
+  }
 }
 
 /** Reports a problem of a policy. */

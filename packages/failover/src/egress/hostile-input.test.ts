@@ -325,3 +325,67 @@ describe('addresses that are never handed out as EIPs', () => {
     expect([...addresses]).toEqual(['198.18.0.1']);
   });
 });
+
+describe('a sticky pair that a corrupt status makes collide with another pair', () => {
+  // Found by the hostile-input property with a random seed: the gateway status named p's pair as
+  // (198.18.0.10, fd00:18::11), i.e. half of the explicit policy's pair. The first call refused p's
+  // sticky pair and left p without an EIP, the second call (on the written result) allocated one:
+  // the engine was not idempotent. Now the first call gives p its next choice at once.
+  const written = (): EgressState => {
+    const state = cluster({
+      gateways: [
+        makeGateway('gw', {
+          ipv4: ['198.18.0.10-198.18.0.12'],
+          ipv6: ['fd00:18::10-fd00:18::12'],
+          ipv4DefaultEIP: '198.18.0.10',
+        }),
+      ],
+      policies: [
+        makePolicy('ns', 'explicit', { gateway: 'gw', ipv4: '198.18.0.10' }),
+        makePolicy('ns', 'p', { gateway: 'gw', allocatorPolicy: 'rr' }),
+      ],
+    });
+    return applyEgressChanges(state, reconcileAny(state));
+  };
+  const corrupt = (state: EgressState, clearOwnStatus: boolean): EgressState => {
+    const s = structuredClone(state);
+    for (const node of s.gateways[0]?.status?.nodeList ?? [])
+      for (const e of node.eips ?? [])
+        if (e.policies?.some((r) => r.name === 'p')) (e as { ipv4: string }).ipv4 = '198.18.0.10';
+    const p = s.policies.find((x) => x.metadata?.name === 'p');
+    if (clearOwnStatus && p !== undefined)
+      (p as { status?: unknown }).status = { eip: { ipv4: '', ipv6: '' }, node: '' };
+    return s;
+  };
+  const pairOf = (r: EgressChanges, name: string) =>
+    r.gateways
+      .flatMap((g) => g.nodeList.flatMap((n) => n.eips ?? []))
+      .find((e) => e.policies?.some((x) => x.name === name));
+
+  it('the setup gives p 198.18.0.11|fd00:18::11 and the explicit policy 198.18.0.10|fd00:18::10', () => {
+    const s = written();
+    const r = reconcileAny(s);
+    expect([r.gateways, r.policies]).toEqual([[], []]);
+    const list = s.gateways[0]?.status?.nodeList?.flatMap((n) => n.eips ?? []) ?? [];
+    expect(list.map((e) => [e.ipv4, e.ipv6, e.policies?.map((x) => x.name)])).toEqual(
+      expect.arrayContaining([
+        ['198.18.0.10', 'fd00:18::10', ['explicit']],
+        ['198.18.0.11', 'fd00:18::11', ['p']],
+      ]),
+    );
+  });
+
+  for (const clearOwnStatus of [false, true]) {
+    it(`p gets an EIP in the first call and the second call is quiet (own status ${clearOwnStatus ? 'cleared' : 'kept'})`, () => {
+      const state = corrupt(written(), clearOwnStatus);
+      const first = reconcileAny(state);
+      expect(pairOf(first, 'p')).toMatchObject({ ipv4: '198.18.0.11', ipv6: 'fd00:18::11' });
+      expect(pairOf(first, 'explicit')).toMatchObject({ ipv4: '198.18.0.10', ipv6: 'fd00:18::10' });
+      expect(first.problems.filter((x) => x.involvedObject.name === 'p').map((x) => x.reason)).not.toContain(
+        'EIPConflict',
+      );
+      const again = reconcileAny(applyEgressChanges(state, first));
+      expect([again.gateways, again.policies]).toEqual([[], []]);
+    });
+  }
+});

@@ -1,4 +1,11 @@
-import { allocateRoundRobin, Claims, problem, reportSharedRoundRobin, settleClaims } from './claims.js';
+import {
+  allocateRoundRobin,
+  Claims,
+  problem,
+  reportSharedRoundRobin,
+  retryClaims,
+  settleClaims,
+} from './claims.js';
 import { resolvePair } from './gateways.js';
 import { describeValue, inputProblem } from './input-guard.js';
 import {
@@ -48,7 +55,9 @@ const same = (a: EipPair, b: EipPair) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6;
  * status, then policy status) while it is still in the pool (allocation is sticky); the gateway's
  * default EIP (`allocatorPolicy: default`); for `rr`, the first pool position whose addresses nobody
  * uses (when all are used, the pair with the fewest policies). Policies that keep their written EIP
- * claim addresses first, so a new policy can never take an address from a running one.
+ * claim addresses first, so a new policy can never take an address from a running one. A policy
+ * whose sticky pair collides with another pair in use (only a corrupt status can do that) gets its
+ * next choice in the same call (see `retryClaims`), so that a second call has nothing left to do.
  *
  * The result lists each policy once (the first of duplicates), cluster policies first, otherwise in
  * input order: nothing is sorted here. Where order decides something (address conflicts, `rr`
@@ -208,8 +217,10 @@ export function resolvePolicies(
     const keeping = resolved.filter((e) => e.stage === 'keep').sort(comparePolicies);
     const fresh = resolved.filter((e) => e.stage === 'fresh').sort(comparePolicies);
     claims = new Claims();
-    settleClaims(keeping, 'keep', claims, report);
-    settleClaims(fresh, 'fresh', claims, report);
+    const retry: ResolvedPolicy[] = [];
+    settleClaims(keeping, 'keep', claims, report, retry);
+    settleClaims(fresh, 'fresh', claims, report, retry);
+    retryClaims(retry.sort(comparePolicies), claims, report, roundRobin);
   }
   roundRobin.sort(comparePolicies);
   allocateRoundRobin(roundRobin, claims, report);
