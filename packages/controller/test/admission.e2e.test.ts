@@ -5,18 +5,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
-import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
-import { customResourceDefinitions } from '@egressgateway/crds';
-import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, resolveConfig } from '@egressgateway/kube';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { EGRESS_GATEWAYS, EGRESS_POLICIES } from '@egressgateway/kube';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { CONTROLLER_OPTIONS, main, type RunningController, webhookConfigurations } from '../src/index.js';
+import { type RunningController, webhookConfigurations } from '../src/index.js';
 import {
   baseObjects,
   type Case,
@@ -27,22 +21,17 @@ import {
   type Obj,
 } from './admission-cases.js';
 import { kubectl } from './kubectl.js';
+import {
+  freePort,
+  NS,
+  SERVICE,
+  startWebhookCluster,
+  startWebhookController,
+  type WebhookCluster,
+} from './webhook-cluster.js';
 
-const NS = 'egressgateway';
 const SECRETS = { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true };
-const SERVICE = 'egressgateway-controller';
 const CONFIG = 'egressgateway';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The chart's two configurations (templates/webhook.yaml), with a given failure policy. */
 const configurations = (failurePolicy: 'Fail' | 'Ignore') =>
@@ -53,52 +42,11 @@ const yamlOf = (objects: readonly object[]) => objects.map((o) => stringify(o)).
 /** Every line kubectl printed about `name` (quoted as kube-apiserver quotes it). */
 const linesAbout = (out: string, name: string) => out.split('\n').filter((l) => l.includes(`"${name}"`));
 
-interface Cluster {
-  server: ApiServer;
-  kubeconfig: string;
-  client: KubeClient;
-  objects: KubernetesObjectApi;
-  dir: string;
-}
+type Cluster = WebhookCluster;
 
-async function startCluster(webhookPort: number): Promise<Cluster> {
-  const server = await startApiServer({
-    webhookServiceAddresses: { [`${NS}/${SERVICE}:5822`]: `127.0.0.1:${webhookPort}` },
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'egw-admission-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, server.kubeconfigYaml);
-  const kc = new KubeConfig();
-  kc.loadFromString(server.kubeconfigYaml);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  for (const crd of customResourceDefinitions()) await objects.create(crd as never);
-  await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  return { server, kubeconfig, client: new KubeClient(kc), objects, dir };
-}
-
-async function startController(
-  c: Cluster,
-  port: number,
-  extra: Record<string, unknown> = {},
-): Promise<RunningController> {
-  const kc = new KubeConfig();
-  kc.loadFromString(c.server.kubeconfigYaml);
-  const settings = resolveConfig(CONTROLLER_OPTIONS, {
-    file: {
-      webhookAddress: `127.0.0.1:${port}`,
-      podNamespace: NS,
-      healthAddress: '127.0.0.1:0',
-      logLevel: 'error',
-      identity: `ctl-${port}`,
-      ...extra,
-    },
-  });
-  const running = await main({ settings, kubeConfig: kc });
-  for (let i = 0; i < 200 && running.webhookUrl() === undefined; i++)
-    await new Promise((r) => setTimeout(r, 50));
-  if (running.webhookUrl() === undefined) throw new Error('the webhook did not start in 10 s');
-  return running;
-}
+const startCluster = (webhookPort: number) => startWebhookCluster(webhookPort, 'egw-admission-');
+const startController = (c: Cluster, port: number, extra: Record<string, unknown> = {}) =>
+  startWebhookController(c.server, port, extra);
 
 /** Applies `objects` in one kubectl call and asserts each case's object was refused naming its field. */
 async function expectRefused(c: Cluster, cases: readonly Case[]) {

@@ -18,33 +18,23 @@
  * our documented behaviour (docs/admission.md, "Deviations"), named in the test.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
-import {
-  customResourceDefinitions,
-  type EgressClusterInfo,
-  type EgressGateway,
-  type EgressPolicy,
-  type EgressTunnel,
-} from '@egressgateway/crds';
+import { rmSync } from 'node:fs';
+import type { ApiServer } from '@egressgateway/apiserver';
+import type { EgressClusterInfo, EgressGateway, EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import {
   EGRESS_CLUSTER_INFOS,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
   EGRESS_TUNNELS,
-  KubeClient,
+  type KubeClient,
   mapConfigDocument,
   NODES,
-  resolveConfig,
 } from '@egressgateway/kube';
-import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLLER_OPTIONS, main, type RunningController, webhookConfigurations } from '../src/index.js';
+import { type RunningController, webhookConfigurations } from '../src/index.js';
 import { eventually, FakeAgents } from './harness.js';
 import { kubectl } from './kubectl.js';
+import { freePort, NS, SERVICE, startWebhookCluster, startWebhookController } from './webhook-cluster.js';
 
 // ---------------------------------------------------------------------------------------------
 // The examples (test data).
@@ -370,20 +360,6 @@ status:
 // ---------------------------------------------------------------------------------------------
 // The cluster: embedded API server, the chart's webhook configurations, one controller replica.
 
-const NS = 'egressgateway';
-const SERVICE = 'egressgateway-controller';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** A Node as a kubelet would register it: Ready, with its InternalIP; labels come from the pages' `kubectl label`. */
 const nodeObject = (name: string, internalIp: string) => ({
   apiVersion: 'v1',
@@ -410,37 +386,16 @@ interface Started {
  */
 async function startWithWebhook(file: Record<string, unknown>): Promise<Started> {
   const port = await freePort();
-  const server = await startApiServer({
-    webhookServiceAddresses: { [`${NS}/${SERVICE}:5822`]: `127.0.0.1:${port}` },
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'egw-upstream-examples-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(kubeconfig, server.kubeconfigYaml);
-  const kc = new KubeConfig();
-  kc.loadFromString(server.kubeconfigYaml);
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  for (const crd of customResourceDefinitions()) await objects.create(crd as never);
-  await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  const c = await startWebhookCluster(port, 'egw-upstream-examples-');
   for (const conf of webhookConfigurations({
     namespace: NS,
     service: SERVICE,
     name: 'egressgateway',
     failurePolicy: 'Fail',
   }))
-    await objects.create(conf as never);
-  const settings = resolveConfig(CONTROLLER_OPTIONS, {
-    file: {
-      webhookAddress: `127.0.0.1:${port}`,
-      podNamespace: NS,
-      healthAddress: '127.0.0.1:0',
-      logLevel: 'error',
-      identity: 'ctl-examples',
-      ...file,
-    },
-  });
-  const ctl = await main({ settings, kubeConfig: kc });
-  await eventually('the webhook serves', () => ctl.webhookUrl(), 10_000);
-  return { server, client: new KubeClient(kc), dir, kubeconfig, ctl };
+    await c.objects.create(conf as never);
+  const ctl = await startWebhookController(c.server, port, { identity: 'ctl-examples', ...file });
+  return { server: c.server, client: c.client, dir: c.dir, kubeconfig: c.kubeconfig, ctl };
 }
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { timeout: 20_000 }).status === 0;
