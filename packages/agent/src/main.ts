@@ -9,10 +9,12 @@ import {
   runApp,
   separateMetricsAddress,
   startHealthServer,
+  systemClock,
 } from '@egressgateway/kube';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Command } from 'commander';
 import { type Binder, EgressAgent } from './agent.js';
+import { ConflictWatch } from './conflict-watch.js';
 import { detectParentInterface } from './detect.js';
 import { eipLeaseMs, eipLifetimeSeconds, fencingWarnings } from './fencing.js';
 import { createAgentMetrics } from './metrics.js';
@@ -62,12 +64,26 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
   const peers = s.peers
     ? await setupPeers({ settings: s, parent, client, log, onKeysChanged: () => agentRef?.scheduleApply() })
     : undefined;
+  let conflicts: ConflictWatch | undefined;
   const binder =
     options.binder ??
     (await DatapathBinder.open({
       eipLifetimeSeconds: eipLifetimeSeconds(fencing),
       eipLeaseMs: eipLeaseMs(fencing),
+      onConflict: (c) => conflicts?.report(c),
     }));
+  if (binder instanceof DatapathBinder) {
+    const kernel = binder;
+    conflicts = new ConflictWatch({
+      probe: () => kernel.probeConflicts(),
+      clock: systemClock,
+      log,
+      metrics,
+      events,
+      nodeName: s.nodeName,
+      intervalMs: s.conflictProbeIntervalMs,
+    });
+  }
   const agent = new EgressAgent({
     client,
     binder,
@@ -108,6 +124,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
       })
     : undefined;
   await agent.start();
+  conflicts?.start();
   log.info(
     {
       node: s.nodeName,
@@ -126,6 +143,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
     healthUrl: health.url,
     stop: () => {
       stopping ??= (async () => {
+        conflicts?.stop();
         await agent.stop();
         await peers?.stop();
         await events.flush();

@@ -47,6 +47,16 @@ export function createAgentMetrics(registry = new Registry()) {
       help: '1 while the egress interface exists, is up and has carrier; 0 while its EIPs are handed over',
       registers: [registry],
     }),
+    eipConflicts: new Gauge({
+      name: 'egw_agent_eip_conflicts',
+      help: 'EIPs held by this node that another host on the LAN answers for too (last probe)',
+      registers: [registry],
+    }),
+    eipConflictsFound: new Counter({
+      name: 'egw_agent_eip_conflicts_found_total',
+      help: 'probes that found another host answering for an EIP this node holds',
+      registers: [registry],
+    }),
     peerAdvertsSent: new Counter({
       name: 'egw_agent_peer_adverts_sent_total',
       help: 'gateway peer adverts sent (each to every other member of its gateway)',

@@ -78,6 +78,16 @@ export const AGENT_OPTIONS = {
     default: 7789,
     placeholder: '<port>',
   }),
+  conflictProbeIntervalMs: option({
+    key: 'conflictProbeInterval',
+    flag: '--conflict-probe-interval',
+    env: 'EGW_CONFLICT_PROBE_INTERVAL',
+    description:
+      'seconds between probes asking the LAN whether another host answers for an EIP this node holds (0: only when binding)',
+    parse: parsers.secondsToMs,
+    default: 30_000,
+    placeholder: '<seconds>',
+  }),
   // Gateway peers (docs/peers.md, docs/operations.md "Gateway peers").
   peers: option({
     key: 'peers',

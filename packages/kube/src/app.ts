@@ -240,6 +240,7 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'tunnelDevice',
   'tunnelVni',
   'tunnelPort',
+  'conflictProbeInterval',
   // agent: gateway peers
   'peers',
   'peerPort',
