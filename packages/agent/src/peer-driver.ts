@@ -23,6 +23,22 @@ export type PeerFallbackReason =
   /** The core refused the group (e.g. a node listed twice); the log line says why. */
   | 'invalid';
 
+/**
+ * A take-over to claim in the API (see `PEER_CLAIM_ANNOTATION`): an EIP this node's core holds that
+ * the gateway status places on another node.
+ */
+export interface PeerTakeoverClaim {
+  gateway: string;
+  ipv4: string;
+  ipv6: string;
+  /** The node the status places the EIP on. */
+  from: string;
+  /** The gateway's resourceVersion the status was read from. */
+  gatewayResourceVersion?: string;
+  /** The epoch of this node's run of the gateway's core. */
+  epoch?: number;
+}
+
 /** What {@link PeerDriver} needs. */
 export interface PeerDriverOptions {
   clock: Clock;
@@ -204,6 +220,34 @@ export class PeerDriver {
       for (const u of run.held.values()) until = Math.min(until, u);
     }
     return until;
+  }
+
+  /**
+   * The take-overs to claim now: every EIP a core in peer mode holds (took over or answers for)
+   * that the gateway status places on another node. Empty once the status names this node or the
+   * core withdrew; a gateway in fallback claims nothing (the status decides there).
+   */
+  claims(): PeerTakeoverClaim[] {
+    const out: PeerTakeoverClaim[] = [];
+    for (const run of this.runs.values()) {
+      if (run.fallback !== undefined || run.state === undefined) continue;
+      for (const key of run.held.keys()) {
+        const from = run.view.holders[key];
+        if (from === undefined || from === this.o.nodeName) continue;
+        const eip = run.view.eips.find((e) => e.key === key);
+        if (eip === undefined) continue;
+        const slash = key.indexOf('/');
+        out.push({
+          gateway: run.view.name,
+          ipv4: key.slice(0, slash),
+          ipv6: key.slice(slash + 1),
+          from,
+          ...(run.view.version !== undefined ? { gatewayResourceVersion: run.view.version } : {}),
+          epoch: run.state.config.epoch,
+        });
+      }
+    }
+    return out;
   }
 
   /** True while some core holds an EIP (the API fence must not withdraw every EIP then). */
