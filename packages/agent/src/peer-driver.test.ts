@@ -221,6 +221,13 @@ describe('PeerDriver', () => {
       { gateway: 'egw1', ipv4: EIP, ipv6: '', from: 'node1', gatewayResourceVersion: '41', epoch },
     ]);
     expect(c.d('node3').claims()).toEqual([]);
+    // The status moving the EIP to a third node is no take-over of node2's to claim.
+    c.group = { ...view(NODES, 'node3'), version: '42' };
+    c.d('node2').refresh();
+    expect(c.d('node2').claims()).toEqual([]);
+    c.group = { ...view(NODES, 'node1'), version: '41' };
+    c.d('node2').refresh();
+    c.d('node3').refresh();
     // The controller recorded it: the status names node2, the claim is gone.
     c.group = { ...view(NODES, 'node2'), version: '42' };
     c.d('node2').refresh();

@@ -79,6 +79,8 @@ interface GroupRun {
   fallback: PeerFallbackReason | undefined;
   /** EIP key → kernel lease end (clock ms) while the core holds it. */
   held: Map<string, number>;
+  /** EIP key → the node the status named when the core took the EIP (what a claim names as `from`). */
+  takenFrom: Map<string, string | undefined>;
   wakeAt: number;
 }
 
@@ -224,8 +226,10 @@ export class PeerDriver {
 
   /**
    * The take-overs to claim now: every EIP a core in peer mode holds (took over or answers for)
-   * that the gateway status places on another node. Empty once the status names this node or the
-   * core withdrew; a gateway in fallback claims nothing (the status decides there).
+   * that the gateway status places on another node, as long as that is the node the status named
+   * when the core took it. Empty once the status names this node or the core withdrew; a status that
+   * moved the EIP to a third node is not claimed against (the core is releasing it then); a gateway
+   * in fallback claims nothing (the status decides there).
    */
   claims(): PeerTakeoverClaim[] {
     const out: PeerTakeoverClaim[] = [];
@@ -233,7 +237,7 @@ export class PeerDriver {
       if (run.fallback !== undefined || run.state === undefined) continue;
       for (const key of run.held.keys()) {
         const from = run.view.holders[key];
-        if (from === undefined || from === this.o.nodeName) continue;
+        if (from === undefined || from === this.o.nodeName || run.takenFrom.get(key) !== from) continue;
         const eip = run.view.eips.find((e) => e.key === key);
         if (eip === undefined) continue;
         const slash = key.indexOf('/');
@@ -286,6 +290,7 @@ export class PeerDriver {
       heard: false,
       fallback: undefined,
       held: new Map(),
+      takenFrom: new Map(),
       wakeAt: Number.POSITIVE_INFINITY,
     };
     if (view.members.length < 2) {
@@ -401,6 +406,7 @@ export class PeerDriver {
       switch (a.type) {
         case 'take-over':
           run.held.set(a.eip, a.until);
+          run.takenFrom.set(a.eip, run.view.holders[a.eip]);
           setChanged = true;
           if (a.from !== undefined) metrics?.peerTakeovers.inc({ gateway: run.view.name });
           log.info(
@@ -419,6 +425,7 @@ export class PeerDriver {
           break;
         case 'withdraw':
           run.held.delete(a.eip);
+          run.takenFrom.delete(a.eip);
           setChanged = true;
           log.info({ gateway: run.view.name, eip: a.eip, reason: a.reason }, 'peer withdraw');
           break;
