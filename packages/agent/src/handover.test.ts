@@ -1,0 +1,70 @@
+import { DRAINING_ANNOTATION } from '@egressgateway/crds';
+import { type Clock, type KubeClient, silentLogger } from '@egressgateway/kube';
+import { describe, expect, it } from 'vitest';
+import { Handover } from './handover.js';
+
+/** Timers run on the next macrotask; the delays asked for are recorded. */
+class RecordingClock implements Clock {
+  readonly delays: number[] = [];
+  now(): number {
+    return 0;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    this.delays.push(ms);
+    return setTimeout(fn, 0);
+  }
+  clearTimeout(h: unknown): void {
+    clearTimeout(h as ReturnType<typeof setTimeout>);
+  }
+}
+
+function handover(failures: number) {
+  const writes: Array<string | null> = [];
+  let left = failures;
+  const client = {
+    patchMerge: async (_r: unknown, _n: string, _ns: unknown, body: unknown) => {
+      const v = (body as { metadata: { annotations: Record<string, string | null> } }).metadata.annotations[
+        DRAINING_ANNOTATION
+      ] as string | null;
+      writes.push(v);
+      if (v === null && left-- > 0) throw new Error('connect ENETUNREACH');
+      return {};
+    },
+  } as unknown as KubeClient;
+  const clock = new RecordingClock();
+  const h = new Handover({
+    client,
+    clock,
+    log: silentLogger,
+    nodeName: 'gw1',
+    timeoutMs: 1000,
+    lingerMs: 0,
+    ownTunnel: () => undefined,
+    assignedEips: () => [],
+    placedElsewhere: () => true,
+    release: async () => {},
+  });
+  return { h, writes, clock };
+}
+
+describe('Handover: egress link lost and restored', () => {
+  it('clears the draining mark until the API server takes it (with a growing backoff)', async () => {
+    const { h, writes, clock } = handover(2);
+    await h.linkLost();
+    expect(h.draining).toBe(true);
+    await h.linkRestored();
+    expect(h.draining).toBe(false);
+    expect(writes.map((w) => (w === null ? 'clear' : 'mark'))).toEqual(['mark', 'clear', 'clear', 'clear']);
+    expect(clock.delays).toEqual([250, 500]);
+  });
+
+  it('stops clearing once the link is lost again, and leaves the mark standing', async () => {
+    const { h, writes } = handover(1);
+    await h.linkLost();
+    const restoring = h.linkRestored();
+    await h.linkLost();
+    await restoring;
+    expect(h.draining).toBe(true);
+    expect(writes.at(-1)).not.toBeNull();
+  });
+});
