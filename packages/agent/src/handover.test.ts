@@ -18,7 +18,7 @@ class RecordingClock implements Clock {
   }
 }
 
-function handover(failures: number) {
+function handover(failures: number, hold?: Promise<void>) {
   const writes: Array<string | null> = [];
   let left = failures;
   const client = {
@@ -26,6 +26,8 @@ function handover(failures: number) {
       const v = (body as { metadata: { annotations: Record<string, string | null> } }).metadata.annotations[
         DRAINING_ANNOTATION
       ] as string | null;
+      // A mark sent while the API path is down hangs until the path is back.
+      if (v !== null && hold !== undefined) await hold;
       writes.push(v);
       if (v === null && left-- > 0) throw new Error('connect ENETUNREACH');
       return {};
@@ -56,6 +58,20 @@ describe('Handover: egress link lost and restored', () => {
     expect(h.draining).toBe(false);
     expect(writes.map((w) => (w === null ? 'clear' : 'mark'))).toEqual(['mark', 'clear', 'clear', 'clear']);
     expect(clock.delays).toEqual([250, 500]);
+  });
+
+  it('a mark that hung while the path was down lands before the clear, never after it', async () => {
+    let pathBack = () => {};
+    const { h, writes } = handover(0, new Promise<void>((r) => (pathBack = r)));
+    const lost = h.linkLost();
+    await new Promise((r) => setTimeout(r, 1)); // the handover released the EIPs and sent the mark
+    const restored = h.linkRestored();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writes).toEqual([]); // the clear waits for the hung mark
+    pathBack();
+    await Promise.all([lost, restored]);
+    expect(writes.map((w) => (w === null ? 'clear' : 'mark'))).toEqual(['mark', 'clear']);
+    expect(h.draining).toBe(false);
   });
 
   it('stops clearing once the link is lost again, and leaves the mark standing', async () => {

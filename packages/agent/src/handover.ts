@@ -38,6 +38,8 @@ export interface HandoverOptions {
 export class Handover {
   private drainingNow = false;
   private linkDown = false;
+  /** The last draining-mark write (they are chained, see {@link Handover.mark}). */
+  private marks: Promise<boolean> = Promise.resolve(true);
 
   constructor(private readonly o: HandoverOptions) {}
 
@@ -91,8 +93,19 @@ export class Handover {
     await this.o.release();
   }
 
-  /** Sets (or with `null` removes) the draining mark; false when the write failed (logged). */
-  private async mark(value: string | null): Promise<boolean> {
+  /**
+   * Sets (or with `null` removes) the draining mark; false when the write failed (logged). Writes
+   * go one at a time, in the order asked: a mark sent while the API path was down can hang until
+   * the path is back, and must not land after the clear that followed it (the node would stay
+   * draining for good).
+   */
+  private mark(value: string | null): Promise<boolean> {
+    const write = this.marks.then(() => this.writeMark(value));
+    this.marks = write;
+    return write;
+  }
+
+  private async writeMark(value: string | null): Promise<boolean> {
     return this.o.client
       .patchMerge(EGRESS_TUNNELS, this.o.nodeName, undefined, {
         metadata: { annotations: { [DRAINING_ANNOTATION]: value } },
