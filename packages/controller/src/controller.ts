@@ -387,7 +387,14 @@ export class EgressController {
       now,
     );
     this.transitions.tunnelPhases(changes.tunnels);
-    this.claimReport.judged(changes.peerClaims);
+    this.claimReport.judged(changes.peerClaims, (node) => {
+      const t = state.tunnels.find((x) => x.tunnel.metadata?.name === node);
+      return {
+        phase: t?.tunnel.status?.phase,
+        draining: t?.draining === true,
+        heartbeatAgeMs: t?.observedAt == null ? null : now - t.observedAt,
+      };
+    });
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
     this.transitions.updateGauges(changes.problems);

@@ -77,8 +77,11 @@ export class PeerClaimReport {
     );
   }
 
-  /** The verdicts of one reconcile (all current claims). */
-  judged(verdicts: readonly PeerClaimVerdict[]): void {
+  /**
+   * The verdicts of one reconcile (all current claims). `claimant` describes the claimant as the
+   * controller sees it (its tunnel phase, draining mark), logged with a claim that is not followed.
+   */
+  judged(verdicts: readonly PeerClaimVerdict[], claimant?: (node: string) => Record<string, unknown>): void {
     const current = new Set<string>();
     for (const { claim, verdict } of verdicts) {
       const key = JSON.stringify([
@@ -101,6 +104,7 @@ export class PeerClaimReport {
         statusVersion: claim.statusVersion,
         result: verdict,
         why: WHY[verdict],
+        ...(verdict === 'followed' || verdict === 'recorded' ? {} : { claimantView: claimant?.(claim.node) }),
       };
       if (verdict === 'followed') this.log.warn(fields, 'peer claim followed');
       else if (verdict === 'recorded') this.log.debug(fields, 'peer claim recorded');
