@@ -141,12 +141,15 @@ describe.skipIf(!isRoot())(
       expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
     });
 
-    it('agent SIGKILL: never two owners, and the EIP ends on another node', async () => {
+    it('agent SIGKILL: never two owners, and the EIP ends on another node, recorded from the claim', async () => {
       const r = await runScenario(lab, 'agent-kill');
       results.push(r);
       expect(r.duplicates).toEqual([]);
       expect(r.to).toBeDefined();
       expect(r.to).not.toBe(r.from);
+      // The successor is eligible (an earlier node-down left no draining mark behind): its claim counts.
+      expect(logSince('controller-', r.faultAt, 'peer claim followed').length).toBeGreaterThan(0);
+      expect(r.detectionMs).toBeLessThan(lab.moveTimeoutMs);
       expect(r.holderAfterRecovery).toBe(r.to);
       expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
     });
