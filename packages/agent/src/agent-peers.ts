@@ -1,8 +1,9 @@
-import type { EgressGateway, EgressTunnel } from '@egressgateway/crds';
-import type { Clock, EventRecorder, Logger } from '@egressgateway/kube';
+import { type EgressGateway, type EgressTunnel, PEER_CLAIM_ANNOTATION } from '@egressgateway/crds';
+import type { Clock, EventRecorder, KubeClient, Logger } from '@egressgateway/kube';
 import type { Advert, AdvertKey, PeerTiming, TransportRejection } from '@egressgateway/peers';
 import type { Binder } from './binder.js';
 import type { AgentMetrics } from './metrics.js';
+import { PeerClaimWriter } from './peer-claim-writer.js';
 import { PeerDriver } from './peer-driver.js';
 import { type PeerGroupView, peerGroups } from './peer-groups.js';
 
@@ -58,6 +59,11 @@ export interface AgentPeersOptions {
   reapply(): void;
   /** Write a heartbeat now. */
   heartbeatNow(): void;
+  /**
+   * Where take-overs are claimed (`PEER_CLAIM_ANNOTATION` on this node's EgressTunnel), so the
+   * controller records them at once; without it nothing is claimed and the status follows by eviction.
+   */
+  client?: Pick<KubeClient, 'patchMerge'> | undefined;
 }
 
 /**
@@ -67,6 +73,8 @@ export interface AgentPeersOptions {
  */
 export class AgentPeers {
   readonly driver: PeerDriver;
+  /** Keeps this node's peer claims in the API (when a client is given). */
+  readonly claims: PeerClaimWriter | undefined;
   private readonly link: PeerLink;
   private groups: readonly PeerGroupView[] = [];
   private renewing = false;
@@ -98,9 +106,28 @@ export class AgentPeers {
         if (this.portOpen && peers.keys().length > 0) this.link.send(advert);
       },
       heartbeatNow: () => o.heartbeatNow(),
-      changed: () => o.reapply(),
+      changed: () => {
+        this.syncClaims();
+        o.reapply();
+      },
       renew: () => this.renew(),
     });
+    this.claims =
+      o.client === undefined
+        ? undefined
+        : new PeerClaimWriter({
+            client: o.client,
+            clock,
+            log: plog,
+            nodeName,
+            ...(peers.wallNow ? { wallNow: peers.wallNow } : {}),
+            current: () =>
+              (
+                o.tunnels().find((t) => t.metadata?.name === nodeName)?.metadata as
+                  | { annotations?: Record<string, string> }
+                  | undefined
+              )?.annotations?.[PEER_CLAIM_ANNOTATION],
+          });
   }
 
   /**
@@ -124,6 +151,7 @@ export class AgentPeers {
   refresh(): void {
     this.groups = peerGroups(this.o.nodeName, this.o.gateways(), this.o.tunnels());
     this.driver.refresh();
+    this.syncClaims();
   }
 
   /** See {@link PeerDriver.eipsToBind}. */
@@ -139,7 +167,13 @@ export class AgentPeers {
   /** Stops stepping and closes the transport. */
   async stop(): Promise<void> {
     this.driver.stop();
+    this.claims?.stop();
     await this.link.close();
+  }
+
+  /** One write when the set of take-overs to claim changed (the writer compares). */
+  private syncClaims(): void {
+    this.claims?.set(this.driver.claims());
   }
 
   private renew(): void {

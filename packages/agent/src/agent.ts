@@ -260,6 +260,7 @@ export class EgressAgent {
             heldEips: () => this.applier.heldEips,
             reapply: () => this.applier.reapply(),
             heartbeatNow: () => this.heartbeater.wake(),
+            client,
           });
   }
 

@@ -38,6 +38,8 @@ export interface HandoverOptions {
 export class Handover {
   private drainingNow = false;
   private linkDown = false;
+  /** The last draining-mark write (they are chained, see {@link Handover.mark}). */
+  private marks: Promise<boolean> = Promise.resolve(true);
 
   constructor(private readonly o: HandoverOptions) {}
 
@@ -74,25 +76,49 @@ export class Handover {
     await this.mark(new Date(this.o.clock.now()).toISOString());
   }
 
-  /** The egress interface is usable again: clears the draining mark, the node may take EIPs again. */
+  /**
+   * The egress interface is usable again: clears the draining mark, the node may take EIPs again.
+   * The mark is cleared until that succeeds (or the link is lost again): a node whose link and API
+   * path come back together often finds the API server unreachable for a moment, and a mark left
+   * behind would keep the controller from ever placing an EIP on it again.
+   */
   async linkRestored(): Promise<void> {
     if (!this.linkDown) return;
     this.linkDown = false;
     this.drainingNow = false;
-    await this.mark(null);
+    for (let delay = 250; !this.linkDown && !(await this.mark(null)); delay = Math.min(5_000, delay * 2))
+      await sleep(this.o.clock, delay);
+    // Lost again while the clear was on its way: the mark must stand.
+    if (this.linkDown) await this.mark(new Date(this.o.clock.now()).toISOString());
     await this.o.release();
   }
 
-  private async mark(value: string | null): Promise<void> {
-    await this.o.client
+  /**
+   * Sets (or with `null` removes) the draining mark; false when the write failed (logged). Writes
+   * go one at a time, in the order asked: a mark sent while the API path was down can hang until
+   * the path is back, and must not land after the clear that followed it (the node would stay
+   * draining for good).
+   */
+  private mark(value: string | null): Promise<boolean> {
+    const write = this.marks.then(() => this.writeMark(value));
+    this.marks = write;
+    return write;
+  }
+
+  private async writeMark(value: string | null): Promise<boolean> {
+    return this.o.client
       .patchMerge(EGRESS_TUNNELS, this.o.nodeName, undefined, {
         metadata: { annotations: { [DRAINING_ANNOTATION]: value } },
       })
-      .catch((err: unknown) =>
-        this.o.log.warn(
-          { err: toKubeApiError(err).message },
-          value === null ? 'could not clear the draining mark' : 'could not mark the tunnel draining',
-        ),
+      .then(
+        () => true,
+        (err: unknown) => {
+          this.o.log.warn(
+            { err: toKubeApiError(err).message },
+            value === null ? 'could not clear the draining mark' : 'could not mark the tunnel draining',
+          );
+          return false;
+        },
       );
   }
 

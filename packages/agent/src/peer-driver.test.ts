@@ -208,6 +208,35 @@ describe('PeerDriver', () => {
     c.stop();
   });
 
+  it('claims a take-over from the node the status names until the status names the successor', () => {
+    c.group = { ...c.group, version: '41' };
+    c.start();
+    c.clock.advance(400);
+    // The holder the status names claims nothing: there is nothing to record.
+    for (const n of NODES) expect(c.d(n).claims()).toEqual([]);
+    c.kill('node1');
+    c.clock.advance(DEFAULT_PEER_TIMING.deadIntervalMs + 200);
+    const epoch = c.d('node2').state('egw1')?.config.epoch;
+    expect(c.d('node2').claims()).toEqual([
+      { gateway: 'egw1', ipv4: EIP, ipv6: '', from: 'node1', gatewayResourceVersion: '41', epoch },
+    ]);
+    expect(c.d('node3').claims()).toEqual([]);
+    // The status moving the EIP to a third node is no take-over of node2's to claim.
+    c.group = { ...view(NODES, 'node3'), version: '42' };
+    c.d('node2').refresh();
+    expect(c.d('node2').claims()).toEqual([]);
+    c.group = { ...view(NODES, 'node1'), version: '41' };
+    c.d('node2').refresh();
+    c.d('node3').refresh();
+    // The controller recorded it: the status names node2, the claim is gone.
+    c.group = { ...view(NODES, 'node2'), version: '42' };
+    c.d('node2').refresh();
+    c.d('node3').refresh();
+    expect(c.d('node2').claims()).toEqual([]);
+    expect(c.holders()).toEqual(['node2']);
+    c.stop();
+  });
+
   it('counts takeovers, live peers and the mode in the metrics', async () => {
     c.start();
     c.clock.advance(400);

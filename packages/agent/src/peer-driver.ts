@@ -23,6 +23,22 @@ export type PeerFallbackReason =
   /** The core refused the group (e.g. a node listed twice); the log line says why. */
   | 'invalid';
 
+/**
+ * A take-over to claim in the API (see `PEER_CLAIM_ANNOTATION`): an EIP this node's core holds that
+ * the gateway status places on another node.
+ */
+export interface PeerTakeoverClaim {
+  gateway: string;
+  ipv4: string;
+  ipv6: string;
+  /** The node the status places the EIP on. */
+  from: string;
+  /** The gateway's resourceVersion the status was read from. */
+  gatewayResourceVersion?: string;
+  /** The epoch of this node's run of the gateway's core. */
+  epoch?: number;
+}
+
 /** What {@link PeerDriver} needs. */
 export interface PeerDriverOptions {
   clock: Clock;
@@ -63,6 +79,8 @@ interface GroupRun {
   fallback: PeerFallbackReason | undefined;
   /** EIP key → kernel lease end (clock ms) while the core holds it. */
   held: Map<string, number>;
+  /** EIP key → the node the status named when the core took the EIP (what a claim names as `from`). */
+  takenFrom: Map<string, string | undefined>;
   wakeAt: number;
 }
 
@@ -206,6 +224,36 @@ export class PeerDriver {
     return until;
   }
 
+  /**
+   * The take-overs to claim now: every EIP a core in peer mode holds (took over or answers for)
+   * that the gateway status places on another node, as long as that is the node the status named
+   * when the core took it. Empty once the status names this node or the core withdrew; a status that
+   * moved the EIP to a third node is not claimed against (the core is releasing it then); a gateway
+   * in fallback claims nothing (the status decides there).
+   */
+  claims(): PeerTakeoverClaim[] {
+    const out: PeerTakeoverClaim[] = [];
+    for (const run of this.runs.values()) {
+      if (run.fallback !== undefined || run.state === undefined) continue;
+      for (const key of run.held.keys()) {
+        const from = run.view.holders[key];
+        if (from === undefined || from === this.o.nodeName || run.takenFrom.get(key) !== from) continue;
+        const eip = run.view.eips.find((e) => e.key === key);
+        if (eip === undefined) continue;
+        const slash = key.indexOf('/');
+        out.push({
+          gateway: run.view.name,
+          ipv4: key.slice(0, slash),
+          ipv6: key.slice(slash + 1),
+          from,
+          ...(run.view.version !== undefined ? { gatewayResourceVersion: run.view.version } : {}),
+          epoch: run.state.config.epoch,
+        });
+      }
+    }
+    return out;
+  }
+
   /** True while some core holds an EIP (the API fence must not withdraw every EIP then). */
   holdsAny(): boolean {
     return this.leaseUntil() !== Number.POSITIVE_INFINITY;
@@ -242,6 +290,7 @@ export class PeerDriver {
       heard: false,
       fallback: undefined,
       held: new Map(),
+      takenFrom: new Map(),
       wakeAt: Number.POSITIVE_INFINITY,
     };
     if (view.members.length < 2) {
@@ -357,6 +406,7 @@ export class PeerDriver {
       switch (a.type) {
         case 'take-over':
           run.held.set(a.eip, a.until);
+          run.takenFrom.set(a.eip, run.view.holders[a.eip]);
           setChanged = true;
           if (a.from !== undefined) metrics?.peerTakeovers.inc({ gateway: run.view.name });
           log.info(
@@ -375,6 +425,7 @@ export class PeerDriver {
           break;
         case 'withdraw':
           run.held.delete(a.eip);
+          run.takenFrom.delete(a.eip);
           setChanged = true;
           log.info({ gateway: run.view.name, eip: a.eip, reason: a.reason }, 'peer withdraw');
           break;

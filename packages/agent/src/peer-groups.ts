@@ -24,6 +24,8 @@ export interface PeerGroupView {
   readonly holders: Readonly<Record<string, string>>;
   /** Member → the node address its adverts come from and go to (members without one are left out). */
   readonly addresses: ReadonlyMap<string, string>;
+  /** `metadata.resourceVersion` of the gateway these holders were read from (for peer claims). */
+  readonly version?: string | undefined;
 }
 
 /** The core's name for an EIP pair. */
@@ -124,6 +126,7 @@ export function peerGroups(
       eips: [...eips.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
       holders,
       addresses,
+      version: g.metadata?.resourceVersion,
     });
   }
   return out;

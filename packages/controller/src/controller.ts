@@ -36,6 +36,7 @@ import { HeartbeatObserver, isHeartbeatOnlyChange } from './heartbeats.js';
 import type { ControllerMetrics } from './metrics.js';
 import { nodeView, nodeViewChanged } from './nodes.js';
 import type { NodeObj, Obj } from './objects.js';
+import { PeerClaimReport, peerClaimsOf } from './peer-claims.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import type { ControllerSettings } from './settings.js';
 import { type OwnCopies, StatusWriter } from './status-writer.js';
@@ -119,6 +120,7 @@ export class EgressController {
   private readonly transitions: TransitionLogger;
   private readonly loop: ReconcileLoop;
   private readonly clusterInfo: ClusterInfoSync;
+  private readonly claimReport: PeerClaimReport;
   /** Keeps every policy's endpoint slices (pods and slices are watched on every replica). */
   readonly endpointSlices: EndpointSliceSync;
 
@@ -126,6 +128,7 @@ export class EgressController {
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? silentLogger).child({ component: 'controller' });
     const s = options.settings;
+    this.claimReport = new PeerClaimReport(this.log, options.metrics);
     this.observer = new HeartbeatObserver(
       s.tunnelUpdatePeriodMs === undefined ? Number.POSITIVE_INFINITY : 2 * s.tunnelUpdatePeriodMs,
     );
@@ -328,9 +331,12 @@ export class EgressController {
     const namespaceLabels: Record<string, Record<string, string>> = {};
     for (const ns of this.namespaces.list())
       namespaceLabels[ns.metadata?.name ?? ''] = ns.metadata?.labels ?? {};
+    const tunnels = this.own.tunnels.list();
     return {
       gateways: this.own.gateways.list() as EgressState['gateways'],
-      tunnels: this.own.tunnels.list().map((t) => ({
+      // Takeovers the gateway peers made (PEER_CLAIM_ANNOTATION): the engine records those it may.
+      peerClaims: peerClaimsOf(tunnels, (t, v, m) => this.claimReport.malformed(t, v, m)),
+      tunnels: tunnels.map((t) => ({
         tunnel: t as EgressState['tunnels'][number]['tunnel'],
         observedAt: nodeReadyMode ? now : this.observer.observedAt(t.metadata?.name ?? '', now),
         draining: draining(t),
@@ -381,6 +387,14 @@ export class EgressController {
       now,
     );
     this.transitions.tunnelPhases(changes.tunnels);
+    this.claimReport.judged(changes.peerClaims, (node) => {
+      const t = state.tunnels.find((x) => x.tunnel.metadata?.name === node);
+      return {
+        phase: t?.tunnel.status?.phase,
+        draining: t?.draining === true,
+        heartbeatAgeMs: t?.observedAt == null ? null : now - t.observedAt,
+      };
+    });
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
     this.transitions.updateGauges(changes.problems);

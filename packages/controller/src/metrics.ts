@@ -88,6 +88,12 @@ export function createControllerMetrics(registry = new Registry()) {
       help: 'policies whose endpoint slices wait for the next sync',
       registers: [registry],
     }),
+    peerClaims: new Counter({
+      name: 'egw_controller_peer_claims_total',
+      help: 'peer claims (takeovers the gateway peers made) judged by the leader, once per claim and result: followed, recorded, stale, ineligible, contested, unknown, malformed',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     apiErrors: new Counter({
       name: 'egw_controller_api_errors_total',
       help: 'failed API calls, by operation and HTTP status',

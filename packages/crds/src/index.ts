@@ -45,6 +45,13 @@ export {
   type ValidationResult,
 } from './errors.js';
 export { computeIpUsage, type IpUsage } from './ip-usage.js';
+export {
+  formatPeerClaims,
+  PEER_CLAIM_ANNOTATION,
+  type PeerClaim,
+  type PeerClaimParseError,
+  parsePeerClaims,
+} from './peer-claim.js';
 export { apiReferenceMarkdown } from './reference.js';
 export {
   type EgressClusterEndpointSlice,

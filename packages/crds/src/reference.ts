@@ -1,5 +1,6 @@
-import { API_GROUP_VERSION, type EgressKind, KINDS } from './constants.js';
+import { API_GROUP_VERSION, DRAINING_ANNOTATION, type EgressKind, KINDS } from './constants.js';
 import { PRINTER_COLUMNS } from './crd.js';
+import { PEER_CLAIM_ANNOTATION } from './peer-claim.js';
 import { SCHEMAS } from './schemas/index.js';
 
 interface SchemaNode {
@@ -71,5 +72,16 @@ export function apiReferenceMarkdown(): string {
     rows(schema, '', false, out);
     out.push('');
   }
+  out.push(
+    '## Annotations (our extensions)',
+    '',
+    'Written by the agent on its own EgressTunnel, read by the controller; upstream has neither and ignores them. They leave the schemas and the `kubectl get` columns as upstream has them.',
+    '',
+    '| annotation | on | value | meaning |',
+    '|---|---|---|---|',
+    `| \`${DRAINING_ANNOTATION}\` | EgressTunnel | RFC 3339 time | The agent is shutting down or lost its egress link (planned handover): the controller moves the node's EIPs at once and places nothing on it. Removed by the agent when it starts or its link is back. |`,
+    `| \`${PEER_CLAIM_ANNOTATION}\` | EgressTunnel | JSON list of \`{gateway, ipv4, ipv6, from, gatewayResourceVersion, epoch, at}\` | Take-overs the gateway peers made this node do (docs/peers.md): the controller records each in the gateway status at once if the status still places the EIP on \`from\`, the gateway is still at \`gatewayResourceVersion\`, and this node is a selected, healthy node of the gateway. Removed by the agent when the status names the node or it no longer answers for the EIP. |`,
+    '',
+  );
   return `${out.join('\n')}`;
 }

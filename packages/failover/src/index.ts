@@ -22,7 +22,9 @@ export {
   type MemberHealth,
 } from './core/heartbeat.js';
 export {
+  type AddressClaim,
   type AddressGroup,
+  type ClaimVerdict,
   type HealthLookup,
   type PlacementChange,
   type PlacementDecision,
@@ -54,6 +56,8 @@ export type {
   GatewayStatusChange,
   NodeLike,
   ObjectMetaLike,
+  PeerClaimLike,
+  PeerClaimVerdict,
   PolicyRefLike,
   PolicyStatusChange,
   TunnelObservation,

@@ -45,6 +45,35 @@ describe('parseBenchArgs', () => {
     expect(a.notes.join()).toMatch(/skip partition, leader-kill, leader-stop, apiserver-restart/);
   });
 
+  it('--modes peers: controller rows with the gateway peers on, beside keepalived in the same run', () => {
+    const a = parseBenchArgs(
+      [
+        '--modes',
+        'peers,keepalived',
+        '--faults',
+        'node-down,node-freeze',
+        '--adverts',
+        '0.1',
+        '--trials',
+        '20',
+      ],
+      yes,
+    );
+    expect(a.modes).toEqual(['peers']);
+    expect(a.faults).toEqual(['node-down', 'node-freeze']);
+    expect(a.keepalivedFaults).toEqual(['node-down', 'node-freeze']);
+    expect(a.adverts).toEqual([0.1]);
+    expect(a.trials).toBe(20);
+    expect(parseBenchArgs(['--modes', 'deadline,peers'], no).modes).toEqual(['deadline', 'peers']);
+  });
+
+  it('refuses --modes peers with --images (the lab runs peers in process mode only)', () => {
+    expect(() => parseBenchArgs(['--modes', 'peers', '--images'], no)).toThrow(
+      /--modes peers runs the apps as processes only/,
+    );
+    expect(parseBenchArgs(['--modes', 'deadline', '--images'], no).images).toBe(true);
+  });
+
   it('keepalived alone: no controller rows', () => {
     const a = parseBenchArgs(['--modes', 'keepalived', '--faults', 'node-down', '--trials', '3'], yes);
     expect(a.modes).toEqual([]);

@@ -3,10 +3,16 @@ import { KEEPALIVED_FAULTS, KeepalivedOptionError, parseAdverts } from './keepal
 import { FAULTS, type Fault } from './scenario.js';
 import { FAST_TIMING, type LabTiming, SEED_TIMING } from './settings.js';
 
-/** What moves the EIP in a benchmark row: our controller (two detection modes) or keepalived. */
-export const BENCH_MODES = ['deadline', 'poll', 'keepalived'] as const;
+/**
+ * What moves the EIP in a benchmark row: our controller (two detection modes), our controller with
+ * the agents' gateway peers on (`peers`: deadline detection, the peers take over and the controller
+ * records their claim), or keepalived.
+ */
+export const BENCH_MODES = ['deadline', 'poll', 'peers', 'keepalived'] as const;
 /** One of {@link BENCH_MODES}. */
 export type BenchMode = (typeof BENCH_MODES)[number];
+/** The modes that run our controller and agents. */
+export type ControllerBenchMode = Exclude<BenchMode, 'keepalived'>;
 
 /** The benchmark's settings presets (issue 10): fast = update 0.25 s, eviction 1 s; seed = 5/5/5. */
 export const BENCH_SETTINGS: Record<string, { label: string; timing: LabTiming }> = {
@@ -25,8 +31,8 @@ export interface BenchArgs {
   /** Faults of the keepalived rows: the requested ones keepalived can run. */
   keepalivedFaults: Fault[];
   settings: Array<{ label: string; timing: LabTiming }>;
-  /** Controller detection modes. */
-  modes: Array<'deadline' | 'poll'>;
+  /** Rows of our controller: its detection modes, and `peers` (deadline detection, gateway peers on). */
+  modes: ControllerBenchMode[];
   /** keepalived advert intervals (s); empty when keepalived is not among the modes. */
   adverts: number[];
   out: string | undefined;
@@ -48,7 +54,8 @@ export const BENCH_USAGE = `usage: npm run bench -w netns-lab -- [options]   (as
   --faults LIST       comma-separated faults, or "all" (default agent-kill,node-down):
                       ${FAULTS.join(', ')}
   --settings LIST     fast (update 0.25 s, eviction 1 s), seed (5/5/5) (default fast,seed)
-  --modes LIST        deadline, poll (our controller's detection), keepalived (VRRP reference rows)
+  --modes LIST        deadline, poll (our controller's detection), peers (deadline detection with the
+                      agents' gateway peers on), keepalived (VRRP reference rows)
                       (default deadline,poll, plus keepalived when it is installed)
   --adverts LIST      keepalived advert intervals in seconds, VRRPv3 (default 1,0.1)
   --out FILE          where to write the Markdown report (default docs/benchmarks.md)
@@ -115,6 +122,10 @@ export function parseBenchArgs(argv: readonly string[], env: { keepalivedInstall
   if (modeText === undefined && !env.keepalivedInstalled)
     notes.push('keepalived is not installed (Debian package keepalived): no keepalived reference rows');
   const withKeepalived = modes.includes('keepalived');
+  if (modes.includes('peers') && values.images === true)
+    throw new BenchArgsError(
+      '--modes peers runs the apps as processes only: drop --images or the peers mode',
+    );
   if (withKeepalived && !env.keepalivedInstalled)
     throw new BenchArgsError('--modes keepalived needs keepalived (Debian package keepalived)');
   let adverts: number[] = [];
@@ -137,7 +148,7 @@ export function parseBenchArgs(argv: readonly string[], env: { keepalivedInstall
     faults,
     keepalivedFaults,
     settings,
-    modes: modes.filter((m): m is 'deadline' | 'poll' => m !== 'keepalived'),
+    modes: modes.filter((m): m is ControllerBenchMode => m !== 'keepalived'),
     adverts,
     out: str('out'),
     images: values.images === true,

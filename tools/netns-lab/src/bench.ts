@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { percentile } from './analysis.js';
-import { BENCH_USAGE, BenchArgsError, parseBenchArgs } from './bench-args.js';
+import { BENCH_USAGE, BenchArgsError, type ControllerBenchMode, parseBenchArgs } from './bench-args.js';
 import { tryRun } from './exec.js';
 import { keepalivedLabel } from './keepalived.js';
 import { findRepoRoot, Lab, type LabOptions } from './lab.js';
@@ -143,7 +143,7 @@ export async function runBench(o: {
   trials: number;
   faults: Fault[];
   settings: Array<[string, LabTiming]>;
-  modes: Array<'deadline' | 'poll'>;
+  modes: ControllerBenchMode[];
   /** keepalived advert intervals (s); none: no reference rows. */
   adverts?: number[];
   /** Faults of the keepalived rows (default: `faults`). */
@@ -159,7 +159,13 @@ export async function runBench(o: {
         setting: o.images ? `${setting} images` : setting,
         mode,
         faults: o.faults,
-        options: { timing, detection: mode, ...(o.images ? { images: true } : {}) },
+        options: {
+          timing,
+          // peers: deadline detection, and the agents' gateway peers decide take-overs first.
+          detection: mode === 'peers' ? 'deadline' : mode,
+          ...(mode === 'peers' ? { peers: true } : {}),
+          ...(o.images ? { images: true } : {}),
+        },
       });
   for (const advertSeconds of o.adverts ?? [])
     labs.push({

@@ -255,6 +255,11 @@ export class Lab {
     return join(this.helpers, file);
   }
 
+  /** True when the agents run the gateway peers (`LabOptions.peers`). */
+  get peers(): boolean {
+    return this.options.peers === true;
+  }
+
   /**
    * How long the EIP takes to move after its holder is lost, by configuration (ms): the eviction
    * timeout, or keepalived's master-down interval of the slowest backup.

@@ -83,9 +83,12 @@ export function gapBoundMs(fault: Fault, eipEvictionTimeoutSeconds: number): num
 
 /**
  * True for faults after which the EIP must move. A rolling update may move it and back (each
- * node is replaced once, the holder among them): what counts there is the gap on the wire.
+ * node is replaced once, the holder among them): what counts there is the gap on the wire. With
+ * gateway `peers` on, a holder cut from its peers (`lan-partition`) loses its right to answer, the
+ * majority takes over and the controller records their claim: the EIP moves.
  */
-export const faultMovesEip = (f: Fault): boolean => !STAYING_FAULTS.includes(f);
+export const faultMovesEip = (f: Fault, peers = false): boolean =>
+  !STAYING_FAULTS.includes(f) || (peers && f === 'lan-partition');
 
 /**
  * Faults after which the EIP must stay where it is. Without gateway peers, agents learn nothing
@@ -335,7 +338,8 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
   const eip4 = lab.plan.eip4;
   let to: string | undefined = from;
   let detectionMs: number | undefined;
-  if (faultMovesEip(fault)) {
+  const moves = faultMovesEip(fault, lab.peers);
+  if (moves) {
     const bound = evictMs + 10_000 + (fault.startsWith('leader') ? leaseMs : 0);
     let seenAt: number | undefined;
     await lab.waitFor(async () => {
@@ -365,7 +369,7 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
   }, 10_000);
   await sleep(1500);
   const settledAt = Date.now();
-  const oldStillBound = faultMovesEip(fault) ? lab.eipBoundOn(from) : undefined;
+  const oldStillBound = moves ? lab.eipBoundOn(from) : undefined;
   let holderAfterRecovery: string | undefined;
   if (o.noRecovery === true) {
     // Something to look at after the settle point: sources and the stream are judged on it.

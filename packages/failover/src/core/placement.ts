@@ -30,10 +30,38 @@ export interface PlacementOptions {
    * off, the decisions are those one call with all groups would make.
    */
   readonly heldElsewhere?: ReadonlyMap<string, number> | undefined;
+  /**
+   * Takeovers decided outside this function (by the members themselves, e.g. gateway peers) to
+   * record: a claim moves its address from `from` to the claimant at once, whatever `from`'s health,
+   * if and only if `from` is the address's previous member (else the claim is `stale`) and the
+   * claimant is a healthy candidate of the group (else `ineligible`). A claimed address is never
+   * rebalanced in the same call. Two acceptable claims on one address are both refused
+   * (`contested`): one address never gets two members. See {@link ClaimVerdict}.
+   */
+  readonly claims?: readonly AddressClaim[] | undefined;
 }
 
+/** A member's claim that it took `address` of `group` over from `from` (see {@link PlacementOptions.claims}). */
+export interface AddressClaim {
+  readonly group: string;
+  readonly address: string;
+  /** The claimant. */
+  readonly member: string;
+  /** The member the claimant took the address from: must be the previous member for the claim to count. */
+  readonly from: string;
+}
+
+/**
+ * What {@link placeAddresses} made of a claim: `followed` (the address moved to the claimant),
+ * `recorded` (the previous member already is the claimant: nothing to do), `stale` (the previous
+ * member is not the claim's `from`), `ineligible` (the claimant is not a healthy candidate),
+ * `contested` (another acceptable claim names the same address), `unknown` (no such group or
+ * address in use).
+ */
+export type ClaimVerdict = 'followed' | 'recorded' | 'stale' | 'ineligible' | 'contested' | 'unknown';
+
 /** What happened to one address. */
-export type PlacementChange = 'kept' | 'assigned' | 'moved' | 'rebalanced' | 'unassignable';
+export type PlacementChange = 'kept' | 'assigned' | 'moved' | 'claimed' | 'rebalanced' | 'unassignable';
 
 /** Decision for one address of one group. */
 export interface PlacementDecision {
@@ -55,6 +83,8 @@ export interface PlacementResult {
    * `heldElsewhere` (members with none are listed with 0).
    */
   readonly load: ReadonlyMap<string, number>;
+  /** One verdict per claim given in {@link PlacementOptions.claims}, in the order given. */
+  readonly claims: ReadonlyArray<{ readonly claim: AddressClaim; readonly verdict: ClaimVerdict }>;
 }
 
 /** Minimal health view: `healthy` decides whether a member may hold addresses. */
@@ -78,8 +108,10 @@ function inner<V>(map: Nested<V>, group: string): Map<string, V> {
  * Rules, in order: an address whose previous member is still a healthy candidate stays (stability);
  * every other address goes to the healthy candidate holding the fewest addresses over all groups at
  * that moment, ties broken by member id (balance, so a failed member's addresses spread out); an
- * address with no healthy candidate is `unassignable`. Groups and addresses are processed in sorted
- * order, so the result does not depend on input order.
+ * address with no healthy candidate is `unassignable`. Before all of them, an acceptable claim
+ * (`options.claims`: the previous member is the claim's `from`, the claimant a healthy candidate, no
+ * other acceptable claim on the address) moves its address to the claimant (`claimed`). Groups and
+ * addresses are processed in sorted order, so the result does not depend on input order.
  *
  * @example
  * ```ts
@@ -118,16 +150,26 @@ export function placeAddresses(
   }
   const owner: Nested<string | null> = new Map();
   const addressesOf = new Map<string, readonly string[]>();
+  for (const g of sortedGroups) addressesOf.set(g.id, uniqueSorted(g.addresses));
+  const judged = judgeClaims(options.claims ?? [], addressesOf, healthyCandidates, prev);
+  const claimed = judged.followed;
   // Pass 1: keep everything that may stay, so loads are known before anything new is placed.
   for (const g of sortedGroups) {
-    const addresses = uniqueSorted(g.addresses);
-    addressesOf.set(g.id, addresses);
+    const addresses = addressesOf.get(g.id) ?? [];
     const hc = healthyCandidates.get(g.id) ?? [];
     // Groups are usually small: a linear scan beats building a set per group.
     const candidates = hc.length > 16 ? new Set(hc) : null;
     const prevOfGroup = prev.get(g.id);
     const ownerOfGroup = inner(owner, g.id);
+    const claimedOfGroup = claimed.get(g.id);
     for (const a of addresses) {
+      const c = claimedOfGroup?.get(a);
+      if (c !== undefined) {
+        // A takeover the members already made: recorded as is, before anything else is placed.
+        ownerOfGroup.set(a, c);
+        load.set(c, (load.get(c) ?? 0) + 1);
+        continue;
+      }
       const p = prevOfGroup?.get(a);
       if (p !== undefined && (candidates === null ? hc.includes(p) : candidates.has(p))) {
         ownerOfGroup.set(a, p);
@@ -148,7 +190,7 @@ export function placeAddresses(
   }
   const rebalanced: Nested<true> = new Map();
   if (options.rebalance === true)
-    rebalance(sortedGroups, healthyCandidates, addressesOf, owner, load, rebalanced);
+    rebalance(sortedGroups, healthyCandidates, addressesOf, owner, load, rebalanced, claimed);
   const decisions: PlacementDecision[] = [];
   for (const g of sortedGroups) {
     const ownerOfGroup = owner.get(g.id);
@@ -162,15 +204,53 @@ export function placeAddresses(
           ? 'unassignable'
           : member === previousMember
             ? 'kept'
-            : rebalancedOfGroup?.has(a) === true
-              ? 'rebalanced'
-              : previousMember === null
-                ? 'assigned'
-                : 'moved';
+            : claimed.get(g.id)?.get(a) === member
+              ? 'claimed'
+              : rebalancedOfGroup?.has(a) === true
+                ? 'rebalanced'
+                : previousMember === null
+                  ? 'assigned'
+                  : 'moved';
       decisions.push({ group: g.id, address: a, member, previous: previousMember, change });
     }
   }
-  return { decisions, load };
+  return { decisions, load, claims: judged.verdicts };
+}
+
+/** Each claim's verdict, and the claims to follow: group → address → claimant. */
+function judgeClaims(
+  claims: readonly AddressClaim[],
+  addressesOf: ReadonlyMap<string, readonly string[]>,
+  healthyCandidates: ReadonlyMap<string, readonly string[]>,
+  prev: Nested<string>,
+): { followed: Nested<string>; verdicts: Array<{ claim: AddressClaim; verdict: ClaimVerdict }> } {
+  const verdicts: Array<{ claim: AddressClaim; verdict: ClaimVerdict }> = [];
+  const acceptable: Nested<string[]> = new Map();
+  for (const claim of claims) {
+    let verdict: ClaimVerdict;
+    const previous = prev.get(claim.group)?.get(claim.address);
+    if (!(addressesOf.get(claim.group) ?? []).includes(claim.address)) verdict = 'unknown';
+    else if (previous === claim.member) verdict = 'recorded';
+    else if (previous !== claim.from) verdict = 'stale';
+    else if (!(healthyCandidates.get(claim.group) ?? []).includes(claim.member)) verdict = 'ineligible';
+    else {
+      verdict = 'followed';
+      const m = inner(acceptable, claim.group);
+      const list = m.get(claim.address) ?? [];
+      if (!list.includes(claim.member)) list.push(claim.member);
+      m.set(claim.address, list);
+    }
+    verdicts.push({ claim, verdict });
+  }
+  const followed: Nested<string> = new Map();
+  for (const [group, byAddress] of acceptable)
+    for (const [address, members] of byAddress)
+      if (members.length === 1) inner(followed, group).set(address, members[0] as string);
+  for (const v of verdicts) {
+    if (v.verdict !== 'followed') continue;
+    if (followed.get(v.claim.group)?.get(v.claim.address) !== v.claim.member) v.verdict = 'contested';
+  }
+  return { followed, verdicts };
 }
 
 /** The items sorted and without duplicates; returns the input itself when it already is (the common case). */
@@ -226,6 +306,7 @@ function rebalance(
   owner: Nested<string | null>,
   load: Map<string, number>,
   rebalanced: Nested<true>,
+  pinned: Nested<string>,
 ): void {
   // Each move takes one address from a member with load L to one with load <= L - 2, which strictly
   // lowers the sum of squared loads, so the loop ends; it stops at a fixed point, which keeps the
@@ -243,7 +324,7 @@ function rebalance(
       let donorLoad = -1;
       for (const a of addressesOf.get(g.id) ?? []) {
         const m = ownerOfGroup.get(a);
-        if (m === null || m === undefined) continue;
+        if (m === null || m === undefined || pinned.get(g.id)?.has(a) === true) continue;
         const l = load.get(m) ?? 0;
         if (l > donorLoad) {
           donorAddress = a;

@@ -136,6 +136,17 @@ function decisionEvent(
         ...base,
       };
     }
+    case 'claimed':
+      // The peers already moved it on the wire: the status records a fact, whatever the old
+      // holder's heartbeat says.
+      return {
+        type: 'Warning',
+        reason: 'EIPMoved',
+        message: `${what} moved from ${d.previous} to ${d.member}: PeerClaim: the gateway's peers made ${d.member} take over`,
+        from: d.previous as string,
+        to: d.member as string,
+        ...base,
+      };
     case 'rebalanced':
       return {
         type: 'Normal',

@@ -6,10 +6,16 @@ import {
   healthReason,
   type MemberHealth,
 } from '../core/heartbeat.js';
-import { type AddressGroup, type PlacementDecision, placeAddresses } from '../core/placement.js';
+import {
+  type AddressClaim,
+  type AddressGroup,
+  type PlacementDecision,
+  placeAddresses,
+} from '../core/placement.js';
 import { compareEvents } from './events.js';
-import { stateLists, tunnelEntry } from './input-guard.js';
-import type { GatewayModel } from './model.js';
+import { resolvePair } from './gateways.js';
+import { describeValue, inputProblem, stateLists, tunnelEntry } from './input-guard.js';
+import { type GatewayModel, isResolved } from './model.js';
 import { gatewayOutcome, signatureMatches, signatureOf } from './outcome.js';
 import { type EgressStructure, type GatewayOutcome, StructureCache } from './structure.js';
 import type {
@@ -18,6 +24,8 @@ import type {
   EgressEvent,
   EgressState,
   GatewayStatusChange,
+  PeerClaimLike,
+  PeerClaimVerdict,
   PolicyStatusChange,
   TunnelObservation,
   TunnelPhase,
@@ -191,7 +199,11 @@ function reconcileWith(
   }
   tunnelChanges.sort((a, b) => cmp(a.name, b.name));
 
-  const outcomes = outcomesOf(s, config, { observations, reasons, phases });
+  const claims = claimsOf((state as { peerClaims?: unknown } | null)?.peerClaims, s, (p) => {
+    callProblems ??= [];
+    callProblems.push(p);
+  });
+  const outcomes = outcomesOf(s, config, { observations, reasons, phases }, claims);
 
   const gatewayChanges: GatewayStatusChange[] = [];
   const policyChanges: PolicyStatusChange[] = [...s.policies];
@@ -217,6 +229,75 @@ function reconcileWith(
     events,
     problems,
     nextWakeAt,
+    peerClaims: claims.verdicts(),
+  };
+}
+
+/** The call's peer claims: as given, as the placement's claims, and their verdicts once placed. */
+interface CallClaims {
+  /** The well-formed claims in input order, with the placement unit (`null`: no such gateway or EIP). */
+  readonly entries: ReadonlyArray<{
+    readonly claim: PeerClaimLike;
+    readonly address: string | null;
+    /** Made against another version of the gateway than the current one. */
+    readonly stale: boolean;
+  }>;
+  /** The gateways some claim names (their outcomes are computed, never reused). */
+  readonly gateways: ReadonlySet<string>;
+  /** Verdicts by entry index, filled by {@link outcomesOf}. */
+  readonly placed: Map<number, PeerClaimVerdict['verdict']>;
+  verdicts(): PeerClaimVerdict[];
+}
+
+const NO_CLAIMS: readonly PeerClaimLike[] = [];
+
+/** Reads `state.peerClaims` (hostile input reported, never thrown) and maps each EIP to its unit. */
+function claimsOf(raw: unknown, s: EgressStructure, report: (p: EgressEvent) => void): CallClaims {
+  let list: readonly unknown[] = NO_CLAIMS;
+  if (Array.isArray(raw)) list = raw;
+  else if (raw !== undefined && raw !== null)
+    report(
+      inputProblem(
+        'EgressTunnel',
+        '',
+        `state.peerClaims must be a list, got ${describeValue(raw)}; it counts as empty`,
+      ),
+    );
+  const entries: Array<{ claim: PeerClaimLike; address: string | null; stale: boolean }> = [];
+  const gateways = new Set<string>();
+  list.forEach((c, i) => {
+    const o = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+    const bad =
+      ['node', 'gateway', 'ipv4', 'ipv6', 'from'].find((k) => typeof o[k] !== 'string') ??
+      (o.statusVersion === undefined || typeof o.statusVersion === 'string' ? undefined : 'statusVersion');
+    if (bad !== undefined) {
+      report(
+        inputProblem(
+          'EgressTunnel',
+          typeof o.node === 'string' ? o.node : '',
+          `state.peerClaims[${i}].${bad} must be a string, got ${describeValue(o[bad])}; the claim is ignored`,
+        ),
+      );
+      return;
+    }
+    const claim = c as PeerClaimLike;
+    const gw = s.gateways.get(claim.gateway);
+    let address: string | null = null;
+    if (gw !== undefined && (claim.ipv4 !== '' || claim.ipv6 !== '')) {
+      const pair = resolvePair(gw, claim.ipv4, claim.ipv6);
+      if (isResolved(pair) && s.unitsByGateway.get(gw.name)?.has(pair.unit) === true) address = pair.unit;
+    }
+    if (address !== null) gateways.add(claim.gateway);
+    const seen = claim.statusVersion;
+    const stale = gw !== undefined && seen !== undefined && seen !== gw.gateway.metadata?.resourceVersion;
+    entries.push({ claim, address, stale });
+  });
+  const placed = new Map<number, PeerClaimVerdict['verdict']>();
+  return {
+    entries,
+    gateways,
+    placed,
+    verdicts: () => entries.map((e, i) => ({ claim: e.claim, verdict: placed.get(i) ?? 'unknown' })),
   };
 }
 
@@ -262,7 +343,12 @@ interface SlotHealth {
  * computed for the others, which are placed together with the addresses the reused ones hold counted
  * as load. With `rebalance` on, every gateway may give or take addresses, so all are computed.
  */
-function outcomesOf(s: EgressStructure, config: EgressConfig, now: SlotHealth): GatewayOutcome[] {
+function outcomesOf(
+  s: EgressStructure,
+  config: EgressConfig,
+  now: SlotHealth,
+  claims: CallClaims,
+): GatewayOutcome[] {
   const rebalance = config.rebalance === true;
   const key = `${config.evictionTimeoutMs}|${rebalance}|${config.nodeNotReadyEvicts !== false}`;
   if (s.outcomesKey !== key) {
@@ -278,6 +364,7 @@ function outcomesOf(s: EgressStructure, config: EgressConfig, now: SlotHealth): 
     const slots = s.candidateSlots.get(gw.name) as readonly number[];
     if (
       !rebalance &&
+      !claims.gateways.has(gw.name) &&
       cached?.keptLoad != null &&
       signatureMatches(cached.signature, slots, now.reasons, now.phases)
     ) {
@@ -323,7 +410,31 @@ function outcomesOf(s: EgressStructure, config: EgressConfig, now: SlotHealth): 
     addresses: [...(s.unitsByGateway.get(gw.name)?.keys() ?? [])],
   }));
   const previous = stale.flatMap((gw) => s.previous.get(gw.name) ?? []);
-  const { decisions } = placeAddresses(groups, health, previous, { rebalance, heldElsewhere });
+  // Every gateway a claim names is among the stale ones (see above).
+  const addressClaims: AddressClaim[] = [];
+  const claimIndex: number[] = [];
+  claims.entries.forEach((e, i) => {
+    if (e.address === null) return;
+    if (e.stale) {
+      const holder = s.previous.get(e.claim.gateway)?.find((p) => p.address === e.address)?.member;
+      claims.placed.set(i, holder === e.claim.node ? 'recorded' : 'stale');
+      return;
+    }
+    addressClaims.push({
+      group: e.claim.gateway,
+      address: e.address,
+      member: e.claim.node,
+      from: e.claim.from,
+    });
+    claimIndex.push(i);
+  });
+  const placement = placeAddresses(groups, health, previous, {
+    rebalance,
+    heldElsewhere,
+    claims: addressClaims,
+  });
+  const { decisions } = placement;
+  for (const [k, v] of placement.claims.entries()) claims.placed.set(claimIndex[k] as number, v.verdict);
   // Decisions come sorted by group, then address: slice them per gateway.
   const byGateway = new Map<string, PlacementDecision[]>();
   for (const d of decisions) {

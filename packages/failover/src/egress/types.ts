@@ -11,6 +11,8 @@ export interface ObjectMetaLike {
   readonly name?: string | undefined;
   readonly namespace?: string | undefined;
   readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** Read only to judge {@link PeerClaimLike.statusVersion}. */
+  readonly resourceVersion?: string | undefined;
 }
 
 /** A policy reference in `EgressGateway.status.nodeList[].eips[].policies[]` (empty namespace: cluster policy). */
@@ -167,6 +169,45 @@ export interface EgressState {
    * default gateway for policies without `egressGatewayName`).
    */
   readonly namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined;
+  /**
+   * Take-overs the gateway peers made (our extension; the controller reads them from the
+   * `egressgateway.spidernet.io/peer-claims` annotation of each claimant's EgressTunnel). A claim
+   * moves its EIP to the claimant at once, without waiting for the old holder's eviction, if and only
+   * if the gateway status places the EIP on `from` now and the claimant is a selected, healthy node of
+   * the gateway (a node the engine could place the EIP on). Each claim gets a verdict in
+   * {@link EgressChanges.peerClaims}.
+   */
+  readonly peerClaims?: readonly PeerClaimLike[] | undefined;
+}
+
+/** One take-over the gateway peers made (see {@link EgressState.peerClaims}). */
+export interface PeerClaimLike {
+  /** The claimant: the node that answers for the EIP now. */
+  readonly node: string;
+  readonly gateway: string;
+  /** The EIP pair as the gateway status lists it (`""` for a missing family). */
+  readonly ipv4: string;
+  readonly ipv6: string;
+  /** The node the status placed the EIP on when the claimant took over. */
+  readonly from: string;
+  /**
+   * `metadata.resourceVersion` of the gateway the claimant saw when it claimed. When given, the claim
+   * is stale unless the gateway is still that version: a claim about an older status (say, the status
+   * moved away from the claimant and back) is never followed. Compared for equality only.
+   */
+  readonly statusVersion?: string | undefined;
+}
+
+/**
+ * What the engine made of one claim: `followed` (the EIP moves to the claimant in this call's
+ * gateway change), `recorded` (the status already names the claimant: the claim can be cleared),
+ * `stale` (the status names another node than `from`, or the gateway is no longer the version the claimant saw), `ineligible` (the claimant is not a
+ * selected, healthy node of the gateway), `contested` (another acceptable claim names the EIP:
+ * neither is followed), `unknown` (no such gateway or EIP in use).
+ */
+export interface PeerClaimVerdict {
+  readonly claim: PeerClaimLike;
+  readonly verdict: 'followed' | 'recorded' | 'stale' | 'ineligible' | 'contested' | 'unknown';
 }
 
 /**
@@ -283,6 +324,8 @@ export interface EgressChanges {
   readonly problems: EgressEvent[];
   /** The earliest instant (ms) at which the result can change with no new input, or `null`. */
   readonly nextWakeAt: number | null;
+  /** One verdict per well-formed {@link EgressState.peerClaims} entry, in input order. */
+  readonly peerClaims: PeerClaimVerdict[];
 }
 
 /** `metadata.name` of an object, or `''` when it has none (or one that is not a string). */
