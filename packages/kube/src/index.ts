@@ -64,6 +64,21 @@ export {
   type ListWatch,
   type WatchEvent,
 } from './informer.js';
+// Gateway heartbeats as per-node Leases (renewed by the agents, watched by the controller).
+export {
+  DEFAULT_HEARTBEAT_NAMESPACE,
+  HEARTBEAT_EVICTED_ANNOTATION,
+  HEARTBEAT_LEASE_LABEL,
+  HEARTBEAT_LEASE_SELECTOR,
+  type HeartbeatLease,
+  type HeartbeatRenewal,
+  heartbeatLeaseEvicted,
+  heartbeatLeaseName,
+  heartbeatLeaseNode,
+  LEASES,
+  renewHeartbeatLease,
+  toMicroTime,
+} from './heartbeat-lease.js';
 export { type InformerExtras, InformerSet, type InformerSetOptions } from './informer-set.js';
 export { loadKubeConfig } from './kubeconfig.js';
 export { createLogger, type Logger, type LogOptions, silentLogger } from './logger.js';
