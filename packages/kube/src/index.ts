@@ -54,16 +54,6 @@ export {
   type InvolvedObject,
   KubeEventSink,
 } from './events.js';
-// Caches.
-export {
-  Informer,
-  type InformerHandlers,
-  type InformerOptions,
-  type KubeObject,
-  type ListResult,
-  type ListWatch,
-  type WatchEvent,
-} from './informer.js';
 // Gateway heartbeats as per-node Leases (renewed by the agents, watched by the controller).
 export {
   DEFAULT_HEARTBEAT_NAMESPACE,
@@ -79,6 +69,16 @@ export {
   renewHeartbeatLease,
   toMicroTime,
 } from './heartbeat-lease.js';
+// Caches.
+export {
+  Informer,
+  type InformerHandlers,
+  type InformerOptions,
+  type KubeObject,
+  type ListResult,
+  type ListWatch,
+  type WatchEvent,
+} from './informer.js';
 export { type InformerExtras, InformerSet, type InformerSetOptions } from './informer-set.js';
 export { loadKubeConfig } from './kubeconfig.js';
 export { createLogger, type Logger, type LogOptions, silentLogger } from './logger.js';
