@@ -2,6 +2,7 @@ import type { EgressPolicy, EgressTunnel } from '@egressgateway/crds';
 import {
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
+  EGRESS_TUNNELS,
   HEARTBEAT_EVICTED_ANNOTATION,
   type HeartbeatLease,
   heartbeatLeaseEvicted,
@@ -183,6 +184,40 @@ describe('controller against the embedded API server', () => {
     );
     // A recovered node takes nothing back.
     expect(holderOf(controller.gateways.get('egw1'))).not.toBe(first);
+  });
+
+  it('judges a node by its Lease once it has one (tunnel copies do not count), and an older agent without one by its tunnel', async () => {
+    const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
+    // An agent of an older version on node3: heartbeats are tunnel status writes, no Lease.
+    await createNodes(cluster, ['node3']);
+    const tunnelBeat = async (name: string) => {
+      try {
+        await cluster.client.patchStatus(EGRESS_TUNNELS, name, undefined, {
+          status: { lastHeartbeatTime: new Date().toISOString() },
+        });
+      } catch {
+        // node3's tunnel may not exist yet
+      }
+    };
+    // The paused holder keeps writing lastHeartbeatTime (as a 30 s copy would, only faster).
+    agents.paused.add(first);
+    const beats = setInterval(() => {
+      void tunnelBeat('node3');
+      void tunnelBeat(first);
+    }, 100);
+    try {
+      await eventually('the Lease-less node3 Ready', () =>
+        controller.tunnels.get('node3')?.status?.phase === 'Ready' ? true : undefined,
+      );
+      await eventually('the paused holder evicted despite its tunnel writes', () =>
+        controller.tunnels.get(first)?.status?.phase === 'HeartbeatTimeout' ? true : undefined,
+      );
+      // node3 stays Ready past several eviction timeouts on tunnel heartbeats alone.
+      await new Promise((r) => setTimeout(r, 3 * settings.eipEvictionTimeoutMs));
+      expect(controller.tunnels.get('node3')?.status?.phase).toBe('Ready');
+    } finally {
+      clearInterval(beats);
+    }
   });
 
   it('writes nothing in steady state while heartbeats are healthy', async () => {
