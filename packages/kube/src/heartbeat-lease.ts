@@ -36,6 +36,8 @@ export const HEARTBEAT_EVICTED_ANNOTATION = 'egressgateway.spidernet.io/evicted'
 export const DEFAULT_HEARTBEAT_NAMESPACE = 'kube-system';
 
 const PREFIX = 'egressgateway-heartbeat-';
+/** Write attempts of one renewal (see {@link renewHeartbeatLease}). */
+const MAX_ATTEMPTS = 3;
 /** A Lease name is a DNS subdomain: at most 253 characters. */
 const MAX_NAME = 253;
 
@@ -106,10 +108,10 @@ export interface HeartbeatRenewal {
  * Renews a node's heartbeat Lease: creates it on the first renewal, else a merge patch of its
  * `spec` with the previous resourceVersion as precondition. On a conflict (someone else wrote the
  * Lease, normally the controller marking or lifting an eviction) the Lease is read again and the
- * renewal written once more on top of it, keeping its annotations; on 404 it is created again.
+ * renewal written again on top of it, keeping its annotations; on 404 it is created again.
  * Resolves to the Lease as the API server stored it: {@link heartbeatLeaseEvicted} of it tells
  * whether the controller had evicted the node when this renewal landed. Rejects with the API
- * error when the second attempt fails too.
+ * error when the third attempt fails too.
  *
  * @example
  * ```ts
@@ -136,13 +138,15 @@ export async function renewHeartbeatLease(client: KubeClient, r: HeartbeatRenewa
       spec,
     });
   let previous = r.previous;
+  // Three attempts: a restarted agent's create meets the Lease of its earlier life (409), and the
+  // controller may mark or lift an eviction on it between that read and the update (409 again).
   for (let attempt = 1; ; attempt++) {
     try {
       if (previous === undefined) {
         try {
           return await create();
         } catch (err) {
-          if (!isConflict(err) || attempt >= 2) throw err;
+          if (!isConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
           // It exists (an earlier life of this agent): renew on top of it.
           previous = await client.get<HeartbeatLease>(LEASES, name, r.namespace);
           continue;
@@ -150,7 +154,7 @@ export async function renewHeartbeatLease(client: KubeClient, r: HeartbeatRenewa
       }
       return await update(previous.metadata?.resourceVersion);
     } catch (err) {
-      if (attempt >= 2) throw err;
+      if (attempt >= MAX_ATTEMPTS) throw err;
       if (isNotFound(err)) previous = undefined;
       else if (isConflict(err)) previous = await client.get<HeartbeatLease>(LEASES, name, r.namespace);
       else throw err;

@@ -8,7 +8,9 @@ import {
   heartbeatLeaseEvicted,
   heartbeatLeaseName,
   KubeClient,
+  type KubeObject,
   LEASES,
+  type ResourceRef,
   renewHeartbeatLease,
   toMicroTime,
 } from '../src/index.js';
@@ -80,6 +82,29 @@ describe('renewHeartbeatLease', () => {
         metadata: { resourceVersion: second.metadata?.resourceVersion, annotations: { x: 'y' } },
       }),
     ).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('a restarted agent renews even when the controller marks the Lease between its read and its update', async () => {
+    const base = { node: 'hb-c', namespace: ns, evictionTimeoutMs: 1000 };
+    await renewHeartbeatLease(client, { ...base, sentAt: 1_000 });
+    // A client whose first read of the Lease is followed at once by the controller's mark.
+    let marked = false;
+    const racing = Object.create(client) as KubeClient;
+    racing.get = async <T extends KubeObject>(ref: ResourceRef, name: string, namespace?: string) => {
+      const got = await client.get<T>(ref, name, namespace);
+      if (!marked) {
+        marked = true;
+        await client.patchMerge(LEASES, name, namespace, {
+          metadata: { annotations: { [HEARTBEAT_EVICTED_ANNOTATION]: 'x' } },
+        });
+      }
+      return got;
+    };
+    // create (409), read, update (409: the mark), read, update: acknowledged, with the mark.
+    const renewed = await renewHeartbeatLease(racing, { ...base, sentAt: 2_000 });
+    expect(marked).toBe(true);
+    expect(renewed.spec?.renewTime).toBe(toMicroTime(2_000));
+    expect(heartbeatLeaseEvicted(renewed)).toBe(true);
   });
 
   it('renews on top of a Lease left by an earlier life of the agent, and recreates a deleted one', async () => {
