@@ -162,7 +162,9 @@ describe('helm template, admission webhook', () => {
 
   it('RBAC: heartbeat Leases in the release namespace only: agents create, renew and re-read; the controller watches and marks', () => {
     const agentRole = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-agent-heartbeat'));
-    expect(agentRole?.metadata.namespace).toBe(objects.find((o) => o.kind === 'Deployment')?.metadata.namespace);
+    expect(agentRole?.metadata.namespace).toBe(
+      objects.find((o) => o.kind === 'Deployment')?.metadata.namespace,
+    );
     expect(agentRole?.rules).toEqual([
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] },
