@@ -274,14 +274,24 @@ describe('agent against the embedded API server and a live controller', () => {
         .sort();
     const before = versions();
     const beats = node(h).agent.heartbeats.length;
-    const lease = await client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE);
+    const lease = await client.get<HeartbeatLease>(
+      LEASES,
+      heartbeatLeaseName(h),
+      DEFAULT_HEARTBEAT_NAMESPACE,
+    );
     await new Promise((r) => setTimeout(r, 5 * UPDATE));
     // Several acknowledged beats, each a Lease renewal with its send time ...
     expect(node(h).agent.heartbeats.length).toBeGreaterThanOrEqual(beats + 3);
-    const renewed = await client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE);
+    const renewed = await client.get<HeartbeatLease>(
+      LEASES,
+      heartbeatLeaseName(h),
+      DEFAULT_HEARTBEAT_NAMESPACE,
+    );
     expect(renewed.spec?.holderIdentity).toBe(h);
     expect(renewed.spec?.leaseDurationSeconds).toBe(Math.ceil(EVICT / 1000));
-    expect(Date.parse(renewed.spec?.renewTime ?? '')).toBeGreaterThan(Date.parse(lease.spec?.renewTime ?? ''));
+    expect(Date.parse(renewed.spec?.renewTime ?? '')).toBeGreaterThan(
+      Date.parse(lease.spec?.renewTime ?? ''),
+    );
     // ... and not one tunnel changed in the worker's cache (lastHeartbeatTime is copied every 30 s).
     expect(versions()).toEqual(before);
   });
