@@ -6,7 +6,8 @@
 // watch events and bytes), the real controller (packages/controller/bench/controller-child.mjs,
 // built dist), the agents (scale-agents-child.mjs: the real EgressAgent with a counting binder),
 // and this driver, which seeds the cluster over HTTP and replaces pods (the churn).
-//   - N Nodes, the first 50 labelled egress=true and selected by one EgressGateway (50 EIPs);
+//   - N Nodes, the first 50 (below 100 nodes: half) labelled egress=true and selected by one
+//     EgressGateway (50 EIPs);
 //   - 30 Pods per node (podIPs from 198.18.64.0/18) in 10 namespaces, 300 EgressPolicies (rr);
 //   - N agents: VICTIMS gateway agents alone in a process each (killed for the failover), one
 //     worker agent alone (its process RSS is "one agent"), the rest in AGENT_PROCS processes;
@@ -37,7 +38,10 @@ const arg = (name, dflt) => {
   return i >= 0 ? process.argv[i + 1] : dflt;
 };
 const SIZES = arg('nodes', '100,300,1000').split(',').map(Number);
-const GATEWAY_NODES = 50;
+// Gateway nodes: 50, or half the nodes below 100 (the smallest useful run, --nodes 10, has 5
+// gateway nodes, 3 of them victims, and 5 workers).
+const MAX_GATEWAY_NODES = 50;
+let GATEWAY_NODES = MAX_GATEWAY_NODES;
 const PODS_PER_NODE = 30;
 const POLICIES = 300;
 const NAMESPACES = 10;
@@ -63,6 +67,8 @@ const podIp = () => {
 
 async function runSize(n) {
   const t0 = Date.now();
+  GATEWAY_NODES = Math.min(MAX_GATEWAY_NODES, Math.floor(n / 2));
+  if (GATEWAY_NODES <= VICTIMS) throw new Error(`--nodes ${n}: at least ${2 * (VICTIMS + 1)} nodes`);
   const http = new ApiCaller(32);
   const call = (...a) => http.call(...a);
   const api = await forkChild(`${here}scale-apiserver-child.mjs`);
@@ -268,6 +274,15 @@ async function runSize(n) {
     sharedProcRssPerAgent:
       u1.agents.slice(VICTIMS + 1).reduce((s, a) => s + a.mem.rss, 0) / Math.max(1, rest.length),
     fenced: u1.agents.reduce((s, a) => s + a.fenced, 0),
+    gatewayNodes: GATEWAY_NODES,
+    // Watchers of the kinds every agent watches: the N agents and the controller.
+    tunnelEventsPerAgentPerS: (eventsByResource.egresstunnels ?? 0) / (n + 1),
+    // Heartbeat Leases: no agent watches Leases, so every Lease event goes to the controller.
+    leaseEventsPerS: eventsByResource.leases ?? 0,
+    leaseRequestsPerS: Object.entries(requests)
+      .filter(([k]) => /^\S+ leases/.test(k))
+      .reduce((s, [, v]) => s + v, 0),
+    tunnelStatusWritesPerS: requests['patch egresstunnels/status'] ?? 0,
     phasesAtStart,
     phasesAtEnd: (await ctl.ask({ type: 'counts' })).phases,
   };
@@ -325,6 +340,12 @@ row('watch events /s per agent', (r) => fmt(r.eventsPerAgentPerS, 1));
 row(
   '  of which pods / egresstunnels',
   (r) => `${fmt(r.eventsByResource.pods ?? 0)} / ${fmt(r.eventsByResource.egresstunnels ?? 0)}`,
+);
+row('  egresstunnels events /s per agent', (r) => fmt(r.tunnelEventsPerAgentPerS, 2));
+row('Lease events /s (to the controller only)', (r) => fmt(r.leaseEventsPerS, 1));
+row(
+  'Lease requests /s; tunnel status writes /s',
+  (r) => `${fmt(r.leaseRequestsPerS, 1)}; ${fmt(r.tunnelStatusWritesPerS, 2)}`,
 );
 row('API requests /s (all)', (r) => fmt(r.requestsPerS));
 row('API response bytes /s', (r) => `${fmt(mb(r.bytesPerS), 1)} MiB`);

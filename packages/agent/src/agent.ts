@@ -9,6 +9,7 @@ import {
 import type { NodeDatapathState } from '@egressgateway/datapath';
 import {
   type Clock,
+  DEFAULT_HEARTBEAT_NAMESPACE,
   EGRESS_CLUSTER_INFOS,
   EGRESS_CLUSTER_POLICIES,
   EGRESS_GATEWAYS,
@@ -58,6 +59,17 @@ export interface AgentSettings {
   updatePeriodMs: number;
   evictionTimeoutMs: number;
   fenceMarginMs: number;
+  /**
+   * Namespace of this node's heartbeat Lease: the controller's (the chart runs both in the release
+   * namespace; default `kube-system`, as the controller's without a pod namespace).
+   */
+  heartbeatNamespace?: string;
+  /**
+   * How often the acknowledged heartbeat is copied to the tunnel's `status.lastHeartbeatTime`
+   * (default 30 s; also on the first beat and on a phase change). Upstream's agent wrote it every
+   * beat; here the heartbeat itself is the Lease.
+   */
+  heartbeatStatusPeriodMs?: number;
   /** How long a planned handover waits for the EIPs to be placed elsewhere (default eviction + 2 s). */
   handoverTimeoutMs?: number;
   /**
@@ -98,7 +110,7 @@ type Obj = KubeObject & {
 type Gateway = EgressGateway & Obj;
 
 /**
- * The per-node agent: heartbeats through its EgressTunnel while some gateway selects the node,
+ * The per-node agent: heartbeats through its heartbeat Lease while some gateway selects the node,
  * makes the node's datapath match the cluster's decisions (coalesced applies), fences itself when
  * its heartbeats stop being acknowledged, renews the kernel lifetime of its EIPs only after
  * acknowledged heartbeats, and hands its EIPs over on a planned stop.
@@ -152,7 +164,8 @@ export class EgressAgent {
       onChange: () => this.scheduleApply(),
     });
     const make = <T extends Obj>(ref: ResourceRef) => this.informerSet.add<T>(ref);
-    // Heartbeats (ours and other gateway nodes'), phases and marks of draining change nothing in the datapath.
+    // Heartbeats are Leases this agent does not watch; the slow `lastHeartbeatTime` copies, phases
+    // and marks of draining change nothing in the datapath.
     this.tunnels = this.informerSet.add<EgressTunnel & Obj>(EGRESS_TUNNELS, {
       notifyWhen: tunnelViewChanged,
     });
@@ -206,8 +219,11 @@ export class EgressAgent {
       log,
       metrics,
       nodeName: s.nodeName,
+      namespace: s.heartbeatNamespace ?? DEFAULT_HEARTBEAT_NAMESPACE,
+      evictionTimeoutMs: s.evictionTimeoutMs,
       parent: s.parent,
       updatePeriodMs: s.updatePeriodMs,
+      statusPeriodMs: s.heartbeatStatusPeriodMs,
       ownTunnel: () => this.ownTunnel(),
       selected: () => this.selected(),
       acknowledged: (sentAt, phase) => {

@@ -107,6 +107,7 @@ export async function main(options: AgentMainOptions): Promise<RunningAgent> {
       updatePeriodMs: s.tunnelUpdatePeriodMs,
       evictionTimeoutMs: s.eipEvictionTimeoutMs,
       fenceMarginMs: s.fenceMarginMs,
+      ...(s.podNamespace ? { heartbeatNamespace: s.podNamespace } : {}),
     },
   });
   agentRef = agent;

@@ -110,17 +110,23 @@ describe('Heartbeater.wake (a peer reaches the API server and this node does not
   it('writes the next heartbeat at once instead of at the end of the period', async () => {
     const clock = new StepClock();
     const writes: number[] = [];
+    // A heartbeat is a Lease renewal (created, then patched); tunnel status writes are not beats.
+    const renew = async () => {
+      writes.push(clock.now());
+      return { metadata: { resourceVersion: String(writes.length) } };
+    };
     const client = {
-      patchStatus: async () => {
-        writes.push(clock.now());
-        return { status: { phase: 'Ready' } };
-      },
+      create: renew,
+      patchMerge: renew,
+      patchStatus: async () => ({}),
     } as unknown as KubeClient;
     const hb = new Heartbeater({
       client,
       clock,
       log: silentLogger,
       nodeName: 'n1',
+      namespace: 'kube-system',
+      evictionTimeoutMs: 3_000,
       parent: { name: 'eth0', ipv4: '198.18.0.1' },
       updatePeriodMs: 1_000,
       ownTunnel: () => ({ metadata: { name: 'n1' } }) as never,

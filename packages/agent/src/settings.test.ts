@@ -52,7 +52,7 @@ describe('agent settings', () => {
       HEALTH_PROBE_BIND_ADDRESS: ':5810',
       GOPS_PORT: '5812',
       POD_NAME: 'egressgateway-agent-x2x9q',
-      POD_NAMESPACE: 'kube-system',
+      POD_NAMESPACE: 'egressgateway',
       NODE_NAME: 'node1',
     });
     expect(s).toMatchObject({
@@ -68,6 +68,9 @@ describe('agent settings', () => {
       logFormat: 'pretty',
       healthAddress: ':5810',
       fenceMarginMs: 500,
+      // The heartbeat Lease's namespace (and the peer key's) is the pod's.
+      podNamespace: 'egressgateway',
+      peerKeyNamespace: 'egressgateway',
     });
     expect(s.egressInterface).toBeUndefined();
     expect(s.metricsAddress).toBeUndefined();

@@ -156,6 +156,15 @@ export const AGENT_OPTIONS = {
     default: 'egressgateway-peer-key',
     placeholder: '<name>',
   }),
+  podNamespace: option({
+    key: 'podNamespace',
+    flag: '--pod-namespace',
+    env: 'POD_NAMESPACE',
+    description:
+      "this agent's namespace (the chart sets it from the downward API): its heartbeat Lease lives there, as the controller's watch expects (default kube-system)",
+    parse: parsers.string,
+    placeholder: '<ns>',
+  }),
   peerKeyNamespace: option({
     key: 'peerKeyNamespace',
     flag: '--peer-key-namespace',

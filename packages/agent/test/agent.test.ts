@@ -2,10 +2,14 @@ import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
 import { EgressController } from '@egressgateway/controller';
 import { customResourceDefinitions, DRAINING_ANNOTATION, type EgressGateway } from '@egressgateway/crds';
 import {
+  DEFAULT_HEARTBEAT_NAMESPACE,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
-  EGRESS_TUNNELS,
+  HEARTBEAT_EVICTED_ANNOTATION,
+  type HeartbeatLease,
+  heartbeatLeaseName,
   KubeClient,
+  LEASES,
   NODES,
   PODS,
 } from '@egressgateway/kube';
@@ -256,14 +260,59 @@ describe('agent against the embedded API server and a live controller', () => {
     expect(cut.binder.holds(EIP)).toBe(false);
   });
 
-  it('a heartbeat acknowledged after the controller wrote HeartbeatTimeout is no proof: the holder lets go at once', async () => {
+  it('heartbeats renew the Lease and leave the tunnels every agent watches unchanged in steady state', async () => {
     const h = await settle();
-    // Stand in for the controller: stop the real one, then write the eviction it would write
-    // before moving the EIP (the gateway status still names this node).
+    await eventually('every tunnel Ready', () =>
+      ['gw1', 'gw2'].every((n) => controller.tunnels.get(n)?.status?.phase === 'Ready') ? true : undefined,
+    );
+    // Let the first beats' one-off tunnel writes (parent, lastHeartbeatTime copy) settle.
+    await new Promise((r) => setTimeout(r, 3 * UPDATE));
+    const versions = () =>
+      node('wk')
+        .agent.tunnels.list()
+        .map((t) => `${t.metadata?.name}@${t.metadata?.resourceVersion}`)
+        .sort();
+    const before = versions();
+    const beats = node(h).agent.heartbeats.length;
+    const lease = await client.get<HeartbeatLease>(
+      LEASES,
+      heartbeatLeaseName(h),
+      DEFAULT_HEARTBEAT_NAMESPACE,
+    );
+    await new Promise((r) => setTimeout(r, 5 * UPDATE));
+    // Several acknowledged beats, each a Lease renewal with its send time ...
+    expect(node(h).agent.heartbeats.length).toBeGreaterThanOrEqual(beats + 3);
+    const renewed = await client.get<HeartbeatLease>(
+      LEASES,
+      heartbeatLeaseName(h),
+      DEFAULT_HEARTBEAT_NAMESPACE,
+    );
+    expect(renewed.spec?.holderIdentity).toBe(h);
+    expect(renewed.spec?.leaseDurationSeconds).toBe(Math.ceil(EVICT / 1000));
+    expect(Date.parse(renewed.spec?.renewTime ?? '')).toBeGreaterThan(
+      Date.parse(lease.spec?.renewTime ?? ''),
+    );
+    // ... and not one tunnel changed in the worker's cache (lastHeartbeatTime is copied every 30 s).
+    expect(versions()).toEqual(before);
+  });
+
+  it('a heartbeat acknowledged after the controller marked the eviction is no proof: the holder lets go at once', async () => {
+    const h = await settle();
+    // Stand in for the controller: stop the real one, then write the eviction mark it writes on the
+    // heartbeat Lease before anything else of an eviction (the gateway status still names this
+    // node, and the tunnel stays Ready: the renewal's response alone must tell the agent).
     term.abort();
     await controller.stop();
+    const lease = () =>
+      client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE);
+    const seen = await lease();
     const evictedAt = Date.now();
-    await client.patchStatus(EGRESS_TUNNELS, h, undefined, { status: { phase: 'HeartbeatTimeout' } });
+    await client.patchMerge(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE, {
+      metadata: {
+        resourceVersion: seen.metadata?.resourceVersion,
+        annotations: { [HEARTBEAT_EVICTED_ANNOTATION]: seen.spec?.renewTime },
+      },
+    });
     const withdrawnAt = await eventually(
       'withdrawn',
       () => node(h).binder.calls.find((c) => c.op === 'withdrawEips' && c.at >= evictedAt)?.at,
@@ -277,8 +326,11 @@ describe('agent against the embedded API server and a live controller', () => {
     );
     expect(renewsAfter()).toEqual([]);
     expect(node(h).binder.holds(EIP)).toBe(false);
-    // Once the tunnel is Ready again (the controller saw the heartbeat), the status decides.
-    await client.patchStatus(EGRESS_TUNNELS, h, undefined, { status: { phase: 'Ready' } });
+    expect(node(h).agent.ownTunnel()?.status?.phase).toBe('Ready');
+    // Once the controller lifted the mark (it saw the renewal), the status decides.
+    await client.patchMerge(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE, {
+      metadata: { annotations: { [HEARTBEAT_EVICTED_ANNOTATION]: null } },
+    });
     await eventually('fence lifted', () => !node(h).agent.isFenced());
     await eventually('re-bound as the gateway status still says', () => node(h).binder.holds(EIP));
   });

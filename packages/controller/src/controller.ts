@@ -11,15 +11,21 @@ import {
 import { createEgressReconciler, type EgressState } from '@egressgateway/failover';
 import {
   type Clock,
+  DEFAULT_HEARTBEAT_NAMESPACE,
   EGRESS_CLUSTER_INFOS,
   EGRESS_CLUSTER_POLICIES,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
   EGRESS_TUNNELS,
   type EventRecorder,
+  HEARTBEAT_LEASE_SELECTOR,
+  type HeartbeatLease,
+  heartbeatLeaseEvicted,
+  heartbeatLeaseNode,
   type Informer,
   InformerSet,
   type KubeClient,
+  LEASES,
   type Logger,
   NAMESPACES,
   NODES,
@@ -32,6 +38,7 @@ import {
 import { TunnelAllocator } from './allocator.js';
 import { ClusterInfoSync } from './cluster-info.js';
 import { EndpointSliceSync } from './endpoint-slice-sync.js';
+import { HeartbeatLeases } from './heartbeat-leases.js';
 import { HeartbeatObserver, isHeartbeatOnlyChange } from './heartbeats.js';
 import type { ControllerMetrics } from './metrics.js';
 import { nodeView, nodeViewChanged } from './nodes.js';
@@ -70,6 +77,12 @@ export interface ControllerOptions {
   logger?: Logger;
   metrics?: ControllerMetrics;
   events?: EventRecorder;
+  /**
+   * Namespace of the agents' heartbeat Leases (the chart: the release namespace, as the agents';
+   * default `kube-system`). Only Leases labelled `egressgateway.spidernet.io/heartbeat=true` there
+   * are watched.
+   */
+  heartbeatNamespace?: string;
   /** Informer watchdog (default 60 s); tests shorten it. */
   watchdogMs?: number;
   /**
@@ -106,11 +119,16 @@ export class EgressController {
   readonly nodes: Informer<NodeObj>;
   readonly namespaces: Informer<Obj>;
   readonly clusterInfos: Informer<EgressClusterInfo & Obj>;
+  /** The agents' heartbeat Leases (labelled, in the heartbeat namespace). */
+  readonly leases: Informer<HeartbeatLease>;
 
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly informerSet: InformerSet;
   private readonly observer: HeartbeatObserver;
+  private readonly heartbeatLeases: HeartbeatLeases;
+  /** Node -> its heartbeat Lease's name: such a node's heartbeat is the Lease, not the tunnel. */
+  private readonly leaseOf = new Map<string, string>();
   /** The engine, with its memory of this replica's previous call (replicas in one process each own one). */
   private readonly reconcileEgress = createEgressReconciler();
   private readonly writes: WriteLog;
@@ -139,9 +157,21 @@ export class EgressController {
       onChange: () => this.trigger(),
     });
     const make = <T extends Obj>(ref: ResourceRef) => this.informerSet.add<T>(ref);
-    // Observed time is taken as the informer delivers each heartbeat, on every replica.
-    const seen = (t: EgressTunnel & Obj) =>
-      this.observer.observe(t.metadata?.name ?? '', t.status?.lastHeartbeatTime, this.clock.now());
+    // Observed time is taken as the informers deliver each heartbeat, on every replica. A node's
+    // heartbeat is its Lease's renewTime; a tunnel's lastHeartbeatTime counts only for a node
+    // without a Lease (an agent of an older version, during an upgrade): with a Lease it is a slow
+    // copy for upstream's users, and judging it too would delay evictions.
+    const seen = (t: EgressTunnel & Obj) => {
+      const name = t.metadata?.name ?? '';
+      if (!this.leaseOf.has(name)) this.observer.observe(name, t.status?.lastHeartbeatTime, this.clock.now());
+    };
+    const renewed = (l: HeartbeatLease) => {
+      const node = heartbeatLeaseNode(l);
+      if (!node) return;
+      this.leaseOf.set(node, l.metadata?.name ?? '');
+      const at = l.spec?.renewTime;
+      this.observer.observe(node, at ? `lease:${at}` : undefined, this.clock.now());
+    };
     const planTunnels = () => this.tunnelSync.markDirty();
     // While the tunnels' list/watch fails or stays silent, this replica sees no heartbeat; the
     // outage does not count against anyone (HeartbeatObserver).
@@ -178,6 +208,42 @@ export class EgressController {
       // A heartbeat of a Ready tunnel only pushes its deadline later: the wake-up already set for
       // the earliest deadline re-runs the engine, so no reconcile per heartbeat (O(1) per write).
       notifyWhen: (a, b) => !isHeartbeatOnlyChange(a, b) || b.status?.phase !== 'Ready',
+    });
+    // The heartbeats: only this informer receives them (no agent watches Leases).
+    this.leases = this.informerSet.add<HeartbeatLease>(LEASES, {
+      selectors: {
+        namespace: options.heartbeatNamespace ?? DEFAULT_HEARTBEAT_NAMESPACE,
+        labelSelector: HEARTBEAT_LEASE_SELECTOR,
+      },
+      onAdd: (l) => {
+        renewed(l);
+        answered();
+      },
+      onUpdate: (_a, b) => {
+        renewed(b);
+        answered();
+      },
+      onDelete: (l) => {
+        const node = heartbeatLeaseNode(l);
+        if (node && this.leaseOf.get(node) === l.metadata?.name) {
+          this.leaseOf.delete(node);
+          const t = this.tunnels.get(node);
+          this.observer.observe(node, t?.status?.lastHeartbeatTime, this.clock.now());
+        }
+        answered();
+      },
+      onError: () => this.observer.lost(this.clock.now()),
+      onSynced: answered,
+      // A renewal of a Ready node only pushes its deadline later (as a tunnel heartbeat did): no
+      // reconcile, unless the tunnel must recover or an eviction mark may be lifted.
+      notifyWhen: (a, b) => {
+        const node = heartbeatLeaseNode(b) ?? '';
+        return (
+          this.own.tunnels.get(node)?.status?.phase !== 'Ready' ||
+          heartbeatLeaseEvicted(a) ||
+          heartbeatLeaseEvicted(b)
+        );
+      },
     });
     this.gateways = make(EGRESS_GATEWAYS);
     this.policies = make(EGRESS_POLICIES);
@@ -239,6 +305,13 @@ export class EgressController {
       nodeNames: () => this.nodes.list().map((n) => n.metadata?.name ?? ''),
       tunnels: () => this.tunnels.list(),
     });
+    this.heartbeatLeases = new HeartbeatLeases({
+      client: options.client,
+      log: this.log,
+      metrics: options.metrics,
+      leases: this.leases,
+      tunnelPhase: (node) => this.own.tunnels.get(node)?.status?.phase,
+    });
     this.writer = new StatusWriter({
       client: options.client,
       clock: this.clock,
@@ -246,6 +319,7 @@ export class EgressController {
       metrics: options.metrics,
       writeLog: this.writes,
       own: this.own,
+      beforeEviction: (tunnel) => this.heartbeatLeases.markEvicted(tunnel),
     });
     this.transitions = new TransitionLogger({
       log: this.log,
@@ -381,6 +455,8 @@ export class EgressController {
     const s = this.options.settings;
     const now = this.clock.now();
     const state = this.state(now);
+    // With the state: evictions are marked against the Leases this decision judged.
+    this.heartbeatLeases.snapshot();
     const changes = this.reconcileEgress(
       state,
       { evictionTimeoutMs: s.eipEvictionTimeoutMs, rebalance: s.rebalance },
@@ -397,6 +473,7 @@ export class EgressController {
     });
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
+    if (!signal.aborted) await this.heartbeatLeases.liftEvictions(() => signal.aborted);
     this.transitions.updateGauges(changes.problems);
     if (!signal.aborted) await this.releaseUpstreamFinalizers();
     const resync = now + s.tunnelMonitorPeriodMs;

@@ -78,6 +78,8 @@ export async function main(options: MainOptions): Promise<RunningController> {
     events,
     gatewayFailover: s.gatewayFailover,
     endpointSlices: { maxPerSlice: s.maxNumberEndpointPerSlice },
+    // The agents renew their heartbeat Leases in their own namespace, the release's, as ours.
+    heartbeatNamespace: controllerNamespace(s),
   });
   controller.start();
   let webhook: AdmissionWebhook | undefined;

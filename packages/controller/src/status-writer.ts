@@ -46,6 +46,12 @@ export interface StatusWriterOptions {
   metrics?: ControllerMetrics | undefined;
   writeLog: WriteLog;
   own: OwnCopies;
+  /**
+   * Runs before a tunnel's eviction is written: guards it against a heartbeat that landed after
+   * the decision when heartbeats live outside the tunnel (the heartbeat Lease's eviction mark,
+   * see HeartbeatLeases). False: the eviction must be decided again (treated as a conflict).
+   */
+  beforeEviction?(tunnel: string): Promise<boolean>;
 }
 
 /** Outcome of {@link StatusWriter.write}. */
@@ -65,11 +71,13 @@ export class StatusWriter {
 
   /**
    * Writes `changes`, decided at `decidedAt` on the state `decidedOn`. Evictions go first, each
-   * against the very tunnel object the decision saw (its resourceVersion is the precondition): a
-   * heartbeat that landed after that object fails the write with 409, and nothing of this decision
-   * is placed; the next reconcile (20 ms later) judges with the heartbeat. Only once every eviction
-   * is written do its moves go out, so an agent whose heartbeat is acknowledged after a move was
-   * decided reads HeartbeatTimeout in the response and lets go (see the agent). This costs one
+   * against the very objects the decision saw: the heartbeat Lease first (`beforeEviction` marks
+   * it, its resourceVersion the precondition), then the tunnel (its resourceVersion the
+   * precondition; it guards agents that still heartbeat through the tunnel). A heartbeat that
+   * landed after those objects fails the write with 409, and nothing of this decision is placed;
+   * the next reconcile (20 ms later) judges with the heartbeat. Only once every eviction is
+   * written do its moves go out, so an agent whose heartbeat is acknowledged after a move was
+   * decided reads the eviction in the response and lets go (see the agent). This costs one
    * round trip on a failover. Then, concurrently: the other tunnel phases, and placement (gateways,
    * then their policies). Writes of one kind go out together (bounded): sequential writes made
    * every reconcile of a mass failover as long as the sum of its round trips, and deadlines that
@@ -98,6 +106,11 @@ export class StatusWriter {
       evictions,
       WRITE_CONCURRENCY,
       async (t) => {
+        if (this.o.beforeEviction !== undefined && !(await this.o.beforeEviction(t.name))) {
+          outcome.conflicted = true;
+          evictionsWritten = false;
+          return;
+        }
         const ok = await this.writeOne(
           outcome,
           EGRESS_TUNNELS,

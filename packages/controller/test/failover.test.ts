@@ -3,8 +3,13 @@ import {
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
   EGRESS_TUNNELS,
+  HEARTBEAT_EVICTED_ANNOTATION,
+  type HeartbeatLease,
+  heartbeatLeaseEvicted,
+  heartbeatLeaseName,
   type KubeClient,
   type KubeObject,
+  LEASES,
   type ResourceRef,
 } from '@egressgateway/kube';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +20,7 @@ import {
   eventually,
   FakeAgents,
   gateway,
+  heartbeat,
   holderOf,
   policy,
   startCluster,
@@ -113,20 +119,20 @@ describe('controller against the embedded API server', () => {
     await controller.stop();
     let racedAt: number | undefined;
     const racing = Object.create(cluster.client) as KubeClient;
-    racing.patchStatus = async <T extends KubeObject>(
+    racing.patchMerge = async <T extends KubeObject>(
       ref: ResourceRef,
       name: string,
       namespace: string | undefined,
       patch: object,
     ): Promise<T> => {
-      const phase = (patch as { status?: { phase?: string } }).status?.phase;
-      if (ref.plural === 'egresstunnels' && phase === 'HeartbeatTimeout' && racedAt === undefined) {
-        await cluster.client.patchStatus(EGRESS_TUNNELS, name, undefined, {
-          status: { lastHeartbeatTime: new Date().toISOString() },
-        });
+      const marks = (patch as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations;
+      if (ref.plural === 'leases' && marks?.[HEARTBEAT_EVICTED_ANNOTATION] && racedAt === undefined) {
+        // The paused node's agent renews its Lease just before the controller marks it evicted.
+        const node = name.replace('egressgateway-heartbeat-', '');
+        await heartbeat(cluster.client, node);
         racedAt = Date.now();
       }
-      return cluster.client.patchStatus<T>(ref, name, namespace, patch);
+      return cluster.client.patchMerge<T>(ref, name, namespace, patch);
     };
     controller = new EgressController({ client: racing, settings });
     controller.start();
@@ -150,6 +156,68 @@ describe('controller against the embedded API server', () => {
     );
     expect(early).toEqual([]);
     expect(movedAt - raced).toBeGreaterThan(settings.eipEvictionTimeoutMs);
+  });
+
+  it('marks the evicted Lease before the eviction: a later renewal comes back evicted until the node is Ready again', async () => {
+    const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
+    const leaseOf = () =>
+      cluster.client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(first), 'kube-system');
+    expect(heartbeatLeaseEvicted(await leaseOf())).toBe(false);
+    agents.paused.add(first);
+    await eventually('HeartbeatTimeout', () =>
+      controller.tunnels.get(first)?.status?.phase === 'HeartbeatTimeout' ? true : undefined,
+    );
+    const marked = await leaseOf();
+    // The mark names the renewal the eviction judged.
+    expect(marked.metadata?.annotations?.[HEARTBEAT_EVICTED_ANNOTATION]).toBe(marked.spec?.renewTime);
+    // The paused agent's renewal that lands now is acknowledged with the eviction: it must let go.
+    const late = await heartbeat(cluster.client, first, marked);
+    expect(heartbeatLeaseEvicted(late)).toBe(true);
+    await eventually('EIP moved', () =>
+      holderOf(controller.gateways.get('egw1')) !== first ? true : undefined,
+    );
+    agents.paused.delete(first);
+    await eventually('Ready again and the mark lifted', async () =>
+      controller.tunnels.get(first)?.status?.phase === 'Ready' && !heartbeatLeaseEvicted(await leaseOf())
+        ? true
+        : undefined,
+    );
+    // A recovered node takes nothing back.
+    expect(holderOf(controller.gateways.get('egw1'))).not.toBe(first);
+  });
+
+  it('judges a node by its Lease once it has one (tunnel copies do not count), and an older agent without one by its tunnel', async () => {
+    const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
+    // An agent of an older version on node3: heartbeats are tunnel status writes, no Lease.
+    await createNodes(cluster, ['node3']);
+    const tunnelBeat = async (name: string) => {
+      try {
+        await cluster.client.patchStatus(EGRESS_TUNNELS, name, undefined, {
+          status: { lastHeartbeatTime: new Date().toISOString() },
+        });
+      } catch {
+        // node3's tunnel may not exist yet
+      }
+    };
+    // The paused holder keeps writing lastHeartbeatTime (as a 30 s copy would, only faster).
+    agents.paused.add(first);
+    const beats = setInterval(() => {
+      void tunnelBeat('node3');
+      void tunnelBeat(first);
+    }, 100);
+    try {
+      await eventually('the Lease-less node3 Ready', () =>
+        controller.tunnels.get('node3')?.status?.phase === 'Ready' ? true : undefined,
+      );
+      await eventually('the paused holder evicted despite its tunnel writes', () =>
+        controller.tunnels.get(first)?.status?.phase === 'HeartbeatTimeout' ? true : undefined,
+      );
+      // node3 stays Ready past several eviction timeouts on tunnel heartbeats alone.
+      await new Promise((r) => setTimeout(r, 3 * settings.eipEvictionTimeoutMs));
+      expect(controller.tunnels.get('node3')?.status?.phase).toBe('Ready');
+    } finally {
+      clearInterval(beats);
+    }
   });
 
   it('writes nothing in steady state while heartbeats are healthy', async () => {

@@ -1,6 +1,13 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
 import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
-import { EGRESS_TUNNELS, KubeClient, NODES } from '@egressgateway/kube';
+import {
+  DEFAULT_HEARTBEAT_NAMESPACE,
+  EGRESS_TUNNELS,
+  type HeartbeatLease,
+  KubeClient,
+  NODES,
+  renewHeartbeatLease,
+} from '@egressgateway/kube';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 
 /**
@@ -69,19 +76,43 @@ export const policy = (name = 'policy1', gatewayName = 'egw1', namespace = 'defa
 });
 
 /**
- * Stands in for the agents: fills each tunnel's parent interface once it exists, then writes a
- * millisecond heartbeat every `periodMs` for every node not paused.
+ * One heartbeat of `node` as the agent writes it: a renewal of its heartbeat Lease (created on the
+ * first call) sent at `sentAt`. Returns the Lease as stored; pass it back as `previous`.
+ */
+export function heartbeat(
+  client: KubeClient,
+  node: string,
+  previous?: HeartbeatLease,
+  sentAt = Date.now(),
+  namespace = DEFAULT_HEARTBEAT_NAMESPACE,
+): Promise<HeartbeatLease> {
+  return renewHeartbeatLease(client, {
+    node,
+    namespace,
+    sentAt,
+    evictionTimeoutMs: 1000,
+    previous,
+  });
+}
+
+/**
+ * Stands in for the agents: fills each tunnel's parent interface once it exists, then renews each
+ * node's heartbeat Lease every `periodMs` for every node not paused (as the agents do).
  */
 export class FakeAgents {
   readonly paused = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private busy = false;
   lastAck = new Map<string, number>();
+  private readonly leases = new Map<string, HeartbeatLease>();
+  private readonly parentWritten = new Set<string>();
 
   constructor(
     private readonly client: KubeClient,
     private readonly nodes: string[],
     private readonly periodMs: number,
+    /** The controller's namespace, where it watches the heartbeat Leases. */
+    private readonly namespace = DEFAULT_HEARTBEAT_NAMESPACE,
   ) {}
 
   start(): void {
@@ -101,13 +132,21 @@ export class FakeAgents {
           .filter((n) => !this.paused.has(n))
           .map(async (n, i) => {
             try {
-              await this.client.patchStatus(EGRESS_TUNNELS, n, undefined, {
-                status: {
-                  lastHeartbeatTime: new Date().toISOString(),
-                  tunnel: { parent: { name: 'eth0', ipv4: `198.18.0.${11 + i}` } },
-                },
-              });
+              // As an agent: no heartbeat before the controller created the tunnel, and the
+              // first acknowledged one copied to the tunnel's lastHeartbeatTime with the parent.
+              if (!this.parentWritten.has(n)) await this.client.get(EGRESS_TUNNELS, n);
+              const sentAt = Date.now();
+              this.leases.set(n, await heartbeat(this.client, n, this.leases.get(n), sentAt, this.namespace));
               this.lastAck.set(n, Date.now());
+              if (!this.parentWritten.has(n)) {
+                await this.client.patchStatus(EGRESS_TUNNELS, n, undefined, {
+                  status: {
+                    lastHeartbeatTime: new Date(sentAt).toISOString(),
+                    tunnel: { parent: { name: 'eth0', ipv4: `198.18.0.${11 + i}` } },
+                  },
+                });
+                this.parentWritten.add(n);
+              }
             } catch {
               // the tunnel may not exist yet
             }

@@ -441,7 +441,7 @@ describe.skipIf(!hasKubectl)("upstream's documented examples, applied with admis
   ): Promise<void> {
     const names = Object.keys(nodeIps);
     for (const [name, ip] of Object.entries(nodeIps)) await client.create(NODES, nodeObject(name, ip));
-    const agents = new FakeAgents(client, names, 100);
+    const agents = new FakeAgents(client, names, 100, NS);
     agents.start();
     let bodyError: unknown;
     try {

@@ -54,6 +54,21 @@ export {
   type InvolvedObject,
   KubeEventSink,
 } from './events.js';
+// Gateway heartbeats as per-node Leases (renewed by the agents, watched by the controller).
+export {
+  DEFAULT_HEARTBEAT_NAMESPACE,
+  HEARTBEAT_EVICTED_ANNOTATION,
+  HEARTBEAT_LEASE_LABEL,
+  HEARTBEAT_LEASE_SELECTOR,
+  type HeartbeatLease,
+  type HeartbeatRenewal,
+  heartbeatLeaseEvicted,
+  heartbeatLeaseName,
+  heartbeatLeaseNode,
+  LEASES,
+  renewHeartbeatLease,
+  toMicroTime,
+} from './heartbeat-lease.js';
 // Caches.
 export {
   Informer,

@@ -32,8 +32,11 @@ export interface InformerExtras<T> {
   onError?(err: KubeApiError, action: 'relist' | 'retry'): void;
   /** After every complete list (the first sync and each relist), before `onChange`. */
   onSynced?(): void;
-  /** Label and field selectors of the list and watch (e.g. `spec.nodeName=<node>` for pods). */
-  selectors?: Pick<WatchOptions, 'labelSelector' | 'fieldSelector'>;
+  /**
+   * Label and field selectors of the list and watch (e.g. `spec.nodeName=<node>` for pods), and
+   * for a namespaced kind the one namespace to list and watch (default: all).
+   */
+  selectors?: Pick<WatchOptions, 'labelSelector' | 'fieldSelector' | 'namespace'>;
 }
 
 /**

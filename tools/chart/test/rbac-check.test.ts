@@ -25,6 +25,8 @@ describe('checkRbac against the rendered chart', () => {
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'Role',
+      'Role',
+      'RoleBinding',
       'RoleBinding',
     ]);
     expect(rules.length).toBeGreaterThan(8);

@@ -160,6 +160,38 @@ describe('helm template, admission webhook', () => {
     });
   });
 
+  it('RBAC: heartbeat Leases in the release namespace only: agents create, renew and re-read; the controller watches and marks', () => {
+    const agentRole = objects.find((o) => o.kind === 'Role' && o.metadata.name.endsWith('-agent-heartbeat'));
+    expect(agentRole?.metadata.namespace).toBe(
+      objects.find((o) => o.kind === 'Deployment')?.metadata.namespace,
+    );
+    expect(agentRole?.rules).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create', 'patch'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] },
+    ]);
+    const binding = objects.find(
+      (o) => o.kind === 'RoleBinding' && o.metadata.name.endsWith('-agent-heartbeat'),
+    );
+    expect(binding?.subjects).toEqual([
+      expect.objectContaining({ kind: 'ServiceAccount', name: expect.stringContaining('agent') }),
+    ]);
+    // No cluster-wide Lease access for the agent.
+    expect(JSON.stringify(one(objects, 'ClusterRole', '-agent').rules)).not.toContain('leases');
+    const controllerRole = objects.find(
+      (o) => o.kind === 'Role' && o.metadata.name.endsWith('-controller-leader-election'),
+    );
+    expect(controllerRole?.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['list', 'watch'],
+    });
+    expect(controllerRole?.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['patch'],
+    });
+  });
+
   it('off: no configurations, no port, no flags, no rules for them', () => {
     const off = render({ set: ['controller.webhook.enabled=false'] }).objects;
     expect(off.filter((o) => o.kind.endsWith('WebhookConfiguration'))).toEqual([]);
