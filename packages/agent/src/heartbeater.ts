@@ -4,6 +4,7 @@ import {
   EGRESS_TUNNELS,
   type HeartbeatLease,
   heartbeatLeaseEvicted,
+  heartbeatLeaseRead,
   type KubeClient,
   type Logger,
   renewHeartbeatLease,
@@ -72,6 +73,8 @@ export class Heartbeater {
   private waking: AbortController | undefined;
   private wakeRequested = false;
   private lease: HeartbeatLease | undefined;
+  /** True while no controller has marked the Lease read: heartbeats go to the tunnel too. */
+  private compat = false;
   /** When `lastHeartbeatTime` was last copied to the tunnel, and the phase it had then. */
   private copied: { at: number; phase: string | undefined } | undefined;
 
@@ -112,10 +115,34 @@ export class Heartbeater {
     const beat = this.o.selected();
     // Not a gateway node: nothing to prove and no EIPs to hold (it stays fenced, harmlessly).
     const acked = beat ? await this.renew(sentAt) : false;
-    await this.writeStatus(tunnel, acked ? sentAt : undefined);
+    if (!acked) {
+      await this.writeStatus(tunnel, undefined, false);
+      return;
+    }
+    if (heartbeatLeaseEvicted(this.lease)) {
+      this.o.acknowledged(sentAt, 'HeartbeatTimeout');
+      await this.writeStatus(tunnel, sentAt, false);
+      return;
+    }
+    if (heartbeatLeaseRead(this.lease)) {
+      if (this.compat)
+        this.o.log.info({}, 'the controller reads the heartbeat lease: lastHeartbeatTime copied every 30 s');
+      this.compat = false;
+      this.o.acknowledged(sentAt, this.o.ownTunnel()?.status?.phase);
+      await this.writeStatus(tunnel, sentAt, false);
+      return;
+    }
+    // No controller has said it reads the Lease (an older one may be leading, e.g. during an
+    // upgrade): the tunnel gets every heartbeat as before, and only its write acknowledges the
+    // beat, with the phase in its response (that controller's eviction guard).
+    if (!this.compat)
+      this.o.log.info({}, 'no controller reads the heartbeat lease yet: heartbeating through the tunnel too');
+    this.compat = true;
+    const written = await this.writeStatus(tunnel, sentAt, true);
+    if (written !== undefined) this.o.acknowledged(sentAt, written.status?.phase);
   }
 
-  /** Renews the Lease; true when acknowledged (the fence has been told). */
+  /** Renews the Lease; true when acknowledged (the caller tells the fence). */
   private async renew(sentAt: number): Promise<boolean> {
     const { clock, metrics, nodeName } = this.o;
     try {
@@ -138,8 +165,6 @@ export class Heartbeater {
     this.acks.push({ sentAt, ackAt });
     if (this.acks.length > 1000) this.acks.shift();
     metrics?.heartbeatLatency.observe((ackAt - sentAt) / 1000);
-    const phase = heartbeatLeaseEvicted(this.lease) ? 'HeartbeatTimeout' : this.o.ownTunnel()?.status?.phase;
-    this.o.acknowledged(sentAt, phase);
     return true;
   }
 
@@ -147,7 +172,11 @@ export class Heartbeater {
    * The tunnel status: the parent interface when it changed, and a copy of the acknowledged
    * heartbeat `ackedSentAt` when one is due. Nothing is written when neither is.
    */
-  private async writeStatus(tunnel: EgressTunnel, ackedSentAt: number | undefined): Promise<void> {
+  private async writeStatus(
+    tunnel: EgressTunnel,
+    ackedSentAt: number | undefined,
+    everyBeat: boolean,
+  ): Promise<EgressTunnel | undefined> {
     const { parent: p, clock } = this.o;
     const parent = {
       name: p.name,
@@ -159,17 +188,30 @@ export class Heartbeater {
     const period = this.o.statusPeriodMs ?? DEFAULT_HEARTBEAT_STATUS_PERIOD_MS;
     const copyDue =
       ackedSentAt !== undefined &&
-      (this.copied === undefined || this.copied.phase !== phase || clock.now() - this.copied.at >= period);
-    if (!parentChanged && !copyDue) return;
+      (everyBeat ||
+        this.copied === undefined ||
+        this.copied.phase !== phase ||
+        clock.now() - this.copied.at >= period);
+    if (!parentChanged && !copyDue) return undefined;
     const status: Record<string, unknown> = {};
     if (parentChanged) status.tunnel = { parent };
     if (copyDue) status.lastHeartbeatTime = new Date(ackedSentAt).toISOString();
     try {
-      await this.o.client.patchStatus<EgressTunnel>(EGRESS_TUNNELS, this.o.nodeName, undefined, { status });
+      const written = await this.o.client.patchStatus<EgressTunnel>(
+        EGRESS_TUNNELS,
+        this.o.nodeName,
+        undefined,
+        {
+          status,
+        },
+      );
       if (copyDue) this.copied = { at: clock.now(), phase };
+      return written;
     } catch (err) {
       const e = toKubeApiError(err);
+      if (everyBeat) this.o.metrics?.heartbeatFailures.inc();
       this.o.log.warn({ err: e.message, status: e.status }, 'tunnel status write failed');
+      return undefined;
     }
   }
 }

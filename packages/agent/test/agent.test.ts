@@ -1,11 +1,18 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
 import { EgressController } from '@egressgateway/controller';
-import { customResourceDefinitions, DRAINING_ANNOTATION, type EgressGateway } from '@egressgateway/crds';
+import {
+  customResourceDefinitions,
+  DRAINING_ANNOTATION,
+  type EgressGateway,
+  type EgressTunnel,
+} from '@egressgateway/crds';
 import {
   DEFAULT_HEARTBEAT_NAMESPACE,
   EGRESS_GATEWAYS,
   EGRESS_POLICIES,
+  EGRESS_TUNNELS,
   HEARTBEAT_EVICTED_ANNOTATION,
+  HEARTBEAT_READER_ANNOTATION,
   type HeartbeatLease,
   heartbeatLeaseName,
   KubeClient,
@@ -294,6 +301,38 @@ describe('agent against the embedded API server and a live controller', () => {
     );
     // ... and not one tunnel changed in the worker's cache (lastHeartbeatTime is copied every 30 s).
     expect(versions()).toEqual(before);
+  });
+
+  it('until a controller marks its Lease read, the agent heartbeats through the tunnel too, and that write decides its fence (an older controller)', async () => {
+    const h = await settle();
+    const lease = () =>
+      client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE);
+    expect((await lease()).metadata?.annotations?.[HEARTBEAT_READER_ANNOTATION]).toBe('true');
+    // An older controller: it neither reads nor marks Leases (the real one is stopped, the mark removed).
+    term.abort();
+    await controller.stop();
+    await client.patchMerge(LEASES, heartbeatLeaseName(h), DEFAULT_HEARTBEAT_NAMESPACE, {
+      metadata: { annotations: { [HEARTBEAT_READER_ANNOTATION]: null } },
+    });
+    const tunnelBeat = async () =>
+      (await client.get<EgressTunnel>(EGRESS_TUNNELS, h)).status?.lastHeartbeatTime;
+    // Every beat reaches the tunnel again (a new lastHeartbeatTime each update period, not every 30 s).
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 12; i++) {
+      seen.add(await tunnelBeat());
+      await new Promise((r) => setTimeout(r, UPDATE / 2));
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(4);
+    expect(node(h).agent.isFenced()).toBe(false);
+    // That controller evicts through the tunnel only: the next beat's tunnel write answers with the phase.
+    const evictedAt = Date.now();
+    await client.patchStatus(EGRESS_TUNNELS, h, undefined, { status: { phase: 'HeartbeatTimeout' } });
+    const withdrawnAt = await eventually(
+      'withdrawn',
+      () => node(h).binder.calls.find((c) => c.op === 'withdrawEips' && c.at >= evictedAt)?.at,
+    );
+    expect(withdrawnAt - evictedAt).toBeLessThan(EVICT - MARGIN);
+    expect(node(h).agent.isFenced()).toBe(true);
   });
 
   it('a heartbeat acknowledged after the controller marked the eviction is no proof: the holder lets go at once', async () => {

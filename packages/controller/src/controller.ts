@@ -22,6 +22,7 @@ import {
   type HeartbeatLease,
   heartbeatLeaseEvicted,
   heartbeatLeaseNode,
+  heartbeatLeaseRead,
   type Informer,
   InformerSet,
   type KubeClient,
@@ -240,6 +241,7 @@ export class EgressController {
         const node = heartbeatLeaseNode(b) ?? '';
         return (
           this.own.tunnels.get(node)?.status?.phase !== 'Ready' ||
+          !heartbeatLeaseRead(b) ||
           heartbeatLeaseEvicted(a) ||
           heartbeatLeaseEvicted(b)
         );
@@ -474,6 +476,7 @@ export class EgressController {
     const written = await this.writer.write(changes, now, signal, state);
     if (written.complete) this.transitions.announce(changes);
     if (!signal.aborted) await this.heartbeatLeases.liftEvictions(() => signal.aborted);
+    if (!signal.aborted) await this.heartbeatLeases.markRead(() => signal.aborted);
     this.transitions.updateGauges(changes.problems);
     if (!signal.aborted) await this.releaseUpstreamFinalizers();
     const resync = now + s.tunnelMonitorPeriodMs;

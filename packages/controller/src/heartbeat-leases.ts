@@ -1,8 +1,10 @@
 import {
   HEARTBEAT_EVICTED_ANNOTATION,
+  HEARTBEAT_READER_ANNOTATION,
   type HeartbeatLease,
   heartbeatLeaseEvicted,
   heartbeatLeaseNode,
+  heartbeatLeaseRead,
   type Informer,
   type KubeClient,
   LEASES,
@@ -90,6 +92,38 @@ export class HeartbeatLeases {
         return false;
       }
       throw e;
+    }
+  }
+
+  /**
+   * Tells each agent that its Lease is read ({@link HEARTBEAT_READER_ANNOTATION}, once per Lease):
+   * until then the agent also heartbeats through its tunnel, for a controller of an older version.
+   * Written without a precondition (it never conflicts with a renewal's content); the agent's next
+   * renewal meets a new resourceVersion once and re-reads the Lease. Failures wait for the next
+   * reconcile.
+   */
+  async markRead(stop: () => boolean): Promise<void> {
+    for (const l of this.own.list()) {
+      if (stop()) return;
+      if (heartbeatLeaseRead(l) || !heartbeatLeaseNode(l)) continue;
+      try {
+        const written = await this.o.client.patchMerge<HeartbeatLease>(
+          LEASES,
+          l.metadata?.name ?? '',
+          l.metadata?.namespace,
+          { metadata: { annotations: { [HEARTBEAT_READER_ANNOTATION]: 'true' } } },
+        );
+        this.own.record(written);
+        this.o.metrics?.writes.inc({ resource: 'leases' });
+      } catch (err) {
+        const e = toKubeApiError(err);
+        this.o.metrics?.apiErrors.inc({ op: 'patch leases', status: String(e.status) });
+        if (e.status !== 404)
+          this.o.log.warn(
+            { lease: l.metadata?.name, err: e.message, status: e.status },
+            'heartbeat lease not marked read',
+          );
+      }
     }
   }
 

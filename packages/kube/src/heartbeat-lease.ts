@@ -32,6 +32,15 @@ export const HEARTBEAT_LEASE_SELECTOR = `${HEARTBEAT_LEASE_LABEL}=true`;
  */
 export const HEARTBEAT_EVICTED_ANNOTATION = 'egressgateway.spidernet.io/evicted';
 
+/**
+ * Annotation a controller that judges heartbeats by these Leases puts on each heartbeat Lease
+ * (value `true`), once. Until an agent's Lease carries it, the agent also writes every heartbeat to
+ * its tunnel's `status.lastHeartbeatTime` as before, with the tunnel's phase in the response
+ * deciding its fence: an older controller (during `helm upgrade` both run for a while) judges
+ * only the tunnel, and would otherwise evict every upgraded agent.
+ */
+export const HEARTBEAT_READER_ANNOTATION = 'egressgateway.spidernet.io/heartbeat-reader';
+
 /** Namespace of the heartbeat Leases when no pod namespace is known (outside a cluster). */
 export const DEFAULT_HEARTBEAT_NAMESPACE = 'kube-system';
 
@@ -87,6 +96,11 @@ export function heartbeatLeaseNode(lease: HeartbeatLease): string | undefined {
 /** True when the controller evicted the node on this Lease and has not lifted it yet. */
 export function heartbeatLeaseEvicted(lease: HeartbeatLease | undefined): boolean {
   return lease?.metadata?.annotations?.[HEARTBEAT_EVICTED_ANNOTATION] !== undefined;
+}
+
+/** True when a controller judges the node by this Lease ({@link HEARTBEAT_READER_ANNOTATION}). */
+export function heartbeatLeaseRead(lease: HeartbeatLease | undefined): boolean {
+  return lease?.metadata?.annotations?.[HEARTBEAT_READER_ANNOTATION] === 'true';
 }
 
 /** What {@link renewHeartbeatLease} writes. */
