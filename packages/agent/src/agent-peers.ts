@@ -63,7 +63,7 @@ export interface AgentPeersOptions {
 /**
  * The agent's gateway peers: a {@link PeerDriver} fed from the caches, the transport, and kernel
  * lease renewals (each lease move is one `renewEips` made at once; the binder writes them off its
- * apply queue and the newest lease end wins). An EIP a core stops holding is released at once
+ * apply queue and the newest lease end wins). An EIP a core stops claiming is released at once
  * (`releaseEips`: its lease element is deleted, then its address), before the re-apply of the
  * datapath gets to it. The agent asks it which EIPs to bind ({@link AgentPeers.eipsToBind}) and
  * for how long ({@link AgentPeers.leaseMs}).
@@ -159,14 +159,19 @@ export class AgentPeers {
   }
 
   /**
-   * Releases at once the addresses a core (in peer mode) held at the last lease move and holds no
-   * more, so the withdraw takes one nft run and one address removal instead of waiting for the
-   * datapath's apply queue. EIPs that left peer management (fallback, a gateway gone) are left to
-   * the apply: the status may still place them here.
+   * Releases at once the addresses a core (in peer mode) held at the last lease move and no longer
+   * claims, so the withdraw takes one nft run and one address removal instead of waiting for the
+   * datapath's apply queue. An EIP whose right ran out while the core still claims it
+   * (`lease-lost`) is not released: its kernel lease ended with the right, and keeping the address
+   * lets the next renewal bring it back at once when the acknowledgements return (releasing it
+   * made every such flap a full re-bind behind the apply queue: 1-2 s of ARP silence in the lab).
+   * EIPs that left peer management (fallback, a gateway gone) are left to the apply: the status
+   * may still place them here.
    */
   private releaseDropped(): void {
     const modes = this.driver.modes();
     const held = new Set<string>();
+    const claimed = new Set<string>();
     const managed = new Set<string>();
     for (const g of this.groups) {
       if (modes[g.name] !== 'peers') continue;
@@ -174,9 +179,10 @@ export class AgentPeers {
       for (const e of g.eips) {
         for (const a of e.addresses) managed.add(a);
         if (eips?.[e.key]?.holding === true) for (const a of e.addresses) held.add(a);
+        if (eips?.[e.key]?.wants === true) for (const a of e.addresses) claimed.add(a);
       }
     }
-    const dropped = [...this.peerHeld].filter((a) => managed.has(a) && !held.has(a));
+    const dropped = [...this.peerHeld].filter((a) => managed.has(a) && !held.has(a) && !claimed.has(a));
     this.peerHeld = held;
     const release = this.o.binder.releaseEips;
     if (dropped.length === 0 || release === undefined) return;
