@@ -146,7 +146,8 @@ describe('AgentPeers', () => {
         gateways: () => [gw()],
         tunnels: () => [tunnel('n1', '198.18.0.1'), tunnel('n2', '198.18.0.2'), tunnel('n3', '198.18.0.3')],
         apiLeaseMs: () => 1_000,
-        heldEips: () => 1,
+        // Nothing bound yet (the take-over's apply is still queued): renewals must go out anyway.
+        heldEips: () => 0,
         reapply: () => reapplied.push({ node, at: clock.now() }),
         heartbeatNow: () => {},
       });

@@ -148,7 +148,9 @@ export class AgentPeers {
   private renew(): void {
     this.releaseDropped();
     const ms = this.driver.leaseMs(this.o.apiLeaseMs());
-    if (!(ms > 0) || this.o.heldEips() === 0) return;
+    // Also while nothing is bound yet but a core holds an EIP: the take-over's apply may still wait
+    // in the queue, and the binder gives the EIPs it binds the newest renewal's deadline.
+    if (!(ms > 0) || (this.o.heldEips() === 0 && !this.driver.holdsAny())) return;
     // Not serialised here: the binder renews off its apply queue, folds renewals that arrive while
     // one nft run is in flight, and the newest call wins.
     this.o.binder
