@@ -1,5 +1,5 @@
 import type { EgressGateway, EgressTunnel } from '@egressgateway/crds';
-import { silentLogger, systemClock } from '@egressgateway/kube';
+import { type Clock, silentLogger, systemClock } from '@egressgateway/kube';
 import { type Advert, type AdvertKey, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
 import { describe, expect, it } from 'vitest';
 import { AgentPeers, type PeerLinkHooks } from './agent-peers.js';
@@ -90,4 +90,127 @@ describe('AgentPeers', () => {
     expect(s.peers.eipsToBind(['198.51.100.7'])).toEqual(['198.51.100.7']);
     await s.peers.stop();
   });
+
+  it('releases an EIP at once when its core stops holding it (before the re-apply), and renews without releasing while it holds', async () => {
+    const clock = new ManualClock();
+    const key = { id: 'k1', secret: Buffer.alloc(32, 7) };
+    let holder = 'n1';
+    const gw = () =>
+      ({
+        metadata: { name: 'egw1' },
+        status: {
+          nodeList: ['n1', 'n2', 'n3'].map((name) => ({
+            name,
+            ...(name === holder
+              ? { eips: [{ ipv4: '198.51.100.7', policies: [{ name: 'p', namespace: 'default' }] }] }
+              : {}),
+          })),
+        },
+      }) as unknown as EgressGateway;
+    const hooks = new Map<string, PeerLinkHooks>();
+    /** Nodes whose adverts are lost (to and from). */
+    const cut = new Set<string>();
+    const calls: { node: string; op: string; at: number; eips?: readonly string[] }[] = [];
+    const reapplied: { node: string; at: number }[] = [];
+    const nodes = ['n1', 'n2', 'n3'].map((node) => {
+      const peers = new AgentPeers({
+        clock,
+        log: silentLogger,
+        nodeName: node,
+        peers: {
+          timing: DEFAULT_PEER_TIMING,
+          fallbackAfterMs: 3_000,
+          keys: () => [key],
+          wallNow: () => clock.now(),
+          link: (h) => {
+            hooks.set(node, h);
+            return {
+              start: async () => {},
+              send: (a) => {
+                for (const [to, h2] of hooks)
+                  if (to !== node && !cut.has(to) && !cut.has(node))
+                    clock.setTimeout(() => h2.onAdvert(a), 1);
+              },
+              close: async () => {},
+            };
+          },
+        },
+        binder: {
+          renewEips: async () => {
+            calls.push({ node, op: 'renew', at: clock.now() });
+          },
+          releaseEips: async (eips) => {
+            calls.push({ node, op: 'release', at: clock.now(), eips });
+          },
+        },
+        gateways: () => [gw()],
+        tunnels: () => [tunnel('n1', '198.18.0.1'), tunnel('n2', '198.18.0.2'), tunnel('n3', '198.18.0.3')],
+        apiLeaseMs: () => 1_000,
+        // Nothing bound yet (the take-over's apply is still queued): renewals must go out anyway.
+        heldEips: () => 0,
+        reapply: () => reapplied.push({ node, at: clock.now() }),
+        heartbeatNow: () => {},
+      });
+      return { node, peers };
+    });
+    for (const n of nodes) await n.peers.start();
+    const n1 = nodes[0]?.peers as AgentPeers;
+    const holds = (p: AgentPeers) => p.eipsToBind([]).includes('198.51.100.7');
+    for (let i = 0; i < 100 && !holds(n1); i++) clock.advance(10);
+    expect(holds(n1)).toBe(true);
+    clock.advance(500);
+    expect(calls.filter((c) => c.node === 'n1' && c.op === 'renew').length).toBeGreaterThan(5);
+    expect(calls.filter((c) => c.op === 'release')).toEqual([]);
+    // Acknowledgements stop for a moment: n1's right runs out while it still claims the EIP. Its
+    // kernel lease ended with the right; the address stays for the renewal that brings it back.
+    cut.add('n1');
+    for (let i = 0; i < 100 && holds(n1); i++) clock.advance(10);
+    expect(holds(n1)).toBe(false);
+    cut.delete('n1');
+    for (let i = 0; i < 100 && !holds(n1); i++) clock.advance(10);
+    expect(holds(n1)).toBe(true);
+    expect(calls.filter((c) => c.op === 'release')).toEqual([]);
+    // The controller moves the EIP to n2: n1's core withdraws it.
+    holder = 'n2';
+    for (const n of nodes) n.peers.refresh();
+    for (let i = 0; i < 200 && holds(n1); i++) clock.advance(5);
+    expect(holds(n1)).toBe(false);
+    const release = calls.find((c) => c.op === 'release');
+    expect(release).toMatchObject({ node: 'n1', eips: ['198.51.100.7'] });
+    // Released in the same step that asked for the re-apply, not after it.
+    const reapply = reapplied.filter((r) => r.node === 'n1' && r.at <= (release?.at ?? 0)).at(-1);
+    expect(reapply?.at).toBe(release?.at);
+    for (const n of nodes) await n.peers.stop();
+  });
 });
+
+/** A clock moved by hand; due timers fire in time order. */
+class ManualClock implements Clock {
+  private t = 1_000_000;
+  private seq = 0;
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    this.seq += 1;
+    this.timers.set(this.seq, { at: this.t + Math.max(0, ms), fn });
+    return this.seq;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const e of this.timers)
+        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
+      if (next === undefined) break;
+      this.timers.delete(next[0]);
+      this.t = Math.max(this.t, next[1].at);
+      next[1].fn();
+    }
+    this.t = end;
+  }
+}

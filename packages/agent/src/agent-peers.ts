@@ -47,7 +47,7 @@ export interface AgentPeersOptions {
   events?: Pick<EventRecorder, 'record'> | undefined;
   nodeName: string;
   peers: AgentPeerOptions;
-  binder: Pick<Binder, 'renewEips'>;
+  binder: Pick<Binder, 'renewEips' | 'releaseEips'>;
   /** The gateways and tunnels as cached. */
   gateways(): readonly EgressGateway[];
   tunnels(): readonly EgressTunnel[];
@@ -68,8 +68,11 @@ export interface AgentPeersOptions {
 
 /**
  * The agent's gateway peers: a {@link PeerDriver} fed from the caches, the transport, and kernel
- * lease renewals (one `renewEips` at a time; the newest lease end wins). The agent asks it which
- * EIPs to bind ({@link AgentPeers.eipsToBind}) and for how long ({@link AgentPeers.leaseMs}).
+ * lease renewals (each lease move is one `renewEips` made at once; the binder writes them off its
+ * apply queue and the newest lease end wins). An EIP a core stops claiming is released at once
+ * (`releaseEips`: its lease element is deleted, then its address), before the re-apply of the
+ * datapath gets to it. The agent asks it which EIPs to bind ({@link AgentPeers.eipsToBind}) and
+ * for how long ({@link AgentPeers.leaseMs}).
  */
 export class AgentPeers {
   readonly driver: PeerDriver;
@@ -77,9 +80,9 @@ export class AgentPeers {
   readonly claims: PeerClaimWriter | undefined;
   private readonly link: PeerLink;
   private groups: readonly PeerGroupView[] = [];
-  private renewing = false;
   private portOpen = true;
-  private renewAgain = false;
+  /** Addresses the cores held at the last lease move. */
+  private peerHeld = new Set<string>();
 
   constructor(private readonly o: AgentPeersOptions) {
     const { clock, log, metrics, events, nodeName, peers } = o;
@@ -177,24 +180,53 @@ export class AgentPeers {
   }
 
   private renew(): void {
-    if (this.renewing) {
-      this.renewAgain = true;
-      return;
-    }
+    this.releaseDropped();
     const ms = this.driver.leaseMs(this.o.apiLeaseMs());
-    if (!(ms > 0) || this.o.heldEips() === 0) return;
-    this.renewing = true;
+    // Also while nothing is bound yet but a core holds an EIP: the take-over's apply may still wait
+    // in the queue, and the binder gives the EIPs it binds the newest renewal's deadline.
+    if (!(ms > 0) || (this.o.heldEips() === 0 && !this.driver.holdsAny())) return;
+    // Not serialised here: the binder renews off its apply queue, folds renewals that arrive while
+    // one nft run is in flight, and the newest call wins.
     this.o.binder
       .renewEips(Math.max(1, Math.floor(ms / 1000)), ms)
       .catch((err: unknown) =>
         this.o.log.warn({ err: (err as Error).message }, 'peer eip lease renewal failed'),
-      )
-      .finally(() => {
-        this.renewing = false;
-        if (this.renewAgain) {
-          this.renewAgain = false;
-          this.renew();
-        }
-      });
+      );
+  }
+
+  /**
+   * Releases at once the addresses a core (in peer mode) held at the last lease move and no longer
+   * claims, so the withdraw takes one nft run and one address removal instead of waiting for the
+   * datapath's apply queue. An EIP whose right ran out while the core still claims it
+   * (`lease-lost`) is not released: its kernel lease ended with the right, and keeping the address
+   * lets the next renewal bring it back at once when the acknowledgements return (releasing it
+   * made every such flap a full re-bind behind the apply queue: 1-2 s of ARP silence in the lab).
+   * EIPs that left peer management (fallback, a gateway gone) are left to the apply: the status
+   * may still place them here.
+   */
+  private releaseDropped(): void {
+    const modes = this.driver.modes();
+    const held = new Set<string>();
+    const claimed = new Set<string>();
+    const managed = new Set<string>();
+    for (const g of this.groups) {
+      if (modes[g.name] !== 'peers') continue;
+      const eips = this.driver.state(g.name)?.eips;
+      for (const e of g.eips) {
+        for (const a of e.addresses) managed.add(a);
+        if (eips?.[e.key]?.holding === true) for (const a of e.addresses) held.add(a);
+        if (eips?.[e.key]?.wants === true) for (const a of e.addresses) claimed.add(a);
+      }
+    }
+    const dropped = [...this.peerHeld].filter((a) => managed.has(a) && !held.has(a) && !claimed.has(a));
+    this.peerHeld = held;
+    const release = this.o.binder.releaseEips;
+    if (dropped.length === 0 || release === undefined) return;
+    release
+      .call(this.o.binder, dropped)
+      .then((r) => this.o.log.info({ eips: dropped, report: r }, 'peer eips released'))
+      .catch((err: unknown) =>
+        this.o.log.warn({ eips: dropped, err: (err as Error).message }, 'peer eip release failed'),
+      );
   }
 }

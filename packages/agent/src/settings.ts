@@ -9,13 +9,14 @@ import {
 } from '@egressgateway/kube';
 
 /**
- * The agent's gateway peer timing defaults (ms): P 0.2 s, D 1 s, L 0.7 s. The protocol's own
- * defaults (`DEFAULT_PEER_TIMING`: 50, 200 and 150 ms) fail on the wire today: each lease move runs
- * the datapath (nftables) behind the queued applies, which took longer than a 150 ms lease on the
- * netns lab (`the lease given to apply() ended 198 ms before the bind`), so the holder lost its EIP
- * again and again (5.8 s without an ARP answer during a 6 s API outage). With these, the lab's
- * holder keeps answering through the outage (longest ARP silence 65 ms) and a dead holder's EIP is
- * answered again about D after its death.
+ * The agent's gateway peer timing defaults (ms): P 0.2 s, D 1 s, L 0.7 s. The datapath renews a
+ * lease off its apply queue (one nft run, deadlines carried over to queued binds), yet in the netns
+ * peers lab on a shared 2-core machine the protocol's own defaults (`DEFAULT_PEER_TIMING`: 50, 200
+ * and 150 ms) passed 2 runs of 5 and 100/600/450 at best 2 in a row: the cores lost their right
+ * while claiming (`lease-lost`) because acknowledgements took up to about 250 ms to come back, past
+ * the liveness bound `2δ < L/(1+ρ) - 2P/(1-ρ)`. With these, every run kept the ARP silence of the
+ * API outages below 500 ms (docs/peers.md, "On the wire"), and a dead holder's EIP is answered
+ * again about D after its death.
  */
 export const AGENT_PEER_TIMING = { advertPeriodMs: 200, deadIntervalMs: 1000, leaseMs: 700 } as const;
 

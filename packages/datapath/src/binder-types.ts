@@ -24,7 +24,10 @@ export interface DatapathBinderOptions {
   readonly onBackgroundError?: (what: string, err: Error) => void;
   /** Helper program paths. */
   readonly tools?: Partial<AnnouncerTools> & { readonly nft?: string };
-  /** Monotonic milliseconds, for durations in reports. Default `performance.now`. */
+  /**
+   * Monotonic milliseconds: durations in reports and the clock of every lease deadline
+   * (`apply`'s `leaseUntil`, `renewLeases`). Default `performance.now`.
+   */
   readonly now?: () => number;
 }
 
@@ -58,9 +61,17 @@ export interface ApplyReport {
   readonly totalMs: number;
 }
 
-/** Result of {@link DatapathBinder.renewEips}. */
+/** Result of {@link DatapathBinder.renewLeases} and {@link DatapathBinder.renewEips}. */
 export interface RenewReport {
   readonly renewed: readonly string[];
+  readonly failed: readonly { readonly address: string; readonly error: string }[];
+  readonly ms: number;
+}
+
+/** Result of {@link DatapathBinder.releaseEips}. */
+export interface ReleaseReport {
+  /** EIPs whose lease ended and whose address is gone (or was not bound). */
+  readonly released: readonly string[];
   readonly failed: readonly { readonly address: string; readonly error: string }[];
   readonly ms: number;
 }

@@ -2,13 +2,19 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { canonicalIpOrThrow as normalizeAddress } from '@egressgateway/netaddr';
 import { type Announcement, Announcer, DEFAULT_TOOLS, type EipConflict } from './announcer.js';
-import type { ApplyReport, DatapathBinderOptions, OperationResult, RenewReport } from './binder-types.js';
+import type {
+  ApplyReport,
+  DatapathBinderOptions,
+  OperationResult,
+  ReleaseReport,
+  RenewReport,
+} from './binder-types.js';
 import { DatapathError } from './errors.js';
 import { NetlinkKernel } from './kernel-netlink.js';
+import { type BindRequest, LeaseLane } from './lease-lane.js';
 import { DEFAULT_OWNERSHIP, type NodeDatapathState, type Ownership, validateState } from './model.js';
 import { executeNetlinkOperation } from './netlink-operations.js';
 import {
-  type EipLease,
   type NftContent,
   type NftContentMemo,
   parseGeneration,
@@ -17,7 +23,6 @@ import {
   renderDeleteScript,
   renderDeltaScript,
   renderFullScript,
-  renderLeaseLines,
 } from './nft-content.js';
 import { applyNftScript, listNftTable, runNft } from './nft-runner.js';
 import type { ObservedState } from './observed.js';
@@ -39,17 +44,23 @@ const EMPTY_STATE = (egress: string): NodeDatapathState => ({
  * `inet egressgateway` and `arp egressgateway`. Runs in the node's network namespace (netlink has
  * no namespace argument). Calls are serialised.
  *
- * Every bound EIP has two clocks that only {@link DatapathBinder.renewEips} extends: its kernel
- * lifetime (whole seconds; the kernel then removes the address) and its lease (milliseconds; when
- * it runs out, nftables stops the node claiming the EIP: no ARP/ND from it). A killed or
- * frozen process stops renewing, and the node lets go of its EIPs with nothing left running.
+ * Every bound EIP has two clocks that only renewals ({@link DatapathBinder.renewLeases},
+ * {@link DatapathBinder.renewEips}) extend: its kernel lifetime (whole seconds; the kernel then
+ * removes the address) and its lease (milliseconds; when it runs out, nftables stops the node
+ * claiming the EIP: no ARP/ND from it). A killed or frozen process stops renewing, and the node
+ * lets go of its EIPs with nothing left running. Lease deadlines are instants on the `now` clock
+ * of the options; each is turned into an nft timeout when the transaction is written.
+ *
+ * Renewals and releases ({@link DatapathBinder.releaseEips}) do not queue behind applies: they
+ * wait for at most the one nft transaction in flight (see `lease-lane.ts` for the interleavings).
  *
  * @example
  * ```ts
  * const binder = await DatapathBinder.open({ eipLifetimeSeconds: 10, eipLeaseMs: 2500 });
- * const report = await binder.apply(state);          // converge
- * setInterval(() => binder.renewEips(3, 2500), 1000); // after each acknowledged heartbeat
- * await binder.withdrawAll();                        // graceful shutdown
+ * const report = await binder.apply(state, { leaseUntil: performance.now() + 2500 }); // converge
+ * setInterval(() => binder.renewLeases(performance.now() + 2500), 1000); // after each acknowledged heartbeat
+ * await binder.releaseEips(['198.51.100.7']);                          // give one EIP up at once
+ * await binder.withdrawAll();                                          // graceful shutdown
  * binder.close();
  * ```
  */
@@ -70,8 +81,8 @@ export class DatapathBinder {
    * parsing) the whole table.
    */
   private nftCache: { generation: number; content: NftContent } | undefined;
-  /** Lease deadline (on `now`) per held EIP, to write the leases back when the tables are rebuilt. */
-  private readonly leases = new Map<string, number>();
+  /** The EIP leases: deadlines per held EIP, written off the apply queue. */
+  private readonly lane: LeaseLane;
 
   private constructor(opts: DatapathBinderOptions) {
     this.opts = opts;
@@ -80,6 +91,14 @@ export class DatapathBinder {
     this.announcer = new Announcer({ ...DEFAULT_TOOLS, ...opts.tools }, opts.onBackgroundError);
     this.now = opts.now ?? (() => performance.now());
     this.nftPath = opts.tools?.nft ?? 'nft';
+    this.lane = new LeaseLane({
+      now: this.now,
+      nft: (script) => applyNftScript(script, this.nftPath),
+      writeLifetime: (address, ifname, seconds) => this.kernel.writeEip(address, ifname, seconds, false),
+      removeAddress: (address, ifname) =>
+        executeNetlinkOperation(this.kernel, { op: 'eip-del', address, interface: ifname }),
+      own: this.own,
+    });
   }
 
   /** Opens the netlink socket in the current network namespace. */
@@ -108,6 +127,7 @@ export class DatapathBinder {
     const nftPromise = this.observeNft();
     nftPromise.catch(() => undefined);
     const links = await this.kernel.links();
+    const addrsAt = this.now();
     const addrs = await this.kernel.addresses();
     const rules = await this.kernel.readRules();
     const tunnel = await this.kernel.readTunnel(
@@ -117,6 +137,7 @@ export class DatapathBinder {
     );
     const routes = await this.kernel.readRoutes(links);
     const { eips, foreign } = this.kernel.classifyAddresses(links, addrs, egress, tunnel?.name);
+    this.lane.observed(eips, addrsAt);
     const nft = await nftPromise;
     const rpFilterAll = await this.kernel.readRpFilter('all');
     const rpFilterDefault = await this.kernel.readRpFilter('default');
@@ -170,31 +191,51 @@ export class DatapathBinder {
    * Observes, plans and executes; see {@link ApplyReport}. Rejects only for an invalid state (an
    * `InvalidStateError`) or when the kernel cannot even be read; failed operations are reported.
    *
-   * `options.leaseMs` is the lease of the EIPs this call binds, counted from the call (not from
-   * when the queued run reaches the kernel): they are leased up to that instant in one nft
-   * transaction before the first is bound, and their kernel lifetime is the whole seconds left
-   * (at least 1, at most `eipLifetimeSeconds`). Pass what is left before your fence deadline, so
-   * that a process killed right after the bind leaves no claim past it. Without it, new EIPs get
-   * `eipLeaseMs` from the moment they are bound. When the lease is over before the bind
-   * (`leaseMs <= 0`, or used up while the call waited), no EIP is bound: the run stops at the
-   * first `eip-add`, reported as failed.
+   * `options.leaseUntil` is the instant (on the `now` clock of the options) at which the lease of
+   * the EIPs this call binds ends; `options.leaseMs` is the same counted from the call. The EIPs
+   * are leased in one nft transaction before the first is bound, the timeout computed when that
+   * transaction is written; their kernel lifetime is the whole seconds left (at least 1, at most
+   * `eipLifetimeSeconds`). A desired EIP already bound without a lease this binder knows of (bound
+   * by a previous run, or released before this call) gets the same lease. Without either option,
+   * new EIPs get `eipLeaseMs` from the moment they are bound. The newest request wins: a
+   * {@link renewLeases} made after this call (while it waited in the queue) gives the EIPs it
+   * binds the renewal's deadline instead, and an EIP released ({@link releaseEips}) after this
+   * call is not bound. When the lease is over before the bind (already at the call, or while the
+   * call waited), that EIP is not bound: the run stops at its `eip-add`, reported as failed.
    *
    * @example
    * ```ts
-   * await binder.apply(state, { leaseMs: fenceDeadline - clock.now() });
+   * await binder.apply(state, { leaseUntil: fenceDeadline });
    * ```
    */
-  apply(desired: NodeDatapathState, options: { readonly leaseMs?: number } = {}): Promise<ApplyReport> {
+  apply(
+    desired: NodeDatapathState,
+    options: { readonly leaseUntil?: number; readonly leaseMs?: number } = {},
+  ): Promise<ApplyReport> {
     const invalid = this.invalid(desired);
     if (invalid !== undefined) return Promise.reject(invalid);
-    const { leaseMs } = options;
-    if (leaseMs !== undefined && !Number.isFinite(leaseMs)) {
+    const { leaseMs, leaseUntil } = options;
+    if (leaseMs !== undefined && leaseUntil !== undefined) {
       return Promise.reject(
-        new DatapathError('INVALID_STATE', `leaseMs must be a finite number of milliseconds, got ${leaseMs}`),
+        new DatapathError(
+          'INVALID_STATE',
+          'pass leaseUntil or leaseMs to apply(), not both (leaseUntil is preferred)',
+        ),
       );
     }
-    const leaseUntil = leaseMs === undefined ? undefined : this.now() + leaseMs;
-    return this.serial(() => this.applyNow(desired, leaseUntil));
+    for (const [name, v] of [
+      ['leaseMs', leaseMs],
+      ['leaseUntil', leaseUntil],
+    ] as const) {
+      if (v !== undefined && !Number.isFinite(v)) {
+        return Promise.reject(
+          new DatapathError('INVALID_STATE', `${name} must be a finite number of milliseconds, got ${v}`),
+        );
+      }
+    }
+    const until = leaseUntil ?? (leaseMs === undefined ? undefined : this.now() + leaseMs);
+    const req: BindRequest = { until, seq: this.lane.nextSeq() };
+    return this.serial(() => this.applyNow(desired, req));
   }
 
   private invalid(desired: NodeDatapathState): Error | undefined {
@@ -206,8 +247,8 @@ export class DatapathBinder {
     }
   }
 
-  /** `leaseUntil` (on `now`): when the lease of EIPs bound by this run ends; default `eipLeaseMs` from the bind. */
-  private async applyNow(desired: NodeDatapathState, leaseUntil?: number): Promise<ApplyReport> {
+  /** `req`: the call's lease request (deadline on `now`, or `eipLeaseMs` from the bind) and place in line. */
+  private async applyNow(desired: NodeDatapathState, req: BindRequest): Promise<ApplyReport> {
     const t0 = this.now();
     const observed = await this.observeNow({
       egressInterface: desired.egressInterface,
@@ -218,65 +259,104 @@ export class DatapathBinder {
     const foreignSet = new Set(observed.foreignAddresses.map((a) => a.address));
     const foreignEips = desired.eips.map(normalizeAddress).filter((e) => foreignSet.has(e));
     this.lastDesired = desired;
-    return this.run(ops, t0, t1, foreignEips, leaseUntil);
+    const wanted = new Set(desired.eips.map(normalizeAddress));
+    const keep = observed.eips
+      .filter((e) => wanted.has(e.address) && e.interface === desired.egressInterface)
+      .map((e) => e.address)
+      .filter((e) => this.lane.unleased(e, req));
+    return this.run(ops, t0, t1, foreignEips, req, keep);
   }
 
-  /** Executes `ops` in order, stopping at the first failure, and builds the report. */
+  /**
+   * Executes `ops` in order, stopping at the first failure, and builds the report. Before the first
+   * EIP operation, the EIPs it binds (and `keep`: held ones without a known lease) are leased in one
+   * nft transaction; before the first `eip-del`, the leases of every EIP it removes end in one.
+   */
   private async run(
     ops: readonly DatapathOperation[],
     t0: number,
     t1: number,
     foreignEips: readonly string[],
-    leaseUntil?: number,
+    req: BindRequest,
+    keep: readonly string[] = [],
   ): Promise<ApplyReport> {
     const t2 = this.now();
     const defaultLifetime = this.opts.eipLifetimeSeconds ?? 30;
-    let lifetime = defaultLifetime;
+    const defaultLeaseMs = this.opts.eipLeaseMs ?? defaultLifetime * 1000;
     const applied: OperationResult[] = [];
     const announced: Announcement[] = [];
     const bound: { address: string; ifname: string }[] = [];
+    const adds = ops.flatMap((x) => (x.op === 'eip-add' ? [x.address] : []));
+    const dels = ops.flatMap((x) => (x.op === 'eip-del' ? [x.address] : []));
+    let lease: { leased: Map<string, number>; refused: Map<string, number> } | undefined;
+    const leaseStep = async (): Promise<void> => {
+      if (lease !== undefined) return;
+      lease = { leased: new Map(), refused: new Map() };
+      const addresses = [...new Set([...adds, ...keep])];
+      if (addresses.length > 0) lease = await this.lane.leaseForBind(addresses, req, defaultLeaseMs);
+    };
+    let ended = false;
     let failed: ApplyReport['failed'];
-    let leased = false;
     let i = 0;
-    for (; i < ops.length; i++) {
-      const o = ops[i] as DatapathOperation;
-      const s = this.now();
-      try {
-        if (o.op === 'eip-add' && !leased) {
-          // Every EIP of this run gets its lease before the first is bound (one nft transaction,
-          // not one per EIP on the failover path): an EIP may not claim the LAN without one.
-          leased = true;
-          const adds = ops.flatMap((x) => (x.op === 'eip-add' ? [x.address] : []));
-          const ms =
-            leaseUntil === undefined
-              ? (this.opts.eipLeaseMs ?? defaultLifetime * 1000)
-              : leaseUntil - this.now();
-          if (!(ms > 0)) {
-            throw new DatapathError(
-              'INVALID_STATE',
-              `the lease given to apply() ended ${Math.round(-ms)} ms before the bind: no EIP bound (pass a leaseMs that is still running)`,
-            );
+    try {
+      for (; i < ops.length; i++) {
+        const o = ops[i] as DatapathOperation;
+        const s = this.now();
+        try {
+          if (o.op === 'eip-add' || o.op === 'eip-del') await leaseStep();
+          if (o.op === 'eip-add') {
+            const address = normalizeAddress(o.address);
+            const until = lease?.leased.get(address);
+            if (until === undefined || this.lane.releasedSince(address, req)) {
+              const ago = lease?.refused.get(address);
+              throw new DatapathError(
+                'INVALID_STATE',
+                ago === undefined || ago === Number.POSITIVE_INFINITY
+                  ? `EIP ${address} was released (releaseEips) after this apply was called: not bound`
+                  : `the lease given to apply() ended ${Math.round(ago)} ms before the bind: no EIP bound (pass a leaseUntil that is still ahead)`,
+              );
+            }
+            const lifetime =
+              req.until === undefined
+                ? defaultLifetime
+                : Math.min(defaultLifetime, Math.max(1, Math.floor((until - this.now()) / 1000)));
+            const at = this.now();
+            await this.kernel.writeEip(o.address, o.interface, lifetime, true);
+            this.lane.noteBound(address, o.interface, lifetime, at);
+            bound.push({ address: o.address, ifname: o.interface });
+            const a = await this.announceOne(o.address, o.interface);
+            if (a !== undefined) announced.push(a);
+          } else if (o.op === 'eip-del') {
+            if (!ended) {
+              ended = true;
+              // The lease ends first (one nft transaction for every EIP this run removes), then the address.
+              await this.lane.endForRemoval(dels.map(normalizeAddress), req);
+            }
+            await this.lane.remove(normalizeAddress(o.address), o.interface);
+            this.conflicts.delete(o.address);
+          } else {
+            await this.execute(o);
           }
-          if (leaseUntil !== undefined)
-            lifetime = Math.min(defaultLifetime, Math.max(1, Math.floor(ms / 1000)));
-          await this.writeLeases(adds, ms);
+        } catch (e) {
+          failed = {
+            operation: o,
+            text: describeOperation(o),
+            error: e instanceof Error ? e.message : String(e),
+          };
+          break;
         }
-        await this.execute(o, lifetime);
-        if (o.op === 'eip-add') {
-          bound.push({ address: o.address, ifname: o.interface });
-          const a = await this.announceOne(o.address, o.interface);
-          if (a !== undefined) announced.push(a);
-        }
-        if (o.op === 'eip-del') this.conflicts.delete(o.address);
-      } catch (e) {
-        failed = {
-          operation: o,
-          text: describeOperation(o),
-          error: e instanceof Error ? e.message : String(e),
-        };
-        break;
+        applied.push({ operation: o, text: describeOperation(o), ms: this.now() - s });
       }
-      applied.push({ operation: o, text: describeOperation(o), ms: this.now() - s });
+      if (failed === undefined && keep.length > 0) await leaseStep();
+    } catch (e) {
+      // Only the lease of kept EIPs can fail here (after every operation succeeded).
+      failed = {
+        operation: ops[ops.length - 1] ?? { op: 'nft-delete' },
+        text: 'lease of held EIPs',
+        error: e instanceof Error ? e.message : String(e),
+      };
+    } finally {
+      this.lane.bindingDone(adds.map(normalizeAddress));
     }
     const t3 = this.now();
     if (this.opts.probeAfterBind !== false) {
@@ -297,49 +377,36 @@ export class DatapathBinder {
     };
   }
 
-  /** Runs one operation; `lifetime` (whole seconds) is the kernel lifetime of an `eip-add`. */
-  private async execute(o: DatapathOperation, lifetime: number): Promise<void> {
+  /**
+   * Runs one operation other than `eip-add`/`eip-del`. nft runs take the lease lane's lock, and a
+   * rebuild renders the running leases inside it (the newest deadlines, never older ones).
+   */
+  private async execute(o: DatapathOperation): Promise<void> {
     switch (o.op) {
       case 'nft-replace':
       case 'nft-update': {
         const generation = randomInt(1, 0xffffffff);
         this.nftCache = undefined;
-        const script =
-          o.op === 'nft-replace'
-            ? renderFullScript(o.content, o.egress, o.tunnel, this.own, generation, this.runningLeases())
-            : renderDeltaScript(o.deltas, this.own, generation) +
-              `${renderArpTable(o.content.sets.eip4, this.runningLeases(), this.own).join('\n')}\n`;
-        await applyNftScript(script, this.nftPath);
+        await this.lane.exclusive(() => {
+          const leases = this.lane.running();
+          const script =
+            o.op === 'nft-replace'
+              ? renderFullScript(o.content, o.egress, o.tunnel, this.own, generation, leases)
+              : renderDeltaScript(o.deltas, this.own, generation) +
+                `${renderArpTable(o.content.sets.eip4, leases, this.own).join('\n')}\n`;
+          return applyNftScript(script, this.nftPath);
+        });
         this.nftCache = { generation, content: o.content };
         return;
       }
       case 'nft-delete':
         this.nftCache = undefined;
-        return applyNftScript(renderDeleteScript(this.own), this.nftPath);
-      case 'eip-add':
-        return this.kernel.writeEip(o.address, o.interface, lifetime, true);
-      case 'eip-del':
-        this.leases.delete(normalizeAddress(o.address));
-        return executeNetlinkOperation(this.kernel, o);
+        await this.lane.exclusive(() => applyNftScript(renderDeleteScript(this.own), this.nftPath));
+        this.lane.tablesDeleted();
+        return;
       default:
         return executeNetlinkOperation(this.kernel, o);
     }
-  }
-
-  private runningLeases(): EipLease[] {
-    const now = this.now();
-    const out: EipLease[] = [];
-    for (const [address, until] of this.leases) if (until > now) out.push({ address, ms: until - now });
-    return out;
-  }
-
-  /** Sets the lease of `addresses` to `ms` from now (one nft transaction). */
-  private async writeLeases(addresses: readonly string[], ms: number): Promise<void> {
-    if (addresses.length === 0) return;
-    const until = this.now() + ms;
-    const leases = addresses.map((address) => ({ address: normalizeAddress(address), ms }));
-    await applyNftScript(`${renderLeaseLines(leases, this.own).join('\n')}\n`, this.nftPath);
-    for (const l of leases) this.leases.set(l.address, until);
   }
 
   private async announceOne(address: string, ifname: string): Promise<Announcement | undefined> {
@@ -378,10 +445,41 @@ export class DatapathBinder {
   }
 
   /**
-   * Sets the kernel lifetime of every held EIP to `lifetimeSeconds` (valid and preferred) and its
-   * lease to `leaseMs` from now (default: the lifetime). Call after each acknowledged heartbeat;
-   * if calls stop, the node stops claiming the EIPs when the lease runs out and the kernel removes them when
-   * the lifetime does. A lease shorter than the previous one shortens it.
+   * Sets the lease of every held EIP (bound, or being bound by a queued apply) to end at `until`
+   * (on the `now` clock of the options), in one nft transaction that only rewrites the lease
+   * elements: no netlink dump, no wait for the apply queue (at most for the one nft transaction in
+   * flight). A deadline earlier than the previous one shortens the lease; one already passed ends
+   * it at once (reported in `failed`). The kernel lifetime of an EIP is rewritten only when it runs
+   * low: less than two thirds of `lifetimeSeconds` left (default: the whole seconds to `until`, at
+   * least 1), or more than a second beyond it. Call after each acknowledged heartbeat (or peer
+   * acknowledgement); if calls stop, the node stops claiming the EIPs at the last deadline and the
+   * kernel removes them when the lifetime runs out. Concurrent calls: the newest wins.
+   *
+   * @example
+   * ```ts
+   * const r = await binder.renewLeases(performance.now() + 700);
+   * if (r.failed.length > 0) log.warn({ failed: r.failed }, 'eip lease renewal failed');
+   * ```
+   */
+  renewLeases(until: number, options: { readonly lifetimeSeconds?: number } = {}): Promise<RenewReport> {
+    if (!Number.isFinite(until)) {
+      return Promise.reject(
+        new DatapathError(
+          'INVALID_STATE',
+          `until must be a finite instant on the binder's clock, got ${until}`,
+        ),
+      );
+    }
+    const lt = options.lifetimeSeconds;
+    if (lt !== undefined && (!Number.isInteger(lt) || lt < 1 || lt >= 0xffffffff)) {
+      return Promise.reject(new DatapathError('INVALID_STATE', 'lifetimeSeconds must be a positive integer'));
+    }
+    return this.lane.renew(until, lt);
+  }
+
+  /**
+   * {@link renewLeases} with a duration: the lease ends `leaseMs` after the call (default: the
+   * lifetime), the kernel lifetime follows `lifetimeSeconds` (rewritten only when it runs low).
    */
   renewEips(lifetimeSeconds: number, leaseMs?: number): Promise<RenewReport> {
     if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds >= 0xffffffff) {
@@ -390,30 +488,37 @@ export class DatapathBinder {
     if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs > 0)) {
       return Promise.reject(new DatapathError('INVALID_STATE', 'leaseMs must be a positive number'));
     }
-    return this.serial(async () => {
-      const t0 = this.now();
-      const addrs = await this.kernel.addresses();
-      const links = await this.kernel.links();
-      const { eips } = this.kernel.classifyAddresses(links, addrs, undefined, undefined);
-      let renewed: string[] = [];
-      const failed: { address: string; error: string }[] = [];
-      for (const e of eips) {
-        if (e.validLft === null) continue;
-        try {
-          await this.kernel.writeEip(e.address, e.interface, lifetimeSeconds, false);
-          renewed.push(e.address);
-        } catch (err) {
-          failed.push({ address: e.address, error: err instanceof Error ? err.message : String(err) });
-        }
-      }
+    return this.lane.renew(this.now() + (leaseMs ?? lifetimeSeconds * 1000), lifetimeSeconds);
+  }
+
+  /**
+   * Gives up `addresses` at once, off the apply queue: their lease elements are deleted in one nft
+   * transaction (the node stops claiming them when it commits), then the bound ones are removed.
+   * No apply or renewal made before this call leases or binds them again; an apply made after it
+   * may. The next apply should no longer desire them (it would bind them again).
+   *
+   * @example
+   * ```ts
+   * await binder.releaseEips(['198.51.100.7']); // a peer withdraw
+   * ```
+   */
+  releaseEips(addresses: readonly string[]): Promise<ReleaseReport> {
+    const bad = addresses.find((a) => {
       try {
-        await this.writeLeases(renewed, leaseMs ?? lifetimeSeconds * 1000);
-      } catch (err) {
-        const error = `lease not renewed: ${err instanceof Error ? err.message : String(err)}`;
-        failed.push(...renewed.map((address) => ({ address, error })));
-        renewed = [];
+        normalizeAddress(a);
+        return false;
+      } catch {
+        return true;
       }
-      return { renewed, failed, ms: this.now() - t0 };
+    });
+    if (bad !== undefined) {
+      return Promise.reject(
+        new DatapathError('INVALID_STATE', `releaseEips: ${JSON.stringify(bad)} is not an IP address`),
+      );
+    }
+    return this.lane.release(addresses).then((r) => {
+      for (const a of r.released) this.conflicts.delete(a);
+      return r;
     });
   }
 
@@ -423,6 +528,7 @@ export class DatapathBinder {
    * them.
    */
   withdrawEips(): Promise<ApplyReport> {
+    const req: BindRequest = { until: undefined, seq: this.lane.nextSeq() };
     return this.serial(async () => {
       const t0 = this.now();
       const observed = await this.observeNow();
@@ -432,14 +538,15 @@ export class DatapathBinder {
         address: e.address,
         interface: e.interface,
       }));
-      return this.run(ops, t0, t1, []);
+      return this.run(ops, t0, t1, [], req);
     });
   }
 
   /** Removes everything the binder owns: EIPs, tunnel, rules, routes, nftables table. */
   withdrawAll(): Promise<ApplyReport> {
     const egress = this.lastDesired?.egressInterface ?? 'lo';
-    return this.serial(() => this.applyNow(EMPTY_STATE(egress)));
+    const req: BindRequest = { until: undefined, seq: this.lane.nextSeq() };
+    return this.serial(() => this.applyNow(EMPTY_STATE(egress), req));
   }
 
   /** Stops background helpers and closes the netlink socket. Kernel state is left as it is. */

@@ -10,7 +10,13 @@
  */
 export { type Announcement, type AnnouncerTools, DEFAULT_TOOLS, type EipConflict } from './announcer.js';
 export { DatapathBinder } from './binder.js';
-export type { ApplyReport, DatapathBinderOptions, OperationResult, RenewReport } from './binder-types.js';
+export type {
+  ApplyReport,
+  DatapathBinderOptions,
+  OperationResult,
+  ReleaseReport,
+  RenewReport,
+} from './binder-types.js';
 export {
   DatapathError,
   type DatapathErrorCode,

@@ -17,6 +17,11 @@ const methods = {
   withdrawAll: () => binder.withdrawAll(),
   withdrawEips: () => binder.withdrawEips(),
   renewEips: (seconds, leaseMs) => binder.renewEips(seconds, leaseMs),
+  // Deadlines are instants on the binder's clock (this process's performance.now): the test asks
+  // for one `ms` after the request arrives here.
+  renewLeasesIn: (ms, options) => binder.renewLeases(performance.now() + ms, options),
+  applyUntilIn: (state, ms) => binder.apply(state, { leaseUntil: performance.now() + ms }),
+  releaseEips: (addresses) => binder.releaseEips(addresses),
   probeConflicts: () => binder.probeConflicts(),
   conflicts: async () => conflicts,
   watchLink: async (name) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApplyReport, NodeDatapathState, RenewReport } from '../src/index.js';
-import { type Driver, isRoot, Lab, skipReason, sleep, waitFor } from './lab.js';
+import type { ApplyReport, NodeDatapathState, ReleaseReport, RenewReport } from '../src/index.js';
+import { type Driver, isRoot, Lab, skipReason, sleep, tryRun, waitFor } from './lab.js';
 
 if (!isRoot) console.warn(skipReason);
 
@@ -10,6 +10,7 @@ const EIP6 = 'fd00:18::70';
 describe.skipIf(!isRoot)('EIP kernel lifetime (dead man switch)', () => {
   const lab = new Lab();
   let gw: string;
+  let peer: string;
   let driver: Driver;
   const state: NodeDatapathState = {
     egressInterface: 'eth0',
@@ -22,9 +23,10 @@ describe.skipIf(!isRoot)('EIP kernel lifetime (dead man switch)', () => {
 
   beforeAll(async () => {
     gw = lab.ns('gw');
-    const peer = lab.ns('peer');
+    peer = lab.ns('peer');
     lab.veth(gw, 'eth0', peer, 'eth0');
     lab.ip(gw, 'addr', 'add', '198.18.0.11/24', 'dev', 'eth0');
+    lab.ip(peer, 'addr', 'add', '198.18.0.12/24', 'dev', 'eth0');
     driver = await lab.driver(gw, { eipLifetimeSeconds: 2, announce: false, probeAfterBind: false });
   });
 
@@ -106,4 +108,85 @@ describe.skipIf(!isRoot)('EIP kernel lifetime (dead man switch)', () => {
     expect(r.failed?.error).toContain('lease given to apply() ended');
     expect(has(EIP4) || has(EIP6)).toBe(false);
   }, 15_000);
+
+  /** The kernel lifetime these tests keep (the binder's default is 2 s). */
+  const LONG = { lifetimeSeconds: 10 };
+
+  /** True when the gateway answers one ARP request for `address` from the peer. */
+  const answersArp = (address: string): boolean =>
+    tryRun('ip', ['netns', 'exec', peer, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', address]).status === 0;
+
+  /** A state whose apply takes a while: 3,000 steering rules (a large nft transaction) and two binds. */
+  const heavy = (eips: string[]): NodeDatapathState => ({
+    ...state,
+    eips,
+    steering: Array.from({ length: 3000 }, (_, i) => ({
+      id: `p${i}`,
+      sources: [`198.19.${Math.floor(i / 250)}.${i % 250}/32`],
+      destinations: [`203.0.113.${i % 250}/32`],
+      mark: 0x26000100 + (i % 10),
+    })),
+  });
+
+  it('a lease renewal completes while an apply is in flight, and covers the EIPs that apply binds', async () => {
+    await driver.call<ApplyReport>('apply', state);
+    const extra = ['198.18.0.71', 'fd00:18::71'];
+    let applyDone: number | undefined;
+    const apply = driver
+      .call<ApplyReport>('applyUntilIn', heavy([...state.eips, ...extra]), 5000)
+      .then((r) => {
+        applyDone = performance.now();
+        return r;
+      });
+    const renew = await driver.call<RenewReport>('renewLeasesIn', 8000);
+    const renewDone = performance.now();
+    expect([...renew.renewed].sort()).toEqual([EIP4, EIP6].sort());
+    const applied = await apply;
+    expect(applied.ok).toBe(true);
+    // The renewal did not wait for the apply (the old binder ran it after the whole apply).
+    expect(applyDone).toBeDefined();
+    expect(renewDone).toBeLessThan(applyDone as number);
+    expect(renew.ms).toBeLessThan(applied.totalMs);
+    // The apply was called before the renewal: the EIPs it bound got the renewal's (newer) deadline.
+    const listed = lab.exec(gw, 'nft', ['list', 'set', 'inet', 'egressgateway', 'live4']);
+    const m = /198\.18\.0\.71 timeout (\d+)s/.exec(listed);
+    expect(m, listed).not.toBeNull();
+    expect(Number(m?.[1])).toBeGreaterThanOrEqual(7);
+    await driver.call<ApplyReport>('apply', state);
+  }, 30_000);
+
+  it('a renewal with a deadline that then passes stops ARP for the EIP while it stays bound; a later one restores it', async () => {
+    await driver.call<ApplyReport>('apply', state);
+    await driver.call<RenewReport>('renewLeasesIn', 10_000, LONG);
+    expect(answersArp(EIP4)).toBe(true);
+    const short = await driver.call<RenewReport>('renewLeasesIn', 300, LONG);
+    expect([...short.renewed].sort()).toEqual([EIP4, EIP6].sort());
+    await sleep(500);
+    expect(has(EIP4)).toBe(true);
+    expect(answersArp(EIP4)).toBe(false);
+    // A deadline already in the past ends the lease at once and says so.
+    const past = await driver.call<RenewReport>('renewLeasesIn', -50, LONG);
+    expect(past.renewed).toEqual([]);
+    expect(past.failed[0]?.error).toMatch(/deadline passed/);
+    await driver.call<RenewReport>('renewLeasesIn', 10_000, LONG);
+    expect(answersArp(EIP4)).toBe(true);
+  }, 20_000);
+
+  it('releaseEips silences and removes one EIP at once, without an apply; the other keeps answering', async () => {
+    await driver.call<ApplyReport>('apply', state);
+    await driver.call<RenewReport>('renewLeasesIn', 10_000, LONG);
+    const r = await driver.call<ReleaseReport>('releaseEips', [EIP4]);
+    expect(r.released).toEqual([EIP4]);
+    expect(has(EIP4)).toBe(false);
+    expect(has(EIP6)).toBe(true);
+    expect(answersArp(EIP4)).toBe(false);
+    expect(lab.exec(gw, 'nft', ['list', 'set', 'arp', 'egressgateway', 'live4'])).not.toContain(EIP4);
+    // A renewal does not bring a released EIP back; an apply made afterwards binds it again.
+    await driver.call<RenewReport>('renewLeasesIn', 10_000, LONG);
+    expect(has(EIP4)).toBe(false);
+    const again = await driver.call<ApplyReport>('applyUntilIn', state, 10_000);
+    expect(again.ok).toBe(true);
+    expect(has(EIP4)).toBe(true);
+    expect(answersArp(EIP4)).toBe(true);
+  }, 20_000);
 });
