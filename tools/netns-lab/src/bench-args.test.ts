@@ -19,6 +19,16 @@ describe('parseBenchArgs', () => {
     expect(a.notes).toEqual([]);
   });
 
+  it("--settings lab is the lab tests' timing (update 0.5 s, eviction 2 s)", () => {
+    const a = parseBenchArgs(['--settings', 'lab', '--modes', 'peers'], yes);
+    expect(a.settings.map((s) => s.label)).toEqual(['lab 0.5/2']);
+    expect(a.settings[0]?.timing).toMatchObject({
+      tunnelUpdatePeriod: 0.5,
+      eipEvictionTimeout: 2,
+      fenceMargin: 0.5,
+    });
+  });
+
   it('without keepalived the default has no reference rows and says why', () => {
     const a = parseBenchArgs([], no);
     expect(a.adverts).toEqual([]);
