@@ -98,6 +98,7 @@ export function chartAgentArgs(timing: LabTiming, node: NodePlan): string[] {
   return [
     `--health-address=${node.health}`,
     `--fence-margin=${timing.fenceMargin}`,
+    '--conflict-probe-interval=30',
     '--egress-interface=eth0',
     '--log-level=info',
     '--log-format=json',
