@@ -1,36 +1,14 @@
 import type { EipConflict } from '@egressgateway/datapath';
-import { type Clock, silentLogger } from '@egressgateway/kube';
+import { silentLogger } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
+import { StepClock } from '../test/step-clock.js';
 import { ConflictWatch } from './conflict-watch.js';
 import { createAgentMetrics } from './metrics.js';
 
-/** Timers that fire only when the test says so. */
-class StepClock implements Clock {
-  t = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  get pending(): number {
-    return this.timers.size;
-  }
-  /** Fires the earliest timer and lets the promises it started settle. */
-  async fire(): Promise<void> {
-    const [id, next] = [...this.timers].sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-    if (id === undefined || next === undefined) throw new Error('no timer');
-    this.timers.delete(id);
-    this.t = next.at;
-    next.fn();
-    for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
-  }
+/** Runs the next timer and lets the probe it started settle. */
+async function fire(clock: StepClock): Promise<void> {
+  clock.fireNext();
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
 }
 
 const conflict = (address: string, otherMac?: string): EipConflict => ({
@@ -101,18 +79,18 @@ describe('ConflictWatch', () => {
     watch.start();
     expect(probed()).toBe(0);
     probes.push(new Error('arping: not found'));
-    await clock.fire();
+    await fire(clock);
     expect([clock.t, probed()]).toEqual([30_000, 1]);
-    await clock.fire();
+    await fire(clock);
     expect([clock.t, probed()]).toEqual([60_000, 2]);
     watch.stop();
-    expect(clock.pending).toBe(0);
+    expect(clock.timers.size).toBe(0);
   });
 
   it('with interval 0 it only reports what the binder finds at bind time', () => {
     const { clock, watch, probed } = setup(0);
     watch.start();
-    expect(clock.pending).toBe(0);
+    expect(clock.timers.size).toBe(0);
     expect(probed()).toBe(0);
   });
 });

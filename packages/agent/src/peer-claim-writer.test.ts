@@ -1,35 +1,9 @@
 import { PEER_CLAIM_ANNOTATION, parsePeerClaims } from '@egressgateway/crds';
-import { type Clock, silentLogger } from '@egressgateway/kube';
+import { silentLogger } from '@egressgateway/kube';
 import { describe, expect, it } from 'vitest';
+import { StepClock } from '../test/step-clock.js';
 import { PeerClaimWriter } from './peer-claim-writer.js';
 import type { PeerTakeoverClaim } from './peer-driver.js';
-
-/** Timers that fire only when the test runs them. */
-class StepClock implements Clock {
-  t = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
-    return this.seq;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers.delete(h as number);
-  }
-  /** Runs the earliest timer; returns its delay from the previous now. */
-  fireNext(): number {
-    const [id, next] = [...this.timers].sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-    if (id === undefined || next === undefined) throw new Error('no timer');
-    this.timers.delete(id);
-    const waited = next.at - this.t;
-    this.t = next.at;
-    next.fn();
-    return waited;
-  }
-}
 
 /** A client whose patches succeed unless `down`; every attempt is recorded. */
 class FakeClient {
