@@ -1,5 +1,5 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
-import { EgressController } from '@egressgateway/controller';
+import { createControllerMetrics, EgressController } from '@egressgateway/controller';
 import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
 import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, type Logger, NODES, PODS } from '@egressgateway/kube';
 import { type Advert, type AdvertKey, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
@@ -85,6 +85,7 @@ const holder = (gw: EgressGateway | undefined) =>
 describe('gateway peers: agents against the embedded API server and a live controller', () => {
   let server: ApiServer;
   let controller: EgressController;
+  let controllerMetrics: ReturnType<typeof createControllerMetrics>;
   let controllerProxy: PartitionProxy;
   let term: AbortController;
   let net: PeerNet;
@@ -131,8 +132,10 @@ describe('gateway peers: agents against the embedded API server and a live contr
     // The controller reaches the API server through a proxy too: cutting every proxy is an outage
     // of the API server for everyone.
     controllerProxy = new PartitionProxy(server.port);
+    controllerMetrics = createControllerMetrics();
     controller = new EgressController({
       client: new KubeClient(kubeConfigVia(await controllerProxy.listen())),
+      metrics: controllerMetrics,
       settings: {
         eipEvictionTimeoutMs: EVICT,
         tunnelMonitorPeriodMs: 5000,
@@ -233,7 +236,7 @@ describe('gateway peers: agents against the embedded API server and a live contr
     expect(after.at(-1)).toEqual([h]);
   });
 
-  it('hands the EIP of a dead holder to a peer before the controller moves it, never to two nodes at once', async () => {
+  it('hands the EIP of a dead holder to a peer, never to two nodes at once, and the controller records the move from its claim', async () => {
     const h = await settle();
     const dead = node(h);
     // The holder's node dies: no more adverts, no more heartbeats, its EIP gone with it.
@@ -247,17 +250,21 @@ describe('gateway peers: agents against the embedded API server and a live contr
       successor = holders()[0];
       return successor;
     });
-    // The controller had not moved it yet: the peers decided (D = 400 ms against E = 3 s).
-    expect(holder(controller.gateways.get('egw1'))).toBe(h);
     expect(successor).not.toBe(h);
     expect(samples.filter((s) => s.length > 1)).toEqual([]);
     const m = await node(successor as string).metrics.registry.metrics();
     expect(m).toContain('egw_agent_peer_takeovers_total{gateway="egw1"} 1');
-    // The controller then moves the EIP; the holder stays the only one.
+    // The controller then records the move: the peers decided (D = 400 ms against E = 3 s), and
+    // the status follows the successor's claim rather than the dead holder's eviction.
     const moved = await eventually('controller moves the EIP', () => {
       const now = holder(controller.gateways.get('egw1'));
       return now !== h ? now : undefined;
     });
+    expect(moved).toBe(successor);
+    const followed = (await controllerMetrics.peerClaims.get()).values.find(
+      (v) => v.labels.result === 'followed',
+    );
+    expect(followed?.value ?? 0).toBeGreaterThanOrEqual(1);
     const later = await watch(500);
     expect(later.filter((s) => s.length > 1)).toEqual([]);
     await eventually('the node the status names binds', () => node(moved).binder.holds(EIP));
