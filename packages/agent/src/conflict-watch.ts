@@ -41,8 +41,10 @@ export class ConflictWatch {
   /** A probe found `c` (from the binder's bind-time probe or a round of this watch). */
   report(c: EipConflict): void {
     const { log, metrics, events } = this.o;
-    metrics?.eipConflictsFound.inc();
+    // The binder reports every probe's finding (bind time and each round), so a conflict already
+    // known with the same other owner is not news.
     if (this.known.has(c.address) && this.known.get(c.address) === c.otherMac) return;
+    metrics?.eipConflictsFound.inc();
     this.known.set(c.address, c.otherMac);
     metrics?.eipConflicts.set(this.known.size);
     const other = c.otherMac ?? 'unknown MAC';

@@ -54,7 +54,7 @@ export function createAgentMetrics(registry = new Registry()) {
     }),
     eipConflictsFound: new Counter({
       name: 'egw_agent_eip_conflicts_found_total',
-      help: 'probes that found another host answering for an EIP this node holds',
+      help: 'conflicts found: another host (or another MAC than before) answering for an EIP this node holds',
       registers: [registry],
     }),
     peerAdvertsSent: new Counter({
