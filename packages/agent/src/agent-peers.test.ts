@@ -1,7 +1,8 @@
 import type { EgressGateway, EgressTunnel } from '@egressgateway/crds';
-import { type Clock, silentLogger, systemClock } from '@egressgateway/kube';
+import { silentLogger, systemClock } from '@egressgateway/kube';
 import { type Advert, type AdvertKey, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
 import { describe, expect, it } from 'vitest';
+import { StepClock } from '../test/step-clock.js';
 import { AgentPeers, type PeerLinkHooks } from './agent-peers.js';
 import { createAgentMetrics } from './metrics.js';
 
@@ -92,7 +93,7 @@ describe('AgentPeers', () => {
   });
 
   it('releases an EIP at once when its core stops holding it (before the re-apply), and renews without releasing while it holds', async () => {
-    const clock = new ManualClock();
+    const clock = new StepClock(1_000_000);
     const key = { id: 'k1', secret: Buffer.alloc(32, 7) };
     let holder = 'n1';
     const gw = () =>
@@ -183,34 +184,3 @@ describe('AgentPeers', () => {
     for (const n of nodes) await n.peers.stop();
   });
 });
-
-/** A clock moved by hand; due timers fire in time order. */
-class ManualClock implements Clock {
-  private t = 1_000_000;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    this.seq += 1;
-    this.timers.set(this.seq, { at: this.t + Math.max(0, ms), fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers)
-        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}

@@ -1,42 +1,11 @@
-import type { Clock, EventInput } from '@egressgateway/kube';
+import type { EventInput } from '@egressgateway/kube';
 import { silentLogger } from '@egressgateway/kube';
 import { type Advert, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { StepClock } from '../test/step-clock.js';
 import { createAgentMetrics } from './metrics.js';
 import { PeerDriver } from './peer-driver.js';
 import type { PeerGroupView } from './peer-groups.js';
-
-/** A clock that moves only when told; timers fire in time order. */
-class ManualClock implements Clock {
-  private t = 1_000_000;
-  private seq = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): number {
-    this.seq += 1;
-    this.timers.set(this.seq, { at: this.t + Math.max(0, ms), fn });
-    return this.seq;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers.delete(handle as number);
-  }
-  /** Moves time forward by `ms`, firing every timer due on the way, each at its own time. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const e of this.timers)
-        if (e[1].at <= end && (next === undefined || e[1].at < next[1].at)) next = e;
-      if (next === undefined) break;
-      this.timers.delete(next[0]);
-      this.t = Math.max(this.t, next[1].at);
-      next[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 const EIP = '198.51.100.7';
 const KEY = `${EIP}/`;
@@ -51,7 +20,7 @@ const view = (members: readonly string[], holder = 'node1'): PeerGroupView => ({
 
 /** Three drivers on one clock; adverts take `delayMs`; links can be cut; the API can be cut. */
 class Cluster {
-  readonly clock = new ManualClock();
+  readonly clock = new StepClock(1_000_000);
   readonly drivers = new Map<string, PeerDriver>();
   readonly events: EventInput[] = [];
   readonly metrics = createAgentMetrics();

@@ -1,3 +1,4 @@
+import type { PeerClaim } from '@egressgateway/crds';
 import type { Clock, EventRecorder, Logger } from '@egressgateway/kube';
 import {
   type Advert,
@@ -25,19 +26,9 @@ export type PeerFallbackReason =
 
 /**
  * A take-over to claim in the API (see `PEER_CLAIM_ANNOTATION`): an EIP this node's core holds that
- * the gateway status places on another node.
+ * the gateway status places on another node (the annotation's entry without its time).
  */
-export interface PeerTakeoverClaim {
-  gateway: string;
-  ipv4: string;
-  ipv6: string;
-  /** The node the status places the EIP on. */
-  from: string;
-  /** The gateway's resourceVersion the status was read from. */
-  gatewayResourceVersion?: string;
-  /** The epoch of this node's run of the gateway's core. */
-  epoch?: number;
-}
+export type PeerTakeoverClaim = Omit<PeerClaim, 'at'>;
 
 /** What {@link PeerDriver} needs. */
 export interface PeerDriverOptions {

@@ -1,15 +1,18 @@
 import type { Clock } from '@egressgateway/kube';
 
-/** A clock for unit tests: time moves and timers fire only when the test says so. */
+/**
+ * A clock for unit tests: time moves and timers fire only when the test says so, each timer at its
+ * own time and in time order.
+ */
 export class StepClock implements Clock {
-  t = 0;
   readonly timers = new Map<number, { at: number; fn: () => void }>();
   private seq = 0;
+  constructor(public t = 0) {}
   now(): number {
     return this.t;
   }
   setTimeout(fn: () => void, ms: number): number {
-    this.timers.set(++this.seq, { at: this.t + ms, fn });
+    this.timers.set(++this.seq, { at: this.t + Math.max(0, ms), fn });
     return this.seq;
   }
   clearTimeout(handle: unknown): void {
@@ -17,12 +20,27 @@ export class StepClock implements Clock {
   }
   /** Runs the earliest timer (time moves to it); returns its delay from the previous now. */
   fireNext(): number {
-    const [id, next] = [...this.timers].sort((a, b) => a[1].at - b[1].at)[0] ?? [];
-    if (id === undefined || next === undefined) throw new Error('no timer');
-    this.timers.delete(id);
-    const waited = next.at - this.t;
-    this.t = next.at;
-    next.fn();
+    const next = this.earliest(Number.POSITIVE_INFINITY);
+    if (next === undefined) throw new Error('no timer');
+    const waited = next[1].at - this.t;
+    this.fire(next);
     return waited;
+  }
+  /** Moves time forward by `ms`, firing every timer due on the way. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (let next = this.earliest(end); next !== undefined; next = this.earliest(end)) this.fire(next);
+    this.t = end;
+  }
+  private earliest(until: number): [number, { at: number; fn: () => void }] | undefined {
+    let next: [number, { at: number; fn: () => void }] | undefined;
+    for (const e of this.timers)
+      if (e[1].at <= until && (next === undefined || e[1].at < next[1].at)) next = e;
+    return next;
+  }
+  private fire([id, timer]: [number, { at: number; fn: () => void }]): void {
+    this.timers.delete(id);
+    this.t = Math.max(this.t, timer.at);
+    timer.fn();
   }
 }
