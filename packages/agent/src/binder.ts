@@ -7,7 +7,10 @@ export interface Binder {
    * of the EIPs this call binds: the agent passes what is left before its fence deadline, so a
    * bind never leases an EIP past it.
    */
-  apply(desired: NodeDatapathState, options?: { leaseMs?: number }): Promise<{ ok: boolean }>;
+  apply(
+    desired: NodeDatapathState,
+    options?: { leaseMs?: number },
+  ): Promise<{ ok: boolean; applied?: readonly { text: string; ms: number }[]; observeMs?: number }>;
   /**
    * Sets the lease of every held EIP to end `leaseMs` after the call (the binder writes it off its
    * apply queue; the newest call wins) and keeps the kernel lifetime (s) from running out.

@@ -78,7 +78,16 @@ export class DatapathApplier {
         this.held = desired.eips.length;
         metrics?.eipsHeld.set(desired.eips.length);
         log.info(
-          { eips: desired.eips, steering: desired.steering.length, snat: desired.snat.length },
+          {
+            eips: desired.eips,
+            steering: desired.steering.length,
+            snat: desired.snat.length,
+            ms: Math.round(clock.now() - t0),
+            ...(report.applied
+              ? { ops: report.applied.map((a) => `${a.text} (${Math.round(a.ms)} ms)`) }
+              : {}),
+            ...(report.observeMs !== undefined ? { observeMs: Math.round(report.observeMs) } : {}),
+          },
           'datapath applied',
         );
       } else {

@@ -23,8 +23,10 @@ import {
   renderDeleteScript,
   renderDeltaScript,
   renderFullScript,
+  renderGenerationCheck,
 } from './nft-content.js';
-import { applyNftScript, listNftTable, runNft } from './nft-runner.js';
+import { listNftTable } from './nft-runner.js';
+import { NftSession } from './nft-session.js';
 import type { ObservedState } from './observed.js';
 import { type DatapathOperation, describeOperation } from './operations.js';
 import { planDatapath } from './plan.js';
@@ -71,6 +73,8 @@ export class DatapathBinder {
   private readonly opts: DatapathBinderOptions;
   private readonly now: () => number;
   private readonly nftPath: string;
+  /** Every nftables transaction goes through it (a long-lived `nft -i`; see {@link NftSession}). */
+  private readonly nft: NftSession;
   private queue: Promise<unknown> = Promise.resolve();
   private lastDesired: NodeDatapathState | undefined;
   private readonly conflicts = new Map<string, EipConflict>();
@@ -91,9 +95,10 @@ export class DatapathBinder {
     this.announcer = new Announcer({ ...DEFAULT_TOOLS, ...opts.tools }, opts.onBackgroundError);
     this.now = opts.now ?? (() => performance.now());
     this.nftPath = opts.tools?.nft ?? 'nft';
+    this.nft = new NftSession({ argv: [this.nftPath] });
     this.lane = new LeaseLane({
       now: this.now,
-      nft: (script) => applyNftScript(script, this.nftPath),
+      nft: (script) => this.nft.run(script),
       writeLifetime: (address, ifname, seconds) => this.kernel.writeEip(address, ifname, seconds, false),
       removeAddress: (address, ifname) =>
         executeNetlinkOperation(this.kernel, { op: 'eip-del', address, interface: ifname }),
@@ -157,13 +162,12 @@ export class DatapathBinder {
   private async observeNft(): Promise<{ present: boolean; content: NftContent | null }> {
     const cache = this.nftCache;
     if (cache !== undefined) {
-      const r = await runNft(
-        ['-j', 'list', 'set', 'inet', this.own.nftTable, 'gen'],
-        undefined,
-        this.nftPath,
+      // The token still in the table means nobody rewrote it since: no listing needed.
+      const same = await this.nft.run(renderGenerationCheck(cache.generation, this.own)).then(
+        () => true,
+        () => false,
       );
-      if (r.code === 0 && parseGeneration(r.stdout) === cache.generation)
-        return { present: true, content: cache.content };
+      if (same) return { present: true, content: cache.content };
     }
     this.nftCache = undefined;
     const json = await listNftTable(this.own.nftTable, this.nftPath);
@@ -394,14 +398,14 @@ export class DatapathBinder {
               ? renderFullScript(o.content, o.egress, o.tunnel, this.own, generation, leases)
               : renderDeltaScript(o.deltas, this.own, generation) +
                 `${renderArpTable(o.content.sets.eip4, leases, this.own).join('\n')}\n`;
-          return applyNftScript(script, this.nftPath);
+          return this.nft.run(script);
         });
         this.nftCache = { generation, content: o.content };
         return;
       }
       case 'nft-delete':
         this.nftCache = undefined;
-        await this.lane.exclusive(() => applyNftScript(renderDeleteScript(this.own), this.nftPath));
+        await this.lane.exclusive(() => this.nft.run(renderDeleteScript(this.own)));
         this.lane.tablesDeleted();
         return;
       default:
@@ -552,6 +556,7 @@ export class DatapathBinder {
   /** Stops background helpers and closes the netlink socket. Kernel state is left as it is. */
   close(): void {
     this.announcer.close();
+    this.nft.close();
     this.kernel.close();
   }
 }

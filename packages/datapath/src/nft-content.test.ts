@@ -125,7 +125,9 @@ describe('EIP leases (the nftables dead-man switch)', () => {
 
   it('the arp table drops ARP from EIPs without a lease and copies only the IPv4 EIP set', () => {
     const lines = renderArpTable(['198.18.0.50'], [{ address: 'fd00:18::50', ms: 500 }]);
-    expect(lines).toContain('    arp saddr ip @eip4 arp saddr ip != @live4 drop');
+    expect(lines).toContain(
+      'add rule arp egressgateway output arp saddr ip @eip4 arp saddr ip != @live4 drop',
+    );
     expect(lines.at(-1)).toBe('add element arp egressgateway eip4 { 198.18.0.50 }');
     expect(renderArpTable([], [])).not.toContain('add element');
   });

@@ -133,17 +133,15 @@ export function renderArpTable(
   own: Ownership = DEFAULT_OWNERSHIP,
 ): string[] {
   const t = `arp ${own.nftTable}`;
+  // One command per line (no blocks), so a long-lived `nft -i` can take it as one line.
   const lines = [
-    `table ${t}`,
+    `add table ${t}`,
     `delete table ${t}`,
-    `table ${t} {`,
-    '  set eip4 { type ipv4_addr; }',
-    '  set live4 { type ipv4_addr; flags timeout; }',
-    '  chain output {',
-    '    type filter hook output priority filter; policy accept;',
-    '    arp saddr ip @eip4 arp saddr ip != @live4 drop',
-    '  }',
-    '}',
+    `add table ${t}`,
+    `add set ${t} eip4 { type ipv4_addr; }`,
+    `add set ${t} live4 { type ipv4_addr; flags timeout; }`,
+    `add chain ${t} output { type filter hook output priority filter; policy accept; }`,
+    `add rule ${t} output arp saddr ip @eip4 arp saddr ip != @live4 drop`,
   ];
   if (eip4.length > 0) lines.push(`add element ${t} eip4 { ${eip4.join(', ')} }`);
   const live = leases.filter((l) => familyOf(l.address) === 4 && l.ms > 0);
@@ -341,6 +339,16 @@ export function renderFullScript(
 export function renderDeleteScript(own: Ownership = DEFAULT_OWNERSHIP): string {
   const t = own.nftTable;
   return `table inet ${t}\ndelete table inet ${t}\ntable arp ${t}\ndelete table arp ${t}\n`;
+}
+
+/**
+ * A transaction that changes nothing and fails unless the table still holds generation token
+ * `generation` (deleting an element that is not there fails the whole transaction): a check of the
+ * binder's cached content that needs no listing.
+ */
+export function renderGenerationCheck(generation: number, own: Ownership = DEFAULT_OWNERSHIP): string {
+  const el = `inet ${own.nftTable} gen { ${hex8(generation)} }`;
+  return `delete element ${el}\nadd element ${el}\n`;
 }
 
 /** Element changes for one set. */
