@@ -24,7 +24,7 @@ describe('agent settings', () => {
 
   it('the default peer timing passes the protocol checks with the default eviction timeout and margin, and the lab timing', () => {
     const s = resolveConfig(AGENT_OPTIONS, {});
-    expect([s.peerAdvertPeriodMs, s.peerDeadIntervalMs, s.peerLeaseMs]).toEqual([200, 1000, 700]);
+    expect([s.peerAdvertPeriodMs, s.peerDeadIntervalMs, s.peerLeaseMs]).toEqual([25, 175, 125]);
     expect(() => peerTiming(s)).not.toThrow();
     // The netns lab's fast timing (update 0.5 s, eviction 2 s, margin 0.5 s) with the peer defaults.
     const fast = { ...s, tunnelUpdatePeriodMs: 500, eipEvictionTimeoutMs: 2000, fenceMarginMs: 500 };

@@ -9,16 +9,15 @@ import {
 } from '@egressgateway/kube';
 
 /**
- * The agent's gateway peer timing defaults (ms): P 0.2 s, D 1 s, L 0.7 s. The datapath renews a
- * lease off its apply queue (one nft run, deadlines carried over to queued binds), yet in the netns
- * peers lab on a shared 2-core machine the protocol's own defaults (`DEFAULT_PEER_TIMING`: 50, 200
- * and 150 ms) passed 2 runs of 5 and 100/600/450 at best 2 in a row: the cores lost their right
- * while claiming (`lease-lost`) because acknowledgements took up to about 250 ms to come back, past
- * the liveness bound `2δ < L/(1+ρ) - 2P/(1-ρ)`. With these, every run kept the ARP silence of the
- * API outages below 500 ms (docs/peers.md, "On the wire"), and a dead holder's EIP is answered
- * again about D after its death.
+ * The agent's gateway peer timing defaults (ms): P 25 ms, D 175 ms, L 125 ms. Against the
+ * protocol's own 50/200/150 (`DEFAULT_PEER_TIMING`) they detect a dead holder sooner (D) and leave
+ * more room for late acknowledgements: the liveness bound `2δ < L/(1+ρ) - 2P/(1-ρ)` allows a
+ * message delay δ of 36 ms instead of 23 ms, at twice the advert rate (each member sends one advert
+ * to every other member per P: 40/s per peer). Checked in the netns peers lab beside a second lab
+ * suite (docs/peers.md, "On the wire"). Until the datapath renewed leases through a long-lived nft,
+ * a renewal took 20-80 ms and only 200/1000/700 ms held there.
  */
-export const AGENT_PEER_TIMING = { advertPeriodMs: 200, deadIntervalMs: 1000, leaseMs: 700 } as const;
+export const AGENT_PEER_TIMING = { advertPeriodMs: 25, deadIntervalMs: 175, leaseMs: 125 } as const;
 
 /** Every agent setting, by flag, environment variable and config-file key (Helm names for timing). */
 export const AGENT_OPTIONS = {
