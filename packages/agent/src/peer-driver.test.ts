@@ -155,6 +155,31 @@ describe('PeerDriver', () => {
     c.stop();
   });
 
+  it('reads the acknowledgements waiting when its deadline timer fires before it ends a right (no spurious lease-lost)', () => {
+    c.start();
+    c.clock.advance(400);
+    expect(c.holders()).toEqual(['node1']);
+    // node1 stalls: the peers' adverts do not reach it; its right runs to the last acknowledgement.
+    c.cut.add('node2>node1');
+    c.cut.add('node3>node1');
+    c.clock.advance(DEFAULT_PEER_TIMING.advertPeriodMs);
+    const d1 = c.d('node1');
+    const end = d1.leaseUntil();
+    c.clock.advance(end - c.clock.now() - 1);
+    expect(c.holders()).toEqual(['node1']);
+    const changed = c.changed.get('node1') ?? 0;
+    // When the loop resumes, node2's newest advert (acknowledging node1's newest) waits in the socket
+    // while node1's timer for `end` fires first: a timer armed after node1's, for the same instant.
+    const waiting = c.sent.filter((a) => a.node === 'node2').at(-1) as Advert;
+    c.clock.setTimeout(() => d1.advert(waiting), end - c.clock.now());
+    c.clock.advance(1);
+    expect(c.clock.now()).toBe(end);
+    expect(d1.leaseUntil()).toBeGreaterThan(end);
+    expect(c.changed.get('node1') ?? 0).toBe(changed); // neither a withdraw nor a re-take
+    expect(c.holders()).toEqual(['node1']);
+    c.stop();
+  });
+
   it('hands a dead holder over within D + P + 2 ms of its death, never with two holders', () => {
     c.start();
     c.clock.advance(400);

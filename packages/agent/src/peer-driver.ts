@@ -459,9 +459,19 @@ export class PeerDriver {
     this.timer = clock.setTimeout(() => this.onTimer(), Math.max(0, at - clock.now()));
   }
 
-  private onTimer(): void {
-    this.timerAt = Number.POSITIVE_INFINITY;
+  private onTimer(deferred = false): void {
     if (this.stopped) return;
+    if (!deferred) {
+      // Read what arrived while the event loop was busy first. After a stall (an apply, a spawn)
+      // the timers run before the poll phase that delivers the adverts waiting in the socket, and
+      // a tick now would end a right that an acknowledgement among them extends: a spurious
+      // `lease-lost`, i.e. a withdraw and a re-bind of the EIP a few ms later. A 0 ms timer runs
+      // after that poll phase. The kernel lease ends on time either way (it is the safety); an
+      // advert stepped meanwhile does all a tick does, and re-arms the timer if its deadline moved.
+      this.timer = this.o.clock.setTimeout(() => this.onTimer(true), 0);
+      return;
+    }
+    this.timerAt = Number.POSITIVE_INFINITY;
     const now = this.o.clock.now();
     const modeChanged = this.checkModes(now);
     for (const run of this.runs.values()) {
