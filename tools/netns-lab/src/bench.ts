@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { percentile } from './analysis.js';
 import { BENCH_USAGE, BenchArgsError, type ControllerBenchMode, parseBenchArgs } from './bench-args.js';
 import { tryRun } from './exec.js';
@@ -231,7 +231,9 @@ export async function runBenchCli(argv: string[]): Promise<number> {
     log: (s) => process.stdout.write(`${s}\n`),
   });
   const table = benchTable(rows);
-  const out = a.out ?? join(repoRoot, 'docs', 'benchmarks.md');
+  process.stdout.write(`\n${table}\n\n${trialTimeTable(rows)}\n`);
+  const out = a.out;
+  if (out === undefined) return 0;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
@@ -256,6 +258,6 @@ export async function runBenchCli(argv: string[]): Promise<number> {
       '',
     ].join('\n'),
   );
-  process.stdout.write(`\n${table}\n\nwritten to ${out}\n`);
+  process.stdout.write(`written to ${out}\n`);
   return 0;
 }

@@ -35,7 +35,7 @@ import {
   SA_DIR,
   sweepStaleContainers,
 } from './containers.js';
-import { ipn, nsExec, sleep, tryRun } from './exec.js';
+import { ipn, nsExec, run, sleep, tryRun } from './exec.js';
 import {
   CHART_LEASE,
   CHART_NAMESPACE,
@@ -797,6 +797,17 @@ export class Lab {
       ipn(ns, '-6', 'route', 'replace', 'default', 'via', this.plan.lanGateway6, 'dev', 'eth0', 'onlink');
       this.vrrp?.restoreRoutes(node);
     }
+  }
+
+  /**
+   * Takes a node off the network: its API path, then its LAN, in one `ip -batch` (microseconds
+   * apart), as a dead node loses both at once. Two `ip` processes left a few milliseconds between
+   * them, in which the agent saw its LAN go down and wrote its draining mark through the API path
+   * still up: a planned handover, not a node death.
+   */
+  setNodeDown(node: string): void {
+    this.note('fault', `${node} LAN link and API path down`);
+    run('ip', ['-n', this.node(node).ns, '-batch', '-'], 'link set mgmt0 down\nlink set eth0 down\n');
   }
 
   /** Cuts (or heals) a node's path to the API server while its LAN stays up. */

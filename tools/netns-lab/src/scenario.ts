@@ -189,13 +189,11 @@ async function inject(
       lab.signalAgent(node, 'SIGSTOP');
       return;
     case 'node-down':
-      lab.setLanLink(node, false);
-      lab.setApiPartition(node, true);
+      lab.setNodeDown(node);
       return;
     case 'node-freeze':
       lab.signalAgent(node, 'SIGSTOP');
-      lab.setLanLink(node, false);
-      lab.setApiPartition(node, true);
+      lab.setNodeDown(node);
       return;
     case 'partition':
       lab.setApiPartition(node, true);
