@@ -477,6 +477,10 @@ export class EgressController {
     if (written.complete) this.transitions.announce(changes);
     if (!signal.aborted) await this.heartbeatLeases.liftEvictions(() => signal.aborted);
     if (!signal.aborted) await this.heartbeatLeases.markRead(() => signal.aborted);
+    if (!signal.aborted) {
+      const nodes = new Set(this.nodes.list().map((n) => n.metadata?.name ?? ''));
+      await this.heartbeatLeases.collect(nodes, () => signal.aborted);
+    }
     this.transitions.updateGauges(changes.problems);
     if (!signal.aborted) await this.releaseUpstreamFinalizers();
     const resync = now + s.tunnelMonitorPeriodMs;

@@ -162,4 +162,32 @@ export class HeartbeatLeases {
       }
     }
   }
+
+  /**
+   * Deletes the heartbeat Leases of nodes that no longer exist: the agent of a removed node is gone
+   * and nothing else would ever delete them. Called by the leader with its synced Node cache; a
+   * node that comes back gets its Lease again on its agent's first renewal (it creates it on 404).
+   * Failures wait for the next reconcile.
+   */
+  async collect(nodes: ReadonlySet<string>, stop: () => boolean): Promise<void> {
+    for (const l of this.own.list()) {
+      if (stop()) return;
+      const node = heartbeatLeaseNode(l);
+      if (!node || nodes.has(node)) continue;
+      const lease = l.metadata?.name ?? '';
+      try {
+        await this.o.client.delete(LEASES, lease, l.metadata?.namespace);
+        this.o.metrics?.writes.inc({ resource: 'leases' });
+        this.o.log.info({ node, lease }, 'heartbeat lease of a removed node deleted');
+      } catch (err) {
+        const e = toKubeApiError(err);
+        this.o.metrics?.apiErrors.inc({ op: 'delete leases', status: String(e.status) });
+        if (e.status !== 404)
+          this.o.log.warn(
+            { node, lease, err: e.message, status: e.status },
+            'heartbeat lease of a removed node not deleted',
+          );
+      }
+    }
+  }
 }

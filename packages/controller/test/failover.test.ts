@@ -10,6 +10,7 @@ import {
   type KubeClient,
   type KubeObject,
   LEASES,
+  NODES,
   type ResourceRef,
 } from '@egressgateway/kube';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -218,6 +219,23 @@ describe('controller against the embedded API server', () => {
     } finally {
       clearInterval(beats);
     }
+  });
+
+  it('deletes the heartbeat Lease of a removed node, and only that one', async () => {
+    await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
+    const leaseExists = (n: string) =>
+      cluster.client.get(LEASES, heartbeatLeaseName(n), 'kube-system').then(
+        () => true,
+        () => false,
+      );
+    await eventually('both Leases', async () => (await leaseExists('node1')) && (await leaseExists('node2')));
+    // node2 is removed from the cluster (its agent gone with it).
+    agents.paused.add('node2');
+    await cluster.client.delete(NODES, 'node2');
+    await eventually('node2 Lease deleted', async () => !(await leaseExists('node2')));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await leaseExists('node1')).toBe(true);
+    expect(await leaseExists('node2')).toBe(false);
   });
 
   it('writes nothing in steady state while heartbeats are healthy', async () => {

@@ -188,7 +188,7 @@ describe('helm template, admission webhook', () => {
     expect(controllerRole?.rules).toContainEqual({
       apiGroups: ['coordination.k8s.io'],
       resources: ['leases'],
-      verbs: ['patch'],
+      verbs: ['patch', 'delete'],
     });
   });
 
