@@ -180,6 +180,21 @@ describe('PeerDriver', () => {
     c.stop();
   });
 
+  it('binds nothing from a right that ended while the process was frozen, before the core has stepped', () => {
+    c.start();
+    c.clock.advance(400);
+    const d1 = c.d('node1');
+    expect(d1.eipsToBind([])).toEqual([EIP]);
+    // SIGSTOP for 2 s: time moves, no callback runs; on SIGCONT another callback (the API fence's
+    // timer, a heartbeat response) may ask for the EIPs before the core's timer has stepped it.
+    c.clock.t += 2_000;
+    expect(d1.eipsToBind([])).toEqual([]);
+    expect(d1.leaseUntil()).toBe(Number.POSITIVE_INFINITY);
+    expect(d1.holdsAny()).toBe(false);
+    expect(d1.claims()).toEqual([]);
+    c.stop();
+  });
+
   it('hands a dead holder over within D + P + 2 ms of its death, never with two holders', () => {
     c.start();
     c.clock.advance(400);

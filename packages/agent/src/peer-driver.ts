@@ -180,7 +180,7 @@ export class PeerDriver {
       if (run.fallback !== undefined) continue;
       for (const e of run.view.eips) {
         for (const a of e.addresses) peerManaged.add(a);
-        if (run.held.has(e.key)) for (const a of e.addresses) out.add(a);
+        if (this.holding(run, e.key)) for (const a of e.addresses) out.add(a);
       }
     }
     let fromStatus = false;
@@ -208,11 +208,23 @@ export class PeerDriver {
   /** Earliest lease end (clock ms) of the EIPs the cores hold; +Infinity when they hold none. */
   leaseUntil(): number {
     let until = Number.POSITIVE_INFINITY;
+    const now = this.o.clock.now();
     for (const run of this.runs.values()) {
       if (run.fallback !== undefined) continue;
-      for (const u of run.held.values()) until = Math.min(until, u);
+      for (const u of run.held.values()) if (u > now) until = Math.min(until, u);
     }
     return until;
+  }
+
+  /**
+   * Whether a core holds `key` now: it took the EIP and its right has not ended. A right ends at its
+   * time even before the core has stepped past it: after a stall (a frozen process, a busy event
+   * loop) other callbacks may run first, and an EIP bound from the stale map would answer beside
+   * the successor that took it over meanwhile.
+   */
+  private holding(run: GroupRun, key: string): boolean {
+    const until = run.held.get(key);
+    return until !== undefined && until > this.o.clock.now();
   }
 
   /**
@@ -227,6 +239,7 @@ export class PeerDriver {
     for (const run of this.runs.values()) {
       if (run.fallback !== undefined || run.state === undefined) continue;
       for (const key of run.held.keys()) {
+        if (!this.holding(run, key)) continue;
         const from = run.view.holders[key];
         if (from === undefined || from === this.o.nodeName || run.takenFrom.get(key) !== from) continue;
         const eip = run.view.eips.find((e) => e.key === key);
