@@ -17,8 +17,10 @@ describe('parseDemoArgs', () => {
       keep: false,
       build: true,
       images: false,
+      peers: false,
     });
     expect(parseDemoArgs(['--images'])?.images).toBe(true);
+    expect(parseDemoArgs(['--peers', '--fault', 'apiserver-outage'])?.peers).toBe(true);
     expect(parseDemoArgs(['--fault', 'api-partition-all', '--outage', '20'])?.outageSeconds).toBe(20);
     expect(() => parseDemoArgs(['--outage', '0'])).toThrow(/--outage must be a positive number/);
   });

@@ -25,6 +25,7 @@ ${FAULTS.map((f) => `                          ${f.padEnd(18)} ${FAULT_DESCRIPTI
   --gateways <n>        gateway nodes (default 3)
   --controllers <n>     controller replicas (default 2)
   --images              run controllers and agents from the images of "npm run images" (podman)
+  --peers               gateway peers on (a peer key Secret, agents talking over UDP: docs/peers.md)
   --keep                leave the lab up after the summary for kubectl; Ctrl-C cleans up
   --run-dir <dir>       folder for logs and records
   --no-build            do not build stale packages first
@@ -48,6 +49,8 @@ export interface DemoOptions {
   runDir?: string;
   build: boolean;
   images: boolean;
+  /** Gateway peers on (the agents get a peer key and talk over UDP). */
+  peers: boolean;
 }
 
 const num = (name: string, v: string | undefined, fallback: number): number => {
@@ -73,6 +76,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
       controllers: { type: 'string' },
       keep: { type: 'boolean' },
       images: { type: 'boolean' },
+      peers: { type: 'boolean' },
       'run-dir': { type: 'string' },
       'no-build': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -109,6 +113,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
     ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
     build: values['no-build'] !== true,
     images: values.images === true,
+    peers: values.peers === true,
   };
 }
 
@@ -146,6 +151,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       detection: o.detection,
       build: o.build,
       images: o.images,
+      peers: o.peers,
       ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
       onEvent: (e) => view.event(e),
     });

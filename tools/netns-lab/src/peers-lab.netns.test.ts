@@ -20,11 +20,13 @@ const ANSWERED_MS = 500;
 
 /**
  * The longest probe gap (pod → external server, from the EIP) allowed when the peers move the EIP
- * (holder down, or cut from its peers): below the eviction timeout (2 s), which is what the move
- * takes without peers plus the re-steering. The peers decide after D (1 s) of silence and the
- * controller records their claim at once; the measured numbers are printed (and in docs/peers.md).
+ * (holder down, frozen, or cut from its peers): half the eviction timeout (2 s), which is what the
+ * move takes without peers plus the re-steering. The peers decide after D (175 ms) of silence and
+ * the controller records their claim at once: 0.23-0.24 s p50 and 0.26-0.31 s max in 20-trial
+ * benchmark rows, 0.25-0.27 s here beside a second lab suite (docs/peers.md); the bound leaves room
+ * for a loaded CI machine.
  */
-const PEER_MOVE_GAP_MS = 2_000;
+const PEER_MOVE_GAP_MS = 1_000;
 
 describe.skipIf(!isRoot())(
   'netns lab with gateway peers (3 gateways, 1 worker, 2 controllers; update 0.5 s, eviction 2 s)',
@@ -138,6 +140,19 @@ describe.skipIf(!isRoot())(
       expect(r.holderAfterRecovery).toBe(r.to);
       expect(boundOn()).toEqual([r.to]);
       expect(answeringNow()).toEqual([r.to]);
+      expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+    });
+
+    it('node-freeze (holder SIGSTOPped, links down): the peers take over, and the holder resumed later never answers beside the successor', async () => {
+      const r = await runScenario(lab, 'node-freeze');
+      results.push(r);
+      // Through the recovery too: the resumed holder's right ended while it was frozen.
+      expect(r.duplicates).toEqual([]);
+      expect(r.to).toBeDefined();
+      expect(r.to).not.toBe(r.from);
+      expect(r.detectionMs).toBeLessThan(lab.moveTimeoutMs);
+      expect(r.gaps.u4?.ms).toBeLessThan(PEER_MOVE_GAP_MS);
+      expect(r.holderAfterRecovery).toBe(r.to);
       expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
     });
 
