@@ -16,7 +16,8 @@
 //     are SIGKILLed and we time the controller's detection and EIP moves.
 //
 // Env: EGW_BENCH_WINDOW_S (default 30), EGW_BENCH_CHURN (pods/s, default 20),
-// EGW_BENCH_AGENT_PROCS (default 4).
+// EGW_BENCH_AGENT_PROCS (default 4), EGW_BENCH_VICTIMS (gateway agents killed, default 3: more give
+// more detection samples per run).
 import { fileURLToPath } from 'node:url';
 import { customResourceDefinitions } from '@egressgateway/crds';
 import {
@@ -46,7 +47,7 @@ const PODS_PER_NODE = 30;
 const POLICIES = 300;
 const NAMESPACES = 10;
 const EIPS = 50;
-const VICTIMS = 3;
+const VICTIMS = Number(process.env.EGW_BENCH_VICTIMS ?? 3);
 const WINDOW_MS = Number(process.env.EGW_BENCH_WINDOW_S ?? 30) * 1000;
 const CHURN = Number(process.env.EGW_BENCH_CHURN ?? 20);
 const AGENT_PROCS = Number(process.env.EGW_BENCH_AGENT_PROCS ?? 4);
