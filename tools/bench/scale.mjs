@@ -17,7 +17,7 @@
 //
 // Env: EGW_BENCH_WINDOW_S (default 30), EGW_BENCH_CHURN (pods/s, default 20),
 // EGW_BENCH_AGENT_PROCS (default 4), EGW_BENCH_VICTIMS (gateway agents killed, default 3: more give
-// more detection samples per run).
+// more detection samples per run), EGW_BENCH_POLICIES (default 300).
 import { fileURLToPath } from 'node:url';
 import { customResourceDefinitions } from '@egressgateway/crds';
 import {
@@ -44,7 +44,7 @@ const SIZES = arg('nodes', '100,300,1000').split(',').map(Number);
 const MAX_GATEWAY_NODES = 50;
 let GATEWAY_NODES = MAX_GATEWAY_NODES;
 const PODS_PER_NODE = 30;
-const POLICIES = 300;
+const POLICIES = Number(process.env.EGW_BENCH_POLICIES ?? 300);
 const NAMESPACES = 10;
 const EIPS = 50;
 const VICTIMS = Number(process.env.EGW_BENCH_VICTIMS ?? 3);
