@@ -66,7 +66,9 @@ describe('controller: peer claims against the embedded API server', () => {
     const holder = await eventually('EIP assigned and both nodes Ready', () => {
       const gw = controller.gateways.get('egw1');
       const ready = (gw?.status?.nodeList ?? []).filter((n) => n.status === 'Ready').length === 2;
-      return ready ? holderOf(gw) : undefined;
+      // The gateway status and the tunnel phases are written concurrently: wait for both.
+      const phases = ['node1', 'node2'].every((n) => controller.tunnels.get(n)?.status?.phase === 'Ready');
+      return ready && phases ? holderOf(gw) : undefined;
     });
     const gw = controller.gateways.get('egw1') as EgressGateway;
     return { holder, other: holder === 'node1' ? 'node2' : 'node1', gw };
