@@ -423,10 +423,16 @@ export class PeerDriver {
             'peer take-over',
           );
           break;
-        case 'answer':
+        case 'answer': {
+          // A right that had ended before this step (the core stepped late, after a busy moment)
+          // was left out of the EIPs to bind meanwhile (see holding()), and an apply may have
+          // removed its address: running again, it must be bound again, not only renewed.
+          const before = run.held.get(a.eip);
+          if (before === undefined || before <= this.o.clock.now()) setChanged = true;
           run.held.set(a.eip, a.until);
           untilMoved = true;
           break;
+        }
         case 'withdraw':
           run.held.delete(a.eip);
           run.takenFrom.delete(a.eip);
