@@ -180,7 +180,7 @@ export class PeerDriver {
       if (run.fallback !== undefined) continue;
       for (const e of run.view.eips) {
         for (const a of e.addresses) peerManaged.add(a);
-        if (this.holding(run, e.key)) for (const a of e.addresses) out.add(a);
+        if (this.bindable(run, e.key)) for (const a of e.addresses) out.add(a);
       }
     }
     let fromStatus = false;
@@ -205,23 +205,37 @@ export class PeerDriver {
     return this.statusEipsBound ? Math.min(apiLeaseMs, peerMs) : peerMs;
   }
 
-  /** Earliest lease end (clock ms) of the EIPs the cores hold; +Infinity when they hold none. */
+  /**
+   * Earliest lease end (clock ms) of the EIPs the cores hold or have just held (see
+   * {@link eipsToBind}); +Infinity when there are none. An end already past makes
+   * {@link leaseMs} 0: nothing is bound or renewed until the core's right runs again.
+   */
   leaseUntil(): number {
     let until = Number.POSITIVE_INFINITY;
-    const now = this.o.clock.now();
     for (const run of this.runs.values()) {
       if (run.fallback !== undefined) continue;
-      for (const u of run.held.values()) if (u > now) until = Math.min(until, u);
+      for (const key of run.held.keys())
+        if (this.bindable(run, key)) until = Math.min(until, run.held.get(key) as number);
     }
     return until;
   }
 
   /**
-   * Whether a core holds `key` now: it took the EIP and its right has not ended. A right ends at its
-   * time even before the core has stepped past it: after a stall (a frozen process, a busy event
-   * loop) other callbacks may run first, and an EIP bound from the stale map would answer beside
-   * the successor that took it over meanwhile.
+   * Whether the address of `key` stays bound: the core holds it, and its right has not ended more
+   * than the dead interval D ago. A right that ran out moments before the core stepped (a busy
+   * event loop right after a take-over, its acknowledgements still unread) keeps its address: the
+   * kernel lease has silenced it already, and removing it would cost a re-bind when the core
+   * renews it a few ms later. Nothing new is bound from it ({@link leaseMs} is 0 then). A right
+   * that ended longer ago (a process frozen for a while) is no longer counted: other callbacks may
+   * run before the core's timer, and an EIP bound from it would answer beside the successor that
+   * took it over meanwhile.
    */
+  private bindable(run: GroupRun, key: string): boolean {
+    const until = run.held.get(key);
+    return until !== undefined && until > this.o.clock.now() - this.o.timing.deadIntervalMs;
+  }
+
+  /** Whether a core holds `key` now: it took the EIP and its right has not ended. */
   private holding(run: GroupRun, key: string): boolean {
     const until = run.held.get(key);
     return until !== undefined && until > this.o.clock.now();
@@ -423,16 +437,10 @@ export class PeerDriver {
             'peer take-over',
           );
           break;
-        case 'answer': {
-          // A right that had ended before this step (the core stepped late, after a busy moment)
-          // was left out of the EIPs to bind meanwhile (see holding()), and an apply may have
-          // removed its address: running again, it must be bound again, not only renewed.
-          const before = run.held.get(a.eip);
-          if (before === undefined || before <= this.o.clock.now()) setChanged = true;
+        case 'answer':
           run.held.set(a.eip, a.until);
           untilMoved = true;
           break;
-        }
         case 'withdraw':
           run.held.delete(a.eip);
           run.takenFrom.delete(a.eip);
