@@ -22,7 +22,7 @@ const ANSWERED_MS = 500;
  * The longest probe gap (pod → external server, from the EIP) allowed when the peers move the EIP
  * (holder down, frozen, or cut from its peers): half the eviction timeout (2 s), which is what the
  * move takes without peers plus the re-steering. The peers decide after D (175 ms) of silence and
- * the controller records their claim at once: 0.23-0.24 s p50 and 0.26-0.31 s max in 20-trial
+ * the controller records their claim at once: 0.22-0.25 s p50 and 0.26-0.40 s max in 20-trial
  * benchmark rows, 0.25-0.27 s here beside a second lab suite (docs/peers.md); the bound leaves room
  * for a loaded CI machine.
  */
