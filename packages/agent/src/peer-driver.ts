@@ -231,14 +231,13 @@ export class PeerDriver {
    * took it over meanwhile.
    */
   private bindable(run: GroupRun, key: string): boolean {
-    const until = run.held.get(key);
-    return until !== undefined && until > this.o.clock.now() - this.o.timing.deadIntervalMs;
+    return this.holding(run, key, this.o.timing.deadIntervalMs);
   }
 
-  /** Whether a core holds `key` now: it took the EIP and its right has not ended. */
-  private holding(run: GroupRun, key: string): boolean {
+  /** Whether a core holds `key`: it took the EIP and its right ended no more than `slackMs` ago. */
+  private holding(run: GroupRun, key: string, slackMs = 0): boolean {
     const until = run.held.get(key);
-    return until !== undefined && until > this.o.clock.now();
+    return until !== undefined && until > this.o.clock.now() - slackMs;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { NftError } from './errors.js';
-import { applyNftScript } from './nft-runner.js';
+import { runNft } from './nft-runner.js';
 
 /**
  * A table name no binder creates: `list table inet <it>` fails, and nft echoes the line (with the
@@ -57,8 +57,8 @@ export function takeAcknowledged(
   id: number,
 ): { done: false } | { done: true; error: string | undefined; rest: string } {
   const echo = `list table inet ${ACK}${id}\n`;
-  const at = stderr.startsWith(echo) ? 0 : stderr.indexOf(`\n${echo}`) + 1;
-  if (at <= 0 && !stderr.startsWith(echo)) return { done: false };
+  const at = stderr.startsWith(echo) ? 0 : stderr.indexOf(`\n${echo}`) + 1; // 0: not there (or first)
+  if (at === 0 && !stderr.startsWith(echo)) return { done: false };
   const caretEnd = stderr.indexOf('\n', at + echo.length);
   if (caretEnd < 0) return { done: false }; // the acknowledgement's caret line is still coming
   // Before the echo: the transaction's messages, then the acknowledgement's own `Error:` line.
@@ -133,21 +133,11 @@ export class NftSession {
     this.disabled = true;
   }
 
-  private spawnOnce(script: string): Promise<void> {
+  /** One `nft -f -` process for `script` (the argv prefix included, as tests wrap nft). */
+  private async spawnOnce(script: string): Promise<void> {
     const [cmd, ...pre] = this.argv;
-    if (pre.length === 0) return applyNftScript(script, cmd);
-    // A wrapped nft (tests): the same command with `-f -`.
-    return new Promise((resolve, reject) => {
-      const c = spawn(cmd as string, [...pre, '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-      let err = '';
-      c.stderr.on('data', (b: Buffer) => {
-        err += b.toString();
-      });
-      c.on('error', (e) => reject(new NftError(`cannot run ${cmd}`, e.message)));
-      c.on('close', (code) => (code === 0 ? resolve() : reject(new NftError('nft -f - failed', err))));
-      c.stdin.on('error', () => undefined);
-      c.stdin.end(script);
-    });
+    const r = await runNft([...pre, '-f', '-'], script, cmd);
+    if (r.code !== 0) throw new NftError('nft -f - failed', r.stderr);
   }
 
   private start(): Promise<boolean> {
