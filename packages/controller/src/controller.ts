@@ -45,6 +45,7 @@ import type { ControllerMetrics } from './metrics.js';
 import { nodeView, nodeViewChanged } from './nodes.js';
 import type { NodeObj, Obj } from './objects.js';
 import { PeerClaimReport, peerClaimsOf } from './peer-claims.js';
+import { PolicyStatusWrites } from './policy-status-writes.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import type { ControllerSettings } from './settings.js';
 import { type OwnCopies, StatusWriter } from './status-writer.js';
@@ -110,7 +111,8 @@ export interface ControllerOptions {
  *
  * It composes one part per job: {@link ReconcileLoop} (when to reconcile), {@link TunnelSync}
  * (one tunnel per node), the engine, {@link StatusWriter} (the writes, in their safe order, with
- * read-your-writes) and {@link TransitionLogger} (logs, events, metrics).
+ * read-your-writes), {@link PolicyStatusWrites} (policy statuses, in the background) and
+ * {@link TransitionLogger} (logs, events, metrics).
  */
 export class EgressController {
   readonly gateways: Informer<EgressGateway & Obj>;
@@ -136,6 +138,7 @@ export class EgressController {
   private readonly own: OwnCopies;
   private readonly tunnelSync: TunnelSync;
   private readonly writer: StatusWriter;
+  private readonly policyWrites: PolicyStatusWrites;
   private readonly transitions: TransitionLogger;
   private readonly loop: ReconcileLoop;
   private readonly clusterInfo: ClusterInfoSync;
@@ -323,6 +326,14 @@ export class EgressController {
       own: this.own,
       beforeEviction: (tunnel) => this.heartbeatLeases.markEvicted(tunnel),
     });
+    this.policyWrites = new PolicyStatusWrites({
+      client: options.client,
+      log: this.log,
+      metrics: options.metrics,
+      writeLog: this.writes,
+      own: this.own,
+      retryIn: (ms) => this.loop.wakeBy(this.clock.now() + ms),
+    });
     this.transitions = new TransitionLogger({
       log: this.log,
       metrics: options.metrics,
@@ -379,6 +390,7 @@ export class EgressController {
     await this.loop.run(signal);
     this.options.metrics?.leader.set(0);
     await this.loop.whenIdle();
+    await this.policyWrites.whenIdle();
     await this.clusterInfo.whenIdle();
     await this.endpointSlices.whenIdle();
     this.log.info({ reason: String(signal.reason ?? '') }, 'stopped leading: no more writes');
@@ -474,7 +486,12 @@ export class EgressController {
       };
     });
     const written = await this.writer.write(changes, now, signal, state);
-    if (written.complete) this.transitions.announce(changes);
+    if (written.complete) {
+      this.transitions.announce(changes);
+      // Policy statuses follow the written gateway statuses in the background: the next eviction
+      // must not wait for hundreds of derived copies (agents and the engine read the gateway's).
+      this.policyWrites.want(changes.policies, signal);
+    }
     if (!signal.aborted) await this.heartbeatLeases.liftEvictions(() => signal.aborted);
     if (!signal.aborted) await this.heartbeatLeases.markRead(() => signal.aborted);
     if (!signal.aborted) {

@@ -28,6 +28,11 @@ export function createControllerMetrics(registry = new Registry()) {
       buckets: seconds,
       registers: [registry],
     }),
+    policyStatusBacklog: new Gauge({
+      name: 'egw_policy_status_backlog',
+      help: 'policy status writes decided but not started yet (they run behind the gateway status, off the reconcile)',
+      registers: [registry],
+    }),
     reconcileDuration: new Histogram({
       name: 'egw_reconcile_duration_seconds',
       help: 'one reconcile: engine plus writes',

@@ -58,16 +58,17 @@ export class ReconcileLoop {
     const { clock, log } = this.o;
     const started = clock.now();
     try {
-      this.wakeAtOrBefore(await this.o.reconcile(signal));
+      this.wakeBy(await this.o.reconcile(signal));
     } catch (err) {
       const e = toKubeApiError(err);
       log.error({ err: e.message, status: e.status }, 'reconcile failed, retrying');
-      this.wakeAtOrBefore(clock.now() + 1000);
+      this.wakeBy(clock.now() + 1000);
     }
     this.o.observeDuration?.((clock.now() - started) / 1000);
   }
 
-  private wakeAtOrBefore(at: number): void {
+  /** Asks for a reconcile at `at` at the latest (an earlier wake-up already set stays). */
+  wakeBy(at: number): void {
     const { clock } = this.o;
     if (this.wakeAt <= at && this.wakeAt > clock.now()) return;
     clock.clearTimeout(this.wakeTimer);

@@ -7,9 +7,7 @@ import {
 } from '@egressgateway/failover';
 import {
   type Clock,
-  EGRESS_CLUSTER_POLICIES,
   EGRESS_GATEWAYS,
-  EGRESS_POLICIES,
   EGRESS_TUNNELS,
   type KubeClient,
   type Logger,
@@ -56,15 +54,19 @@ export interface StatusWriterOptions {
 
 /** Outcome of {@link StatusWriter.write}. */
 export interface WriteOutcome {
-  /** Every write of the decision went out (none refused by a conflict, the term still running). */
+  /**
+   * Every write of the decision went out (none refused by a conflict, the term still running):
+   * its policy statuses may follow.
+   */
   complete: boolean;
   /** Some object changed under the decision (409): decide again once the informers have it. */
   conflicted: boolean;
 }
 
 /**
- * Writes the failover engine's changes to status subresources, in the order that keeps EIPs from
- * having two owners, and records each write in the replica's own copies and write log.
+ * Writes the failover engine's tunnel phases and gateway statuses, in the order that keeps EIPs
+ * from having two owners, and records each write in the replica's own copies and write log.
+ * Policy statuses follow in the background (PolicyStatusWrites).
  */
 export class StatusWriter {
   constructor(private readonly o: StatusWriterOptions) {}
@@ -78,8 +80,8 @@ export class StatusWriter {
    * the next reconcile (20 ms later) judges with the heartbeat. Only once every eviction is
    * written do its moves go out, so an agent whose heartbeat is acknowledged after a move was
    * decided reads the eviction in the response and lets go (see the agent). This costs one
-   * round trip on a failover. Then, concurrently: the other tunnel phases, and placement (gateways,
-   * then their policies). Writes of one kind go out together (bounded): sequential writes made
+   * round trip on a failover. Then, concurrently: the other tunnel phases, and the gateway statuses
+   * (placement; the policies' statuses are the caller's, off this path: see PolicyStatusWrites). Writes of one kind go out together (bounded): sequential writes made
    * every reconcile of a mass failover as long as the sum of its round trips, and deadlines that
    * fell due meanwhile waited for all of them. Nothing starts once `signal` aborted. Rejects with
    * the first error other than a conflict, once every started write settled.
@@ -141,46 +143,29 @@ export class StatusWriter {
       },
       stop,
     );
-    // Placement (gateways, then their policies) does not wait for the other phase writes.
-    const placement = (async () => {
-      await forEachLimited(
-        of('gateway'),
-        WRITE_CONCURRENCY,
-        async (g) => {
-          // The engine computed nodeList and ipUsage; write them unless this object has them already.
-          await this.writeOne(
-            outcome,
-            EGRESS_GATEWAYS,
-            own.gateways,
-            g.name,
-            undefined,
-            own.gateways.get(g.name),
-            (cur) =>
-              sameJson(cur.status?.nodeList ?? [], g.nodeList) &&
-              sameJson(cur.status?.ipUsage ?? {}, g.ipUsage)
-                ? undefined
-                : { nodeList: g.nodeList, ipUsage: g.ipUsage },
-          );
-          m?.decisionToWritten.observe((this.o.clock.now() - decidedAt) / 1000);
-        },
-        stop,
-      );
-      if (stop()) return;
-      await forEachLimited(
-        of('policy'),
-        WRITE_CONCURRENCY,
-        async (p) => {
-          const namespaced = p.kind === 'EgressPolicy';
-          const ref = namespaced ? EGRESS_POLICIES : EGRESS_CLUSTER_POLICIES;
-          const mine = (namespaced ? own.policies : own.clusterPolicies) as OwnWrites<EgressPolicy & Obj>;
-          const key = p.namespace ? `${p.namespace}/${p.name}` : p.name;
-          await this.writeOne(outcome, ref, mine, p.name, p.namespace, mine.get(key), (cur) =>
-            sameJson(cur.status ?? {}, p.status) ? undefined : p.status,
-          );
-        },
-        stop,
-      );
-    })();
+    // Placement does not wait for the other phase writes. Policy statuses are not written here:
+    // the controller hands them to PolicyStatusWrites once this resolved complete.
+    const placement = forEachLimited(
+      of('gateway'),
+      WRITE_CONCURRENCY,
+      async (g) => {
+        // The engine computed nodeList and ipUsage; write them unless this object has them already.
+        await this.writeOne(
+          outcome,
+          EGRESS_GATEWAYS,
+          own.gateways,
+          g.name,
+          undefined,
+          own.gateways.get(g.name),
+          (cur) =>
+            sameJson(cur.status?.nodeList ?? [], g.nodeList) && sameJson(cur.status?.ipUsage ?? {}, g.ipUsage)
+              ? undefined
+              : { nodeList: g.nodeList, ipUsage: g.ipUsage },
+        );
+        m?.decisionToWritten.observe((this.o.clock.now() - decidedAt) / 1000);
+      },
+      stop,
+    );
     const [phaseResult, placementResult] = await Promise.allSettled([phases, placement]);
     if (phaseResult.status === 'rejected') throw phaseResult.reason;
     if (placementResult.status === 'rejected') throw placementResult.reason;

@@ -159,6 +159,59 @@ describe('controller against the embedded API server', () => {
     expect(movedAt - raced).toBeGreaterThan(settings.eipEvictionTimeoutMs);
   });
 
+  it('an eviction does not wait for policy status writes: they follow in the background, one per policy at a time', async () => {
+    // A leader whose policy status writes hang (a slow API server for them, or hundreds queued).
+    term.abort();
+    await controller.stop();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let held = 0;
+    let mostAtOnce = 0;
+    const slow = Object.create(cluster.client) as KubeClient;
+    slow.patchStatus = async <T extends KubeObject>(
+      ref: ResourceRef,
+      name: string,
+      namespace: string | undefined,
+      patch: object,
+    ): Promise<T> => {
+      if (ref.plural === 'egresspolicies') {
+        held++;
+        mostAtOnce = Math.max(mostAtOnce, held);
+        await gate;
+        held--;
+      }
+      return cluster.client.patchStatus<T>(ref, name, namespace, patch);
+    };
+    controller = new EgressController({ client: slow, settings });
+    controller.start();
+    await controller.waitForSync();
+    term = new AbortController();
+    const leading = controller.lead(term.signal);
+    const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
+    await eventually('the policy status write started (and hangs)', () => (held === 1 ? true : undefined));
+    agents.paused.add(first);
+    // The eviction and the move are written while the policy's first write still hangs.
+    await eventually('EIP moved', () =>
+      holderOf(controller.gateways.get('egw1')) !== first ? true : undefined,
+    );
+    expect(controller.tunnels.get(first)?.status?.phase).toBe('HeartbeatTimeout');
+    expect(held).toBe(1);
+    expect((controller.policies.get('default/policy1') as EgressPolicy | undefined)?.status).toBeUndefined();
+    // Released: the hung write lands, then the newer status (one write per policy at a time).
+    release();
+    const other = first === 'node1' ? 'node2' : 'node1';
+    await eventually('policy status follows', () =>
+      (controller.policies.get('default/policy1') as EgressPolicy | undefined)?.status?.node === other
+        ? true
+        : undefined,
+    );
+    expect(mostAtOnce).toBe(1);
+    term.abort();
+    await leading;
+  });
+
   it('marks the evicted Lease before the eviction: a later renewal comes back evicted until the node is Ready again', async () => {
     const first = await eventually('EIP assigned', () => holderOf(controller.gateways.get('egw1')));
     const leaseOf = () =>
