@@ -251,8 +251,13 @@ export class EgressController {
       },
     });
     this.gateways = make(EGRESS_GATEWAYS);
-    this.policies = make(EGRESS_POLICIES);
-    this.clusterPolicies = make(EGRESS_CLUSTER_POLICIES);
+    // A policy status this replica wrote, delivered back, changes nothing the engine reads.
+    this.policies = this.informerSet.add<EgressPolicy & Obj>(EGRESS_POLICIES, {
+      notifyWhen: (_a, b) => !this.policyWrites.delivered('EgressPolicy', b),
+    });
+    this.clusterPolicies = this.informerSet.add<EgressClusterPolicy & Obj>(EGRESS_CLUSTER_POLICIES, {
+      notifyWhen: (_a, b) => !this.policyWrites.delivered('EgressClusterPolicy', b),
+    });
     // Nodes are cached as a view; a kubelet's status refresh that changes no field of it keeps the
     // cached object, so it neither runs a reconcile nor makes the engine rebuild what it derived.
     this.nodes = this.informerSet.add<NodeObj>(NODES, {

@@ -106,6 +106,15 @@ describe('PolicyStatusWrites', () => {
     expect(writes.backlog).toBe(0);
     expect(own.policies.get('default/p39')?.status?.node).toBe('node1');
     expect(own.clusterPolicies.get('c0')?.status?.node).toBe('node1');
+    // The informer delivering the version this wrote needs no reconcile (once); another version does.
+    const mine = own.policies.get('default/p39') as Policy;
+    expect(writes.delivered('EgressClusterPolicy', mine)).toBe(false);
+    expect(
+      writes.delivered('EgressPolicy', { ...mine, metadata: { ...mine.metadata, resourceVersion: '999' } }),
+    ).toBe(false);
+    expect(writes.delivered('EgressPolicy', mine)).toBe(true);
+    expect(writes.delivered('EgressPolicy', mine)).toBe(false);
+    expect(writes.delivered('EgressClusterPolicy', own.clusterPolicies.get('c0') as Policy)).toBe(true);
   });
 
   it('never runs two writes of one policy: a newer wish waits, and a wish for the status being written adds nothing', async () => {

@@ -58,6 +58,8 @@ export class PolicyStatusWrites {
   private readonly pending = new Map<string, PolicyStatusChange>();
   /** Policy key -> the status (as JSON) being written now. */
   private readonly running = new Map<string, string>();
+  /** Cache key (`kind/namespace/name`) -> resourceVersion this replica's last write created. */
+  private readonly written = new Map<string, string>();
   private term: AbortSignal | undefined;
   private idleWaiters: Array<() => void> = [];
 
@@ -81,7 +83,7 @@ export class PolicyStatusWrites {
     }
     const wanted = new Set<string>();
     for (const p of changes) {
-      const key = keyOf(p);
+      const key = keyOf(p.kind, p.namespace, p.name);
       wanted.add(key);
       // A write of this very status is running (the cache does not have it yet): nothing to add.
       if (this.running.get(key) === JSON.stringify(p.status)) this.pending.delete(key);
@@ -89,6 +91,20 @@ export class PolicyStatusWrites {
     }
     for (const key of this.pending.keys()) if (!wanted.has(key)) this.pending.delete(key);
     this.pump();
+  }
+
+  /**
+   * True when `obj` is the very version this replica's last write of it created (the informer
+   * delivering it): it tells the engine nothing the own copies did not, so it needs no reconcile.
+   * With 300 policies written after a failover, each delivery would run the engine again over
+   * every policy, and a deadline falling due meanwhile would wait behind those runs.
+   */
+  delivered(kind: PolicyStatusChange['kind'], obj: Obj): boolean {
+    const key = keyOf(kind, obj.metadata?.namespace, obj.metadata?.name ?? '');
+    const version = this.written.get(key);
+    if (version === undefined || version !== obj.metadata?.resourceVersion) return false;
+    this.written.delete(key);
+    return true;
   }
 
   /** Resolves when no write is running (after a term's end: when its last write settled). */
@@ -142,6 +158,8 @@ export class PolicyStatusWrites {
       );
       if (r.written) {
         mine.record(r.object);
+        const version = r.object.metadata?.resourceVersion;
+        if (version !== undefined) this.written.set(key, version);
         metrics?.writes.inc({ resource: ref.plural });
         writeLog.record(ref.plural, p.name, p.namespace, (r.object as { status?: unknown }).status);
       } else if (r.reason === 'not-found') {
@@ -161,6 +179,6 @@ export class PolicyStatusWrites {
   }
 }
 
-function keyOf(p: PolicyStatusChange): string {
-  return `${p.kind}/${p.namespace ?? ''}/${p.name}`;
+function keyOf(kind: PolicyStatusChange['kind'], namespace: string | undefined, name: string): string {
+  return `${kind}/${namespace ?? ''}/${name}`;
 }
