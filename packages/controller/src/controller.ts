@@ -48,7 +48,7 @@ import { PeerClaimReport, peerClaimsOf } from './peer-claims.js';
 import { PolicyStatusWrites } from './policy-status-writes.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 import type { ControllerSettings } from './settings.js';
-import { type OwnCopies, StatusWriter } from './status-writer.js';
+import { type OwnCopies, StatusWriter, type WriteOutcome } from './status-writer.js';
 import { TransitionLogger } from './transitions.js';
 import { TunnelSync } from './tunnel-sync.js';
 import { affectsTunnelPlan } from './tunnels.js';
@@ -490,12 +490,20 @@ export class EgressController {
         heartbeatAgeMs: t?.observedAt == null ? null : now - t.observedAt,
       };
     });
-    const written = await this.writer.write(changes, now, signal, state);
-    if (written.complete) {
-      this.transitions.announce(changes);
-      // Policy statuses follow the written gateway statuses in the background: the next eviction
-      // must not wait for hundreds of derived copies (agents and the engine read the gateway's).
-      this.policyWrites.want(changes.policies, signal);
+    // The eviction and placement writes go first: no policy status write starts meanwhile.
+    const release =
+      changes.tunnels.length + changes.gateways.length > 0 ? this.policyWrites.hold() : undefined;
+    let written: WriteOutcome;
+    try {
+      written = await this.writer.write(changes, now, signal, state);
+      if (written.complete) {
+        this.transitions.announce(changes);
+        // Policy statuses follow the written gateway statuses in the background: the next eviction
+        // must not wait for hundreds of derived copies (agents and the engine read the gateway's).
+        this.policyWrites.want(changes.policies, signal);
+      }
+    } finally {
+      release?.();
     }
     if (!signal.aborted) await this.heartbeatLeases.liftEvictions(() => signal.aborted);
     if (!signal.aborted) await this.heartbeatLeases.markRead(() => signal.aborted);

@@ -86,16 +86,16 @@ const change = (name: string, node: string, kind: PolicyStatusChange['kind'] = '
   }) as PolicyStatusChange;
 
 describe('PolicyStatusWrites', () => {
-  it('writes at most 16 at once, both kinds, and records each write in the own copies', async () => {
+  it('writes at most 4 at once, both kinds, and records each write in the own copies', async () => {
     const { calls, writes, own, settle, metrics } = setup();
     const term = new AbortController();
     const wanted = [change('c0', 'node1', 'EgressClusterPolicy')];
     for (let i = 0; i < 40; i++) wanted.push(change(`p${i}`, 'node1'));
     writes.want(wanted, term.signal);
     await settle();
-    expect(calls).toHaveLength(16);
-    expect(writes.backlog).toBe(41 - 16);
-    expect((await metrics.policyStatusBacklog.get()).values[0]?.value).toBe(41 - 16);
+    expect(calls).toHaveLength(4);
+    expect(writes.backlog).toBe(41 - 4);
+    expect((await metrics.policyStatusBacklog.get()).values[0]?.value).toBe(41 - 4);
     expect(calls[0]?.plural).toBe('egressclusterpolicies');
     // Each settled write starts the next one.
     for (let i = 0; i < 41; i++) {
@@ -147,12 +147,12 @@ describe('PolicyStatusWrites', () => {
     for (let i = 0; i < 20; i++) wanted.push(change(`p${i}`, 'node1'));
     writes.want(wanted, term.signal);
     await settle();
-    expect(writes.backlog).toBe(4);
-    // The next decision lists only p0 and p19 (p16-p18 are as the engine wants them again).
+    expect(writes.backlog).toBe(16);
+    // The next decision lists only p0 and p19 (p4-p18 are as the engine wants them again).
     writes.want([change('p0', 'node1'), change('p19', 'node2')], term.signal);
     for (const c of [...calls]) c.answer();
     await settle();
-    expect(calls.slice(16).map((c) => `${c.name}@${c.node}`)).toEqual(['p19@node2']);
+    expect(calls.slice(4).map((c) => `${c.name}@${c.node}`)).toEqual(['p19@node2']);
   });
 
   it('a conflict or a vanished policy asks for a reconcile in 20 ms, any other failure in 1 s; nothing is retried blindly', async () => {
@@ -185,20 +185,41 @@ describe('PolicyStatusWrites', () => {
     void writes.whenIdle().then(() => {
       idle = true;
     });
-    for (let i = 0; i < 15; i++) calls[i]?.answer();
+    for (let i = 0; i < 3; i++) calls[i]?.answer();
     await settle();
     expect(idle).toBe(false);
-    calls[15]?.answer();
+    calls[3]?.answer();
     await settle();
     expect(idle).toBe(true);
-    expect(calls).toHaveLength(16);
+    expect(calls).toHaveLength(4);
     // A wish of the ended term is ignored; the next term starts from nothing.
     writes.want([change('p0', 'node2')], term.signal);
     await settle();
-    expect(calls).toHaveLength(16);
+    expect(calls).toHaveLength(4);
     const next = new AbortController();
     writes.want([change('p0', 'node2')], next.signal);
     await settle();
-    expect(calls).toHaveLength(17);
+    expect(calls).toHaveLength(5);
+  });
+
+  it('while held (an eviction being written), no write starts; the running ones go on', async () => {
+    const { calls, writes, settle } = setup();
+    const term = new AbortController();
+    writes.want([change('p0', 'node1'), change('p1', 'node1')], term.signal);
+    await settle();
+    expect(calls).toHaveLength(2);
+    const release = writes.hold();
+    const second = writes.hold();
+    writes.want([change('p0', 'node1'), change('p1', 'node1'), change('p2', 'node1')], term.signal);
+    calls[0]?.answer();
+    await settle();
+    expect(calls).toHaveLength(2);
+    release();
+    release(); // a second call of one release changes nothing
+    await settle();
+    expect(calls).toHaveLength(2);
+    second();
+    await settle();
+    expect(calls.map((c) => c.name)).toEqual(['p0', 'p1', 'p2']);
   });
 });
