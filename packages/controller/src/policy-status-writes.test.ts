@@ -203,7 +203,7 @@ describe('PolicyStatusWrites', () => {
   });
 
   it('while held (an eviction being written), no write starts; the running ones go on', async () => {
-    const { calls, writes, settle } = setup();
+    const { calls, writes, settle, metrics } = setup();
     const term = new AbortController();
     writes.want([change('p0', 'node1'), change('p1', 'node1')], term.signal);
     await settle();
@@ -214,6 +214,7 @@ describe('PolicyStatusWrites', () => {
     calls[0]?.answer();
     await settle();
     expect(calls).toHaveLength(2);
+    expect((await metrics.policyStatusBacklog.get()).values[0]?.value).toBe(1);
     release();
     release(); // a second call of one release changes nothing
     await settle();

@@ -144,17 +144,18 @@ export class PolicyStatusWrites {
   /** Starts wishes while fewer than the limit run, never two for one policy. */
   private pump(): void {
     const term = this.term;
-    if (term === undefined || term.aborted || this.holds > 0) return;
-    for (const [key, p] of this.pending) {
-      if (this.running.size >= POLICY_WRITE_CONCURRENCY) break;
-      if (this.running.has(key)) continue;
-      this.pending.delete(key);
-      this.running.set(key, JSON.stringify(p.status));
-      void this.writeOne(key, p).finally(() => {
-        this.running.delete(key);
-        this.pump();
-        if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+    if (term !== undefined && !term.aborted && this.holds === 0) {
+      for (const [key, p] of this.pending) {
+        if (this.running.size >= POLICY_WRITE_CONCURRENCY) break;
+        if (this.running.has(key)) continue;
+        this.pending.delete(key);
+        this.running.set(key, JSON.stringify(p.status));
+        void this.writeOne(key, p).finally(() => {
+          this.running.delete(key);
+          this.pump();
+          if (this.running.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+        });
+      }
     }
     this.o.metrics?.policyStatusBacklog.set(this.pending.size);
   }

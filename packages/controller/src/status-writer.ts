@@ -80,10 +80,11 @@ export class StatusWriter {
    * the next reconcile (20 ms later) judges with the heartbeat. Only once every eviction is
    * written do its moves go out, so an agent whose heartbeat is acknowledged after a move was
    * decided reads the eviction in the response and lets go (see the agent). This costs one
-   * round trip on a failover. Then, concurrently: the other tunnel phases, and the gateway statuses
-   * (placement; the policies' statuses are the caller's, off this path: see PolicyStatusWrites). Writes of one kind go out together (bounded): sequential writes made
-   * every reconcile of a mass failover as long as the sum of its round trips, and deadlines that
-   * fell due meanwhile waited for all of them. Nothing starts once `signal` aborted. Rejects with
+   * round trip on a failover. Then, concurrently: the other tunnel phases, and the gateway
+   * statuses (placement; policy statuses are the caller's, off this path: see PolicyStatusWrites).
+   * Writes of one kind go out together (bounded): sequential writes made every reconcile of a mass
+   * failover as long as the sum of its round trips, and deadlines that fell due meanwhile waited
+   * for all of them. Nothing starts once `signal` aborted. Rejects with
    * the first error other than a conflict, once every started write settled.
    */
   async write(
