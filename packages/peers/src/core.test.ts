@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialPeerState, type PeerAction, type PeerInput, type PeerState, step } from './core.js';
-import { DEFAULT_PEER_TIMING, PeerConfigError, validatePeerTiming } from './timing.js';
+import { DEFAULT_PEER_TIMING, PeerConfigError, type PeerTiming, validatePeerTiming } from './timing.js';
 
 const T = DEFAULT_PEER_TIMING;
 
@@ -12,11 +12,14 @@ class Group {
   cut = new Set<string>(); // "from>to"
   now = 0;
 
-  constructor(readonly members: string[]) {
+  constructor(
+    readonly members: string[],
+    timing: PeerTiming = T,
+  ) {
     for (const m of members) {
       this.states.set(
         m,
-        initialPeerState({ group: 'g', node: m, members, eips: ['e1'], epoch: 1, timing: T }, 0, {
+        initialPeerState({ group: 'g', node: m, members, eips: ['e1'], epoch: 1, timing }, 0, {
           e1: members[0] as string,
         }),
       );
@@ -125,5 +128,86 @@ describe('peer core step()', () => {
     }
     expect(() => validatePeerTiming({ ...T, advertPeriodMs: 80 })).toThrow(/advertPeriodMs/);
     expect(validatePeerTiming(T).maxMessageDelayMs).toBeCloseTo((150 / 1.01 - 100 / 0.99) / 2, 6);
+  });
+});
+
+describe('the API server as tie-breaker (rejoinDelayMs set)', () => {
+  const TJ: PeerTiming = { ...T, rejoinDelayMs: 900 };
+  const reads = (g: Group, node: string) =>
+    g.log.filter((l) => l.node === node && l.action.type === 'read-evictions').map((l) => l.at);
+
+  it('a holder that lost its majority asks for the marks every J/3, answers again once every other member is read evicted, and not on a partial read', () => {
+    const g = new Group(['a', 'b', 'c'], TJ);
+    g.run(1_000);
+    expect(g.holders()).toEqual(['a']);
+    expect(reads(g, 'a')).toEqual([]);
+    // b and c fall silent to a (dead, or a cut off): the lease ends after L, and a asks for the marks.
+    for (const k of ['b', 'c']) {
+      g.cut.add(`${k}>a`);
+      g.cut.add(`a>${k}`);
+    }
+    g.run(1_600, (m) => m === 'a');
+    const aHolds = () => g.holding.get('a') === true;
+    expect(aHolds()).toBe(false);
+    const asked = reads(g, 'a');
+    expect(asked.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < asked.length; i++)
+      expect((asked[i] as number) - (asked[i - 1] as number)).toBeGreaterThanOrEqual(300);
+    // Only b marked: nothing. Both marked: a answers again, until a little less than J after the read.
+    g.input('a', { type: 'evictions', sentAt: g.now, evicted: ['b'] });
+    expect(aHolds()).toBe(false);
+    const sentAt = g.now;
+    g.input('a', { type: 'evictions', sentAt, evicted: ['b', 'c'] });
+    expect(aHolds()).toBe(true);
+    const until = (g.states.get('a') as PeerState).eips.e1?.until as number;
+    expect(until).toBeLessThan(sentAt + 900 / 1.01);
+    expect(until).toBeGreaterThan(sentAt + 800);
+    // No fresh read: the reliance ends, and a withdraws.
+    g.run(sentAt + 950, (m) => m === 'a');
+    expect(aHolds()).toBe(false);
+  });
+
+  it('without rejoinDelayMs no marks are asked for and a holder without a majority stays fenced', () => {
+    const g = new Group(['a', 'b', 'c']);
+    g.run(1_000);
+    for (const k of ['b', 'c']) {
+      g.cut.add(`${k}>a`);
+      g.cut.add(`a>${k}`);
+    }
+    g.run(1_600, (m) => m === 'a');
+    g.input('a', { type: 'evictions', sentAt: g.now, evicted: ['b', 'c'] });
+    expect(reads(g, 'a')).toEqual([]);
+    expect(g.holding.get('a')).toBe(false);
+  });
+
+  it('after an evicted acknowledgement a node takes over only J after its next clean one', () => {
+    const g = new Group(['a', 'b', 'c'], TJ);
+    g.run(1_000);
+    // b's renewal comes back evicted, then clean at 1 200: a take-over by b counts its API right from 2 100.
+    g.input('b', { type: 'heartbeat-ack', sentAt: g.now, evicted: true });
+    expect((g.states.get('b') as PeerState).takeoverApiFrom).toBe(Number.POSITIVE_INFINITY);
+    g.now = 1_200;
+    g.input('b', { type: 'heartbeat-ack', sentAt: 1_200 });
+    expect((g.states.get('b') as PeerState).takeoverApiFrom).toBe(2_100);
+    // a dies at 1 300 (silent to both): b is the successor, backed by c, but waits for its rejoin.
+    g.now = 1_300;
+    g.cut.add('a>b');
+    g.cut.add('a>c');
+    g.holding.set('a', false);
+    const api = (m: string) => m !== 'a';
+    g.run(2_095, api);
+    expect(g.holders()).toEqual([]);
+    g.run(2_200, api);
+    expect(g.holders()).toEqual(['b']);
+  });
+
+  it('refuses a rejoin delay too short to rely on a read, naming the field', () => {
+    expect(() => validatePeerTiming({ ...T, rejoinDelayMs: 50 })).toThrow(PeerConfigError);
+    try {
+      validatePeerTiming({ ...T, rejoinDelayMs: 50 });
+    } catch (e) {
+      expect((e as PeerConfigError).field).toBe('rejoinDelayMs');
+    }
+    expect(validatePeerTiming({ ...T, rejoinDelayMs: 1_000 }).maxMessageDelayMs).toBeGreaterThan(0);
   });
 });

@@ -69,6 +69,16 @@ export interface PeerState {
   /** Local send time of the newest acknowledged API heartbeat. */
   readonly heartbeatAckedSentAt: number;
   readonly lastHeartbeatNowAt: number;
+  /**
+   * Local time from which the API right counts for an EIP the status does not name this node for
+   * (J after the first clean acknowledgement since the start or an eviction; Infinity until then).
+   * Only with `timing.rejoinDelayMs`.
+   */
+  readonly takeoverApiFrom: number;
+  /** Until then (local) every other member was read marked evicted: see `evictions`. */
+  readonly aloneUntil: number;
+  /** Local time the last `read-evictions` was asked for. */
+  readonly lastEvictionReadAt: number;
   readonly peers: Readonly<Record<string, PeerRecord>>;
   readonly eips: Readonly<Record<string, EipState>>;
   /** The gateway status as last seen: EIP → node it names. */
@@ -81,8 +91,17 @@ export type PeerInput =
   | { readonly type: 'tick' }
   /** An advert that passed {@link decodeAdvert} and {@link admitAdvert}. */
   | { readonly type: 'advert'; readonly advert: Advert }
-  /** The API server acknowledged this agent's heartbeat sent at local time `sentAt`. */
-  | { readonly type: 'heartbeat-ack'; readonly sentAt: number }
+  /**
+   * The API server acknowledged this agent's heartbeat sent at local time `sentAt`; `evicted`: the
+   * renewal landed on a Lease the controller marked evicted (no acknowledgement: the API right does
+   * not move, and the rejoin delay starts again at the next clean one).
+   */
+  | { readonly type: 'heartbeat-ack'; readonly sentAt: number; readonly evicted?: boolean }
+  /**
+   * The answer to `read-evictions`: the reads were sent at local time `sentAt`, and `evicted` lists
+   * the members whose heartbeat Lease carried the controller's eviction mark.
+   */
+  | { readonly type: 'evictions'; readonly sentAt: number; readonly evicted: readonly string[] }
   /** The gateway status (the controller's placement) changed: EIP → node. */
   | { readonly type: 'status'; readonly holders: Readonly<Record<string, string>> };
 
@@ -102,7 +121,12 @@ export type PeerAction =
   /** Authenticate ({@link encodeAdvert}) and send this advert to every member. */
   | { readonly type: 'send-advert'; readonly advert: Advert }
   /** A peer reaches the API server and this agent does not: write a heartbeat now. */
-  | { readonly type: 'heartbeat-now' };
+  | { readonly type: 'heartbeat-now' }
+  /**
+   * This holder lost its peer majority while its API right runs: read the heartbeat Leases of the
+   * other members (note the local time the reads are sent) and answer with an `evictions` input.
+   */
+  | { readonly type: 'read-evictions' };
 
 /** Result of {@link step}. */
 export interface StepResult {
@@ -158,6 +182,9 @@ export function initialPeerState(
     sent: [],
     heartbeatAckedSentAt: -Infinity,
     lastHeartbeatNowAt: -Infinity,
+    takeoverApiFrom: Infinity,
+    aloneUntil: -Infinity,
+    lastEvictionReadAt: -Infinity,
     peers: {},
     eips,
     status: { ...status },
@@ -201,6 +228,9 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     eips[e] = { ...s, acks: { ...s.acks }, cert: { ...s.cert } };
   let status = state.status;
   let heartbeatAckedSentAt = state.heartbeatAckedSentAt;
+  let { takeoverApiFrom, aloneUntil, lastEvictionReadAt } = state;
+  const J = timing.rejoinDelayMs;
+  let readDue = false;
   const actions: PeerAction[] = [];
 
   switch (input.type) {
@@ -236,8 +266,24 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       break;
     }
     case 'heartbeat-ack':
+      if (input.evicted === true) {
+        takeoverApiFrom = Infinity;
+        break;
+      }
       heartbeatAckedSentAt = Math.max(heartbeatAckedSentAt, input.sentAt);
+      if (J !== undefined && takeoverApiFrom === Infinity) takeoverApiFrom = now + J;
       break;
+    case 'evictions': {
+      // Every other member marked when the server answered (after `sentAt`): none of them gets an
+      // API right for a take-over before J of its time after that, so this read is relied on for a
+      // little less (withdraw included, on a clock that may run fast).
+      const others = members.filter((k) => k !== me);
+      if (J !== undefined && others.length > 0 && others.every((k) => input.evicted.includes(k))) {
+        const { maxClockRateError: rho, withdrawMs: w } = timing;
+        aloneUntil = Math.max(aloneUntil, input.sentAt + (J / (1 + rho) - w) * (1 - rho));
+      }
+      break;
+    }
     case 'status':
       status = { ...input.holders };
       break;
@@ -306,9 +352,32 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       const leaseEnd = votes[Math.floor(n / 2)] ?? -Infinity;
       let certEnd = n >= 2 ? Infinity : -Infinity;
       for (const k of members) if (k !== me) certEnd = Math.min(certEnd, s.cert[k] ?? -Infinity);
-      right = Math.min(leaseEnd, Math.max(apiEnd, certEnd));
-      // Two nodes: no majority without both, so the API server is the tie-breaker.
-      if (n === 2 && status[e] === me && s.backing === me) right = Math.max(right, apiEnd);
+      // A take-over (the status names someone else) counts the API right only once it rejoined.
+      const api = status[e] === me || J === undefined || now >= takeoverApiFrom ? apiEnd : -Infinity;
+      right = Math.min(leaseEnd, Math.max(api, certEnd));
+      if (status[e] === me && s.backing === me) {
+        // Two nodes: no majority without both, so the API server is the tie-breaker.
+        if (n === 2) right = Math.max(right, apiEnd);
+        // Every other member read evicted: none of them can answer, so the API right alone counts.
+        if (now < aloneUntil) right = Math.max(right, Math.min(apiEnd, aloneUntil));
+        // The peer majority is lost (or about to be) while the API right runs: ask for the marks.
+        // Not while a fresh claim waits for its first acknowledgements (its first advert within L).
+        const claimSettled = s.claimSeq <= state.seq && sentAt(state.sent, s.claimSeq) === undefined;
+        if (
+          J !== undefined &&
+          n >= 3 &&
+          claimSettled &&
+          leaseEnd < now + L / 2 &&
+          apiEnd > now &&
+          aloneUntil < now + J / 2
+        ) {
+          readDue = true;
+          if (now - lastEvictionReadAt >= J / 3) {
+            lastEvictionReadAt = now;
+            actions.push({ type: 'read-evictions' });
+          }
+        }
+      }
     }
     const hold = s.wants && now < right;
     if (hold && !s.holding) {
@@ -376,6 +445,14 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
   };
   soon(state.startedAt + D);
   if (apiOk) soon(heartbeatAckedSentAt + timing.apiOkWindowMs + 1e-6);
+  soon(takeoverApiFrom);
+  soon(aloneUntil);
+  // The next read of the eviction marks: J/3 after the last one while one is due, and while the
+  // marks are relied on, when less than J/2 of that is left.
+  if (J !== undefined) {
+    if (readDue) soon(lastEvictionReadAt + J / 3);
+    if (aloneUntil > now) soon(aloneUntil - J / 2);
+  }
   for (const k of members) if (k !== me && alive(k)) soon((peers[k] as PeerRecord).heardAt + D);
   for (const e of config.eips) {
     const s = eips[e] as EipState;
@@ -393,6 +470,9 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       sent,
       heartbeatAckedSentAt,
       lastHeartbeatNowAt,
+      takeoverApiFrom,
+      aloneUntil,
+      lastEvictionReadAt,
       peers,
       eips,
       status,

@@ -19,6 +19,14 @@ export interface PeerTiming {
   readonly fenceMarginMs: number;
   /** An agent advertises `apiOk` while its last acknowledged heartbeat was sent within this window. */
   readonly apiOkWindowMs: number;
+  /**
+   * J: the rejoin delay, for the API server as tie-breaker (docs/peers.md). A node's API right counts
+   * for an EIP the status does not name it for only from J after its first clean heartbeat
+   * acknowledgement (after its start, or after an evicted one); a holder that lost its peer majority
+   * and read every other member's heartbeat Lease marked evicted keeps its API right for a little
+   * less than J after the read. Unset: no tie-breaker (a holder without a majority fences after L).
+   */
+  readonly rejoinDelayMs?: number;
 }
 
 /** The defaults of docs/peers.md: P 50 ms, D 200 ms, L 150 ms, w 20 ms, ρ 1 %; E 3 s, M 0.5 s. */
@@ -84,6 +92,7 @@ export function maxToleratedRateError(
  */
 export function validatePeerTiming(timing: PeerTiming): { readonly maxMessageDelayMs: number } {
   for (const [field, v] of Object.entries(timing) as [keyof PeerTiming, number][]) {
+    if (field === 'rejoinDelayMs' && v === undefined) continue;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new PeerConfigError(
         field,
@@ -118,6 +127,14 @@ export function validatePeerTiming(timing: PeerTiming): { readonly maxMessageDel
       `advertPeriodMs: 2P/(1-ρ) = ${((2 * P) / (1 - r)).toFixed(1)} ms is not below L/(1+ρ) = ` +
         `${(L / (1 + r)).toFixed(1)} ms, so no holder can keep its lease; lower advertPeriodMs below ` +
         `${Math.floor((L * (1 - r)) / (2 * (1 + r)))} or raise leaseMs`,
+    );
+  }
+  const J = timing.rejoinDelayMs;
+  if (J !== undefined && !(J / (1 + r) > w + P)) {
+    throw new PeerConfigError(
+      'rejoinDelayMs',
+      `rejoinDelayMs: J/(1+ρ) = ${(J / (1 + r)).toFixed(1)} ms leaves no time to rely on a read of the ` +
+        `eviction marks (it must exceed w + P = ${w + P} ms); raise it (1000 is a good value) or unset it`,
     );
   }
   if (timing.fenceMarginMs >= timing.evictionTimeoutMs) {

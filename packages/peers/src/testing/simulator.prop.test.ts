@@ -140,3 +140,145 @@ describe('peer protocol liveness in simulated time', () => {
     expect(result.failed, `no lost lease in ${result.numRuns} runs`).toBe(true);
   });
 });
+
+/**
+ * Timings for the tie-breaker: a short eviction timeout (so evictions happen within a run), a fence
+ * margin that covers the clock-rate error, and a rejoin delay J drawn above its minimum.
+ */
+const arbTieBreakerTiming = (): fc.Arbitrary<PeerTiming> =>
+  fc
+    .tuple(arbTightTiming(), fc.integer({ min: 800, max: 1_500 }), fc.double({ min: 0, max: 1, noNaN: true }))
+    .map(([t, E, j]) => {
+      // Above its safety minimum, and at least 5 API round trips (20 ms at most here): the liveness
+      // assumption of the reads (a read answered within J/5 renews the reliance before it ends).
+      const minJ = Math.max(
+        100,
+        Math.ceil((t.withdrawMs + t.advertPeriodMs) * (1 + t.maxClockRateError)) + 1,
+      );
+      return {
+        ...t,
+        evictionTimeoutMs: E,
+        fenceMarginMs: Math.ceil(E / 4),
+        apiOkWindowMs: Math.ceil(E / 2),
+        rejoinDelayMs: Math.round(minJ + j * (3 * t.deadIntervalMs)),
+      };
+    });
+
+describe('the API server as tie-breaker (eviction marks and the rejoin delay) in simulated time', () => {
+  it('never two nodes answer for the EIP, with the controller evicting, moving the status and lifting marks, under every fault at once', () => {
+    fc.assert(
+      fc.property(
+        arbScenario(arbTieBreakerTiming(), { ...safetyBounds, minNodes: 3, horizonMs: 4_000 }),
+        fc.integer({ min: 1, max: 10 }),
+        (s, liftDelayMs) => {
+          const sim = new PeerSimulator({ ...s, heartbeatPeriodMs: 200, evictions: true, liftDelayMs });
+          sim.runUntil(3 * s.timing.deadIntervalMs + 4_000 + 2 * s.timing.evictionTimeoutMs);
+          expect(sim.overlaps()).toEqual([]);
+        },
+      ),
+    );
+  });
+
+  /** n0 holds; n1 and n2 lose the API for longer than E (evicted), then n0 is cut from them on the LAN, then they get the API back. */
+  const liftedWhileCut = (timing: PeerTiming, base: SimScenario, rejoinScale: number) => {
+    const E = timing.evictionTimeoutMs;
+    const J = timing.rejoinDelayMs as number;
+    const apiBack = 1_000 + E + 600;
+    return new PeerSimulator({
+      ...base,
+      timing,
+      heartbeatPeriodMs: 100,
+      evictions: true,
+      nodeTimings: [
+        undefined,
+        { ...timing, rejoinDelayMs: J * rejoinScale },
+        { ...timing, rejoinDelayMs: J * rejoinScale },
+      ],
+      faults: [
+        { kind: 'api-down', at: 1_000, forMs: apiBack - 1_000, nodes: [1, 2] },
+        {
+          kind: 'partition',
+          at: 1_000 + E + 300,
+          forMs: 10 * J + 5 * E,
+          links: [
+            [0, 1],
+            [1, 0],
+            [0, 2],
+            [2, 0],
+          ],
+        },
+      ],
+    });
+  };
+  const threeNodes = arbTieBreakerTiming().chain((timing) =>
+    fc.record({
+      timing: fc.constant(timing),
+      clocks: fc.array(arbClock(timing.maxClockRateError), { minLength: 3, maxLength: 3 }),
+      minDelayMs: fc.constant(0),
+      maxDelayMs: fc.double({ min: 0, max: 5, noNaN: true }),
+      lossRate: fc.constant(0),
+      withdrawLagMs: fc.double({ min: 0, max: timing.withdrawMs, noNaN: true }),
+      heartbeatPeriodMs: fc.constant(100),
+      apiRttMs: fc.integer({ min: 1, max: 20 }),
+      faults: fc.constant([]),
+      seed: fc.integer(),
+    }),
+  );
+
+  it('an eviction lifted while the holder is cut off: the holder relies on the marks it read, and the rejoining nodes take over only after it stopped', () => {
+    fc.assert(
+      fc.property(threeNodes, (base) => {
+        const t = base.timing;
+        const sim = liftedWhileCut(t, base, 1);
+        sim.runUntil(1_000 + 2 * t.evictionTimeoutMs + 4 * (t.rejoinDelayMs as number) + 2_000);
+        expect(sim.overlaps()).toEqual([]);
+        // Not vacuous: n0 answered alone on the marks, and a rejoined node took over later.
+        const cutAt = 1_000 + t.evictionTimeoutMs + 300;
+        expect(sim.intervals.some((i) => i.node === 'n0' && i.end > cutAt + t.leaseMs + 50)).toBe(true);
+        expect(sim.takeovers.some((k) => k.node !== 'n0' && k.at > cutAt)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('with a rejoin delay of a quarter of J on the rejoining side the checker finds two owners: the rule is not vacuous', () => {
+    const result = fc.check(
+      fc.property(threeNodes, (base) => {
+        const t = base.timing;
+        const sim = liftedWhileCut(t, base, 0.25);
+        sim.runUntil(1_000 + 2 * t.evictionTimeoutMs + 4 * (t.rejoinDelayMs as number) + 2_000);
+        return sim.overlaps().length === 0;
+      }),
+      { numRuns: 300 },
+    );
+    expect(result.failed, `no violation found in ${result.numRuns} runs`).toBe(true);
+  });
+
+  it('a majority of the group dies: the holder answers again within E + J/3 + two API round trips + P after the deaths, and keeps answering', () => {
+    fc.assert(
+      fc.property(threeNodes, fc.integer({ min: 0, max: 500 }), (base, phase) => {
+        const t = base.timing;
+        const J = t.rejoinDelayMs as number;
+        const killAt = 1_500 + phase;
+        const sim = new PeerSimulator({
+          ...base,
+          evictions: true,
+          faults: [
+            { kind: 'kill', node: 1, at: killAt },
+            { kind: 'kill', node: 2, at: killAt },
+          ],
+        });
+        const bound = killAt + t.evictionTimeoutMs + J / 3 + 2 * base.apiRttMs + 2 * t.advertPeriodMs + 5;
+        sim.runUntil(bound + 3 * J);
+        const back = sim.intervals.find((i) => i.node === 'n0' && i.start > killAt);
+        const held = sim.intervals.filter((i) => i.node === 'n0' && i.start <= killAt);
+        // Either n0 never lost it (the lease outlived the check) or it came back in time.
+        const restart = (back?.start ?? (held.at(-1)?.end ?? 0) > bound) ? killAt : Number.POSITIVE_INFINITY;
+        expect(restart).toBeLessThanOrEqual(bound);
+        expect(sim.answeringAt(bound + 3 * J - 1)).toEqual(['n0']);
+        expect(sim.overlaps()).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});

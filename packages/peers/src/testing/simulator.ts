@@ -52,6 +52,17 @@ export interface SimScenario {
   readonly apiRttMs: number;
   /** The controller records a peer takeover into the status this long after it (undefined: never). */
   readonly recordDelayMs?: number;
+  /**
+   * Model the controller's evictions (the tie-breaker of docs/peers.md needs them): a node whose
+   * heartbeat the API server has not seen for E is marked evicted, and the status moves off it to
+   * the first member not marked; a renewal that lands on a mark is answered evicted, and the mark
+   * is lifted `liftDelayMs` (default 10) later. Lease reads (`read-evictions`) are answered after a
+   * random part of `apiRttMs`. Without it nobody is ever evicted.
+   */
+  readonly evictions?: boolean;
+  readonly liftDelayMs?: number;
+  /** Per node, a timing that replaces `timing` for that node (to break a rule on purpose). */
+  readonly nodeTimings?: readonly (PeerTiming | undefined)[];
   readonly faults: readonly SimFault[];
   /** Seed of the simulator's own randomness (delays, losses, heartbeat phases). */
   readonly seed: number;
@@ -179,6 +190,11 @@ export class PeerSimulator {
   private readonly random: () => number;
   private readonly blocked = new Map<string, number>();
   private readonly apiDown = new Map<number, number>();
+  /** Per node: real time the API server last took a heartbeat of it, and its eviction mark. */
+  private readonly seenAt: number[] = [];
+  private readonly marked: boolean[] = [];
+  /** Every eviction (mark) and lift, in real time. */
+  readonly evictionLog: { node: string; at: number; kind: 'mark' | 'lift' }[] = [];
 
   constructor(readonly scenario: SimScenario) {
     this.random = prng(scenario.seed);
@@ -195,7 +211,7 @@ export class PeerSimulator {
           members,
           eips: [SIM_EIP],
           epoch: 1,
-          timing: scenario.timing,
+          timing: scenario.nodeTimings?.[i] ?? scenario.timing,
         },
         clock.offsetMs,
         { [SIM_EIP]: this.status },
@@ -206,6 +222,9 @@ export class PeerSimulator {
       current: undefined,
     }));
     this.agents.forEach((a, i) => {
+      this.seenAt[i] = 0;
+      this.marked[i] = false;
+      if (scenario.evictions) this.at(scenario.timing.evictionTimeoutMs, () => this.judge(i));
       this.at(0, () => this.input(a, { type: 'tick' }));
       this.at(this.random() * scenario.heartbeatPeriodMs, () => this.heartbeat(i, true));
     });
@@ -328,7 +347,66 @@ export class PeerSimulator {
     if (this.nowReal < a.pausedUntil) return;
     if (this.nowReal < (this.apiDown.get(i) ?? -Infinity)) return;
     const sentAt = this.local(a);
-    this.at(this.nowReal + this.scenario.apiRttMs, () => this.input(a, { type: 'heartbeat-ack', sentAt }));
+    const rtt = this.scenario.apiRttMs;
+    if (!this.scenario.evictions) {
+      this.at(this.nowReal + rtt, () => this.input(a, { type: 'heartbeat-ack', sentAt }));
+      return;
+    }
+    // The API server takes the renewal half a round trip later.
+    this.at(this.nowReal + rtt / 2, () => {
+      const evicted = this.marked[i] === true;
+      this.seenAt[i] = this.nowReal;
+      this.at(this.nowReal + this.scenario.timing.evictionTimeoutMs, () => this.judge(i));
+      if (evicted) this.at(this.nowReal + (this.scenario.liftDelayMs ?? 10), () => this.lift(i));
+      this.at(this.nowReal + rtt / 2, () => {
+        this.input(a, { type: 'heartbeat-ack', sentAt, evicted });
+        if (a.state.status[SIM_EIP] !== this.status)
+          this.input(a, { type: 'status', holders: { [SIM_EIP]: this.status } });
+      });
+    });
+  }
+
+  /** The controller: evicts node i if the API server has not seen it for E, moving the status off it. */
+  private judge(i: number): void {
+    const E = this.scenario.timing.evictionTimeoutMs;
+    if (this.marked[i] || this.nowReal < (this.seenAt[i] ?? 0) + E) return;
+    this.marked[i] = true;
+    this.evictionLog.push({ node: `n${i}`, at: this.nowReal, kind: 'mark' });
+    if (this.status !== `n${i}`) return;
+    const next = this.agents.findIndex((_, j) => !this.marked[j]);
+    if (next < 0) return;
+    this.setStatus(`n${next}`);
+  }
+
+  private lift(i: number): void {
+    if (!this.marked[i]) return;
+    this.marked[i] = false;
+    this.evictionLog.push({ node: `n${i}`, at: this.nowReal, kind: 'lift' });
+  }
+
+  /** The controller writes the status; agents that reach the API server read it one round trip later. */
+  private setStatus(node: string): void {
+    this.status = node;
+    this.agents.forEach((b, j) => {
+      this.at(this.nowReal + this.scenario.apiRttMs, () => {
+        if (this.nowReal < (this.apiDown.get(j) ?? -Infinity)) return;
+        if (b.state.status[SIM_EIP] !== this.status)
+          this.input(b, { type: 'status', holders: { [SIM_EIP]: this.status } });
+      });
+    });
+  }
+
+  /** Reads of the other members' heartbeat Leases, answered at a random instant of the round trip. */
+  private readEvictions(a: SimAgent): void {
+    const i = this.agents.indexOf(a);
+    if (this.nowReal < (this.apiDown.get(i) ?? -Infinity)) return;
+    const sentAt = this.local(a);
+    const rtt = this.scenario.apiRttMs;
+    const answeredIn = this.random() * rtt;
+    this.at(this.nowReal + answeredIn, () => {
+      const evicted = this.agents.filter((_, j) => this.marked[j]).map((b) => b.name);
+      this.at(this.nowReal + (rtt - answeredIn), () => this.input(a, { type: 'evictions', sentAt, evicted }));
+    });
   }
 
   private input(a: SimAgent, input: PeerInput): void {
@@ -370,6 +448,9 @@ export class PeerSimulator {
         break;
       case 'heartbeat-now':
         this.heartbeat(this.agents.indexOf(a), false);
+        break;
+      case 'read-evictions':
+        this.readEvictions(a);
         break;
     }
   }
