@@ -1,5 +1,14 @@
 import { type EgressGateway, type EgressTunnel, PEER_CLAIM_ANNOTATION } from '@egressgateway/crds';
-import type { Clock, EventRecorder, KubeClient, Logger } from '@egressgateway/kube';
+import {
+  type Clock,
+  type EventRecorder,
+  type HeartbeatLease,
+  heartbeatLeaseEvicted,
+  heartbeatLeaseName,
+  type KubeClient,
+  LEASES,
+  type Logger,
+} from '@egressgateway/kube';
 import type { Advert, AdvertKey, PeerTiming, TransportRejection } from '@egressgateway/peers';
 import type { Binder } from './binder.js';
 import type { AgentMetrics } from './metrics.js';
@@ -23,6 +32,29 @@ export interface PeerLink {
   /** Signs and sends an advert to the other members of its gateway. */
   send(advert: Advert): unknown;
   close(): Promise<void>;
+}
+
+/**
+ * The members whose heartbeat Lease (in `namespace`) carries the controller's eviction mark, read
+ * now, one GET each, in parallel. A Lease that cannot be read (missing, forbidden, API server
+ * unreachable) counts as not marked: the holder then does not rely on it.
+ */
+export async function readEvictionMarks(
+  client: Pick<KubeClient, 'get'>,
+  namespace: string,
+  members: readonly string[],
+): Promise<string[]> {
+  const marked = await Promise.all(
+    members.map(async (m) => {
+      try {
+        const lease = await client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(m), namespace);
+        return heartbeatLeaseEvicted(lease) ? m : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return marked.filter((m): m is string => m !== undefined);
 }
 
 /** Gateway peer settings of the agent (see docs/operations.md, "Gateway peers"). */
@@ -59,6 +91,8 @@ export interface AgentPeersOptions {
   reapply(): void;
   /** Write a heartbeat now. */
   heartbeatNow(): void;
+  /** Reads members' heartbeat Leases: those marked evicted (see `PeerDriverOptions.readEvictions`). */
+  readEvictions?(members: readonly string[]): Promise<readonly string[]>;
   /**
    * Where take-overs are claimed (`PEER_CLAIM_ANNOTATION` on this node's EgressTunnel), so the
    * controller records them at once; without it nothing is claimed and the status follows by eviction.
@@ -109,6 +143,7 @@ export class AgentPeers {
         if (this.portOpen && peers.keys().length > 0) this.link.send(advert);
       },
       heartbeatNow: () => o.heartbeatNow(),
+      ...(o.readEvictions ? { readEvictions: o.readEvictions } : {}),
       changed: () => {
         this.syncClaims();
         o.reapply();

@@ -30,7 +30,7 @@ import {
   silentLogger,
   systemClock,
 } from '@egressgateway/kube';
-import { type AgentPeerOptions, AgentPeers } from './agent-peers.js';
+import { type AgentPeerOptions, AgentPeers, readEvictionMarks } from './agent-peers.js';
 import type { Binder } from './binder.js';
 import { DatapathApplier } from './datapath-applier.js';
 import {
@@ -228,8 +228,8 @@ export class EgressAgent {
       selected: () => this.selected(),
       acknowledged: (sentAt, phase) => {
         this.fence.acknowledged(sentAt, phase);
-        // An eviction is no acknowledgement for the peers either.
-        if (phase !== 'HeartbeatTimeout') this.peers?.driver.heartbeatAcked(sentAt);
+        // An eviction is no acknowledgement for the peers either (and restarts their rejoin delay).
+        this.peers?.driver.heartbeatAcked(sentAt, phase === 'HeartbeatTimeout');
       },
     });
     this.handover = new Handover({
@@ -276,6 +276,8 @@ export class EgressAgent {
             heldEips: () => this.applier.heldEips,
             reapply: () => this.applier.reapply(),
             heartbeatNow: () => this.heartbeater.wake(),
+            readEvictions: (members) =>
+              readEvictionMarks(client, s.heartbeatNamespace ?? DEFAULT_HEARTBEAT_NAMESPACE, members),
             client,
           });
   }

@@ -57,6 +57,12 @@ export interface PeerDriverOptions {
   changed(): void;
   /** The lease end of a held EIP moved: renew the kernel leases (see {@link PeerDriver.leaseUntil}). */
   renew(): void;
+  /**
+   * Reads the heartbeat Leases of `members` and resolves to those the controller marked evicted
+   * (a member whose Lease cannot be read counts as not evicted). Without it, a core's
+   * `read-evictions` is not answered and a holder without a peer majority stays fenced.
+   */
+  readEvictions?(members: readonly string[]): Promise<readonly string[]>;
 }
 
 interface GroupRun {
@@ -157,15 +163,48 @@ export class PeerDriver {
     this.schedule();
   }
 
-  /** The API server acknowledged a heartbeat sent at `sentAt` (clock ms) without evicting the node. */
-  heartbeatAcked(sentAt: number): void {
+  /**
+   * The API server answered a heartbeat sent at `sentAt` (clock ms); `evicted`: the renewal came
+   * back evicted (no acknowledgement; the rejoin delay starts again at the next clean one).
+   */
+  heartbeatAcked(sentAt: number, evicted = false): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
     for (const run of this.runs.values()) {
       if (run.state !== undefined)
-        this.apply(run, step(run.state, { type: 'heartbeat-ack', sentAt }, now, this.wall()));
+        this.apply(run, step(run.state, { type: 'heartbeat-ack', sentAt, evicted }, now, this.wall()));
     }
     this.schedule();
+  }
+
+  /** A core lost its peer majority while its API right runs: read the other members' eviction marks. */
+  private readEvictions(run: GroupRun): void {
+    const read = this.o.readEvictions;
+    const state = run.state;
+    if (read === undefined || state === undefined) return;
+    const { members, node } = state.config;
+    const sentAt = this.o.clock.now();
+    read(members.filter((m) => m !== node)).then(
+      (evicted) => {
+        // Only the run that asked (a change of members or EIPs starts a new one).
+        if (this.stopped || this.runs.get(run.view.name) !== run || run.state === undefined) return;
+        if (evicted.length > 0)
+          this.o.log.info(
+            { gateway: run.view.name, evicted, members: members.length },
+            'peer majority lost: eviction marks read',
+          );
+        this.apply(
+          run,
+          step(run.state, { type: 'evictions', sentAt, evicted }, this.o.clock.now(), this.wall()),
+        );
+        this.schedule();
+      },
+      (err: unknown) =>
+        this.o.log.warn(
+          { gateway: run.view.name, err: err instanceof Error ? err.message : String(err) },
+          'eviction marks not read',
+        ),
+    );
   }
 
   /**
@@ -452,6 +491,9 @@ export class PeerDriver {
           break;
         case 'heartbeat-now':
           this.o.heartbeatNow();
+          break;
+        case 'read-evictions':
+          this.readEvictions(run);
           break;
       }
     }

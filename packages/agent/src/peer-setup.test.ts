@@ -10,6 +10,7 @@ const base = {
   peerAdvertPeriodMs: 50,
   peerDeadIntervalMs: 200,
   peerLeaseMs: 150,
+  peerRejoinDelayMs: 0,
   eipEvictionTimeoutMs: 15_000,
   fenceMarginMs: 500,
   tunnelUpdatePeriodMs: 5_000,
@@ -44,6 +45,14 @@ describe('peerTiming', () => {
     expect((err as PeerSettingsError).setting).toBe('peerLease');
     expect((err as Error).message).toMatch(/change peerLease \(--peer-lease, seconds\)/);
     expect((err as Error).message).toMatch(/lower leaseMs to at most 176/);
+  });
+
+  it('takes the rejoin delay J when it is set (0 leaves it out) and refuses one too short to rely on a read', () => {
+    expect(peerTiming({ ...base, peerRejoinDelayMs: 1_000 }).rejoinDelayMs).toBe(1_000);
+    expect('rejoinDelayMs' in peerTiming(base)).toBe(false);
+    expect(() => peerTiming({ ...base, peerRejoinDelayMs: 50 })).toThrow(
+      /change peerRejoinDelay \(--peer-rejoin-delay, seconds\)/,
+    );
   });
 
   it('refuses an advert period too long for the lease', () => {

@@ -15,6 +15,7 @@ type PeerSettings = Pick<
   | 'peerAdvertPeriodMs'
   | 'peerDeadIntervalMs'
   | 'peerLeaseMs'
+  | 'peerRejoinDelayMs'
   | 'eipEvictionTimeoutMs'
   | 'fenceMarginMs'
   | 'tunnelUpdatePeriodMs'
@@ -25,6 +26,7 @@ const SETTING_OF: Record<string, string> = {
   advertPeriodMs: 'peerAdvertPeriod (--peer-advert-period, seconds)',
   deadIntervalMs: 'peerDeadInterval (--peer-dead-interval, seconds)',
   leaseMs: 'peerLease (--peer-lease, seconds)',
+  rejoinDelayMs: 'peerRejoinDelay (--peer-rejoin-delay, seconds)',
   evictionTimeoutMs: 'eipEvictionTimeout (--eip-eviction-timeout, seconds)',
   fenceMarginMs: 'fenceMargin (--fence-margin, seconds)',
 };
@@ -61,8 +63,8 @@ export class PeerSettingsError extends Error {
 }
 
 /**
- * The peer timing of the agent's settings, checked with `validatePeerTiming`: P, D and L from the
- * `peer*` settings, w and ρ the protocol's defaults (20 ms, 1 %), E and M the agent's own eviction
+ * The peer timing of the agent's settings, checked with `validatePeerTiming`: P, D, L and J (the
+ * rejoin delay; 0 leaves it out) from the `peer*` settings, w and ρ the protocol's defaults (20 ms, 1 %), E and M the agent's own eviction
  * timeout and fence margin, and `apiOk` for {@link apiOkWindowMs} after an acknowledged heartbeat's
  * send time. Throws {@link PeerSettingsError} naming the setting and the fix.
  */
@@ -75,6 +77,7 @@ export function peerTiming(s: PeerSettings): PeerTiming {
     evictionTimeoutMs: s.eipEvictionTimeoutMs,
     fenceMarginMs: s.fenceMarginMs,
     apiOkWindowMs: apiOkWindowMs(s),
+    ...(s.peerRejoinDelayMs > 0 ? { rejoinDelayMs: s.peerRejoinDelayMs } : {}),
   };
   try {
     validatePeerTiming(timing);

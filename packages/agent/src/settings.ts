@@ -136,6 +136,16 @@ export const AGENT_OPTIONS = {
     default: AGENT_PEER_TIMING.leaseMs,
     placeholder: '<seconds>',
   }),
+  peerRejoinDelayMs: option({
+    key: 'peerRejoinDelay',
+    flag: '--peer-rejoin-delay',
+    env: 'EGW_PEER_REJOIN_DELAY',
+    description:
+      'seconds (J) after its first clean heartbeat acknowledgement since its start or an eviction before a node may take an EIP over on its API right; with it, a holder whose peers are all evicted keeps its EIPs (the API server as tie-breaker); 0: off',
+    parse: parsers.secondsToMs,
+    default: 1000,
+    placeholder: '<seconds>',
+  }),
   peerFallbackAfterMs: option({
     key: 'peerFallbackAfter',
     flag: '--peer-fallback-after',

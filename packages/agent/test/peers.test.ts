@@ -173,6 +173,7 @@ describe('gateway peers: agents against the embedded API server and a live contr
             peerAdvertPeriodMs: DEFAULT_PEER_TIMING.advertPeriodMs,
             peerDeadIntervalMs: DEAD,
             peerLeaseMs: LEASE,
+            peerRejoinDelayMs: 1_000,
             eipEvictionTimeoutMs: EVICT,
             fenceMarginMs: MARGIN,
             tunnelUpdatePeriodMs: UPDATE,
@@ -271,5 +272,38 @@ describe('gateway peers: agents against the embedded API server and a live contr
     expect(holders()).toEqual([moved]);
     nodes.splice(nodes.indexOf(dead), 1);
     await dead.proxy.close();
+  });
+
+  it('a majority of the gateway dies: the holder loses its peer lease, then answers again once the controller evicted the dead (the API server as tie-breaker)', async () => {
+    const h = await settle();
+    // Long enough running that every agent's rejoin delay is over.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const dead = nodes.filter((n) => n.name !== h);
+    for (const d of dead) {
+      net.down.add(d.name);
+      d.proxy.block();
+      await d.agent.stop({ handover: false });
+    }
+    const diedAt = Date.now();
+    // Without a peer majority the holder fences after L (it cannot tell whether it is the one cut off).
+    await eventually('the holder lets go without a majority', () =>
+      holders().length === 0 ? true : undefined,
+    );
+    // The controller marks the dead nodes' Leases at E; the holder reads the marks and answers again.
+    await eventually(
+      'the holder answers again',
+      () => (node(h).binder.holds(EIP) ? true : undefined),
+      3 * EVICT,
+    );
+    const blackoutMs = Date.now() - diedAt;
+    expect(blackoutMs).toBeGreaterThan(EVICT - MARGIN);
+    expect(holder(controller.gateways.get('egw1'))).toBe(h);
+    // And keeps answering on the marks (re-read every J/3) while its heartbeats work.
+    const later = await watch(2_000);
+    expect(later.filter((x) => !(x.length === 1 && x[0] === h))).toEqual([]);
+    for (const d of dead) {
+      nodes.splice(nodes.indexOf(d), 1);
+      await d.proxy.close();
+    }
   });
 });

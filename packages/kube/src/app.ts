@@ -247,6 +247,7 @@ export const APP_CONFIG_KEYS: readonly string[] = [
   'peerAdvertPeriod',
   'peerDeadInterval',
   'peerLease',
+  'peerRejoinDelay',
   'peerFallbackAfter',
   'peerKeySecret',
   'peerKeyNamespace',

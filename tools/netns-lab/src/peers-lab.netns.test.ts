@@ -168,5 +168,22 @@ describe.skipIf(!isRoot())(
       expect(r.holderAfterRecovery).toBe(r.to);
       expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
     });
+
+    it('majority-down (both peers of the holder down): the holder loses its peer majority, answers again once the controller evicted them, and keeps the EIP', async () => {
+      const r = await runScenario(lab, 'majority-down');
+      results.push(r);
+      expect(r.duplicates).toEqual([]);
+      expect(r.to).toBe(r.from);
+      expect(r.holderAfterRecovery).toBe(r.from);
+      // The API server as tie-breaker: the holder read its peers' Leases marked evicted.
+      expect(
+        logSince(`agent-${r.from}`, r.faultAt, 'peer majority lost: eviction marks read').length,
+      ).toBeGreaterThan(0);
+      // Unanswered from about L after the fault until the evictions (E = 2 s) and the next read.
+      expect(r.arpSilence.ms).toBeGreaterThan(500);
+      expect(r.arpSilence.ms).toBeLessThan(lab.moveTimeoutMs + 1_500);
+      expect(answeringNow()).toEqual([r.from]);
+      expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+    });
   },
 );

@@ -39,6 +39,7 @@ export const FAULTS = [
   'api-partition-all',
   'lan-partition',
   'split',
+  'majority-down',
   'rolling-update',
 ] as const;
 
@@ -66,6 +67,8 @@ export const FAULT_DESCRIPTIONS: Record<Fault, string> = {
     'the holder cut from the other gateway nodes on the LAN (IP); its API path and the rest of the LAN stay up',
   split:
     'the gateway group split 2|1 on the LAN: the holder keeps one peer, the third gateway node is cut from both',
+  'majority-down':
+    "every other gateway node's links go down (a zone outage the holder outlives; with peers it answers again once the controller evicted them)",
   'rolling-update':
     'every gateway agent replaced one at a time (SIGTERM, new agent, wait for Ready), as a DaemonSet rolling update',
 };
@@ -95,7 +98,9 @@ export const faultMovesEip = (f: Fault, peers = false): boolean =>
  * from a LAN cut between gateway nodes (both partitions keep the API server). When every agent is
  * cut from the API server, the controllers see no heartbeat from anyone, take it for an API
  * outage and evict nobody, while each agent fences: the EIP stays in the status but is unanswered
- * until the partition heals (gateway peers are meant to keep it answered).
+ * until the partition heals (gateway peers are meant to keep it answered). When every other
+ * gateway node goes down (`majority-down`) the holder stays the holder; with peers it stops
+ * answering without a peer majority and answers again once the controller evicted the others.
  */
 const STAYING_FAULTS: readonly Fault[] = [
   'apiserver-restart',
@@ -103,6 +108,7 @@ const STAYING_FAULTS: readonly Fault[] = [
   'api-partition-all',
   'lan-partition',
   'split',
+  'majority-down',
   'rolling-update',
 ];
 
@@ -232,6 +238,9 @@ async function inject(
       lab.setPeerCut(lone, otherGateways(lab, lone), true);
       return;
     }
+    case 'majority-down':
+      for (const o of otherGateways(lab, node)) lab.setNodeDown(o);
+      return;
     case 'rolling-update':
       await lab.rollingUpdate();
       return;
@@ -290,6 +299,12 @@ async function recover(lab: Lab, fault: Fault, node: string, leader: string | un
       return;
     case 'split':
       lab.setPeerCut(loneOfSplit(lab, node), [], false);
+      return;
+    case 'majority-down':
+      for (const o of otherGateways(lab, node)) {
+        lab.setLanLink(o, true);
+        lab.setApiPartition(o, false);
+      }
       return;
     case 'apiserver-restart':
     case 'apiserver-outage':
