@@ -1,9 +1,15 @@
 import type { EgressGateway, EgressTunnel } from '@egressgateway/crds';
-import { silentLogger, systemClock } from '@egressgateway/kube';
+import {
+  HEARTBEAT_EVICTED_ANNOTATION,
+  KubeApiError,
+  type KubeClient,
+  silentLogger,
+  systemClock,
+} from '@egressgateway/kube';
 import { type Advert, type AdvertKey, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
 import { describe, expect, it } from 'vitest';
 import { StepClock } from '../test/step-clock.js';
-import { AgentPeers, type PeerLinkHooks } from './agent-peers.js';
+import { AgentPeers, type PeerLinkHooks, readEvictionMarks } from './agent-peers.js';
 import { createAgentMetrics } from './metrics.js';
 
 const gateway = {
@@ -182,5 +188,28 @@ describe('AgentPeers', () => {
     const reapply = reapplied.filter((r) => r.node === 'n1' && r.at <= (release?.at ?? 0)).at(-1);
     expect(reapply?.at).toBe(release?.at);
     for (const n of nodes) await n.peers.stop();
+  });
+});
+
+describe('readEvictionMarks', () => {
+  it('returns the members whose heartbeat Lease carries the eviction mark; a Lease that cannot be read counts as not marked', async () => {
+    const asked: string[] = [];
+    const client = {
+      get: async (_ref: unknown, name: string, namespace?: string) => {
+        asked.push(`${namespace}/${name}`);
+        if (name.endsWith('gw2'))
+          return {
+            metadata: { name, annotations: { [HEARTBEAT_EVICTED_ANNOTATION]: '2026-12-06T00:00:00Z' } },
+          };
+        if (name.endsWith('gw3')) return { metadata: { name } };
+        throw new KubeApiError(403, 'Forbidden', 'leases is forbidden');
+      },
+    } as unknown as Pick<KubeClient, 'get'>;
+    expect(await readEvictionMarks(client, 'egw', ['gw2', 'gw3', 'gw4'])).toEqual(['gw2']);
+    expect(asked.sort()).toEqual([
+      'egw/egressgateway-heartbeat-gw2',
+      'egw/egressgateway-heartbeat-gw3',
+      'egw/egressgateway-heartbeat-gw4',
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { EventInput } from '@egressgateway/kube';
 import { silentLogger } from '@egressgateway/kube';
-import { type Advert, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
+import { type Advert, DEFAULT_PEER_TIMING, type PeerTiming } from '@egressgateway/peers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StepClock } from '../test/step-clock.js';
 import { createAgentMetrics } from './metrics.js';
@@ -37,9 +37,15 @@ class Cluster {
   group: PeerGroupView;
   private heartbeats: unknown;
 
+  /** Nodes whose heartbeat Lease carries the controller's eviction mark (for `readEvictions`). */
+  readonly marked = new Set<string>();
+  /** The members each `readEvictions` call asked about, per reading node. */
+  readonly reads: { node: string; members: readonly string[] }[] = [];
+
   constructor(
     members: readonly string[] = NODES,
     readonly fallbackAfterMs = 2_000,
+    timing: PeerTiming = DEFAULT_PEER_TIMING,
   ) {
     this.group = view(members);
     for (const node of members) {
@@ -50,7 +56,7 @@ class Cluster {
         metrics: node === 'node2' ? this.metrics : undefined,
         events: { record: (e) => this.events.push(e) },
         nodeName: node,
-        timing: DEFAULT_PEER_TIMING,
+        timing,
         fallbackAfterMs,
         groups: () => [this.group],
         hasKey: () => this.hasKey,
@@ -58,6 +64,10 @@ class Cluster {
         heartbeatNow: () => this.heartbeatNow.set(node, (this.heartbeatNow.get(node) ?? 0) + 1),
         changed: () => this.changed.set(node, (this.changed.get(node) ?? 0) + 1),
         renew: () => this.renewed.set(node, (this.renewed.get(node) ?? 0) + 1),
+        readEvictions: async (asked) => {
+          this.reads.push({ node, members: asked });
+          return asked.filter((m) => this.marked.has(m));
+        },
       });
       this.drivers.set(node, d);
     }
@@ -241,6 +251,42 @@ describe('PeerDriver', () => {
     const { deadIntervalMs: D, advertPeriodMs: P } = DEFAULT_PEER_TIMING;
     expect((takenAt as number) - died).toBeLessThanOrEqual(D + P + 2);
     c.stop();
+  });
+
+  it('with a rejoin delay: a holder whose peers died reads their eviction marks, and answers again once both are marked', async () => {
+    const J = 900;
+    const t = new Cluster(NODES, 2_000, { ...DEFAULT_PEER_TIMING, rejoinDelayMs: J });
+    t.start();
+    t.clock.advance(2_000); // past everyone's rejoin delay
+    expect(t.holders()).toEqual(['node1']);
+    t.kill('node2');
+    t.kill('node3');
+    const flush = async (ms: number) => {
+      for (let i = 0; i < ms; i += 10) {
+        t.clock.advance(10);
+        await Promise.resolve();
+      }
+    };
+    await flush(400);
+    // No majority: node1 lets go after L, and asks about node2 and node3.
+    expect(t.holders()).toEqual([]);
+    expect(t.reads.filter((r) => r.node === 'node1').map((r) => [...r.members])).toContainEqual([
+      'node2',
+      'node3',
+    ]);
+    // One marked is not enough; both are (the controller evicted them).
+    t.marked.add('node2');
+    await flush(J / 2);
+    expect(t.holders()).toEqual([]);
+    t.marked.add('node3');
+    await flush(J / 2);
+    expect(t.holders()).toEqual(['node1']);
+    // It keeps answering while the marks stay (it reads again every J/3).
+    for (let i = 0; i < 30; i++) {
+      await flush(100);
+      expect(t.holders()).toEqual(['node1']);
+    }
+    t.stop();
   });
 
   it('claims a take-over from the node the status names until the status names the successor', () => {
