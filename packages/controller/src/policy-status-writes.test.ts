@@ -85,13 +85,14 @@ const change = (name: string, node: string, kind: PolicyStatusChange['kind'] = '
     status: { eip: { ipv4: '198.18.0.10', ipv6: '' }, node },
   }) as PolicyStatusChange;
 
+/** Changes placing p0..p(n-1) on `node`. */
+const policiesOn = (node: string, n: number) => Array.from({ length: n }, (_, i) => change(`p${i}`, node));
+
 describe('PolicyStatusWrites', () => {
   it('writes at most 4 at once, both kinds, and records each write in the own copies', async () => {
     const { calls, writes, own, settle, metrics } = setup();
     const term = new AbortController();
-    const wanted = [change('c0', 'node1', 'EgressClusterPolicy')];
-    for (let i = 0; i < 40; i++) wanted.push(change(`p${i}`, 'node1'));
-    writes.want(wanted, term.signal);
+    writes.want([change('c0', 'node1', 'EgressClusterPolicy'), ...policiesOn('node1', 40)], term.signal);
     await settle();
     expect(calls).toHaveLength(4);
     expect(writes.backlog).toBe(41 - 4);
@@ -143,9 +144,7 @@ describe('PolicyStatusWrites', () => {
   it('the newest decision wins: a wish it no longer lists is dropped before it starts', async () => {
     const { calls, writes, settle } = setup();
     const term = new AbortController();
-    const wanted = [];
-    for (let i = 0; i < 20; i++) wanted.push(change(`p${i}`, 'node1'));
-    writes.want(wanted, term.signal);
+    writes.want(policiesOn('node1', 20), term.signal);
     await settle();
     expect(writes.backlog).toBe(16);
     // The next decision lists only p0 and p19 (p4-p18 are as the engine wants them again).
@@ -175,9 +174,7 @@ describe('PolicyStatusWrites', () => {
   it('at the end of the term nothing more starts, and whenIdle waits for the writes already running', async () => {
     const { calls, writes, settle } = setup();
     const term = new AbortController();
-    const wanted = [];
-    for (let i = 0; i < 20; i++) wanted.push(change(`p${i}`, 'node1'));
-    writes.want(wanted, term.signal);
+    writes.want(policiesOn('node1', 20), term.signal);
     await settle();
     term.abort();
     expect(writes.backlog).toBe(0);
