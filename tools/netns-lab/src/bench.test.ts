@@ -47,6 +47,28 @@ describe('toTrial', () => {
   });
 });
 
+describe('toTrial when the EIP stays', () => {
+  it('reports the longest ARP silence after the fault as the time the EIP was unowned', () => {
+    const r = {
+      fault: 'majority-down',
+      faultAt: 10_000,
+      detectionMs: undefined,
+      gaps: { u4: { from: 9990, to: 10_010, ms: 20 } },
+      sourcesAfter: ['198.18.0.50'],
+      duplicates: [],
+      arpHandover: undefined,
+      arpSilence: { from: 10_100, to: 11_800, ms: 1700 },
+      oldStillBound: undefined,
+      durationMs: 9000,
+      phases: { probes: 500, baseline: 1000, move: 3000, settle: 1500, recovery: 3000 },
+      from: 'gw1',
+      to: 'gw1',
+      holderAfterRecovery: 'gw1',
+    } as unknown as ScenarioResult;
+    expect(toTrial(r, '198.18.0.50').unownedMs).toBe(1700);
+  });
+});
+
 describe('benchTable', () => {
   it('prints percentiles per row and the poll/deadline ratio of the same setting and fault', () => {
     const rows: BenchRow[] = [

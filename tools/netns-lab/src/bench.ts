@@ -19,7 +19,10 @@ export interface Trial {
   /** Status change -> first probe from the EIP through the new holder. */
   reprogramMs: number | undefined;
   duplicates: number;
-  /** Nobody answered ARP for the EIP for this long during the handover (negative: overlap). */
+  /**
+   * Nobody answered ARP for the EIP for this long during the handover (negative: overlap); when
+   * the EIP stayed on its holder, the longest time nobody answered after the fault.
+   */
   unownedMs: number | undefined;
   /** The server saw only the EIP afterwards. */
   eipAfter: boolean;
@@ -42,7 +45,7 @@ export function toTrial(r: ScenarioResult, eip4: string): Trial {
     detectionMs: r.detectionMs,
     reprogramMs: gap && changedAt !== undefined && !gap.open ? Math.max(0, gap.to - changedAt) : undefined,
     duplicates: r.duplicates.length,
-    unownedMs: r.arpHandover?.ms,
+    unownedMs: r.arpHandover?.ms ?? (r.to === r.from ? r.arpSilence?.ms : undefined),
     eipAfter: r.sourcesAfter.length === 1 && r.sourcesAfter[0] === eip4,
     oldStillBound: r.oldStillBound,
     durationMs: r.durationMs,
