@@ -79,6 +79,8 @@ interface GroupRun {
   /** EIP key → the node the status named when the core took the EIP (what a claim names as `from`). */
   takenFrom: Map<string, string | undefined>;
   wakeAt: number;
+  /** The members last read marked evicted (logged when it changes, not on every read). */
+  marks?: string;
 }
 
 /**
@@ -188,11 +190,14 @@ export class PeerDriver {
       (evicted) => {
         // Only the run that asked (a change of members or EIPs starts a new one).
         if (this.stopped || this.runs.get(run.view.name) !== run || run.state === undefined) return;
-        if (evicted.length > 0)
+        const marks = [...evicted].sort().join(',');
+        if (marks !== (run.marks ?? '')) {
+          run.marks = marks;
           this.o.log.info(
             { gateway: run.view.name, evicted, members: members.length },
             'peer majority lost: eviction marks read',
           );
+        }
         this.apply(
           run,
           step(run.state, { type: 'evictions', sentAt, evicted }, this.o.clock.now(), this.wall()),

@@ -64,9 +64,10 @@ export class PeerSettingsError extends Error {
 
 /**
  * The peer timing of the agent's settings, checked with `validatePeerTiming`: P, D, L and J (the
- * rejoin delay; 0 leaves it out) from the `peer*` settings, w and ρ the protocol's defaults (20 ms, 1 %), E and M the agent's own eviction
- * timeout and fence margin, and `apiOk` for {@link apiOkWindowMs} after an acknowledged heartbeat's
- * send time. Throws {@link PeerSettingsError} naming the setting and the fix.
+ * rejoin delay; 0 leaves it out) from the `peer*` settings, w and ρ the protocol's defaults (20 ms,
+ * 1 %), E and M the agent's own eviction timeout and fence margin, and `apiOk` for
+ * {@link apiOkWindowMs} after an acknowledged heartbeat's send time. Throws
+ * {@link PeerSettingsError} naming the setting and the fix.
  */
 export function peerTiming(s: PeerSettings): PeerTiming {
   const timing: PeerTiming = {
