@@ -362,14 +362,14 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
         if (now < aloneUntil) right = Math.max(right, Math.min(apiEnd, aloneUntil));
         // The peer majority is lost (or about to be) while the API right runs: ask for the marks.
         // Not while a fresh claim waits for its first acknowledgements (its first advert within L).
-        const claimSettled = s.claimSeq <= state.seq && sentAt(state.sent, s.claimSeq) === undefined;
         if (
           J !== undefined &&
           n >= 3 &&
-          claimSettled &&
           leaseEnd < now + L / 2 &&
           apiEnd > now &&
-          aloneUntil < now + J / 2
+          aloneUntil < now + J / 2 &&
+          s.claimSeq <= state.seq &&
+          sentAt(state.sent, s.claimSeq) === undefined
         ) {
           readDue = true;
           if (now - lastEvictionReadAt >= J / 3) {
