@@ -385,18 +385,66 @@ describe('PeerDriver', () => {
     c.stop();
   });
 
-  it('starts a new run with a higher epoch when the members change, dropping what the old run held', () => {
+  it('keeps the run when one node joins, and starts a new one with a higher epoch, dropping what the old run held, on a larger change', () => {
     c.start();
     c.clock.advance(400);
     const d1 = c.d('node1');
     const epoch = d1.state('egw1')?.config.epoch as number;
     expect(epoch).toBeGreaterThan(0);
     expect(d1.eipsToBind([])).toEqual([EIP]);
+    // node4 joins: the majorities of three and of four meet, the run goes on.
     c.group = view([...NODES, 'node4']);
     d1.refresh();
-    expect(d1.state('egw1')?.config.epoch).toBeGreaterThan(epoch);
+    expect(d1.state('egw1')?.config.epoch).toBe(epoch);
     expect(d1.state('egw1')?.config.members).toEqual([...NODES, 'node4']);
+    expect(d1.eipsToBind([])).toEqual([EIP]);
+    // node3 and node4 replaced by three others: a majority of the four need not meet one of the five.
+    const next = ['node1', 'node2', 'node5', 'node6', 'node7'];
+    c.group = view(next);
+    d1.refresh();
+    expect(d1.state('egw1')?.config.epoch).toBeGreaterThan(epoch);
+    expect(d1.state('egw1')?.config.members).toEqual(next);
     expect(d1.eipsToBind([])).toEqual([]);
+    c.stop();
+  });
+
+  it('keeps the run when an EIP joins or leaves: the new EIP is taken within a few ms, the one held is never withdrawn', () => {
+    c.start();
+    c.clock.advance(400);
+    const d1 = c.d('node1');
+    const epoch = d1.state('egw1')?.config.epoch;
+    const epoch2 = c.d('node2').state('egw1')?.config.epoch;
+    expect(c.holders()).toEqual(['node1']);
+    const EIP2 = '198.51.100.8';
+    const KEY2 = `${EIP2}/`;
+    // A second policy brings a second EIP, placed on node2.
+    c.group = {
+      ...view(NODES),
+      eips: [
+        { key: KEY, addresses: [EIP] },
+        { key: KEY2, addresses: [EIP2] },
+      ],
+      holders: { [KEY]: 'node1', [KEY2]: 'node2' },
+    };
+    const changedBefore = c.changed.get('node1') ?? 0;
+    for (const d of c.drivers.values()) d.refresh();
+    expect(d1.state('egw1')?.config.epoch).toBe(epoch);
+    c.clock.advance(10);
+    expect(c.d('node2').eipsToBind([])).toEqual([EIP2]);
+    expect(c.d('node2').leaseMs(0)).toBeGreaterThan(0);
+    expect(d1.eipsToBind([])).toEqual([EIP]);
+    expect(c.holders()).toEqual(['node1']);
+    // node1's binding did not move: no re-apply was asked of it.
+    expect(c.changed.get('node1') ?? 0).toBe(changedBefore);
+    // The first EIP's policy goes: node1 lets it go at once; node2 keeps the second.
+    c.group = { ...c.group, eips: [{ key: KEY2, addresses: [EIP2] }], holders: { [KEY2]: 'node2' } };
+    for (const d of c.drivers.values()) d.refresh();
+    expect(d1.eipsToBind([])).toEqual([]);
+    expect(d1.holdsAny()).toBe(false);
+    c.clock.advance(500);
+    expect(c.d('node2').eipsToBind([])).toEqual([EIP2]);
+    expect(c.d('node2').leaseUntil()).toBeGreaterThan(c.clock.now());
+    expect(c.d('node2').state('egw1')?.config.epoch).toBe(epoch2);
     c.stop();
   });
 

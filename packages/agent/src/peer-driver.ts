@@ -2,6 +2,7 @@ import type { PeerClaim } from '@egressgateway/crds';
 import type { Clock, EventRecorder, Logger } from '@egressgateway/kube';
 import {
   type Advert,
+  changesMembersInPlace,
   initialPeerState,
   type PeerState,
   type PeerTiming,
@@ -67,7 +68,11 @@ export interface PeerDriverOptions {
 
 interface GroupRun {
   view: PeerGroupView;
-  /** Members and EIPs: the core's config is fixed, so a change starts a new run of the group. */
+  /**
+   * The members (sorted): a change the core can take in place (`changesMembersInPlace`: one node
+   * joining or leaving a group of three or more) goes to it as a `members` input, any other starts
+   * a new run of the group. EIPs joining or leaving go to the running core as an `eips` input.
+   */
   shape: string;
   state: PeerState | undefined;
   builtAt: number;
@@ -125,18 +130,51 @@ export class PeerDriver {
     let changed = false;
     for (const view of this.o.groups()) {
       seen.add(view.name);
-      const shape = JSON.stringify([[...view.members].sort(), view.eips.map((e) => e.key)]);
+      const shape = JSON.stringify([...view.members].sort());
       const run = this.runs.get(view.name);
-      if (run === undefined || run.shape !== shape) {
+      // One node joining or leaving a group of three or more keeps the run (the core takes the new
+      // members); other changes of members start a new one.
+      const inPlace =
+        run?.state !== undefined &&
+        run.shape !== shape &&
+        changesMembersInPlace(run.state.config.members, view.members, this.o.nodeName);
+      if (run === undefined || (run.shape !== shape && !inPlace)) {
         if ((run?.held.size ?? 0) > 0) changed = true;
         this.runs.set(view.name, this.build(view, shape, now));
         changed = true;
         continue;
       }
       const statusMoved = JSON.stringify(run.view.holders) !== JSON.stringify(view.holders);
+      const before = run.view.members;
       run.view = view;
-      if (statusMoved && run.state !== undefined) {
+      run.shape = shape;
+      if (run.state === undefined) continue;
+      // The status first: an EIP that joins is then placed where the status says from its first step.
+      if (statusMoved)
         this.apply(run, step(run.state, { type: 'status', holders: view.holders }, now, this.wall()));
+      if (inPlace) {
+        this.o.log.info(
+          {
+            gateway: view.name,
+            joined: view.members.filter((m) => !before.includes(m)),
+            left: before.filter((m) => !view.members.includes(m)),
+          },
+          'peer group members changed',
+        );
+        this.apply(run, step(run.state, { type: 'members', members: view.members }, now, this.wall()));
+      }
+      const eips = view.eips.map((e) => e.key);
+      const had = run.state.config.eips;
+      if (eips.join('\n') !== had.join('\n')) {
+        this.o.log.info(
+          {
+            gateway: view.name,
+            added: eips.filter((e) => !had.includes(e)),
+            removed: had.filter((e) => !eips.includes(e)),
+          },
+          'peer group eips changed',
+        );
+        this.apply(run, step(run.state, { type: 'eips', eips }, now, this.wall()));
       }
     }
     for (const [name, run] of this.runs) {
@@ -188,7 +226,7 @@ export class PeerDriver {
     const sentAt = this.o.clock.now();
     read(members.filter((m) => m !== node)).then(
       (evicted) => {
-        // Only the run that asked (a change of members or EIPs starts a new one).
+        // Only the run that asked (a change of members starts a new one).
         if (this.stopped || this.runs.get(run.view.name) !== run || run.state === undefined) return;
         const marks = [...evicted].sort().join(',');
         if (marks !== (run.marks ?? '')) {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { initialPeerState, type PeerAction, type PeerInput, type PeerState, step } from './core.js';
+import {
+  changesMembersInPlace,
+  initialPeerState,
+  type PeerAction,
+  type PeerInput,
+  type PeerState,
+  step,
+} from './core.js';
 import { DEFAULT_PEER_TIMING, PeerConfigError, type PeerTiming, validatePeerTiming } from './timing.js';
 
 const T = DEFAULT_PEER_TIMING;
@@ -12,16 +19,23 @@ class Group {
   cut = new Set<string>(); // "from>to"
   now = 0;
 
+  /** Per node: every EIP it answers for now. */
+  answering = new Map<string, Set<string>>();
+
   constructor(
     readonly members: string[],
     timing: PeerTiming = T,
+    eips: Record<string, string> = { e1: members[0] as string },
   ) {
     for (const m of members) {
+      this.answering.set(m, new Set());
       this.states.set(
         m,
-        initialPeerState({ group: 'g', node: m, members, eips: ['e1'], epoch: 1, timing }, 0, {
-          e1: members[0] as string,
-        }),
+        initialPeerState(
+          { group: 'g', node: m, members, eips: Object.keys(eips), epoch: 1, timing },
+          0,
+          eips,
+        ),
       );
     }
   }
@@ -31,8 +45,10 @@ class Group {
     this.states.set(node, r.state);
     for (const a of r.actions) {
       this.log.push({ at: this.now, node, action: a });
-      if (a.type === 'take-over') this.holding.set(node, true);
-      if (a.type === 'withdraw') this.holding.set(node, false);
+      if (a.type === 'take-over' && a.eip === 'e1') this.holding.set(node, true);
+      if (a.type === 'withdraw' && a.eip === 'e1') this.holding.set(node, false);
+      if (a.type === 'take-over') this.answering.get(node)?.add(a.eip);
+      if (a.type === 'withdraw') this.answering.get(node)?.delete(a.eip);
       if (a.type === 'send-advert') {
         for (const to of this.members) {
           if (to !== node && !this.cut.has(`${node}>${to}`))
@@ -128,6 +144,166 @@ describe('peer core step()', () => {
     }
     expect(() => validatePeerTiming({ ...T, advertPeriodMs: 80 })).toThrow(/advertPeriodMs/);
     expect(validatePeerTiming(T).maxMessageDelayMs).toBeCloseTo((150 / 1.01 - 100 / 0.99) / 2, 6);
+  });
+});
+
+describe('EIPs joining and leaving a running group (the eips input)', () => {
+  const eipsAt = (g: Group, node: string, holders: Record<string, string>) => {
+    g.input(node, { type: 'status', holders });
+    g.input(node, { type: 'eips', eips: Object.keys(holders) });
+  };
+  const withdrawsOf = (g: Group, eip: string, from = 0) =>
+    g.log.filter((l) => l.at >= from && l.action.type === 'withdraw' && l.action.eip === eip);
+
+  it('an EIP joins: its status holder answers for it after one round of acknowledgements, and the EIPs already held are never withdrawn', () => {
+    const g = new Group(['a', 'b', 'c'], T, { e1: 'a' });
+    g.run(500);
+    expect(g.holders()).toEqual(['a']);
+    const joinAt = g.now;
+    // The controller places the new e2 on b; the agents read it at slightly different times.
+    for (const m of ['c', 'b', 'a']) eipsAt(g, m, { e1: 'a', e2: 'b' });
+    g.run(joinAt + 100);
+    const take = g.log.find((l) => l.action.type === 'take-over' && l.action.eip === 'e2');
+    expect(take?.node).toBe('b');
+    expect(take?.at).toBe(joinAt);
+    expect(withdrawsOf(g, 'e1')).toEqual([]);
+    expect(g.holders()).toEqual(['a']);
+    expect([...(g.answering.get('b') ?? [])]).toEqual(['e2']);
+  });
+
+  it('an EIP leaves: its holder withdraws it at once, keeps it among its wants until the withdraw completed, then forgets it; the others are untouched', () => {
+    const g = new Group(['a', 'b', 'c'], T, { e1: 'a', e2: 'a' });
+    g.run(500);
+    expect([...(g.answering.get('a') ?? [])].sort()).toEqual(['e1', 'e2']);
+    const leaveAt = g.now;
+    eipsAt(g, 'a', { e1: 'a' });
+    expect(withdrawsOf(g, 'e2', leaveAt).map((l) => [l.node, l.at, l.action])).toEqual([
+      ['a', leaveAt, { type: 'withdraw', eip: 'e2', reason: 'released' }],
+    ]);
+    const adverts = (until: number) =>
+      g.log.filter((l) => l.node === 'a' && l.at <= until && l.action.type === 'send-advert');
+    const last = (until: number) => {
+      const a = adverts(until).at(-1)?.action;
+      return a?.type === 'send-advert' ? a.advert : undefined;
+    };
+    expect(last(leaveAt)?.wants).toContain('e2');
+    expect(last(leaveAt)?.holds).not.toContain('e2');
+    for (const m of ['b', 'c']) eipsAt(g, m, { e1: 'a' });
+    g.run(leaveAt + 300);
+    expect(last(g.now)?.wants).toEqual(['e1']);
+    expect(Object.keys(g.states.get('a')?.eips ?? {})).toEqual(['e1']);
+    expect(withdrawsOf(g, 'e1')).toEqual([]);
+    expect(g.holders()).toEqual(['a']);
+  });
+
+  it('an EIP that leaves and comes back on another node: a member that backed the old holder backs nobody for it for D', () => {
+    const g = new Group(['a', 'b', 'c'], T, { e1: 'a', e2: 'a' });
+    g.run(500);
+    const leaveAt = g.now;
+    // b reads both changes first and claims e2 (the status names it); a has not read either yet,
+    // and still answers for e2 on the acknowledgements b and c gave it before.
+    eipsAt(g, 'b', { e1: 'a' });
+    eipsAt(g, 'b', { e1: 'a', e2: 'b' });
+    // c reads them: backing b at once would give b the majority {b, c} while a still answers on c's
+    // earlier acknowledgements.
+    eipsAt(g, 'c', { e1: 'a' });
+    eipsAt(g, 'c', { e1: 'a', e2: 'b' });
+    expect(g.states.get('c')?.eips.e2?.graceUntil).toBe(leaveAt + T.deadIntervalMs);
+    g.run(leaveAt + T.deadIntervalMs - 5);
+    expect([...(g.answering.get('b') ?? [])]).toEqual([]);
+    // Meanwhile a, backed by nobody else for e2, let it go when its acknowledgements ran out.
+    const aLost = withdrawsOf(g, 'e2', leaveAt).find((l) => l.node === 'a');
+    expect(aLost?.action).toEqual({ type: 'withdraw', eip: 'e2', reason: 'lease-lost' });
+    expect(aLost?.at).toBeLessThanOrEqual(leaveAt + T.leaseMs);
+    // After c's grace, b answers for e2 (c backs it now); a keeps e1 throughout.
+    eipsAt(g, 'a', { e1: 'a', e2: 'b' });
+    g.run(leaveAt + T.deadIntervalMs + 100);
+    expect([...(g.answering.get('b') ?? [])]).toEqual(['e2']);
+    const bTook = g.log.find((l) => l.node === 'b' && l.action.type === 'take-over');
+    expect(bTook?.at).toBeGreaterThanOrEqual(leaveAt + T.deadIntervalMs);
+    expect([...(g.answering.get('a') ?? [])]).toEqual(['e1']);
+    expect(withdrawsOf(g, 'e1')).toEqual([]);
+  });
+});
+
+describe('members joining and leaving a running group (the members input)', () => {
+  it('changes in place only where every majority of the old list meets every one of the new', () => {
+    expect(changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'c', 'd'], 'a')).toBe(true);
+    expect(changesMembersInPlace(['a', 'b', 'c', 'd'], ['a', 'b', 'c'], 'a')).toBe(true);
+    expect(changesMembersInPlace(['a', 'b', 'c', 'd'], ['a', 'b', 'c', 'e'], 'a')).toBe(true);
+    // 2 of {a,b,c} and 3 of {a,b,c,d,e} can be disjoint: start anew.
+    expect(changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'c', 'd', 'e'], 'a')).toBe(false);
+    expect(changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'd'], 'a')).toBe(false);
+    // Two members: the API server is the tie-breaker there; leaving, or this node not in both.
+    expect(changesMembersInPlace(['a', 'b', 'c'], ['a', 'b'], 'a')).toBe(false);
+    expect(changesMembersInPlace(['a', 'b', 'c'], ['b', 'c', 'd'], 'a')).toBe(false);
+    expect(changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'b', 'c'], 'a')).toBe(false);
+    const s = initialPeerState(
+      { group: 'g', node: 'a', members: ['a', 'b', 'c'], eips: [], epoch: 1, timing: T },
+      0,
+    );
+    expect(() => step(s, { type: 'members', members: ['a', 'b', 'c', 'd', 'e'] }, 10)).toThrow(
+      expect.objectContaining({ field: 'members' }),
+    );
+  });
+
+  it('a node joins: the holder keeps answering without a gap, and counts the newcomer once it backs it', () => {
+    const g = new Group(['a', 'b', 'c']);
+    g.run(500);
+    expect(g.holders()).toEqual(['a']);
+    const joinAt = g.now;
+    const all = ['a', 'b', 'c', 'd'];
+    for (const m of ['a', 'b', 'c']) g.input(m, { type: 'members', members: all });
+    // The newcomer starts its own run (start grace D, then it backs the status holder).
+    g.members.push('d');
+    g.answering.set('d', new Set());
+    g.states.set(
+      'd',
+      initialPeerState({ group: 'g', node: 'd', members: all, eips: ['e1'], epoch: 1, timing: T }, joinAt, {
+        e1: 'a',
+      }),
+    );
+    g.run(joinAt + T.deadIntervalMs + 200);
+    expect(g.log.filter((l) => l.at >= joinAt && l.action.type === 'withdraw')).toEqual([]);
+    expect(g.holders()).toEqual(['a']);
+    expect(g.states.get('a')?.eips.e1?.acks.d).toBeGreaterThan(g.now);
+    // The group of four now needs three: with b and c cut off, a loses its right within L.
+    const cutAt = g.now;
+    for (const m of ['b', 'c']) {
+      g.cut.add(`${m}>a`);
+      g.cut.add(`a>${m}`);
+    }
+    g.run(cutAt + T.leaseMs + 10);
+    expect(g.holders()).toEqual([]);
+  });
+
+  it('a node leaves: its acknowledgements stop counting, and a member that backed it for an EIP backs nobody for it for D', () => {
+    const g = new Group(['a', 'b', 'c', 'd'], T, { e1: 'd' });
+    g.run(500);
+    expect(g.holders()).toEqual(['d']);
+    const leaveAt = g.now;
+    // d leaves the gateway; a, b and c read it (d itself has not yet, and still answers on their
+    // acknowledgements); the status moves e1 to a.
+    for (const m of ['a', 'b', 'c']) {
+      g.input(m, { type: 'status', holders: { e1: 'a' } });
+      g.input(m, { type: 'members', members: ['a', 'b', 'c'] });
+    }
+    expect(g.states.get('b')?.eips.e1?.graceUntil).toBe(leaveAt + T.deadIntervalMs);
+    expect(Object.keys(g.states.get('a')?.peers ?? {}).sort()).toEqual(['b', 'c']);
+    for (const m of ['b', 'c']) {
+      g.cut.add(`${m}>d`);
+      g.cut.add(`d>${m}`);
+    }
+    g.cut.add('a>d');
+    g.cut.add('d>a');
+    g.run(leaveAt + T.deadIntervalMs - 5);
+    // a does not answer while b and c may still count for d.
+    expect(g.answering.get('a')?.size).toBe(0);
+    g.run(leaveAt + T.deadIntervalMs + 100);
+    expect(g.holders()).toEqual(['a']);
+    const dLost = g.log.find((l) => l.node === 'd' && l.action.type === 'withdraw');
+    const aTook = g.log.find((l) => l.node === 'a' && l.action.type === 'take-over');
+    expect(dLost?.at).toBeLessThan(aTook?.at as number);
   });
 });
 

@@ -1,7 +1,11 @@
 import { PeerConfigError, type PeerTiming, validatePeerTiming } from './timing.js';
 import type { Advert, Backing } from './types.js';
 
-/** What one agent needs to know about its group; fixed for the life of a {@link PeerState}. */
+/**
+ * What one agent needs to know about its group. Fixed for the life of a {@link PeerState}, but for
+ * `eips`, which the `eips` input replaces (a gateway's EIPs in use change without a restart), and
+ * `members`, which the `members` input replaces when {@link changesMembersInPlace} allows it.
+ */
 export interface PeerConfig {
   /** The EgressGateway (group) name, carried in every advert. */
   readonly group: string;
@@ -12,7 +16,10 @@ export interface PeerConfig {
    * preferred successor). Every agent of the group must get the same list.
    */
   readonly members: readonly string[];
-  /** The EIPs of the group this agent may hold (any stable strings, e.g. `10.6.1.55/fd00::55`). */
+  /**
+   * The EIPs of the group this agent may hold now (any stable strings, e.g. `10.6.1.55/fd00::55`);
+   * see the `eips` input.
+   */
   readonly eips: readonly string[];
   /** This run's epoch: its wall-clock start time in ms, higher than any earlier run's. */
   readonly epoch: number;
@@ -50,6 +57,12 @@ export interface EipState {
   readonly holding: boolean;
   /** The right to answer last handed to the shell (the kernel lease), local time. */
   readonly until: number;
+  /**
+   * Backs nobody and claims nothing before this local time: D after the start (acknowledgements of
+   * an earlier run have expired by then), or D after the EIP left `config.eips` while this agent
+   * backed another node for it (so a quick re-add cannot back a second holder beside the first).
+   */
+  readonly graceUntil: number;
 }
 
 /**
@@ -80,6 +93,10 @@ export interface PeerState {
   /** Local time the last `read-evictions` was asked for. */
   readonly lastEvictionReadAt: number;
   readonly peers: Readonly<Record<string, PeerRecord>>;
+  /**
+   * Per EIP of `config.eips`, and per EIP that left it while its grace or release still runs (kept
+   * so that a re-add within that time keeps them; dropped after).
+   */
   readonly eips: Readonly<Record<string, EipState>>;
   /** The gateway status as last seen: EIP → node it names. */
   readonly status: Readonly<Record<string, string>>;
@@ -103,7 +120,22 @@ export type PeerInput =
    */
   | { readonly type: 'evictions'; readonly sentAt: number; readonly evicted: readonly string[] }
   /** The gateway status (the controller's placement) changed: EIP → node. */
-  | { readonly type: 'status'; readonly holders: Readonly<Record<string, string>> };
+  | { readonly type: 'status'; readonly holders: Readonly<Record<string, string>> }
+  /**
+   * The group's EIPs in use changed (replaces `config.eips`; the members cannot change this way).
+   * An EIP that left is withdrawn at once and stays advertised as claimed until the withdraw has
+   * completed; one that joined is claimed like any other (after the start grace, if that still
+   * runs). Feed the new status first, so a joining EIP is placed where the status says.
+   */
+  | { readonly type: 'eips'; readonly eips: readonly string[] }
+  /**
+   * The group's members changed in a way {@link changesMembersInPlace} allows (throws
+   * {@link PeerConfigError} otherwise: start a new state then). Members that left are forgotten
+   * (their adverts and acknowledgements no longer count); where this agent backed one of them for
+   * an EIP, it backs nobody for that EIP for D (the member may still answer on those
+   * acknowledgements until it reads the change). The list also carries the new ranking.
+   */
+  | { readonly type: 'members'; readonly members: readonly string[] };
 
 /** What the shell must do after a {@link step}, in order. */
 export type PeerAction =
@@ -136,6 +168,38 @@ export interface StepResult {
   readonly wakeAt: number;
 }
 
+/** The smallest number of members that is a majority of `n`. */
+function majority(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/**
+ * Whether a running core of `node` may take `next` as its members in place of `current` (the
+ * `members` input) instead of starting anew: both have three or more distinct members, `node` is in
+ * both, and every majority of one meets every majority of the other (true when one node joins or
+ * leaves; false for most larger changes), so agents that count with the old list and agents that
+ * count with the new one cannot both find a majority of different holders. Two-member groups use the
+ * API server as tie-breaker and are left out.
+ *
+ * @example
+ * ```ts
+ * changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'c', 'd'], 'a'); // true
+ * changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'd', 'e', 'f'], 'a'); // false: start anew
+ * ```
+ */
+export function changesMembersInPlace(
+  current: readonly string[],
+  next: readonly string[],
+  node: string,
+): boolean {
+  const a = new Set(current);
+  const b = new Set(next);
+  if (a.size !== current.length || b.size !== next.length || a.size < 3 || b.size < 3) return false;
+  if (!a.has(node) || !b.has(node)) return false;
+  const union = new Set([...a, ...b]).size;
+  return majority(a.size) + majority(b.size) > union;
+}
+
 /**
  * The core's state at start (local time `now`): backs nobody and claims nothing for D, so that
  * acknowledgements it gave in an earlier run have expired before it backs anyone again. The shell
@@ -161,18 +225,7 @@ export function initialPeerState(
   // EIPs stay advertised as claimed, so nobody who backed the previous run moves its backing yet.
   const releasingUntil = now + config.timing.withdrawMs * (1 + config.timing.maxClockRateError);
   const eips: Record<string, EipState> = {};
-  for (const e of config.eips) {
-    eips[e] = {
-      backing: undefined,
-      wants: false,
-      claimSeq: 0,
-      releasingUntil,
-      acks: {},
-      cert: {},
-      holding: false,
-      until: -Infinity,
-    };
-  }
+  for (const e of config.eips) eips[e] = freshEip(releasingUntil, now + config.timing.deadIntervalMs);
   return {
     config,
     startedAt: now,
@@ -188,6 +241,20 @@ export function initialPeerState(
     peers: {},
     eips,
     status: { ...status },
+  };
+}
+
+function freshEip(releasingUntil: number, graceUntil: number): EipState {
+  return {
+    backing: undefined,
+    wants: false,
+    claimSeq: 0,
+    releasingUntil,
+    acks: {},
+    cert: {},
+    holding: false,
+    until: -Infinity,
+    graceUntil,
   };
 }
 
@@ -218,10 +285,9 @@ function sentAt(sent: PeerState['sent'], seq: number): number | undefined {
  * ```
  */
 export function step(state: PeerState, input: PeerInput, now: number, wallNow: number = now): StepResult {
-  const { config } = state;
-  const { node: me, members, timing } = config;
+  let { config } = state;
+  const { node: me, timing } = config;
   const { deadIntervalMs: D, leaseMs: L, advertPeriodMs: P } = timing;
-  const n = members.length;
   const peers: Record<string, PeerRecord> = { ...state.peers };
   const eips: Record<string, WorkingEip> = {};
   for (const [e, s] of Object.entries(state.eips))
@@ -240,7 +306,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       const fresh =
         a.group === config.group &&
         a.node !== me &&
-        members.includes(a.node) &&
+        config.members.includes(a.node) &&
         (prev === undefined || a.epoch > prev.epoch || (a.epoch === prev.epoch && a.seq > prev.seq));
       if (!fresh) break;
       peers[a.node] = {
@@ -277,7 +343,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       // Every other member marked when the server answered (after `sentAt`): none of them gets an
       // API right for a take-over before J of its time after that, so this read is relied on for a
       // little less (withdraw included, on a clock that may run fast).
-      const others = members.filter((k) => k !== me);
+      const others = config.members.filter((k) => k !== me);
       if (J !== undefined && others.length > 0 && others.every((k) => input.evicted.includes(k))) {
         const { maxClockRateError: rho, withdrawMs: w } = timing;
         aloneUntil = Math.max(aloneUntil, input.sentAt + (J / (1 + rho) - w) * (1 - rho));
@@ -287,10 +353,60 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     case 'status':
       status = { ...input.holders };
       break;
+    case 'eips': {
+      const next = [...new Set(input.eips)];
+      for (const e of config.eips) {
+        const s = eips[e] as WorkingEip;
+        if (next.includes(e)) continue;
+        // Acknowledgements this agent gave another holder count until L after its last advert;
+        // a re-add within D must not back anyone before they have expired (as after a restart).
+        if (s.backing !== undefined && s.backing !== me) s.graceUntil = Math.max(s.graceUntil, now + D);
+        s.backing = undefined;
+        if (s.wants) {
+          s.wants = false;
+          s.acks = {};
+          s.cert = {};
+          s.releasingUntil = now + timing.withdrawMs * (1 + timing.maxClockRateError);
+        }
+        if (s.holding) {
+          s.holding = false;
+          s.until = -Infinity;
+          actions.push({ type: 'withdraw', eip: e, reason: 'released' });
+        }
+      }
+      for (const e of next) eips[e] ??= freshEip(-Infinity, state.startedAt + D);
+      config = { ...config, eips: next };
+      break;
+    }
+    case 'members': {
+      const next = [...input.members];
+      if (!changesMembersInPlace(config.members, next, me)) {
+        throw new PeerConfigError(
+          'members',
+          `members: ${config.members.join(',')} -> ${next.join(',')} cannot change in place (majorities of the two lists need not meet); start a new state`,
+        );
+      }
+      const gone = config.members.filter((k) => !next.includes(k));
+      for (const k of gone) delete peers[k];
+      for (const s of Object.values(eips)) {
+        for (const k of gone) {
+          delete s.acks[k];
+          delete s.cert[k];
+        }
+        if (s.backing !== undefined && gone.includes(s.backing)) {
+          s.backing = undefined;
+          s.graceUntil = Math.max(s.graceUntil, now + D);
+        }
+      }
+      config = { ...config, members: next };
+      break;
+    }
     case 'tick':
       break;
   }
 
+  const { members } = config;
+  const n = members.length;
   const alive = (k: string): boolean => {
     const p = peers[k];
     return p !== undefined && now - p.heardAt < D;
@@ -301,7 +417,6 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     k === me
       ? (eips[e]?.wants ?? false) || now < (eips[e]?.releasingUntil ?? -Infinity)
       : alive(k) && (peers[k]?.wants.includes(e) ?? false);
-  const inGrace = now < state.startedAt + D;
   const apiEnd = heartbeatAckedSentAt + timing.evictionTimeoutMs - timing.fenceMarginMs;
   const apiOk = now - heartbeatAckedSentAt <= timing.apiOkWindowMs;
 
@@ -319,6 +434,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
 
   for (const e of config.eips) {
     const s = eips[e] as WorkingEip;
+    const inGrace = now < s.graceUntil;
     const want = !inGrace && designated(e) === me;
     if (want && !s.wants) {
       s.wants = true;
@@ -405,8 +521,16 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     actions.push({ type: 'heartbeat-now' });
   }
 
-  // The advert: sent every P, and at once when its content changes.
-  const wants = config.eips.filter((e) => eips[e]?.wants || now < (eips[e]?.releasingUntil ?? -Infinity));
+  // EIPs that left the list: kept while their grace or release runs, then forgotten.
+  const listed = new Set(config.eips);
+  for (const [e, s] of Object.entries(eips))
+    if (!listed.has(e) && now >= s.graceUntil && now >= s.releasingUntil) delete eips[e];
+
+  // The advert: sent every P, and at once when its content changes. An EIP whose claim was dropped
+  // (or that left the list) stays among the wants until its withdraw has completed.
+  const wants = Object.keys(eips).filter(
+    (e) => eips[e]?.wants || now < (eips[e]?.releasingUntil ?? -Infinity),
+  );
   const holds = config.eips.filter((e) => eips[e]?.holding);
   const key = JSON.stringify([wants, holds, apiOk, config.eips.map((e) => eips[e]?.backing ?? '')]);
   let { seq, lastSentAt, sent } = state;
@@ -443,7 +567,6 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
   const soon = (t: number) => {
     if (t > now && t < wakeAt) wakeAt = t;
   };
-  soon(state.startedAt + D);
   if (apiOk) soon(heartbeatAckedSentAt + timing.apiOkWindowMs + 1e-6);
   soon(takeoverApiFrom);
   soon(aloneUntil);
@@ -454,10 +577,10 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     if (aloneUntil > now) soon(aloneUntil - J / 2);
   }
   for (const k of members) if (k !== me && alive(k)) soon((peers[k] as PeerRecord).heardAt + D);
-  for (const e of config.eips) {
-    const s = eips[e] as EipState;
+  for (const s of Object.values(eips)) {
     if (s.holding) soon(s.until);
     soon(s.releasingUntil);
+    soon(s.graceUntil);
   }
 
   return {

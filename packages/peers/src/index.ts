@@ -25,6 +25,7 @@ export {
   type ReplayState,
 } from './codec.js';
 export {
+  changesMembersInPlace,
   type EipState,
   initialPeerState,
   type PeerAction,

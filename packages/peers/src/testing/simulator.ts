@@ -1,4 +1,11 @@
-import { initialPeerState, type PeerAction, type PeerInput, type PeerState, step } from '../core.js';
+import {
+  changesMembersInPlace,
+  initialPeerState,
+  type PeerAction,
+  type PeerInput,
+  type PeerState,
+  step,
+} from '../core.js';
 import type { PeerTiming } from '../timing.js';
 import type { Advert } from '../types.js';
 
@@ -33,6 +40,32 @@ export type SimFault =
       readonly at: number;
       readonly forMs: number;
       readonly nodes: readonly number[];
+    }
+  /**
+   * The EIP leaves the gateway's EIPs in use (its last policy went) and comes back after `forMs`,
+   * placed on node `to`; each agent reads each change after its own delay in [0, `lagMs`] (an agent
+   * cut from the API server reads it at its next acknowledged heartbeat).
+   */
+  | {
+      readonly kind: 'eip-flap';
+      readonly at: number;
+      readonly forMs: number;
+      readonly to: number;
+      readonly lagMs: number;
+    }
+  /**
+   * The node leaves the gateway (its label removed) and joins again after `forMs`; the controller
+   * moves the EIP off it at once if it held it. Each agent reads each change after its own delay in
+   * [0, `lagMs`] and does what the agent's driver does: takes the new members in place when
+   * `changesMembersInPlace` allows, else starts a new run; the node itself stops (withdraws, sends
+   * nothing) when it reads that it left, and starts a new run when it reads that it is back.
+   */
+  | {
+      readonly kind: 'leave';
+      readonly node: number;
+      readonly at: number;
+      readonly forMs: number;
+      readonly lagMs: number;
     };
 
 /** A whole scenario: group, clocks, network and faults. */
@@ -159,6 +192,8 @@ export interface SimAgent {
   gen: number;
   /** The current answer interval, if the node may be answering. */
   current: AnswerInterval | undefined;
+  /** It read that it is no longer a member (the `leave` fault): it neither steps nor answers. */
+  left: boolean;
 }
 
 /**
@@ -182,8 +217,12 @@ export class PeerSimulator {
   readonly intervals: AnswerInterval[] = [];
   /** Every take-over: who, when (real ms). */
   readonly takeovers: { node: string; at: number }[] = [];
-  /** The gateway status: the node the controller names for the EIP. */
+  /** The gateway status: the node the controller names for the EIP (while it is in use). */
   status: string;
+  /** The EIP is in use (see the `eip-flap` fault); while not, the status names nobody for it. */
+  inUse = true;
+  /** The gateway's members now, ranked (see the `leave` fault). */
+  members: string[];
   private readonly queue = new Heap();
   private order = 0;
   private nowReal = 0;
@@ -200,6 +239,7 @@ export class PeerSimulator {
     this.random = prng(scenario.seed);
     const n = scenario.clocks.length;
     const members = Array.from({ length: n }, (_, i) => `n${i}`);
+    this.members = [...members];
     this.status = members[0] as string;
     this.agents = scenario.clocks.map((clock, i) => ({
       name: members[i] as string,
@@ -220,6 +260,7 @@ export class PeerSimulator {
       pausedUntil: -Infinity,
       gen: 0,
       current: undefined,
+      left: false,
     }));
     this.agents.forEach((a, i) => {
       this.seenAt[i] = 0;
@@ -299,13 +340,8 @@ export class PeerSimulator {
           a.pausedUntil = Math.max(a.pausedUntil, this.nowReal + f.forMs);
           this.at(a.pausedUntil, () => {
             if (a.dead || this.nowReal < a.pausedUntil) return;
-            if (a.current !== undefined)
-              a.current.end = Math.min(a.current.end, this.nowReal + this.scenario.withdrawLagMs);
-            a.current = undefined;
-            const config = { ...a.state.config, epoch: a.state.config.epoch + 1 };
-            a.state = initialPeerState(config, this.local(a), { [SIM_EIP]: this.status });
-            a.gen++;
-            this.input(a, { type: 'tick' });
+            if (a.left) return;
+            this.newRun(a, a.state.config.members);
           });
         });
         break;
@@ -330,14 +366,117 @@ export class PeerSimulator {
             this.apiDown.set(i % n, Math.max(this.apiDown.get(i % n) ?? -Infinity, this.nowReal + f.forMs));
         });
         break;
+      case 'eip-flap':
+        this.at(f.at, () => this.setInUse(false, f.lagMs));
+        this.at(f.at + f.forMs, () => {
+          this.status = `n${f.to % n}`;
+          this.setInUse(true, f.lagMs);
+        });
+        break;
+      case 'leave': {
+        const name = `n${f.node % n}`;
+        this.at(f.at, () => {
+          if (!this.members.includes(name)) return;
+          this.members = this.members.filter((m) => m !== name);
+          if (this.status === name) {
+            const next = this.members.find((m) => !this.marked[Number(m.slice(1))]);
+            if (next !== undefined) this.status = next;
+          }
+          this.spread(f.lagMs);
+        });
+        this.at(f.at + f.forMs, () => {
+          if (this.members.includes(name)) return;
+          this.members = this.agents.map((b) => b.name).filter((m) => m === name || this.members.includes(m));
+          this.spread(f.lagMs);
+        });
+        break;
+      }
     }
+  }
+
+  /** Every agent reads the controller's view after its own delay in [0, lagMs]. */
+  private spread(lagMs: number): void {
+    this.agents.forEach((a, j) => {
+      this.at(this.nowReal + this.random() * lagMs, () => {
+        if (this.nowReal < (this.apiDown.get(j) ?? -Infinity)) return;
+        this.sync(a);
+      });
+    });
+  }
+
+  /** The agent starts a new run (new epoch, fresh state) with these members; the old run's EIP goes. */
+  private newRun(a: SimAgent, members: readonly string[]): void {
+    if (a.current !== undefined)
+      a.current.end = Math.min(a.current.end, this.nowReal + this.scenario.withdrawLagMs);
+    a.current = undefined;
+    const config = { ...a.state.config, epoch: a.state.config.epoch + 1, members, eips: this.eips() };
+    a.state = initialPeerState(config, this.local(a), this.holders());
+    a.gen++;
+    this.input(a, { type: 'tick' });
+  }
+
+  /** The gateway status as agents read it: the EIP's holder while it is in use, nothing otherwise. */
+  private holders(): Record<string, string> {
+    return this.inUse ? { [SIM_EIP]: this.status } : {};
+  }
+
+  private eips(): string[] {
+    return this.inUse ? [SIM_EIP] : [];
+  }
+
+  /** Members as the agent's driver takes them (see the `leave` fault); true when it acted. */
+  private syncMembers(a: SimAgent): boolean {
+    const next = this.members;
+    const inGroup = next.includes(a.name);
+    if (a.left) {
+      if (!inGroup) return false;
+      a.left = false;
+      this.newRun(a, next);
+      return true;
+    }
+    const current = a.state.config.members;
+    if (current.join() === next.join()) return false;
+    if (!inGroup) {
+      a.left = true;
+      if (a.current !== undefined)
+        a.current.end = Math.min(a.current.end, this.nowReal + this.scenario.withdrawLagMs);
+      a.current = undefined;
+      a.gen++;
+      return true;
+    }
+    if (changesMembersInPlace(current, next, a.name)) {
+      const holders = this.holders();
+      if (a.state.status[SIM_EIP] !== holders[SIM_EIP]) this.input(a, { type: 'status', holders });
+      this.input(a, { type: 'members', members: next });
+    } else this.newRun(a, next);
+    return true;
+  }
+
+  /**
+   * Brings an agent's view (status, then EIPs in use) up to the controller's; false when it was
+   * already there (nothing stepped).
+   */
+  private sync(a: SimAgent): boolean {
+    if (a.dead || this.nowReal < a.pausedUntil) return false;
+    if (this.syncMembers(a)) return true;
+    if (a.left) return false;
+    const holders = this.holders();
+    const eips = this.eips();
+    const statusOld = a.state.status[SIM_EIP] !== holders[SIM_EIP];
+    const eipsOld = a.state.config.eips.join() !== eips.join();
+    if (statusOld) this.input(a, { type: 'status', holders });
+    if (eipsOld) this.input(a, { type: 'eips', eips });
+    return statusOld || eipsOld;
+  }
+
+  private setInUse(inUse: boolean, lagMs: number): void {
+    this.inUse = inUse;
+    this.spread(lagMs);
   }
 
   private resume(a: SimAgent): void {
     if (a.dead || this.nowReal < a.pausedUntil) return;
-    if (a.state.status[SIM_EIP] !== this.status)
-      this.input(a, { type: 'status', holders: { [SIM_EIP]: this.status } });
-    else this.input(a, { type: 'tick' });
+    if (!this.sync(a)) this.input(a, { type: 'tick' });
   }
 
   private heartbeat(i: number, periodic: boolean): void {
@@ -349,7 +488,10 @@ export class PeerSimulator {
     const sentAt = this.local(a);
     const rtt = this.scenario.apiRttMs;
     if (!this.scenario.evictions) {
-      this.at(this.nowReal + rtt, () => this.input(a, { type: 'heartbeat-ack', sentAt }));
+      this.at(this.nowReal + rtt, () => {
+        this.input(a, { type: 'heartbeat-ack', sentAt });
+        this.sync(a);
+      });
       return;
     }
     // The API server takes the renewal half a round trip later.
@@ -360,8 +502,7 @@ export class PeerSimulator {
       if (evicted) this.at(this.nowReal + (this.scenario.liftDelayMs ?? 10), () => this.lift(i));
       this.at(this.nowReal + rtt / 2, () => {
         this.input(a, { type: 'heartbeat-ack', sentAt, evicted });
-        if (a.state.status[SIM_EIP] !== this.status)
-          this.input(a, { type: 'status', holders: { [SIM_EIP]: this.status } });
+        this.sync(a);
       });
     });
   }
@@ -373,7 +514,7 @@ export class PeerSimulator {
     this.marked[i] = true;
     this.evictionLog.push({ node: `n${i}`, at: this.nowReal, kind: 'mark' });
     if (this.status !== `n${i}`) return;
-    const next = this.agents.findIndex((_, j) => !this.marked[j]);
+    const next = this.agents.findIndex((b, j) => !this.marked[j] && this.members.includes(b.name));
     if (next < 0) return;
     this.setStatus(`n${next}`);
   }
@@ -390,8 +531,7 @@ export class PeerSimulator {
     this.agents.forEach((b, j) => {
       this.at(this.nowReal + this.scenario.apiRttMs, () => {
         if (this.nowReal < (this.apiDown.get(j) ?? -Infinity)) return;
-        if (b.state.status[SIM_EIP] !== this.status)
-          this.input(b, { type: 'status', holders: { [SIM_EIP]: this.status } });
+        this.sync(b);
       });
     });
   }
@@ -410,7 +550,7 @@ export class PeerSimulator {
   }
 
   private input(a: SimAgent, input: PeerInput): void {
-    if (a.dead || this.nowReal < a.pausedUntil) return;
+    if (a.dead || a.left || this.nowReal < a.pausedUntil) return;
     const r = step(a.state, input, this.local(a));
     a.state = r.state;
     for (const action of r.actions) this.act(a, action);
@@ -457,8 +597,9 @@ export class PeerSimulator {
 
   private record(a: SimAgent): void {
     if (a.dead || a.current === undefined || this.nowReal >= a.current.end || this.status === a.name) return;
+    if (!this.inUse || !this.members.includes(a.name)) return;
     this.status = a.name;
-    for (const b of this.agents) this.input(b, { type: 'status', holders: { [SIM_EIP]: a.name } });
+    for (const b of this.agents) this.input(b, { type: 'status', holders: this.holders() });
   }
 
   private send(from: SimAgent, advert: Advert): void {
