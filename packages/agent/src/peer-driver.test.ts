@@ -253,6 +253,25 @@ describe('PeerDriver', () => {
     c.stop();
   });
 
+  it('follows a new ranking of the same members, so the successor is the first of the ranking every agent reads now', () => {
+    c.start();
+    c.clock.advance(400);
+    expect(c.holders()).toEqual(['node1']);
+    const epoch = c.d('node2').state('egw1')?.config.epoch;
+    // node2 now holds an EIP of another gateway: the controller would pick node3 first.
+    c.group = view(['node1', 'node3', 'node2']);
+    for (const d of c.drivers.values()) d.refresh();
+    expect(c.d('node2').state('egw1')?.config.members).toEqual(['node1', 'node3', 'node2']);
+    expect(c.d('node2').state('egw1')?.config.epoch).toBe(epoch);
+    expect(c.holders()).toEqual(['node1']);
+    c.kill('node1');
+    const died = c.clock.now();
+    c.clock.advance(DEFAULT_PEER_TIMING.deadIntervalMs + DEFAULT_PEER_TIMING.advertPeriodMs + 2);
+    expect(c.holders()).toEqual(['node3']);
+    expect(c.clock.now() - died).toBeLessThan(DEFAULT_PEER_TIMING.evictionTimeoutMs);
+    c.stop();
+  });
+
   it('with a rejoin delay: a holder whose peers died reads their eviction marks, and answers again once both are marked', async () => {
     const J = 900;
     const t = new Cluster(NODES, 2_000, { ...DEFAULT_PEER_TIMING, rejoinDelayMs: J });

@@ -152,15 +152,22 @@ export class PeerDriver {
       // The status first: an EIP that joins is then placed where the status says from its first step.
       if (statusMoved)
         this.apply(run, step(run.state, { type: 'status', holders: view.holders }, now, this.wall()));
-      if (inPlace) {
-        this.o.log.info(
-          {
-            gateway: view.name,
-            joined: view.members.filter((m) => !before.includes(m)),
-            left: before.filter((m) => !view.members.includes(m)),
-          },
-          'peer group members changed',
-        );
+      // A new ranking of the same members follows too (the nodes' loads changed): every agent of the
+      // group must rank alike, or after a holder's death each may claim for itself and none wins.
+      const ranked = run.state.config.members.join('\n') !== view.members.join('\n');
+      if (
+        inPlace ||
+        (ranked && changesMembersInPlace(run.state.config.members, view.members, this.o.nodeName))
+      ) {
+        if (inPlace)
+          this.o.log.info(
+            {
+              gateway: view.name,
+              joined: view.members.filter((m) => !before.includes(m)),
+              left: before.filter((m) => !view.members.includes(m)),
+            },
+            'peer group members changed',
+          );
         this.apply(run, step(run.state, { type: 'members', members: view.members }, now, this.wall()));
       }
       const eips = view.eips.map((e) => e.key);

@@ -63,6 +63,11 @@ export class LabApi {
     return this.call('PATCH', path, patch, 'application/merge-patch+json') as Promise<T>;
   }
 
+  /** Deletes the object at `path`. */
+  delete<T = KObject>(path: string): Promise<T> {
+    return this.call('DELETE', path) as Promise<T>;
+  }
+
   /** True when `/readyz` answers 200. */
   async ready(): Promise<boolean> {
     try {

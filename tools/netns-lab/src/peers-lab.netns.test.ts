@@ -1,7 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { duplicateWindows, longestArpSilence } from './analysis.js';
+import { GATEWAY_NAME } from './cluster.js';
 import { ipn } from './exec.js';
+import { ApiCallError, paths } from './kube-api.js';
 import { Lab } from './lab.js';
 import { isRoot } from './preflight.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
@@ -167,6 +170,61 @@ describe.skipIf(!isRoot())(
       expect(r.detectionMs).toBeLessThan(lab.moveTimeoutMs);
       expect(r.holderAfterRecovery).toBe(r.to);
       expect(r.sourcesAfter).toEqual([lab.plan.eip4]);
+    });
+
+    it('a second policy brings a second EIP, then goes: the peer group keeps running, and the first EIP is answered throughout', async () => {
+      const { plan, api } = lab;
+      const holder = await lab.holder();
+      const gateways = plan.nodes.filter((n) => n.role === 'gateway').map((n) => n.name);
+      const second = { ipv4: '198.18.0.51', ipv6: 'fd00:18::51' };
+      const key = `${second.ipv4}/${second.ipv6}`;
+      const policyPath = paths.policy('default', 'second');
+      // Left over by an earlier try of this test, if any.
+      await api.delete(policyPath).catch((err: unknown) => {
+        if (!(err instanceof ApiCallError && err.status === 404)) throw err;
+      });
+      const t0 = Date.now();
+      await api.mergePatch(paths.gateway(GATEWAY_NAME), {
+        spec: { ippools: { ipv4: [plan.eip4, second.ipv4], ipv6: [plan.eip6, second.ipv6] } },
+      });
+      await api.create(paths.policies('default'), {
+        apiVersion: 'egressgateway.spidernet.io/v1beta1',
+        kind: 'EgressPolicy',
+        metadata: { name: 'second', namespace: 'default' },
+        spec: {
+          egressGatewayName: GATEWAY_NAME,
+          egressIP: second,
+          appliedTo: { podSelector: { matchLabels: { app: 'probe' } } },
+          // No traffic goes there: the policy is here for its EIP.
+          destSubnet: ['198.18.0.101/32', 'fd00:18::101/128'],
+        },
+      });
+      const changed = (what: 'added' | 'removed') => () =>
+        gateways.every((g) =>
+          logSince(`agent-${g}`, t0, 'peer group eips changed').some((l) =>
+            (JSON.parse(l) as Record<string, string[]>)[what]?.includes(key),
+          ),
+        );
+      expect(await lab.waitFor(changed('added'), 15_000)).toBe(true);
+      // The node the status places the new EIP on binds it.
+      const boundSecond = () =>
+        gateways.filter((g) =>
+          ipn(lab.node(g).ns, '-o', '-4', 'addr', 'show', 'dev', 'eth0').includes(` ${second.ipv4}/32 `),
+        );
+      expect(await lab.waitFor(() => boundSecond().length === 1, 10_000)).toBe(true);
+      await api.delete(policyPath);
+      expect(await lab.waitFor(changed('removed'), 15_000)).toBe(true);
+      expect(await lab.waitFor(() => boundSecond().length === 0, 10_000)).toBe(true);
+      // Neither change started a new run of the group, and the first EIP never went unanswered.
+      expect(logSince('agent-', t0, 'peer group started')).toEqual([]);
+      const silence = longestArpSilence(lab.arp, t0, Date.now());
+      console.log(
+        `peers second policy added and removed: first EIP's longest ARP silence ${silence.ms.toFixed(0)} ms`,
+      );
+      expect(silence.ms).toBeLessThan(ANSWERED_MS);
+      expect(duplicateWindows(lab.arp.filter((r) => r.t >= t0))).toEqual([]);
+      expect(await lab.holder()).toBe(holder);
+      expect(answeringNow()).toEqual([holder]);
     });
 
     it('majority-down (both peers of the holder down): the holder loses its peer majority, answers again once the controller evicted them, and keeps the EIP', async () => {
