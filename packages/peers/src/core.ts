@@ -263,6 +263,24 @@ type WorkingEip = { -readonly [K in keyof EipState]: EipState[K] } & {
   cert: Record<string, number>;
 };
 
+/**
+ * Drops this agent's claim on `e` (if any): the claim stays advertised until the withdraw has
+ * completed (w on a clock that may run fast), and an EIP it answers for is withdrawn now.
+ */
+function dropClaim(s: WorkingEip, e: string, now: number, timing: PeerTiming, actions: PeerAction[]): void {
+  if (s.wants) {
+    s.wants = false;
+    s.acks = {};
+    s.cert = {};
+    s.releasingUntil = now + timing.withdrawMs * (1 + timing.maxClockRateError);
+  }
+  if (s.holding) {
+    s.holding = false;
+    s.until = -Infinity;
+    actions.push({ type: 'withdraw', eip: e, reason: 'released' });
+  }
+}
+
 function sentAt(sent: PeerState['sent'], seq: number): number | undefined {
   for (let i = sent.length - 1; i >= 0; i--) {
     const entry = sent[i] as readonly [number, number];
@@ -362,17 +380,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
         // a re-add within D must not back anyone before they have expired (as after a restart).
         if (s.backing !== undefined && s.backing !== me) s.graceUntil = Math.max(s.graceUntil, now + D);
         s.backing = undefined;
-        if (s.wants) {
-          s.wants = false;
-          s.acks = {};
-          s.cert = {};
-          s.releasingUntil = now + timing.withdrawMs * (1 + timing.maxClockRateError);
-        }
-        if (s.holding) {
-          s.holding = false;
-          s.until = -Infinity;
-          actions.push({ type: 'withdraw', eip: e, reason: 'released' });
-        }
+        dropClaim(s, e, now, timing, actions);
       }
       for (const e of next) eips[e] ??= freshEip(-Infinity, state.startedAt + D);
       config = { ...config, eips: next };
@@ -442,16 +450,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       s.acks = {};
       s.cert = {};
     } else if (!want && s.wants) {
-      s.wants = false;
-      s.acks = {};
-      s.cert = {};
-      // The claim stays advertised until the withdraw has completed (w on a clock that may run fast).
-      s.releasingUntil = now + timing.withdrawMs * (1 + timing.maxClockRateError);
-      if (s.holding) {
-        s.holding = false;
-        s.until = -Infinity;
-        actions.push({ type: 'withdraw', eip: e, reason: 'released' });
-      }
+      dropClaim(s, e, now, timing, actions);
     }
 
     // Backing: sticky; moves only when the backed node stopped claiming or went silent for D.
