@@ -423,6 +423,10 @@ describe('PeerDriver', () => {
     d1.refresh();
     expect(d1.state('egw1')?.config.epoch).toBeGreaterThan(epoch);
     expect(d1.state('egw1')?.config.members).toEqual(next);
+    // node3 and node4 left: the new run counts itself alone on marks only once their rights ended.
+    expect(d1.state('egw1')?.aloneAfter).toBeGreaterThan(
+      c.clock.now() + DEFAULT_PEER_TIMING.evictionTimeoutMs - DEFAULT_PEER_TIMING.fenceMarginMs,
+    );
     expect(d1.eipsToBind([])).toEqual([]);
     c.stop();
   });

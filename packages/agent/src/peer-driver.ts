@@ -140,7 +140,7 @@ export class PeerDriver {
         changesMembersInPlace(run.state.config.members, view.members, this.o.nodeName);
       if (run === undefined || (run.shape !== shape && !inPlace)) {
         if ((run?.held.size ?? 0) > 0) changed = true;
-        this.runs.set(view.name, this.build(view, shape, now));
+        this.runs.set(view.name, this.build(view, shape, now, run?.state?.config.members));
         changed = true;
         continue;
       }
@@ -387,7 +387,13 @@ export class PeerDriver {
     return (this.o.wallNow ?? Date.now)();
   }
 
-  private build(view: PeerGroupView, shape: string, now: number): GroupRun {
+  /** A new run of a group; `previousMembers`: those of the run it replaces, if any. */
+  private build(
+    view: PeerGroupView,
+    shape: string,
+    now: number,
+    previousMembers: readonly string[] = [],
+  ): GroupRun {
     const run: GroupRun = {
       view,
       shape,
@@ -419,6 +425,7 @@ export class PeerDriver {
         },
         now,
         view.holders,
+        previousMembers,
       );
       this.o.log.info(
         { gateway: view.name, members: view.members, eips: view.eips.map((e) => e.key), epoch },

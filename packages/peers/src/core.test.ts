@@ -343,6 +343,31 @@ describe('the API server as tie-breaker (rejoinDelayMs set)', () => {
     expect(aHolds()).toBe(false);
   });
 
+  it("after a member left, a holder counts itself alone on the marks only once the leaver's API right has surely ended", () => {
+    const g = new Group(['a', 'b', 'c', 'd'], TJ);
+    g.run(1_000);
+    expect(g.holders()).toEqual(['a']);
+    // d leaves the gateway; a reads it (d, cut from the API server, may not have: it could still
+    // answer on its API right and the acknowledgements of b and c).
+    const leftAt = g.now;
+    g.input('a', { type: 'members', members: ['a', 'b', 'c'] });
+    const { evictionTimeoutMs: E, fenceMarginMs: M, withdrawMs: w, maxClockRateError: rho } = TJ;
+    const after = leftAt + ((E - M) / (1 - rho) + w) * (1 + rho);
+    expect(g.states.get('a')?.aloneAfter).toBeCloseTo(after, 6);
+    for (const k of ['b', 'c', 'd']) {
+      g.cut.add(`${k}>a`);
+      g.cut.add(`a>${k}`);
+    }
+    g.run(leftAt + 600, (m) => m === 'a');
+    // b and c read marked evicted: not enough while d's right may run.
+    g.input('a', { type: 'evictions', sentAt: g.now, evicted: ['b', 'c'] });
+    expect(g.holding.get('a')).toBe(false);
+    g.now = Math.ceil(after) + 5;
+    g.input('a', { type: 'heartbeat-ack', sentAt: g.now });
+    g.input('a', { type: 'evictions', sentAt: g.now, evicted: ['b', 'c'] });
+    expect(g.holding.get('a')).toBe(true);
+  });
+
   it('without rejoinDelayMs no marks are asked for and a holder without a majority stays fenced', () => {
     const g = new Group(['a', 'b', 'c']);
     g.run(1_000);

@@ -90,6 +90,14 @@ export interface PeerState {
   readonly takeoverApiFrom: number;
   /** Until then (local) every other member was read marked evicted: see `evictions`. */
   readonly aloneUntil: number;
+  /**
+   * Not before then (local) does `aloneUntil` count: after a member left the list (the `members`
+   * input, or `previousMembers` at the start), until the API right of a node that is no longer in
+   * it (and may not have read that yet) has surely ended: `((E - M)/(1-ρ) + w)(1+ρ)`. Such a node is not among the members whose marks
+   * are read, and can still answer on its API right and the acknowledgements of members that have
+   * not read the change either.
+   */
+  readonly aloneAfter: number;
   /** Local time the last `read-evictions` was asked for. */
   readonly lastEvictionReadAt: number;
   readonly peers: Readonly<Record<string, PeerRecord>>;
@@ -205,13 +213,17 @@ export function changesMembersInPlace(
  * acknowledgements it gave in an earlier run have expired before it backs anyone again. The shell
  * must remove any EIP binding and kernel lease of an earlier run before the first {@link step}; the
  * first adverts still list every EIP as claimed for `withdrawMs`, so backers of the earlier run stay
- * until that removal has completed.
+ * until that removal has completed. `previousMembers`: the members of the run this one replaces
+ * (a change of members the `members` input could not take); where one of them left, a holder counts
+ * itself alone on eviction marks only once that node's API right has surely ended (see
+ * {@link PeerState.aloneAfter}).
  * Throws {@link PeerConfigError} for unsafe timing or a node that is not a member.
  */
 export function initialPeerState(
   config: PeerConfig,
   now: number,
   status: Readonly<Record<string, string>> = {},
+  previousMembers: readonly string[] = [],
 ): PeerState {
   validatePeerTiming(config.timing);
   if (!config.members.includes(config.node)) {
@@ -237,6 +249,9 @@ export function initialPeerState(
     lastHeartbeatNowAt: -Infinity,
     takeoverApiFrom: Infinity,
     aloneUntil: -Infinity,
+    aloneAfter: previousMembers.some((k) => !config.members.includes(k))
+      ? leaverRightEnds(config.timing, now)
+      : -Infinity,
     lastEvictionReadAt: -Infinity,
     peers: {},
     eips,
@@ -262,6 +277,12 @@ type WorkingEip = { -readonly [K in keyof EipState]: EipState[K] } & {
   acks: Record<string, number>;
   cert: Record<string, number>;
 };
+
+/** Local time by which the API right of a node that left the list at `now` has surely ended. */
+function leaverRightEnds(timing: PeerTiming, now: number): number {
+  const { evictionTimeoutMs: E, fenceMarginMs: M, withdrawMs: w, maxClockRateError: rho } = timing;
+  return now + ((E - M) / (1 - rho) + w) * (1 + rho);
+}
 
 /**
  * Drops this agent's claim on `e` (if any): the claim stays advertised until the withdraw has
@@ -312,7 +333,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     eips[e] = { ...s, acks: { ...s.acks }, cert: { ...s.cert } };
   let status = state.status;
   let heartbeatAckedSentAt = state.heartbeatAckedSentAt;
-  let { takeoverApiFrom, aloneUntil, lastEvictionReadAt } = state;
+  let { takeoverApiFrom, aloneUntil, aloneAfter, lastEvictionReadAt } = state;
   const J = timing.rejoinDelayMs;
   let readDue = false;
   const actions: PeerAction[] = [];
@@ -396,6 +417,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       }
       const gone = config.members.filter((k) => !next.includes(k));
       for (const k of gone) delete peers[k];
+      if (gone.length > 0) aloneAfter = Math.max(aloneAfter, leaverRightEnds(timing, now));
       for (const s of Object.values(eips)) {
         for (const k of gone) {
           delete s.acks[k];
@@ -473,8 +495,9 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       if (status[e] === me && s.backing === me) {
         // Two nodes: no majority without both, so the API server is the tie-breaker.
         if (n === 2) right = Math.max(right, apiEnd);
-        // Every other member read evicted: none of them can answer, so the API right alone counts.
-        if (now < aloneUntil) right = Math.max(right, Math.min(apiEnd, aloneUntil));
+        // Every other member read evicted: none of them can answer, so the API right alone counts
+        // (once a node that left the list can no longer answer either).
+        if (now < aloneUntil && now >= aloneAfter) right = Math.max(right, Math.min(apiEnd, aloneUntil));
         // The peer majority is lost (or about to be) while the API right runs: ask for the marks.
         // Not while a fresh claim waits for its first acknowledgements (its first advert within L).
         if (
@@ -569,6 +592,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
   if (apiOk) soon(heartbeatAckedSentAt + timing.apiOkWindowMs + 1e-6);
   soon(takeoverApiFrom);
   soon(aloneUntil);
+  if (aloneUntil > now) soon(aloneAfter);
   // The next read of the eviction marks: J/3 after the last one while one is due, and while the
   // marks are relied on, when less than J/2 of that is left.
   if (J !== undefined) {
@@ -594,6 +618,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       lastHeartbeatNowAt,
       takeoverApiFrom,
       aloneUntil,
+      aloneAfter,
       lastEvictionReadAt,
       peers,
       eips,

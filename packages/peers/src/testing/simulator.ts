@@ -410,7 +410,7 @@ export class PeerSimulator {
       a.current.end = Math.min(a.current.end, this.nowReal + this.scenario.withdrawLagMs);
     a.current = undefined;
     const config = { ...a.state.config, epoch: a.state.config.epoch + 1, members, eips: this.eips() };
-    a.state = initialPeerState(config, this.local(a), this.holders());
+    a.state = initialPeerState(config, this.local(a), this.holders(), a.state.config.members);
     a.gen++;
     this.input(a, { type: 'tick' });
   }
