@@ -17,7 +17,12 @@ export interface PeerTiming {
   readonly evictionTimeoutMs: number;
   /** M: the fence margin: a holder fences at `S + E - M` (S: send time of its last acked heartbeat). */
   readonly fenceMarginMs: number;
-  /** An agent advertises `apiOk` while its last acknowledged heartbeat was sent within this window. */
+  /**
+   * An agent advertises `apiOk` while its last acknowledged heartbeat was sent within this window.
+   * Keep it at most `E - M - U - 2P` (U: the heartbeat period), so that a holder's peers certify an
+   * outage before its own API fence ends; the default 1.5 s suits U up to 0.9 s (the agent derives
+   * it from its settings).
+   */
   readonly apiOkWindowMs: number;
   /**
    * J: the rejoin delay, for the API server as tie-breaker (docs/peers.md). A node's API right counts

@@ -54,23 +54,36 @@ describe('peer protocol in simulated time (random schedules)', () => {
 });
 
 /** Default timing, clocks within ρ, delays within `maxDelayMs`, no loss: the liveness assumptions. */
+/**
+ * The apiOk window the agent derives for heartbeat period `U` (packages/agent `apiOkWindowMs`): short
+ * enough that a holder's peers certify the outage before its own API fence ends. The default's
+ * 1.5 s is too long for U = 1 s: the fence ended before the last peer stopped saying apiOk, and the
+ * holder went unanswered for a moment near the outage's end (random seed 45).
+ */
+const apiOkWindowFor = (U: number, t: PeerTiming = DEFAULT_PEER_TIMING): number =>
+  Math.max(U, Math.min(U + 1_000, t.evictionTimeoutMs - t.fenceMarginMs - U - 2 * t.advertPeriodMs));
+
 const livenessScenario = (maxDelayMs: number, minNodes = 3, fixedDelay = false) =>
-  fc.record({
-    timing: fc.constant(DEFAULT_PEER_TIMING as PeerTiming),
-    clocks: fc
-      .integer({ min: minNodes, max: 5 })
-      .chain((n) =>
-        fc.array(arbClock(DEFAULT_PEER_TIMING.maxClockRateError), { minLength: n, maxLength: n }),
-      ),
-    minDelayMs: fixedDelay ? fc.constant(maxDelayMs) : fc.double({ min: 0, max: maxDelayMs, noNaN: true }),
-    maxDelayMs: fc.constant(maxDelayMs),
-    lossRate: fc.constant(0),
-    withdrawLagMs: fc.constant(DEFAULT_PEER_TIMING.withdrawMs),
-    heartbeatPeriodMs: fc.constantFrom(250, 500, 1_000),
-    apiRttMs: fc.integer({ min: 1, max: 30 }),
-    faults: fc.constant([]),
-    seed: fc.integer(),
-  });
+  fc
+    .record({
+      heartbeatPeriodMs: fc.constantFrom(250, 500, 1_000),
+      clocks: fc
+        .integer({ min: minNodes, max: 5 })
+        .chain((n) =>
+          fc.array(arbClock(DEFAULT_PEER_TIMING.maxClockRateError), { minLength: n, maxLength: n }),
+        ),
+      minDelayMs: fixedDelay ? fc.constant(maxDelayMs) : fc.double({ min: 0, max: maxDelayMs, noNaN: true }),
+      maxDelayMs: fc.constant(maxDelayMs),
+      lossRate: fc.constant(0),
+      withdrawLagMs: fc.constant(DEFAULT_PEER_TIMING.withdrawMs),
+      apiRttMs: fc.integer({ min: 1, max: 30 }),
+      faults: fc.constant([]),
+      seed: fc.integer(),
+    })
+    .map((s) => ({
+      ...s,
+      timing: { ...DEFAULT_PEER_TIMING, apiOkWindowMs: apiOkWindowFor(s.heartbeatPeriodMs) } as PeerTiming,
+    }));
 
 describe('peer protocol liveness in simulated time', () => {
   const T = DEFAULT_PEER_TIMING;
@@ -94,7 +107,7 @@ describe('peer protocol liveness in simulated time', () => {
     );
   });
 
-  it('during an API outage for every agent with the LAN fine, the holder keeps answering throughout without a gap, nothing moves, and after it only a re-bind within one API round trip may occur', () => {
+  it('during an API outage for every agent with the LAN fine, the holder keeps answering throughout without a gap, nothing moves, and after it only a re-bind within P plus one API round trip may occur', () => {
     fc.assert(
       fc.property(
         livenessScenario(maxMessageDelayMs * 0.95, 2),
@@ -112,11 +125,17 @@ describe('peer protocol liveness in simulated time', () => {
           const mine = sim.intervals.filter((i) => i.node === 'n0' && i.end > from);
           expect(mine[0]?.start, 'n0 held the EIP when the outage began').toBeLessThanOrEqual(from);
           expect(mine[0]?.end, 'n0 answered throughout the outage').toBeGreaterThanOrEqual(to);
-          // After the API returns, a peer's fresh heartbeat ends the certificate; the holder may have
-          // to write its own heartbeat first (one round trip) and re-bind.
+          // Near the outage's end the certificate may lapse (a peer still inside its apiOk window
+          // certifies nothing) while the holder's own API right ends: it re-binds on its next
+          // acknowledged heartbeat. It asks for one (heartbeat-now) at most every P while the API
+          // server is away, so the first after its return is sent within P (on a clock up to ρ
+          // slow), and acknowledged one round trip later (seed 45 of the random ones: 11.7 ms
+          // with P 50 ms and a round trip of 1 ms).
+          const bound =
+            base.apiRttMs + base.timing.advertPeriodMs * (1 + base.timing.maxClockRateError) * 1.01 + 1;
           for (let i = 1; i < mine.length; i++) {
             const gap = (mine[i]?.start as number) - ((mine[i - 1]?.end as number) - base.withdrawLagMs);
-            expect(gap).toBeLessThanOrEqual(base.apiRttMs + 1);
+            expect(gap).toBeLessThanOrEqual(bound);
           }
           expect(mine.at(-1)?.end).toBeGreaterThanOrEqual(to + 2_000);
           expect(sim.intervals.filter((i) => i.node !== 'n0' && i.end > from)).toEqual([]);
