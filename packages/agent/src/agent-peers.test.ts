@@ -205,11 +205,28 @@ describe('readEvictionMarks', () => {
         throw new KubeApiError(403, 'Forbidden', 'leases is forbidden');
       },
     } as unknown as Pick<KubeClient, 'get'>;
-    expect(await readEvictionMarks(client, 'egw', ['gw2', 'gw3', 'gw4'])).toEqual(['gw2']);
+    expect(await readEvictionMarks(client, 'egw', ['gw2', 'gw3', 'gw4'])).toEqual({ evicted: ['gw2'] });
     expect(asked.sort()).toEqual([
       'egw/egressgateway-heartbeat-gw2',
       'egw/egressgateway-heartbeat-gw3',
       'egw/egressgateway-heartbeat-gw4',
     ]);
+  });
+
+  it("reads the gateway's nodes in the same round, and relies on nothing when the gateway cannot be read", async () => {
+    const marked = { metadata: { annotations: { [HEARTBEAT_EVICTED_ANNOTATION]: '2026-12-06T00:00:00Z' } } };
+    const client = (gatewayFails: boolean) =>
+      ({
+        get: async (ref: { kind: string }, name: string) => {
+          if (ref.kind !== 'EgressGateway') return marked;
+          if (gatewayFails) throw new KubeApiError(503, 'ServiceUnavailable', 'etcd leader changed');
+          return { ...gateway, metadata: { name } };
+        },
+      }) as unknown as Pick<KubeClient, 'get'>;
+    expect(await readEvictionMarks(client(false), 'egw', ['n2', 'n3'], 'egw1')).toEqual({
+      evicted: ['n2', 'n3'],
+      members: ['n1', 'n2', 'n3'],
+    });
+    expect(await readEvictionMarks(client(true), 'egw', ['n2', 'n3'], 'egw1')).toEqual({ evicted: [] });
   });
 });

@@ -1,6 +1,7 @@
 import { type EgressGateway, type EgressTunnel, PEER_CLAIM_ANNOTATION } from '@egressgateway/crds';
 import {
   type Clock,
+  EGRESS_GATEWAYS,
   type EventRecorder,
   type HeartbeatLease,
   heartbeatLeaseEvicted,
@@ -34,27 +35,48 @@ export interface PeerLink {
   close(): Promise<void>;
 }
 
+/** What {@link readEvictionMarks} read. */
+export interface EvictionRead {
+  /** The members whose heartbeat Lease carries the eviction mark. */
+  evicted: string[];
+  /** The gateway's nodes (`status.nodeList`) read beside the marks, if a gateway was named. */
+  members?: string[];
+}
+
 /**
  * The members whose heartbeat Lease (in `namespace`) carries the controller's eviction mark, read
- * now, one GET each, in parallel. A Lease that cannot be read (missing, forbidden, API server
- * unreachable) counts as not marked: the holder then does not rely on it.
+ * now, one GET each, in parallel, and, with `gateway`, that EgressGateway's nodes in the same round
+ * (a holder whose list of members differs is not alone). A Lease that cannot be read (missing,
+ * forbidden, API server unreachable) counts as not marked, and a gateway that cannot be read as no
+ * mark at all: the holder then does not rely on the read.
  */
 export async function readEvictionMarks(
   client: Pick<KubeClient, 'get'>,
   namespace: string,
   members: readonly string[],
-): Promise<string[]> {
-  const marked = await Promise.all(
-    members.map(async (m) => {
-      try {
-        const lease = await client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(m), namespace);
-        return heartbeatLeaseEvicted(lease) ? m : undefined;
-      } catch {
-        return undefined;
-      }
-    }),
-  );
-  return marked.filter((m): m is string => m !== undefined);
+  gateway?: string,
+): Promise<EvictionRead> {
+  const [marked, nodes] = await Promise.all([
+    Promise.all(
+      members.map(async (m) => {
+        try {
+          const lease = await client.get<HeartbeatLease>(LEASES, heartbeatLeaseName(m), namespace);
+          return heartbeatLeaseEvicted(lease) ? m : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    ),
+    gateway === undefined
+      ? Promise.resolve(undefined)
+      : client.get<EgressGateway>(EGRESS_GATEWAYS, gateway).then(
+          (g) => (g.status?.nodeList ?? []).map((n) => n.name),
+          () => null,
+        ),
+  ]);
+  if (nodes === null) return { evicted: [] };
+  const evicted = marked.filter((m): m is string => m !== undefined);
+  return nodes === undefined ? { evicted } : { evicted, members: nodes };
 }
 
 /** Gateway peer settings of the agent (see docs/operations.md, "Gateway peers"). */
@@ -91,8 +113,8 @@ export interface AgentPeersOptions {
   reapply(): void;
   /** Write a heartbeat now. */
   heartbeatNow(): void;
-  /** Reads members' heartbeat Leases: those marked evicted (see `PeerDriverOptions.readEvictions`). */
-  readEvictions?(members: readonly string[]): Promise<readonly string[]>;
+  /** Reads members' heartbeat Leases and the gateway's nodes (see `PeerDriverOptions.readEvictions`). */
+  readEvictions?(members: readonly string[], gateway: string): Promise<EvictionRead>;
   /**
    * Where take-overs are claimed (`PEER_CLAIM_ANNOTATION` on this node's EgressTunnel), so the
    * controller records them at once; without it nothing is claimed and the status follows by eviction.

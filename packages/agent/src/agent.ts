@@ -276,8 +276,13 @@ export class EgressAgent {
             heldEips: () => this.applier.heldEips,
             reapply: () => this.applier.reapply(),
             heartbeatNow: () => this.heartbeater.wake(),
-            readEvictions: (members) =>
-              readEvictionMarks(client, s.heartbeatNamespace ?? DEFAULT_HEARTBEAT_NAMESPACE, members),
+            readEvictions: (members, gateway) =>
+              readEvictionMarks(
+                client,
+                s.heartbeatNamespace ?? DEFAULT_HEARTBEAT_NAMESPACE,
+                members,
+                gateway,
+              ),
             client,
           });
   }

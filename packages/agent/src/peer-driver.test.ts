@@ -66,7 +66,7 @@ class Cluster {
         renew: () => this.renewed.set(node, (this.renewed.get(node) ?? 0) + 1),
         readEvictions: async (asked) => {
           this.reads.push({ node, members: asked });
-          return asked.filter((m) => this.marked.has(m));
+          return { evicted: asked.filter((m) => this.marked.has(m)), members: this.group.members };
         },
       });
       this.drivers.set(node, d);

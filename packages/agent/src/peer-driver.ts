@@ -63,7 +63,10 @@ export interface PeerDriverOptions {
    * (a member whose Lease cannot be read counts as not evicted). Without it, a core's
    * `read-evictions` is not answered and a holder without a peer majority stays fenced.
    */
-  readEvictions?(members: readonly string[]): Promise<readonly string[]>;
+  readEvictions?(
+    members: readonly string[],
+    gateway: string,
+  ): Promise<{ readonly evicted: readonly string[]; readonly members?: readonly string[] }>;
 }
 
 interface GroupRun {
@@ -231,8 +234,11 @@ export class PeerDriver {
     if (read === undefined || state === undefined) return;
     const { members, node } = state.config;
     const sentAt = this.o.clock.now();
-    read(members.filter((m) => m !== node)).then(
-      (evicted) => {
+    read(
+      members.filter((m) => m !== node),
+      run.view.name,
+    ).then(
+      ({ evicted, members: listed }) => {
         // Only the run that asked (a change of members starts a new one).
         if (this.stopped || this.runs.get(run.view.name) !== run || run.state === undefined) return;
         const marks = [...evicted].sort().join(',');
@@ -245,7 +251,12 @@ export class PeerDriver {
         }
         this.apply(
           run,
-          step(run.state, { type: 'evictions', sentAt, evicted }, this.o.clock.now(), this.wall()),
+          step(
+            run.state,
+            { type: 'evictions', sentAt, evicted, ...(listed !== undefined ? { members: listed } : {}) },
+            this.o.clock.now(),
+            this.wall(),
+          ),
         );
         this.schedule();
       },

@@ -368,6 +368,22 @@ describe('the API server as tie-breaker (rejoinDelayMs set)', () => {
     expect(g.holding.get('a')).toBe(true);
   });
 
+  it('a holder whose list of members differs from the one read with the marks (a node joined it has not read) is not alone', () => {
+    const g = new Group(['a', 'b', 'c'], TJ);
+    g.run(1_000);
+    for (const k of ['b', 'c']) {
+      g.cut.add(`${k}>a`);
+      g.cut.add(`a>${k}`);
+    }
+    g.run(1_600, (m) => m === 'a');
+    // d joined: b and c, evicted but alive, may back it while a still counts with {a, b, c}.
+    g.input('a', { type: 'evictions', sentAt: g.now, evicted: ['b', 'c'], members: ['a', 'b', 'c', 'd'] });
+    expect(g.holding.get('a')).toBe(false);
+    // The same list as a's: alone.
+    g.input('a', { type: 'evictions', sentAt: g.now, evicted: ['b', 'c'], members: ['c', 'a', 'b'] });
+    expect(g.holding.get('a')).toBe(true);
+  });
+
   it('without rejoinDelayMs no marks are asked for and a holder without a majority stays fenced', () => {
     const g = new Group(['a', 'b', 'c']);
     g.run(1_000);

@@ -124,9 +124,17 @@ export type PeerInput =
   | { readonly type: 'heartbeat-ack'; readonly sentAt: number; readonly evicted?: boolean }
   /**
    * The answer to `read-evictions`: the reads were sent at local time `sentAt`, and `evicted` lists
-   * the members whose heartbeat Lease carried the controller's eviction mark.
+   * the members whose heartbeat Lease carried the controller's eviction mark. `members`, if given:
+   * the group's members as read with the marks (the gateway's `status.nodeList`); a list that
+   * differs from this agent's does not count it alone (a node it has not read joining may be backed
+   * by evicted members that still live).
    */
-  | { readonly type: 'evictions'; readonly sentAt: number; readonly evicted: readonly string[] }
+  | {
+      readonly type: 'evictions';
+      readonly sentAt: number;
+      readonly evicted: readonly string[];
+      readonly members?: readonly string[];
+    }
   /** The gateway status (the controller's placement) changed: EIP → node. */
   | { readonly type: 'status'; readonly holders: Readonly<Record<string, string>> }
   /**
@@ -383,7 +391,16 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       // API right for a take-over before J of its time after that, so this read is relied on for a
       // little less (withdraw included, on a clock that may run fast).
       const others = config.members.filter((k) => k !== me);
-      if (J !== undefined && others.length > 0 && others.every((k) => input.evicted.includes(k))) {
+      const read = input.members;
+      const sameList =
+        read === undefined ||
+        (new Set(read).size === config.members.length && config.members.every((k) => read.includes(k)));
+      if (
+        J !== undefined &&
+        sameList &&
+        others.length > 0 &&
+        others.every((k) => input.evicted.includes(k))
+      ) {
         const { maxClockRateError: rho, withdrawMs: w } = timing;
         aloneUntil = Math.max(aloneUntil, input.sentAt + (J / (1 + rho) - w) * (1 - rho));
       }

@@ -213,6 +213,11 @@ describe('helm template, admission webhook', () => {
       resourceNames: ['egressgateway-peer-key'],
       verbs: ['get', 'list', 'watch'],
     });
+    expect(agentRole.rules).toContainEqual({
+      apiGroups: ['egressgateway.spidernet.io'],
+      resources: ['egressgateways'],
+      verbs: ['get'],
+    });
     const key = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'egressgateway-peer-key');
     expect(Buffer.from(key?.data.k1, 'base64').length).toBeGreaterThanOrEqual(32);
     const env = container(one(objects, 'DaemonSet', '-agent')).env;

@@ -545,7 +545,10 @@ export class PeerSimulator {
     const answeredIn = this.random() * rtt;
     this.at(this.nowReal + answeredIn, () => {
       const evicted = this.agents.filter((_, j) => this.marked[j]).map((b) => b.name);
-      this.at(this.nowReal + (rtt - answeredIn), () => this.input(a, { type: 'evictions', sentAt, evicted }));
+      const members = [...this.members];
+      this.at(this.nowReal + (rtt - answeredIn), () =>
+        this.input(a, { type: 'evictions', sentAt, evicted, members }),
+      );
     });
   }
 
