@@ -59,9 +59,10 @@ export interface PeerDriverOptions {
   /** The lease end of a held EIP moved: renew the kernel leases (see {@link PeerDriver.leaseUntil}). */
   renew(): void;
   /**
-   * Reads the heartbeat Leases of `members` and resolves to those the controller marked evicted
-   * (a member whose Lease cannot be read counts as not evicted). Without it, a core's
-   * `read-evictions` is not answered and a holder without a peer majority stays fenced.
+   * Reads the heartbeat Leases of `members` and the nodes of `gateway`, and resolves to the members
+   * the controller marked evicted (a member whose Lease cannot be read counts as not evicted) and the
+   * gateway's nodes as read (`members`; absent: not compared). Without it, a core's `read-evictions`
+   * is not answered and a holder without a peer majority stays fenced.
    */
   readEvictions?(
     members: readonly string[],
