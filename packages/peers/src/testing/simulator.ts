@@ -458,15 +458,16 @@ export class PeerSimulator {
    */
   private sync(a: SimAgent): boolean {
     if (a.dead || this.nowReal < a.pausedUntil) return false;
-    if (this.syncMembers(a)) return true;
-    if (a.left) return false;
+    // One snapshot: members first (a new run starts with the status and EIPs of now), then the rest.
+    const acted = this.syncMembers(a);
+    if (a.left) return acted;
     const holders = this.holders();
     const eips = this.eips();
     const statusOld = a.state.status[SIM_EIP] !== holders[SIM_EIP];
     const eipsOld = a.state.config.eips.join() !== eips.join();
     if (statusOld) this.input(a, { type: 'status', holders });
     if (eipsOld) this.input(a, { type: 'eips', eips });
-    return statusOld || eipsOld;
+    return acted || statusOld || eipsOld;
   }
 
   private setInUse(inUse: boolean, lagMs: number): void {
