@@ -227,6 +227,9 @@ describe('readEvictionMarks', () => {
       evicted: ['n2', 'n3'],
       members: ['n1', 'n2', 'n3'],
     });
-    expect(await readEvictionMarks(client(true), 'egw', ['n2', 'n3'], 'egw1')).toEqual({ evicted: [] });
+    const failed = await readEvictionMarks(client(true), 'egw', ['n2', 'n3'], 'egw1');
+    expect(failed.evicted).toEqual([]);
+    expect(failed.members).toBeUndefined();
+    expect(failed.error).toMatch(/^gateway egw1: .*etcd leader changed/);
   });
 });

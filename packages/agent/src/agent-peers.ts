@@ -9,12 +9,13 @@ import {
   type KubeClient,
   LEASES,
   type Logger,
+  toKubeApiError,
 } from '@egressgateway/kube';
 import type { Advert, AdvertKey, PeerTiming, TransportRejection } from '@egressgateway/peers';
 import type { Binder } from './binder.js';
 import type { AgentMetrics } from './metrics.js';
 import { PeerClaimWriter } from './peer-claim-writer.js';
-import { PeerDriver } from './peer-driver.js';
+import { type EvictionRead, PeerDriver } from './peer-driver.js';
 import { type PeerGroupView, peerGroups } from './peer-groups.js';
 
 /** What the agent hands the transport: whom to admit adverts from and where admitted ones go. */
@@ -35,20 +36,12 @@ export interface PeerLink {
   close(): Promise<void>;
 }
 
-/** What {@link readEvictionMarks} read. */
-export interface EvictionRead {
-  /** The members whose heartbeat Lease carries the eviction mark. */
-  evicted: string[];
-  /** The gateway's nodes (`status.nodeList`) read beside the marks, if a gateway was named. */
-  members?: string[];
-}
-
 /**
  * The members whose heartbeat Lease (in `namespace`) carries the controller's eviction mark, read
  * now, one GET each, in parallel, and, with `gateway`, that EgressGateway's nodes in the same round
  * (a holder whose list of members differs is not alone). A Lease that cannot be read (missing,
  * forbidden, API server unreachable) counts as not marked, and a gateway that cannot be read as no
- * mark at all: the holder then does not rely on the read.
+ * mark at all, with the reason in `error`: the holder then does not rely on the read.
  */
 export async function readEvictionMarks(
   client: Pick<KubeClient, 'get'>,
@@ -71,10 +64,10 @@ export async function readEvictionMarks(
       ? Promise.resolve(undefined)
       : client.get<EgressGateway>(EGRESS_GATEWAYS, gateway).then(
           (g) => (g.status?.nodeList ?? []).map((n) => n.name),
-          () => null,
+          (err: unknown) => new Error(`gateway ${gateway}: ${toKubeApiError(err).message}`),
         ),
   ]);
-  if (nodes === null) return { evicted: [] };
+  if (nodes instanceof Error) return { evicted: [], error: nodes.message };
   const evicted = marked.filter((m): m is string => m !== undefined);
   return nodes === undefined ? { evicted } : { evicted, members: nodes };
 }

@@ -64,10 +64,17 @@ export interface PeerDriverOptions {
    * gateway's nodes as read (`members`; absent: not compared). Without it, a core's `read-evictions`
    * is not answered and a holder without a peer majority stays fenced.
    */
-  readEvictions?(
-    members: readonly string[],
-    gateway: string,
-  ): Promise<{ readonly evicted: readonly string[]; readonly members?: readonly string[] }>;
+  readEvictions?(members: readonly string[], gateway: string): Promise<EvictionRead>;
+}
+
+/** What a read of the eviction marks found (see {@link PeerDriverOptions.readEvictions}). */
+export interface EvictionRead {
+  /** The members whose heartbeat Lease carries the controller's eviction mark. */
+  readonly evicted: readonly string[];
+  /** The gateway's nodes (`status.nodeList`) read beside the marks; absent: not compared. */
+  readonly members?: readonly string[];
+  /** Why the read cannot be relied on (the gateway could not be read); `evicted` is empty then. */
+  readonly error?: string;
 }
 
 interface GroupRun {
@@ -239,16 +246,27 @@ export class PeerDriver {
       members.filter((m) => m !== node),
       run.view.name,
     ).then(
-      ({ evicted, members: listed }) => {
+      ({ evicted, members: listed, error }) => {
         // Only the run that asked (a change of members starts a new one).
         if (this.stopped || this.runs.get(run.view.name) !== run || run.state === undefined) return;
-        const marks = [...evicted].sort().join(',');
+        // Logged when it changes, not on every read (every J/3 while the majority is lost).
+        const marks = error !== undefined ? `!${error}` : [...evicted].sort().join(',');
         if (marks !== (run.marks ?? '')) {
           run.marks = marks;
-          this.o.log.info(
-            { gateway: run.view.name, evicted, members: members.length },
-            'peer majority lost: eviction marks read',
-          );
+          if (error !== undefined)
+            this.o.log.warn(
+              {
+                gateway: run.view.name,
+                err: error,
+                fix: 'let the agent get egressgateways (the chart grants it with peers on)',
+              },
+              'peer majority lost: eviction marks not relied on, the gateway could not be read',
+            );
+          else
+            this.o.log.info(
+              { gateway: run.view.name, evicted, members: members.length },
+              'peer majority lost: eviction marks read',
+            );
         }
         this.apply(
           run,
