@@ -180,6 +180,7 @@ export class PeerDriver {
             'peer group members changed',
           );
         this.apply(run, step(run.state, { type: 'members', members: view.members }, now, this.wall()));
+        if (inPlace) changed = true;
       }
       const eips = view.eips.map((e) => e.key);
       const had = run.state.config.eips;
@@ -193,6 +194,9 @@ export class PeerDriver {
           'peer group eips changed',
         );
         this.apply(run, step(run.state, { type: 'eips', eips }, now, this.wall()));
+        // The EIPs the cores manage changed: the agent's choice of what to bind and for how long
+        // (the status's EIPs on the API fence, or the cores' on their leases) must be made again.
+        changed = true;
       }
     }
     for (const [name, run] of this.runs) {
