@@ -226,6 +226,57 @@ describe('EIPs joining and leaving a running group (the eips input)', () => {
   });
 });
 
+describe('a node handing its EIPs over before it stops (the hand-over input)', () => {
+  const advertsOf = (g: Group, node: string, from: number) =>
+    g.log.flatMap((l) =>
+      l.node === node && l.at >= from && l.action.type === 'send-advert'
+        ? [{ at: l.at, advert: l.action.advert }]
+        : [],
+    );
+
+  it('the holder withdraws at once, is advertised as released once its withdraw completed, and the node the status moves to takes over as it reads the move', () => {
+    const g = new Group(['a', 'b', 'c'], T, { e1: 'a' });
+    g.run(500);
+    expect(g.holders()).toEqual(['a']);
+    const drainAt = g.now;
+    g.input('a', { type: 'hand-over' });
+    expect(g.log.filter((l) => l.at === drainAt && l.node === 'a').map((l) => l.action.type)).toContain(
+      'withdraw',
+    );
+    expect(g.holders()).toEqual([]);
+    // Still among a's wants until its withdraw surely completed (w on a clock that may run fast).
+    const releasedAt = drainAt + T.withdrawMs * (1 + T.maxClockRateError);
+    g.run(drainAt + 40);
+    const adverts = advertsOf(g, 'a', drainAt);
+    expect(adverts.filter((x) => x.at < releasedAt).every((x) => x.advert.wants.includes('e1'))).toBe(true);
+    const released = adverts.find((x) => !x.advert.wants.includes('e1'));
+    expect(released?.at).toBeGreaterThanOrEqual(releasedAt);
+    expect(released?.at).toBeLessThan(releasedAt + 5 + 1e-9);
+    // Nobody takes over while the status still names a (it lives, and the controller moves it).
+    expect(g.holders()).toEqual([]);
+    const moveAt = g.now;
+    for (const m of ['b', 'c', 'a']) g.input(m, { type: 'status', holders: { e1: 'b' } });
+    const take = g.log.find((l) => l.action.type === 'take-over' && l.action.eip === 'e1' && l.at >= drainAt);
+    expect([take?.node, take?.at]).toEqual(['b', moveAt]);
+    expect(g.holders()).toEqual(['b']);
+  });
+
+  it('a node handing over claims nothing the status gives it for the rest of its run, and keeps backing the holder of another EIP', () => {
+    const g = new Group(['a', 'b', 'c'], T, { e1: 'a', e2: 'b' });
+    g.run(500);
+    g.input('c', { type: 'hand-over' });
+    const from = g.now;
+    for (const m of ['a', 'b', 'c']) g.input(m, { type: 'status', holders: { e1: 'a', e2: 'c' } });
+    g.run(from + 1_000);
+    expect(g.log.filter((l) => l.node === 'c' && l.at >= from && l.action.type === 'take-over')).toEqual([]);
+    expect(g.states.get('c')?.handingOver).toBe(true);
+    expect(g.states.get('c')?.eips.e1?.backing).toBe('a');
+    expect([...(g.answering.get('a') ?? [])]).toEqual(['e1']);
+    // b keeps e2 meanwhile: the status names c, which lives and does not claim it.
+    expect([...(g.answering.get('b') ?? [])]).toEqual(['e2']);
+  });
+});
+
 describe('members joining and leaving a running group (the members input)', () => {
   it('changes in place only where every majority of the old list meets every one of the new', () => {
     expect(changesMembersInPlace(['a', 'b', 'c'], ['a', 'b', 'c', 'd'], 'a')).toBe(true);

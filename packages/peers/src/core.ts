@@ -108,6 +108,8 @@ export interface PeerState {
   readonly eips: Readonly<Record<string, EipState>>;
   /** The gateway status as last seen: EIP → node it names. */
   readonly status: Readonly<Record<string, string>>;
+  /** This node hands its EIPs over before it stops (the `hand-over` input): it claims none. */
+  readonly handingOver: boolean;
 }
 
 /** An input to {@link step}. */
@@ -151,7 +153,18 @@ export type PeerInput =
    * an EIP, it backs nobody for that EIP for D (the member may still answer on those
    * acknowledgements until it reads the change). The list also carries the new ranking.
    */
-  | { readonly type: 'members'; readonly members: readonly string[] };
+  | { readonly type: 'members'; readonly members: readonly string[] }
+  /**
+   * This node hands its EIPs over before it stops (a planned stop: the agent marked its tunnel
+   * draining, and the controller moves its EIPs): it drops every claim at once (each EIP it answers
+   * for is withdrawn, and advertised as released once the withdraw has completed) and claims
+   * nothing for the rest of the run, so the node the controller moves an EIP to takes it over as
+   * soon as it reads the move, without waiting for this node to read it too. It keeps backing the
+   * other members' claims. One way only: a node that claimed again after the controller saw the
+   * mark could answer on a status it has not read moving, beside the new holder (two-node groups
+   * take the status as tie-breaker).
+   */
+  | { readonly type: 'hand-over' };
 
 /** What the shell must do after a {@link step}, in order. */
 export type PeerAction =
@@ -264,6 +277,7 @@ export function initialPeerState(
     peers: {},
     eips,
     status: { ...status },
+    handingOver: false,
   };
 }
 
@@ -341,7 +355,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     eips[e] = { ...s, acks: { ...s.acks }, cert: { ...s.cert } };
   let status = state.status;
   let heartbeatAckedSentAt = state.heartbeatAckedSentAt;
-  let { takeoverApiFrom, aloneUntil, aloneAfter, lastEvictionReadAt } = state;
+  let { takeoverApiFrom, aloneUntil, aloneAfter, lastEvictionReadAt, handingOver } = state;
   const J = timing.rejoinDelayMs;
   let readDue = false;
   const actions: PeerAction[] = [];
@@ -408,6 +422,9 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
     }
     case 'status':
       status = { ...input.holders };
+      break;
+    case 'hand-over':
+      handingOver = true;
       break;
     case 'eips': {
       const next = [...new Set(input.eips)];
@@ -482,7 +499,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
   for (const e of config.eips) {
     const s = eips[e] as WorkingEip;
     const inGrace = now < s.graceUntil;
-    const want = !inGrace && designated(e) === me;
+    const want = !inGrace && !handingOver && designated(e) === me;
     if (want && !s.wants) {
       s.wants = true;
       s.claimSeq = state.seq + 1;
@@ -640,6 +657,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
       peers,
       eips,
       status,
+      handingOver,
     },
     actions,
     wakeAt,

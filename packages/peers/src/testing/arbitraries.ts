@@ -117,6 +117,7 @@ export function arbFault(
       forMs: fc.integer({ min: 0, max: 4 * D }),
       lagMs: fc.integer({ min: 0, max: 2 * D }),
     }),
+    'hand-over': fc.record({ kind: fc.constant('hand-over' as const), node, at }),
   };
   // A 2-node group counts on the status moving off a node only once the controller evicted it (its
   // API right over), and an EIP released and placed elsewhere at once does not wait for that:

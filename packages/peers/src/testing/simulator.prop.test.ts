@@ -13,7 +13,7 @@ const safetyBounds: ScenarioBounds = {
   minNodes: 2,
   maxNodes: 5,
   horizonMs: 1_500,
-  faults: ['kill', 'pause', 'restart', 'partition', 'api-down', 'eip-flap', 'leave'],
+  faults: ['kill', 'pause', 'restart', 'partition', 'api-down', 'eip-flap', 'leave', 'hand-over'],
   maxFaults: 8,
 };
 
@@ -24,7 +24,7 @@ function runChaos(s: SimScenario): PeerSimulator {
 }
 
 describe('peer protocol in simulated time (random schedules)', () => {
-  it('never two nodes answer for the EIP at the same real instant: drift ≤ ρ, withdraw ≤ w, any delay/loss, pauses, deaths, restarts, asymmetric partitions, API outages, the EIP leaving and coming back, members leaving and joining', () => {
+  it('never two nodes answer for the EIP at the same real instant: drift ≤ ρ, withdraw ≤ w, any delay/loss, pauses, deaths, restarts, asymmetric partitions, API outages, the EIP leaving and coming back, members leaving and joining, nodes handing over', () => {
     fc.assert(
       fc.property(arbScenario(arbTightTiming(), safetyBounds), (s) => {
         const sim = runChaos(s);

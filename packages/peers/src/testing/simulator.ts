@@ -66,7 +66,16 @@ export type SimFault =
       readonly at: number;
       readonly forMs: number;
       readonly lagMs: number;
-    };
+    }
+  /**
+   * The node's agent hands its EIPs over before it stops (a planned stop): it takes the `hand-over`
+   * input at once, marks its tunnel draining once its withdraw has completed (the agent writes the
+   * mark after its datapath apply), and the controller, which places nothing on a draining node,
+   * moves the status off it as it reads the mark (agents read the move one round trip later). The
+   * agent runs on (it still backs the others) until a `restart`, whose new run may be placed on
+   * again.
+   */
+  | { readonly kind: 'hand-over'; readonly node: number; readonly at: number };
 
 /** A whole scenario: group, clocks, network and faults. */
 export interface SimScenario {
@@ -194,6 +203,8 @@ export interface SimAgent {
   current: AnswerInterval | undefined;
   /** It read that it is no longer a member (the `leave` fault): it neither steps nor answers. */
   left: boolean;
+  /** It hands its EIPs over (the `hand-over` fault); the controller places nothing on it. */
+  draining: boolean;
 }
 
 /**
@@ -261,6 +272,7 @@ export class PeerSimulator {
       gen: 0,
       current: undefined,
       left: false,
+      draining: false,
     }));
     this.agents.forEach((a, i) => {
       this.seenAt[i] = 0;
@@ -373,13 +385,29 @@ export class PeerSimulator {
           this.setInUse(true, f.lagMs);
         });
         break;
+      case 'hand-over': {
+        const a = this.agents[f.node % n] as SimAgent;
+        this.at(f.at, () => {
+          // A frozen or dead agent neither hands over nor marks its tunnel.
+          if (a.dead || a.left || a.draining || this.nowReal < a.pausedUntil) return;
+          a.draining = true;
+          this.input(a, { type: 'hand-over' });
+          if (this.status !== a.name) return;
+          const next = this.agents.findIndex((b, j) => !this.marked[j] && this.placeable(b));
+          const marked = this.nowReal + this.scenario.withdrawLagMs + this.scenario.apiRttMs;
+          if (next >= 0) this.at(marked, () => this.setStatus(`n${next}`));
+        });
+        break;
+      }
       case 'leave': {
         const name = `n${f.node % n}`;
         this.at(f.at, () => {
           if (!this.members.includes(name)) return;
           this.members = this.members.filter((m) => m !== name);
           if (this.status === name) {
-            const next = this.members.find((m) => !this.marked[Number(m.slice(1))]);
+            const next = this.members.find(
+              (m) => !this.marked[Number(m.slice(1))] && !this.agents[Number(m.slice(1))]?.draining,
+            );
             if (next !== undefined) this.status = next;
           }
           this.spread(f.lagMs);
@@ -411,6 +439,7 @@ export class PeerSimulator {
     a.current = undefined;
     const config = { ...a.state.config, epoch: a.state.config.epoch + 1, members, eips: this.eips() };
     a.state = initialPeerState(config, this.local(a), this.holders(), a.state.config.members);
+    a.draining = false;
     a.gen++;
     this.input(a, { type: 'tick' });
   }
@@ -515,9 +544,14 @@ export class PeerSimulator {
     this.marked[i] = true;
     this.evictionLog.push({ node: `n${i}`, at: this.nowReal, kind: 'mark' });
     if (this.status !== `n${i}`) return;
-    const next = this.agents.findIndex((b, j) => !this.marked[j] && this.members.includes(b.name));
+    const next = this.agents.findIndex((b, j) => !this.marked[j] && this.placeable(b));
     if (next < 0) return;
     this.setStatus(`n${next}`);
+  }
+
+  /** A node the controller may place the EIP on, evictions aside: a member, not draining. */
+  private placeable(b: SimAgent): boolean {
+    return this.members.includes(b.name) && !b.draining;
   }
 
   private lift(i: number): void {
@@ -601,7 +635,7 @@ export class PeerSimulator {
 
   private record(a: SimAgent): void {
     if (a.dead || a.current === undefined || this.nowReal >= a.current.end || this.status === a.name) return;
-    if (!this.inUse || !this.members.includes(a.name)) return;
+    if (!this.inUse || !this.placeable(a)) return;
     this.status = a.name;
     for (const b of this.agents) this.input(b, { type: 'status', holders: this.holders() });
   }
