@@ -246,6 +246,7 @@ export class EgressAgent {
         this.applier.reapply();
         return this.applier.whenApplied();
       },
+      stopping: () => this.peers?.driver.handOver(),
     });
     this.linkGuard =
       options.watchEgressLink === undefined

@@ -18,8 +18,10 @@ class RecordingClock implements Clock {
   }
 }
 
-function handover(failures: number, hold?: Promise<void>) {
+function handover(failures: number, hold?: Promise<void>, assigned: string[] = []) {
   const writes: Array<string | null> = [];
+  /** What the handover asked of the agent, in order. */
+  const calls: string[] = [];
   let left = failures;
   const client = {
     patchMerge: async (_r: unknown, _n: string, _ns: unknown, body: unknown) => {
@@ -29,6 +31,7 @@ function handover(failures: number, hold?: Promise<void>) {
       // A mark sent while the API path is down hangs until the path is back.
       if (v !== null && hold !== undefined) await hold;
       writes.push(v);
+      calls.push(v === null ? 'clear' : 'mark');
       if (v === null && left-- > 0) throw new Error('connect ENETUNREACH');
       return {};
     },
@@ -42,12 +45,29 @@ function handover(failures: number, hold?: Promise<void>) {
     timeoutMs: 1000,
     lingerMs: 0,
     ownTunnel: () => undefined,
-    assignedEips: () => [],
+    assignedEips: () => assigned,
     placedElsewhere: () => true,
-    release: async () => {},
+    release: async () => {
+      calls.push('release');
+    },
+    stopping: () => calls.push('stopping'),
   });
-  return { h, writes, clock };
+  return { h, writes, clock, calls };
 }
+
+describe('Handover: planned stop', () => {
+  it('tells the peers it is stopping before the release, and marks the tunnel draining only after the release', async () => {
+    const { h, calls } = handover(0, undefined, ['198.51.100.7']);
+    await h.run();
+    expect(calls).toEqual(['stopping', 'release', 'mark']);
+  });
+
+  it('a lost egress link is no stop: the peers are not told (the link may come back)', async () => {
+    const { h, calls } = handover(0);
+    await h.linkLost();
+    expect(calls).toEqual(['release', 'mark']);
+  });
+});
 
 describe('Handover: egress link lost and restored', () => {
   it('clears the draining mark until the API server takes it (with a growing backoff)', async () => {

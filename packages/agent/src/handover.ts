@@ -26,6 +26,11 @@ export interface HandoverOptions {
   placedElsewhere(eips: readonly string[]): boolean;
   /** Releases the EIP bindings (break before make) and resolves once the datapath is applied. */
   release(): Promise<void>;
+  /**
+   * A planned stop starts (not a lost egress link, which may come back): called before `release`.
+   * With gateway peers, their cores stop claiming here.
+   */
+  stopping?(): void;
 }
 
 /**
@@ -129,6 +134,7 @@ export class Handover {
     const started = clock.now();
     log.info({ eips: this.o.assignedEips(), boundMs: this.o.timeoutMs }, 'planned handover: draining');
     this.drainingNow = true;
+    this.o.stopping?.();
     await this.o.release();
     try {
       await client.patchMerge(EGRESS_TUNNELS, this.o.nodeName, undefined, {

@@ -337,6 +337,31 @@ describe('PeerDriver', () => {
     c.stop();
   });
 
+  it('a planned stop: the holder lets go at once, the node the status moves to takes it as it reads the move, and the stopping node claims nothing again', () => {
+    c.start();
+    c.clock.advance(400);
+    expect(c.holders()).toEqual(['node1']);
+    c.d('node1').handOver();
+    expect(c.d('node1').eipsToBind([])).toEqual([]);
+    expect(c.holders()).toEqual([]);
+    // Released once its withdraw surely completed: adverts of node1 no longer claim the EIP.
+    c.clock.advance(DEFAULT_PEER_TIMING.withdrawMs * 2);
+    expect(c.sent.filter((a) => a.node === 'node1').at(-1)?.wants).toEqual([]);
+    // The controller moves the EIP (the tunnel is marked draining); node2 claims it as it reads
+    // that, and holds it after one exchange of adverts (1 ms each way here), not after D.
+    c.group = view(NODES, 'node2');
+    for (const n of ['node2', 'node3']) c.d(n).refresh();
+    c.clock.advance(3);
+    expect(c.holders()).toEqual(['node2']);
+    // A new run of node1's group (a larger change of members) starts handing over too.
+    c.group = view(['node1', 'node2'], 'node1');
+    c.d('node1').refresh();
+    c.clock.advance(DEFAULT_PEER_TIMING.deadIntervalMs * 3);
+    expect(c.d('node1').state('egw1')?.handingOver).toBe(true);
+    expect(c.d('node1').eipsToBind([])).toEqual([]);
+    c.stop();
+  });
+
   it('counts takeovers, live peers and the mode in the metrics', async () => {
     c.start();
     c.clock.advance(400);

@@ -121,6 +121,7 @@ export class PeerDriver {
   private stopped = false;
   private statusEipsBound = false;
   private keyLoaded: boolean;
+  private handingOver = false;
 
   constructor(private readonly o: PeerDriverOptions) {
     this.keyLoaded = o.hasKey();
@@ -236,6 +237,22 @@ export class PeerDriver {
       if (run.state !== undefined)
         this.apply(run, step(run.state, { type: 'heartbeat-ack', sentAt, evicted }, now, this.wall()));
     }
+    this.schedule();
+  }
+
+  /**
+   * A planned stop hands this node's EIPs over: every core drops its claims at once and claims
+   * nothing for the rest of this agent's life (cores started later too), so the node the
+   * controller moves an EIP to takes it over as soon as it reads the move. Call before the datapath
+   * releases the EIPs and the tunnel is marked draining. One way: the agent stops after it.
+   */
+  handOver(): void {
+    if (this.stopped || this.handingOver) return;
+    this.handingOver = true;
+    const now = this.o.clock.now();
+    for (const run of this.runs.values())
+      if (run.state !== undefined) this.apply(run, step(run.state, { type: 'hand-over' }, now, this.wall()));
+    this.o.log.info({ gateways: [...this.runs.keys()] }, 'peer hand-over: claiming nothing from now on');
     this.schedule();
   }
 
@@ -465,7 +482,7 @@ export class PeerDriver {
         { gateway: view.name, members: view.members, eips: view.eips.map((e) => e.key), epoch },
         'peer group started',
       );
-      this.apply(run, step(state, { type: 'tick' }, now, this.wall()));
+      this.apply(run, step(state, { type: this.handingOver ? 'hand-over' : 'tick' }, now, this.wall()));
     } catch (err) {
       run.fallback = 'invalid';
       this.o.log.error({ gateway: view.name, err: (err as Error).message }, 'peer group refused');
