@@ -77,11 +77,10 @@ describe('parseBenchArgs', () => {
     expect(parseBenchArgs(['--modes', 'deadline,peers'], no).modes).toEqual(['deadline', 'peers']);
   });
 
-  it('refuses --modes peers with --images (the lab runs peers in process mode only)', () => {
-    expect(() => parseBenchArgs(['--modes', 'peers', '--images'], no)).toThrow(
-      /--modes peers runs the apps as processes only/,
-    );
-    expect(parseBenchArgs(['--modes', 'deadline', '--images'], no).images).toBe(true);
+  it('runs --modes peers from the images too (the chart with agent.peers.enabled)', () => {
+    const a = parseBenchArgs(['--modes', 'peers,deadline', '--images'], no);
+    expect(a.images).toBe(true);
+    expect(a.modes).toEqual(['peers', 'deadline']);
   });
 
   it('keepalived alone: no controller rows', () => {

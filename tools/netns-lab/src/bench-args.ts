@@ -137,10 +137,6 @@ export function parseBenchArgs(argv: readonly string[], env: { keepalivedInstall
   if (modeText === undefined && !env.keepalivedInstalled)
     notes.push('keepalived is not installed (Debian package keepalived): no keepalived reference rows');
   const withKeepalived = modes.includes('keepalived');
-  if (modes.includes('peers') && values.images === true)
-    throw new BenchArgsError(
-      '--modes peers runs the apps as processes only: drop --images or the peers mode',
-    );
   if (withKeepalived && !env.keepalivedInstalled)
     throw new BenchArgsError('--modes keepalived needs keepalived (Debian package keepalived)');
   let adverts: number[] = [];

@@ -164,9 +164,10 @@ export async function runBench(o: {
         faults: o.faults,
         options: {
           timing,
-          // peers: deadline detection, and the agents' gateway peers decide take-overs first.
+          // peers: deadline detection, and the agents' gateway peers decide take-overs first; the
+          // other modes run without peers (in images mode too, where the chart turns them on).
           detection: mode === 'peers' ? 'deadline' : mode,
-          ...(mode === 'peers' ? { peers: true } : {}),
+          peers: mode === 'peers',
           ...(o.images ? { images: true } : {}),
         },
       });

@@ -33,10 +33,18 @@ describe('podmanRunArgs', () => {
     expect(after(a, '--volume')).toEqual(['/run/egl/sa:/var/run/secrets/kubernetes.io/serviceaccount:ro']);
     expect(after(a, '--env')).toEqual(['CONFIGMAP_PATH=/tmp/config-map/conf.yml', 'NODE_NAME=gw1']);
     expect(after(a, '--label')).toEqual(['io.egressgateway.netns-lab=egl-x']);
+    expect(a).not.toContain('--cpus');
     expect(a.slice(-3)).toEqual([
       'ghcr.io/egressgateway-ts/egressgateway-agent:0.1.0',
       '--egress-interface',
       'eth0',
     ]);
+  });
+
+  it('limits CPU and memory as the chart does, when given', () => {
+    const a = podmanRunArgs({ ...spec('agent'), limits: { cpus: '0.5', memory: '192m' } });
+    expect(after(a, '--cpus')).toEqual(['0.5']);
+    expect(after(a, '--memory')).toEqual(['192m']);
+    expect(a.indexOf('--cpus')).toBeLessThan(a.indexOf('ghcr.io/egressgateway-ts/egressgateway-agent:0.1.0'));
   });
 });

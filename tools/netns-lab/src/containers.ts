@@ -70,6 +70,11 @@ export interface ContainerSpec {
   mounts: Array<[string, string]>;
   env: Record<string, string>;
   args: string[];
+  /**
+   * podman's `--cpus` and `--memory` (the chart's `resources.limits`, converted by `podmanCpus`
+   * and `podmanMemory`): the same CFS quota and memory limit the kubelet would set.
+   */
+  limits?: { cpus?: string; memory?: string };
 }
 
 /** `podman` arguments that run a lab container in the foreground (pure, so it is unit-tested). */
@@ -80,6 +85,8 @@ export function podmanRunArgs(c: ContainerSpec): string[] {
   args.push('--sig-proxy=false', '--cap-drop', 'ALL');
   for (const cap of APP_CAPABILITIES[c.app]) args.push('--cap-add', cap);
   args.push('--security-opt', 'no-new-privileges', ...APP_EXTRA_OPTIONS[c.app]);
+  if (c.limits?.cpus !== undefined) args.push('--cpus', c.limits.cpus);
+  if (c.limits?.memory !== undefined) args.push('--memory', c.limits.memory);
   for (const [host, inside] of c.mounts) args.push('--volume', `${host}:${inside}:ro`);
   for (const [k, v] of Object.entries(c.env).sort()) args.push('--env', `${k}=${v}`);
   args.push(c.image, ...c.args);

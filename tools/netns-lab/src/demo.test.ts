@@ -17,7 +17,6 @@ describe('parseDemoArgs', () => {
       keep: false,
       build: true,
       images: false,
-      peers: false,
     });
     expect(parseDemoArgs(['--images'])?.images).toBe(true);
     expect(parseDemoArgs(['--peers', '--fault', 'apiserver-outage'])?.peers).toBe(true);

@@ -25,7 +25,8 @@ ${FAULTS.map((f) => `                          ${f.padEnd(18)} ${FAULT_DESCRIPTI
   --gateways <n>        gateway nodes (default 3)
   --controllers <n>     controller replicas (default 2)
   --images              run controllers and agents from the images of "npm run images" (podman)
-  --peers               gateway peers on (a peer key Secret, agents talking over UDP: docs/peers.md)
+  --peers               gateway peers on (a peer key Secret, agents talking over UDP: docs/peers.md);
+                        with --images they are on already, as the chart's default values say
   --keep                leave the lab up after the summary for kubectl; Ctrl-C cleans up
   --run-dir <dir>       folder for logs and records
   --no-build            do not build stale packages first
@@ -49,8 +50,11 @@ export interface DemoOptions {
   runDir?: string;
   build: boolean;
   images: boolean;
-  /** Gateway peers on (the agents get a peer key and talk over UDP). */
-  peers: boolean;
+  /**
+   * Gateway peers on (the agents get a peer key and talk over UDP); undefined: the lab's default
+   * (off for processes, the chart's default values with `images`).
+   */
+  peers?: true;
 }
 
 const num = (name: string, v: string | undefined, fallback: number): number => {
@@ -113,7 +117,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
     ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
     build: values['no-build'] !== true,
     images: values.images === true,
-    peers: values.peers === true,
+    ...(values.peers === true ? { peers: true as const } : {}),
   };
 }
 
@@ -151,7 +155,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       detection: o.detection,
       build: o.build,
       images: o.images,
-      peers: o.peers,
+      ...(o.peers ? { peers: true } : {}),
       ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
       onEvent: (e) => view.event(e),
     });

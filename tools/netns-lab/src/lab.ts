@@ -18,7 +18,7 @@ import {
   type SecureApiFiles,
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
-import { chartRbacObjects, renderChart } from './chart-rbac.js';
+import { chartClusterObjects, chartPod, podmanCpus, podmanMemory, renderChart } from './chart.js';
 import {
   type PolicyShape,
   seedCluster,
@@ -105,9 +105,10 @@ export interface LabOptions {
   keepalived?: { advertSeconds: number };
   /**
    * Run the controllers and agents from the images of `npm run images` with podman instead of
-   * as processes: configuration as the Helm chart passes it (arguments, env, the ConfigMap's
-   * `conf.yml`, a ServiceAccount mount read by client-node's in-cluster configuration), agents
-   * with NET_ADMIN and NET_RAW, controllers with no capabilities on a read-only root filesystem.
+   * as processes: configuration as the Helm chart passes it (arguments, the env and CPU and memory
+   * limits of the rendered chart's pods, the ConfigMap's `conf.yml`, a ServiceAccount mount read by
+   * client-node's in-cluster configuration), agents with NET_ADMIN and NET_RAW, controllers with no
+   * capabilities on a read-only root filesystem.
    * The API server then serves HTTPS, authenticates every request by token (one per chart
    * ServiceAccount, one for the lab) and records each in `<runDir>/audit.jsonl`.
    */
@@ -115,9 +116,11 @@ export interface LabOptions {
   /** What the EgressPolicy steers (default: only the external server, by `destSubnet`). */
   policy?: PolicyShape;
   /**
-   * Gateway peers on the agents (process mode only): the lab creates the key Secret
+   * Gateway peers on the agents. Process mode: the lab creates the key Secret
    * (`kube-system/egressgateway-peer-key`, one random key) and starts the agents with `--peers
-   * true`. Default off: `--peers false`, the agents decide on the API server alone.
+   * true`; default off (`--peers false`, the agents decide on the API server alone). Images mode:
+   * the chart's `agent.peers.enabled`, default as the chart's values say; the lab creates the key
+   * Secret the chart renders.
    */
   peers?: boolean;
   /**
@@ -178,6 +181,11 @@ export class Lab {
   private readonly podProbes: LabProcess[] = [];
   private readonly controllerSlots = new Map<string, number>();
   private images: LabImages | undefined;
+  /**
+   * `helm template` of the chart with the lab's values (images mode): the RBAC, webhook
+   * configurations and Secrets the lab creates, and the env and limits of the apps' containers.
+   */
+  chart: string | undefined;
   /** Tokens of the secured API server (images mode). */
   private readonly credentials: LabCredentials | undefined;
   /** Image used for agents started from now on (a rolling update switches it). */
@@ -255,8 +263,9 @@ export class Lab {
     return join(this.helpers, file);
   }
 
-  /** True when the agents run the gateway peers (`LabOptions.peers`). */
+  /** True when the agents run the gateway peers (`LabOptions.peers`, or the chart's in images mode). */
   get peers(): boolean {
+    if (this.chart) return chartPod(this.chart, 'agent').env.EGW_PEERS === 'true';
     return this.options.peers === true;
   }
 
@@ -287,6 +296,10 @@ export class Lab {
       if (swept.length > 0) this.note('progress', `removed ${swept.length} container(s) of earlier runs`);
       this.images = labImages(this.repoRoot);
       this.agentImage = this.images.agent;
+      this.chart = renderChart(
+        this.repoRoot,
+        this.options.peers === undefined ? {} : { 'agent.peers.enabled': String(this.options.peers) },
+      );
       this.note('progress', `images mode: ${this.images.controller}, ${this.images.agent}`);
     }
     this.note('progress', `building namespaces (prefix ${this.plan.prefix})`);
@@ -298,7 +311,7 @@ export class Lab {
     await seedCluster(this.api, this.plan);
     if (this.images) {
       await this.seedChartNamespace();
-      await this.seedChartRbac();
+      await this.seedChartObjects();
     } else {
       for (const conf of await labWebhookConfigurations(PROCESS_LEASE.namespace))
         await this.createOnce(webhookPath(conf.kind), conf);
@@ -308,7 +321,7 @@ export class Lab {
     for (let i = 0; i < (this.options.controllers ?? 2); i++) this.startController(`ctl-${'ab'[i] ?? i}`, i);
     this.note('progress', 'creating the EgressGateway and EgressPolicy through the admission webhook');
     await seedEgressObjects(this.api, this.plan, this.options.policy);
-    if (this.options.peers === true) await this.seedPeerKey();
+    if (!this.images && this.peers) await this.seedPeerKey();
     this.note('progress', `starting ${this.plan.nodes.length} agents`);
     for (const n of this.plan.nodes) this.startAgent(n.name);
     this.note('progress', 'waiting for the EIP to be placed');
@@ -429,9 +442,8 @@ export class Lab {
     }
   }
 
-  /** The gateway peers' key Secret the agents read (one random 32-byte key). */
+  /** The gateway peers' key Secret the agents run as processes read (one random 32-byte key). */
   private async seedPeerKey(): Promise<void> {
-    if (this.images) throw new Error('the lab runs gateway peers in process mode only (not with --images)');
     this.note('progress', 'creating the gateway peers key Secret');
     await this.createOnce('/api/v1/namespaces', {
       apiVersion: 'v1',
@@ -448,12 +460,13 @@ export class Lab {
   }
 
   /**
-   * The chart's RBAC as `helm install` would create it, so the API server (RBAC mode) allows the
-   * apps exactly what the chart grants them.
+   * The chart's RBAC and webhook configurations as `helm install` would create them, so the API
+   * server (RBAC mode) allows the apps exactly what the chart grants them; with peers on, the
+   * chart's peer key Secret too.
    */
-  private async seedChartRbac(): Promise<void> {
-    for (const { path, object } of chartRbacObjects(renderChart(this.repoRoot)))
-      await this.createOnce(path, object);
+  private async seedChartObjects(): Promise<void> {
+    if (!this.chart) throw new Error('the chart is rendered in images mode only');
+    for (const { path, object } of chartClusterObjects(this.chart)) await this.createOnce(path, object);
   }
 
   private async createOnce(path: string, object: unknown): Promise<void> {
@@ -500,7 +513,7 @@ export class Lab {
           this.images.controller,
           'controller',
           {
-            env: { POD_NAME: id },
+            pod: { 'metadata.name': id },
             args: chartControllerArgs(this.timing, {
               index: slot,
               detection: this.options.detection ?? 'deadline',
@@ -540,8 +553,7 @@ export class Lab {
       const p = this.procs.startContainer({
         name: `agent-${node}`,
         container: this.containerSpec(`agent-${node}`, n.ns, this.agentImage, 'agent', {
-          // As the chart's default values set it (agent.peers.enabled: false).
-          env: { NODE_NAME: n.name, EGW_PEERS: 'false' },
+          pod: { 'spec.nodeName': n.name },
           args: chartAgentArgs(this.timing, n),
         }),
       });
@@ -573,17 +585,32 @@ export class Lab {
    * A container as a pod of the chart would be: the ServiceAccount mount (its token, the API
    * server's CA, the namespace) that client-node's in-cluster configuration reads with
    * `KUBERNETES_SERVICE_HOST`/`_PORT`, the ConfigMap's `conf.yml` where the chart mounts it
-   * (`CONFIGMAP_PATH`), identity from env, the rest as arguments.
+   * (`CONFIGMAP_PATH`), the chart's env (its downward-API fields from `o.pod` and the release
+   * namespace) and CPU and memory limits, the rest as arguments.
    */
   private containerSpec(
     name: string,
     netns: string,
     image: string,
     app: 'controller' | 'agent',
-    o: { env: Record<string, string>; args: string[] },
+    o: { pod: Record<string, string>; args: string[] },
   ): ContainerSpec {
     const c = this.credentials;
-    if (!c) throw new Error('containers need the secured API server (images mode)');
+    if (!c || !this.chart)
+      throw new Error('containers need the secured API server and the chart (images mode)');
+    const pod = chartPod(this.chart, app);
+    const fields: Record<string, string> = { 'metadata.namespace': CHART_NAMESPACE, ...o.pod };
+    const env = { ...pod.env };
+    for (const [k, path] of Object.entries(pod.fieldEnv)) {
+      const v = fields[path];
+      if (v === undefined)
+        throw new Error(`the chart's ${app} sets ${k} from ${path}, which the lab does not give`);
+      env[k] = v;
+    }
+    if (env.CONFIGMAP_PATH !== `${CONFIG_DIR}/conf.yml`)
+      throw new Error(
+        `the chart's ${app} reads its ConfigMap at ${env.CONFIGMAP_PATH}, the lab mounts it at ${CONFIG_DIR}`,
+      );
     const dir = join(this.runDir, 'mounts', name);
     mkdirSync(join(dir, 'serviceaccount'), { recursive: true });
     mkdirSync(join(dir, 'config'), { recursive: true });
@@ -603,13 +630,15 @@ export class Lab {
         [join(dir, 'config'), CONFIG_DIR],
       ],
       env: {
-        ...o.env,
-        POD_NAMESPACE: CHART_NAMESPACE,
-        CONFIGMAP_PATH: `${CONFIG_DIR}/conf.yml`,
+        ...env,
         KUBERNETES_SERVICE_HOST: this.plan.api4,
         KUBERNETES_SERVICE_PORT: String(this.plan.apiPort),
       },
       args: o.args,
+      limits: {
+        ...(pod.limits.cpu === undefined ? {} : { cpus: podmanCpus(pod.limits.cpu) }),
+        ...(pod.limits.memory === undefined ? {} : { memory: podmanMemory(pod.limits.memory) }),
+      },
     };
   }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { webhookConfigurations } from '@egressgateway/controller';
 import { describe, expect, it } from 'vitest';
-import { chartRbacObjects, renderChart } from './chart-rbac.js';
+import { chartClusterObjects, renderChart } from './chart.js';
 import { WEBHOOK_SERVICE } from './cluster.js';
 import { CHART_NAMESPACE } from './in-cluster.js';
 
@@ -12,7 +12,7 @@ if (!haveHelm) console.log('skipping the chart comparison: no helm in tools/tool
 
 describe("the controller's webhook configurations (webhookConfigurations)", () => {
   it.skipIf(!haveHelm)("are the chart's, apart from the labels Helm adds", () => {
-    const fromChart = chartRbacObjects(renderChart(repoRoot))
+    const fromChart = chartClusterObjects(renderChart(repoRoot))
       .map((o) => o.object as { kind: string; metadata: Record<string, unknown> })
       .filter((o) => o.kind.endsWith('WebhookConfiguration'))
       .map((o) => ({ ...o, metadata: { name: o.metadata.name } }));
