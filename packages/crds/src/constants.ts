@@ -100,6 +100,14 @@ export const TUNNEL_PHASES = [
 /** One EgressTunnel phase. */
 export type TunnelPhase = (typeof TUNNEL_PHASES)[number];
 
+/**
+ * The EgressTunnel status condition the agent of a gateway node writes about its gateway peers:
+ * `True` (reason `PeersHeard`) while the peer protocol decides for every gateway of the node,
+ * `False` (reason `Fallback`) while some gateway runs on API fencing alone (UDP blocked, no key),
+ * absent when the agent runs without peers or the node is in no gateway.
+ */
+export const PEERS_CONDITION = 'GatewayPeers';
+
 /** EIP allocator policies of an EgressPolicy. */
 export const ALLOCATOR_POLICIES = ['default', 'rr'] as const;
 /** One allocator policy. */

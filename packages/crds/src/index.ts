@@ -25,6 +25,7 @@ export {
   type KindInfo,
   MARK_BASE,
   NAMESPACE_DEFAULT_GATEWAY_LABEL,
+  PEERS_CONDITION,
   POLICY_NAME_LABEL,
   TUNNEL_PHASES,
   type TunnelPhase,

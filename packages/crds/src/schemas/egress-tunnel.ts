@@ -23,6 +23,24 @@ export const TunnelStatus = Type.Object(
   { additionalProperties: false },
 );
 
+/** A status condition (the shape of Kubernetes' `metav1.Condition`, without `observedGeneration`). */
+export const TunnelCondition = Type.Object(
+  {
+    type: Type.String({ minLength: 1, description: 'What the condition is about (e.g. GatewayPeers).' }),
+    status: StringEnum(['True', 'False', 'Unknown'] as const, { description: 'True, False or Unknown.' }),
+    reason: Type.String({
+      pattern: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+      description: 'One CamelCase word for the last transition.',
+    }),
+    message: Type.Optional(Type.String({ description: 'What a human needs to know about it.' })),
+    lastTransitionTime: Type.String({
+      format: 'date-time',
+      description: 'When the status last changed (RFC 3339).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 /** EgressTunnel status: allocation by the controller, parent and heartbeat by the agent. */
 export const EgressTunnelStatus = Type.Object(
   {
@@ -39,6 +57,12 @@ export const EgressTunnelStatus = Type.Object(
       Type.String({
         format: 'date-time',
         description: 'Last heartbeat of the agent (RFC 3339, milliseconds).',
+      }),
+    ),
+    conditions: Type.Optional(
+      Type.Array(TunnelCondition, {
+        description:
+          'Conditions the agent reports, one per type: GatewayPeers (True while the gateway peers decide, False while a gateway falls back to API fencing).',
       }),
     ),
   },
