@@ -15,6 +15,7 @@ import type { Advert, AdvertKey, PeerTiming, TransportRejection } from '@egressg
 import type { Binder } from './binder.js';
 import type { AgentMetrics } from './metrics.js';
 import { PeerClaimWriter } from './peer-claim-writer.js';
+import { PeersConditionWriter, peersCondition } from './peer-condition.js';
 import { type EvictionRead, PeerDriver } from './peer-driver.js';
 import { type PeerGroupView, peerGroups } from './peer-groups.js';
 
@@ -112,7 +113,7 @@ export interface AgentPeersOptions {
    * Where take-overs are claimed (`PEER_CLAIM_ANNOTATION` on this node's EgressTunnel), so the
    * controller records them at once; without it nothing is claimed and the status follows by eviction.
    */
-  client?: Pick<KubeClient, 'patchMerge'> | undefined;
+  client?: Pick<KubeClient, 'patchMerge' | 'patchStatus'> | undefined;
 }
 
 /**
@@ -127,6 +128,8 @@ export class AgentPeers {
   readonly driver: PeerDriver;
   /** Keeps this node's peer claims in the API (when a client is given). */
   readonly claims: PeerClaimWriter | undefined;
+  /** Keeps this node's `GatewayPeers` tunnel condition in the API (when a client is given). */
+  readonly condition: PeersConditionWriter | undefined;
   private readonly link: PeerLink;
   private groups: readonly PeerGroupView[] = [];
   private portOpen = true;
@@ -161,6 +164,7 @@ export class AgentPeers {
       ...(o.readEvictions ? { readEvictions: o.readEvictions } : {}),
       changed: () => {
         this.syncClaims();
+        this.syncCondition();
         o.reapply();
       },
       renew: () => this.renew(),
@@ -180,6 +184,17 @@ export class AgentPeers {
                   | { annotations?: Record<string, string> }
                   | undefined
               )?.annotations?.[PEER_CLAIM_ANNOTATION],
+          });
+    this.condition =
+      o.client === undefined
+        ? undefined
+        : new PeersConditionWriter({
+            client: o.client,
+            clock,
+            log: plog,
+            nodeName,
+            ...(peers.wallNow ? { wallNow: peers.wallNow } : {}),
+            current: () => o.tunnels().find((t) => t.metadata?.name === nodeName)?.status?.conditions,
           });
   }
 
@@ -205,6 +220,7 @@ export class AgentPeers {
     this.groups = peerGroups(this.o.nodeName, this.o.gateways(), this.o.tunnels());
     this.driver.refresh();
     this.syncClaims();
+    this.syncCondition();
   }
 
   /** See {@link PeerDriver.eipsToBind}. */
@@ -221,12 +237,18 @@ export class AgentPeers {
   async stop(): Promise<void> {
     this.driver.stop();
     this.claims?.stop();
+    this.condition?.stop();
     await this.link.close();
   }
 
   /** One write when the set of take-overs to claim changed (the writer compares). */
   private syncClaims(): void {
     this.claims?.set(this.driver.claims());
+  }
+
+  /** One write when the gateways' peer modes changed what the condition says (the writer compares). */
+  private syncCondition(): void {
+    this.condition?.set(peersCondition(this.driver.modes(), this.o.peers.fallbackAfterMs));
   }
 
   private renew(): void {

@@ -5,6 +5,7 @@ import {
   type EgressGateway,
   type EgressPolicy,
   type EgressTunnel,
+  PEERS_CONDITION,
 } from '@egressgateway/crds';
 import type { NodeDatapathState } from '@egressgateway/datapath';
 import {
@@ -45,6 +46,7 @@ import { Handover } from './handover.js';
 import { Heartbeater } from './heartbeater.js';
 import { EgressLinkGuard, type EgressLinkWatcher } from './link-guard.js';
 import type { AgentMetrics } from './metrics.js';
+import { PeersConditionWriter } from './peer-condition.js';
 import { GatewaySliceSources } from './slice-sources.js';
 
 export type { Binder } from './binder.js';
@@ -310,6 +312,18 @@ export class EgressAgent {
     await this.handover.clearMark();
     this.heartbeatLoop = this.heartbeater.run(this.stopping.signal);
     await this.peers?.start();
+    // Without peers, a GatewayPeers condition an earlier run with peers left would mislead: remove it.
+    if (
+      this.peers === undefined &&
+      this.ownTunnel()?.status?.conditions?.some((c) => c.type === PEERS_CONDITION)
+    )
+      new PeersConditionWriter({
+        client: this.options.client,
+        clock: this.options.clock ?? systemClock,
+        log: this.log,
+        nodeName: this.options.settings.nodeName,
+        current: () => this.ownTunnel()?.status?.conditions,
+      }).set(undefined);
     this.scheduleApply();
     await this.linkGuard?.start();
   }

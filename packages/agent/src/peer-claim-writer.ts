@@ -1,11 +1,6 @@
 import { formatPeerClaims, PEER_CLAIM_ANNOTATION, type PeerClaim } from '@egressgateway/crds';
-import {
-  type Clock,
-  EGRESS_TUNNELS,
-  type KubeClient,
-  type Logger,
-  toKubeApiError,
-} from '@egressgateway/kube';
+import { type Clock, EGRESS_TUNNELS, type KubeClient, type Logger } from '@egressgateway/kube';
+import { LatestWriter } from './latest-writer.js';
 import type { PeerTakeoverClaim } from './peer-driver.js';
 
 /** What {@link PeerClaimWriter} needs. */
@@ -23,8 +18,6 @@ export interface PeerClaimWriterOptions {
   retryMs?: number;
 }
 
-const MAX_RETRY_MS = 5_000;
-
 /**
  * Keeps this node's peer claims (`PEER_CLAIM_ANNOTATION` on its own EgressTunnel) equal to what the
  * gateway peers made it take over: one merge patch when the set changes (a take-over, a withdraw, the
@@ -34,22 +27,31 @@ const MAX_RETRY_MS = 5_000;
  * lets the controller record what already happened on the wire.
  */
 export class PeerClaimWriter {
-  private desired: string | null = null;
-  /** The value the annotation has (as far as this writer knows); `undefined`: not read yet. */
-  private written: string | null | undefined;
-  private busy = false;
-  private retryTimer: unknown;
-  private retryPending = false;
-  private failures = 0;
-  private stopped = false;
+  private readonly writer: LatestWriter<string | null>;
   /** When each claim (gateway, EIP, from) was first made, so that `at` does not change per write. */
   private readonly since = new Map<string, string>();
 
-  constructor(private readonly o: PeerClaimWriterOptions) {}
+  constructor(private readonly o: PeerClaimWriterOptions) {
+    const { client, log, nodeName } = o;
+    this.writer = new LatestWriter<string | null>({
+      clock: o.clock,
+      log,
+      what: 'peer claim',
+      ...(o.retryMs === undefined ? {} : { retryMs: o.retryMs }),
+      current: () => o.current() ?? null,
+      write: (value) =>
+        client.patchMerge(EGRESS_TUNNELS, nodeName, undefined, {
+          metadata: { annotations: { [PEER_CLAIM_ANNOTATION]: value } },
+        }),
+      written: (value) => {
+        if (value === null) log.info({}, 'peer claims cleared');
+        else log.info({ claims: JSON.parse(value) }, 'peer claim written');
+      },
+    });
+  }
 
   /** The claims to hold now (the whole set). */
   set(claims: readonly PeerTakeoverClaim[]): void {
-    if (this.stopped) return;
     const now = new Date((this.o.wallNow ?? Date.now)()).toISOString();
     const keep = new Map<string, string>();
     const full: PeerClaim[] = claims.map((c) => {
@@ -60,54 +62,16 @@ export class PeerClaimWriter {
     });
     this.since.clear();
     for (const [k, v] of keep) this.since.set(k, v);
-    this.desired = formatPeerClaims(full);
-    this.kick();
+    this.writer.set(formatPeerClaims(full));
   }
 
   /** The annotation value last written (or read), for tests and diagnostics. */
   get value(): string | null | undefined {
-    return this.written;
+    return this.writer.value;
   }
 
   /** Stops writing (pending retries are dropped). */
   stop(): void {
-    this.stopped = true;
-    this.o.clock.clearTimeout(this.retryTimer);
-  }
-
-  private kick(): void {
-    if (this.stopped || this.busy || this.retryPending) return;
-    if (this.written === undefined) this.written = this.o.current() ?? null;
-    if (this.desired === this.written) return;
-    const value = this.desired;
-    this.busy = true;
-    const { client, log, nodeName } = this.o;
-    client
-      .patchMerge(EGRESS_TUNNELS, nodeName, undefined, {
-        metadata: { annotations: { [PEER_CLAIM_ANNOTATION]: value } },
-      })
-      .then(
-        () => {
-          this.written = value;
-          this.failures = 0;
-          if (value === null) log.info({}, 'peer claims cleared');
-          else log.info({ claims: JSON.parse(value) }, 'peer claim written');
-        },
-        (err: unknown) => {
-          this.failures++;
-          const delay = Math.min(MAX_RETRY_MS, (this.o.retryMs ?? 250) * 2 ** (this.failures - 1));
-          const e = toKubeApiError(err);
-          log.warn({ err: e.message, status: e.status, retryMs: delay }, 'peer claim write failed, retrying');
-          this.retryPending = true;
-          this.retryTimer = this.o.clock.setTimeout(() => {
-            this.retryPending = false;
-            this.kick();
-          }, delay);
-        },
-      )
-      .finally(() => {
-        this.busy = false;
-        this.kick();
-      });
+    this.writer.stop();
   }
 }

@@ -10,6 +10,7 @@ import {
   step,
 } from '@egressgateway/peers';
 import type { AgentMetrics } from './metrics.js';
+import { fallbackDetail } from './peer-condition.js';
 import type { PeerGroupView } from './peer-groups.js';
 
 /** Why a gateway runs on today's API fencing instead of the peer protocol. */
@@ -538,24 +539,15 @@ export class PeerDriver {
       }
       return;
     }
-    const why: Record<PeerFallbackReason, string> = {
-      'no-key': 'no peer key loaded (create the peer key Secret, see docs/operations.md "Gateway peers")',
-      'no-port': 'the peer UDP port could not be opened (see the agent log)',
-      silent: `no valid advert from any peer for ${this.o.fallbackAfterMs} ms (is UDP port blocked between the gateway nodes?)`,
-      'single-member': 'the gateway has this node alone',
-      invalid: 'the peer group was refused (see the agent log)',
-    };
-    log.warn(
-      { gateway, reason: run.fallback, detail: why[run.fallback] },
-      'gateway peers fallback: api fencing decides',
-    );
+    const detail = fallbackDetail(run.fallback, this.o.fallbackAfterMs);
+    log.warn({ gateway, reason: run.fallback, detail }, 'gateway peers fallback: api fencing decides');
     // No key is a setting of the whole cluster, said once per agent in the log; an Event per gateway
     // and agent start would only repeat it.
     if (run.fallback === 'single-member' || run.fallback === 'no-key' || run.fallback === 'no-port') return;
     events?.record({
       type: 'Warning',
       reason: 'PeerFallback',
-      message: `node ${this.o.nodeName}: ${why[run.fallback]}; failover goes through the API server as without peers`,
+      message: `node ${this.o.nodeName}: ${detail}; failover goes through the API server as without peers`,
       involvedObject,
     });
   }

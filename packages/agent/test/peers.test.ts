@@ -1,7 +1,20 @@
 import { type ApiServer, startApiServer } from '@egressgateway/apiserver';
 import { createControllerMetrics, EgressController } from '@egressgateway/controller';
-import { customResourceDefinitions, type EgressGateway } from '@egressgateway/crds';
-import { EGRESS_GATEWAYS, EGRESS_POLICIES, KubeClient, type Logger, NODES, PODS } from '@egressgateway/kube';
+import {
+  customResourceDefinitions,
+  type EgressGateway,
+  type EgressTunnel,
+  PEERS_CONDITION,
+} from '@egressgateway/crds';
+import {
+  EGRESS_GATEWAYS,
+  EGRESS_POLICIES,
+  EGRESS_TUNNELS,
+  KubeClient,
+  type Logger,
+  NODES,
+  PODS,
+} from '@egressgateway/kube';
 import { type Advert, type AdvertKey, DEFAULT_PEER_TIMING } from '@egressgateway/peers';
 import { KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -24,6 +37,7 @@ const LEASE = 300;
 const EIP = '198.18.0.50';
 const GATEWAYS = ['gw1', 'gw2', 'gw3'];
 const KEY: AdvertKey = { id: 'k1', secret: Buffer.alloc(32, 1) };
+const FALLBACK_AFTER = 3_000;
 
 /**
  * The node network of the peers, in memory: an advert reaches every other member of its gateway
@@ -150,43 +164,47 @@ describe('gateway peers: agents against the embedded API server and a live contr
     term = new AbortController();
     void controller.lead(term.signal);
     net = new PeerNet();
-    for (const [i, name] of GATEWAYS.entries()) {
-      const proxy = new PartitionProxy(server.port);
-      const binder = new RecordingBinder(EVICT - MARGIN);
-      const metrics = createAgentMetrics();
-      const agent = new EgressAgent({
-        client: new KubeClient(kubeConfigVia(await proxy.listen())),
-        binder,
-        metrics,
-        ...(process.env.EGW_PEER_DEBUG ? { logger: debugLogger(name) } : {}),
-        settings: {
-          nodeName: name,
-          egressInterface: 'eth0',
-          parent: { name: 'eth0', ipv4: `198.18.0.${11 + i}` },
-          tunnel: { name: 'egress.vxlan', vni: 100, port: 7789, ipv4Cidr: '198.19.255.0/24' },
-          updatePeriodMs: UPDATE,
-          evictionTimeoutMs: EVICT,
-          fenceMarginMs: MARGIN,
-        },
-        peers: {
-          timing: peerTiming({
-            peerAdvertPeriodMs: DEFAULT_PEER_TIMING.advertPeriodMs,
-            peerDeadIntervalMs: DEAD,
-            peerLeaseMs: LEASE,
-            peerRejoinDelayMs: 1_000,
-            eipEvictionTimeoutMs: EVICT,
-            fenceMarginMs: MARGIN,
-            tunnelUpdatePeriodMs: UPDATE,
-          }),
-          fallbackAfterMs: 3_000,
-          keys: () => [KEY],
-          link: (hooks) => net.link(name, hooks),
-        },
-      });
-      await agent.start();
-      nodes.push({ name, agent, binder, proxy, metrics });
-    }
+    for (const name of GATEWAYS) nodes.push(await startNode(name));
   });
+
+  /** Starts the agent of a gateway node (through its own proxy to the API server). */
+  const startNode = async (name: string): Promise<Node> => {
+    const i = GATEWAYS.indexOf(name);
+    const proxy = new PartitionProxy(server.port);
+    const binder = new RecordingBinder(EVICT - MARGIN);
+    const metrics = createAgentMetrics();
+    const agent = new EgressAgent({
+      client: new KubeClient(kubeConfigVia(await proxy.listen())),
+      binder,
+      metrics,
+      ...(process.env.EGW_PEER_DEBUG ? { logger: debugLogger(name) } : {}),
+      settings: {
+        nodeName: name,
+        egressInterface: 'eth0',
+        parent: { name: 'eth0', ipv4: `198.18.0.${11 + i}` },
+        tunnel: { name: 'egress.vxlan', vni: 100, port: 7789, ipv4Cidr: '198.19.255.0/24' },
+        updatePeriodMs: UPDATE,
+        evictionTimeoutMs: EVICT,
+        fenceMarginMs: MARGIN,
+      },
+      peers: {
+        timing: peerTiming({
+          peerAdvertPeriodMs: DEFAULT_PEER_TIMING.advertPeriodMs,
+          peerDeadIntervalMs: DEAD,
+          peerLeaseMs: LEASE,
+          peerRejoinDelayMs: 1_000,
+          eipEvictionTimeoutMs: EVICT,
+          fenceMarginMs: MARGIN,
+          tunnelUpdatePeriodMs: UPDATE,
+        }),
+        fallbackAfterMs: FALLBACK_AFTER,
+        keys: () => [KEY],
+        link: (hooks) => net.link(name, hooks),
+      },
+    });
+    await agent.start();
+    return { name, agent, binder, proxy, metrics };
+  };
 
   afterEach(async () => {
     controllerProxy.heal();
@@ -235,6 +253,38 @@ describe('gateway peers: agents against the embedded API server and a live contr
     const after = await watch(EVICT);
     expect(after.filter((s) => s.length > 1)).toEqual([]);
     expect(after.at(-1)).toEqual([h]);
+  });
+
+  it("says in each gateway node's EgressTunnel whether the peers decide: True while heard, False (Fallback) for an agent that hears none, True again once it does", async () => {
+    await settle();
+    const client = new KubeClient(kubeConfigVia(server.port));
+    const condition = async (name: string) =>
+      (await client.get<EgressTunnel>(EGRESS_TUNNELS, name)).status?.conditions?.find(
+        (c) => c.type === PEERS_CONDITION,
+      );
+    const poll = async (what: string, probe: () => Promise<boolean>) => {
+      const deadline = Date.now() + FALLBACK_AFTER + 5_000;
+      while (!(await probe())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    for (const name of GATEWAYS)
+      await poll(`${name} True`, async () => (await condition(name))?.status === 'True');
+    expect((await condition('gw1'))?.message).toBe('the gateway peers decide for egw1');
+    // gw3's agent restarts with UDP blocked both ways: it hears no advert for fallbackAfter.
+    const old = node('gw3');
+    await old.agent.stop({ handover: false });
+    await old.proxy.close();
+    nodes.splice(nodes.indexOf(old), 1);
+    net.down.add('gw3');
+    nodes.push(await startNode('gw3'));
+    await poll('gw3 False', async () => (await condition('gw3'))?.status === 'False');
+    const fallback = await condition('gw3');
+    expect(fallback?.reason).toBe('Fallback');
+    expect(fallback?.message).toContain('egw1 (no valid advert from any peer for 3000 ms');
+    net.down.delete('gw3');
+    await poll('gw3 True again', async () => (await condition('gw3'))?.status === 'True');
   });
 
   it('hands the EIP of a dead holder to a peer, never to two nodes at once, and the controller records the move from its claim', async () => {
