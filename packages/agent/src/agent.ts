@@ -142,6 +142,8 @@ export class EgressAgent {
   private readonly handover: Handover;
   private readonly linkGuard: EgressLinkGuard | undefined;
   private readonly peers: AgentPeers | undefined;
+  /** Removes the GatewayPeers condition an earlier run with peers left (this run has none). */
+  private leftoverCondition: PeersConditionWriter | undefined;
   private heartbeatLoop: Promise<void> | undefined;
 
   constructor(private readonly options: AgentOptions) {
@@ -316,14 +318,16 @@ export class EgressAgent {
     if (
       this.peers === undefined &&
       this.ownTunnel()?.status?.conditions?.some((c) => c.type === PEERS_CONDITION)
-    )
-      new PeersConditionWriter({
+    ) {
+      this.leftoverCondition = new PeersConditionWriter({
         client: this.options.client,
         clock: this.options.clock ?? systemClock,
         log: this.log,
         nodeName: this.options.settings.nodeName,
         current: () => this.ownTunnel()?.status?.conditions,
-      }).set(undefined);
+      });
+      this.leftoverCondition.set(undefined);
+    }
     this.scheduleApply();
     await this.linkGuard?.start();
   }
@@ -415,6 +419,7 @@ export class EgressAgent {
     this.stopping.abort();
     this.fence.disarm();
     await this.peers?.stop();
+    this.leftoverCondition?.stop();
     await this.heartbeatLoop;
     await this.applier.whenApplied();
     await this.options.binder.withdrawAll();

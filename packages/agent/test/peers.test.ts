@@ -167,8 +167,8 @@ describe('gateway peers: agents against the embedded API server and a live contr
     for (const name of GATEWAYS) nodes.push(await startNode(name));
   });
 
-  /** Starts the agent of a gateway node (through its own proxy to the API server). */
-  const startNode = async (name: string): Promise<Node> => {
+  /** Starts the agent of a gateway node (through its own proxy to the API server); `peers: false`: without. */
+  const startNode = async (name: string, peers = true): Promise<Node> => {
     const i = GATEWAYS.indexOf(name);
     const proxy = new PartitionProxy(server.port);
     const binder = new RecordingBinder(EVICT - MARGIN);
@@ -187,20 +187,24 @@ describe('gateway peers: agents against the embedded API server and a live contr
         evictionTimeoutMs: EVICT,
         fenceMarginMs: MARGIN,
       },
-      peers: {
-        timing: peerTiming({
-          peerAdvertPeriodMs: DEFAULT_PEER_TIMING.advertPeriodMs,
-          peerDeadIntervalMs: DEAD,
-          peerLeaseMs: LEASE,
-          peerRejoinDelayMs: 1_000,
-          eipEvictionTimeoutMs: EVICT,
-          fenceMarginMs: MARGIN,
-          tunnelUpdatePeriodMs: UPDATE,
-        }),
-        fallbackAfterMs: FALLBACK_AFTER,
-        keys: () => [KEY],
-        link: (hooks) => net.link(name, hooks),
-      },
+      ...(peers
+        ? {
+            peers: {
+              timing: peerTiming({
+                peerAdvertPeriodMs: DEFAULT_PEER_TIMING.advertPeriodMs,
+                peerDeadIntervalMs: DEAD,
+                peerLeaseMs: LEASE,
+                peerRejoinDelayMs: 1_000,
+                eipEvictionTimeoutMs: EVICT,
+                fenceMarginMs: MARGIN,
+                tunnelUpdatePeriodMs: UPDATE,
+              }),
+              fallbackAfterMs: FALLBACK_AFTER,
+              keys: () => [KEY],
+              link: (hooks: PeerLinkHooks) => net.link(name, hooks),
+            },
+          }
+        : {}),
     });
     await agent.start();
     return { name, agent, binder, proxy, metrics };
@@ -255,7 +259,7 @@ describe('gateway peers: agents against the embedded API server and a live contr
     expect(after.at(-1)).toEqual([h]);
   });
 
-  it("says in each gateway node's EgressTunnel whether the peers decide: True while heard, False (Fallback) for an agent that hears none, True again once it does", async () => {
+  it("says in each gateway node's EgressTunnel whether the peers decide: True while heard, False (Fallback) for an agent that hears none, True again once it does, gone once it runs without peers", async () => {
     await settle();
     const client = new KubeClient(kubeConfigVia(server.port));
     const condition = async (name: string) =>
@@ -285,6 +289,13 @@ describe('gateway peers: agents against the embedded API server and a live contr
     expect(fallback?.message).toContain('egw1 (no valid advert from any peer for 3000 ms');
     net.down.delete('gw3');
     await poll('gw3 True again', async () => (await condition('gw3'))?.status === 'True');
+    // gw3's agent restarts without peers: the condition it left would mislead, so it goes.
+    const withPeers = node('gw3');
+    await withPeers.agent.stop({ handover: false });
+    await withPeers.proxy.close();
+    nodes.splice(nodes.indexOf(withPeers), 1);
+    nodes.push(await startNode('gw3', false));
+    await poll('gw3 condition removed', async () => (await condition('gw3')) === undefined);
   });
 
   it('hands the EIP of a dead holder to a peer, never to two nodes at once, and the controller records the move from its claim', async () => {
