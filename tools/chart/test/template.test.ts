@@ -204,8 +204,8 @@ describe('helm template, admission webhook', () => {
     expect(JSON.stringify(controllerRoles)).not.toMatch(/secrets|webhookconfigurations/);
   });
 
-  it('gateway peers (opt-in): on, the agents read the key Secret by name only and the chart creates it; off (the default) removes all', () => {
-    const objects = render({ set: ['agent.peers.enabled=true'] }).objects;
+  it('gateway peers (on by default): the agents read the key Secret by name only and the chart creates it; off removes all', () => {
+    const objects = render().objects;
     const agentRole = one(objects, 'ClusterRole', '-agent');
     expect(agentRole.rules).toContainEqual({
       apiGroups: [''],
@@ -221,8 +221,9 @@ describe('helm template, admission webhook', () => {
     const key = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'egressgateway-peer-key');
     expect(Buffer.from(key?.data.k1, 'base64').length).toBeGreaterThanOrEqual(32);
     const env = container(one(objects, 'DaemonSet', '-agent')).env;
+    expect(env).toContainEqual({ name: 'EGW_PEERS', value: 'true' });
     expect(env).toContainEqual({ name: 'EGW_PEER_PORT', value: '7790' });
-    const off = render().objects;
+    const off = render({ set: ['agent.peers.enabled=false'] }).objects;
     expect(container(one(off, 'DaemonSet', '-agent')).env).toContainEqual({
       name: 'EGW_PEERS',
       value: 'false',
@@ -231,7 +232,11 @@ describe('helm template, admission webhook', () => {
     expect(off.filter((o) => o.kind === 'Secret' && o.metadata.name === 'egressgateway-peer-key')).toEqual(
       [],
     );
-    expect(render({ set: ['agent.peers.enabled=true', 'agent.peers.port=0'] }).error).toContain('port');
+    expect(render({ set: ['agent.peers.port=0'] }).error).toContain('port');
+    // createKey false: the Secret is the user's (docs/operations.md), the agents still read it.
+    const own = render({ set: ['agent.peers.createKey=false'] }).objects;
+    expect(own.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(JSON.stringify(one(own, 'ClusterRole', '-agent').rules)).toMatch(/peer-key/);
   });
 
   it('Ignore as a value; a wrong failurePolicy is refused by the schema', () => {

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RequestRecord } from '@egressgateway/apiserver';
 import { checkRbac } from '@egressgateway-tools/chart/rbac-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderChart } from './chart-rbac.js';
+import { renderChart } from './chart.js';
 import { LAB_LABEL, PODMAN_GLOBAL } from './containers.js';
 import { Lab } from './lab.js';
 import { isRoot } from './preflight.js';
@@ -17,10 +18,17 @@ if (!isRoot()) console.warn(skipReason);
 const EVICT_MS = FAST_TIMING.eipEvictionTimeout * 1000;
 
 /**
+ * The longest probe gap when the gateway peers move the EIP off a dead node, as in the process-mode
+ * peers lab (peers-lab.netns.test.ts): here under the chart's CPU limit of the agent (500m).
+ */
+const PEER_MOVE_GAP_MS = 1_000;
+
+/**
  * The same failover assertions as the process-mode e2e, with the controllers and agents started
  * from the images of `npm run images` (nx builds them before this project's tests) the way the
- * Helm chart runs them. When the images are missing the lab says to run `npm run images`: that is
- * a failure, not a skip, because CI builds them.
+ * Helm chart runs them with its default values: gateway peers on (the chart's key Secret), the
+ * chart's CPU and memory limits. When the images are missing the lab says to run `npm run images`:
+ * that is a failure, not a skip, because CI builds them.
  */
 describe.skipIf(!isRoot())(
   'netns lab end to end from the images (podman; update 0.5 s, eviction 2 s)',
@@ -74,10 +82,44 @@ describe.skipIf(!isRoot())(
       return r;
     }
 
-    it('runs every controller and agent as a container of the images', () => {
+    it("runs every controller and agent as a container of the images, limited as the chart's pods", () => {
       const mine = [...lab.controllers.values(), ...lab.agents.values()];
       expect(mine.length).toBe(2 + lab.plan.nodes.length);
       expect(mine.every((p) => p.container !== undefined && p.alive())).toBe(true);
+      const limits = (name: string) =>
+        spawnSync(
+          'podman',
+          [
+            ...PODMAN_GLOBAL,
+            'inspect',
+            '--format',
+            '{{.HostConfig.CpuQuota}}/{{.HostConfig.CpuPeriod}} {{.HostConfig.Memory}}',
+            name,
+          ],
+          { encoding: 'utf8' },
+        ).stdout.trim();
+      // agent: 500m and 192Mi; controller: 1 CPU and 256Mi (the chart's resources.limits).
+      expect(limits(lab.agents.get('gw1')?.container ?? '')).toBe(`50000/100000 ${192 * 2 ** 20}`);
+      expect(limits(lab.controllers.get('ctl-a')?.container ?? '')).toBe(`100000/100000 ${256 * 2 ** 20}`);
+    });
+
+    it("the gateway agents run the peers as the chart's default values set them, none falls back, and their tunnels say so", async () => {
+      expect(lab.peers).toBe(true);
+      const gateways = lab.plan.nodes.filter((n) => n.role === 'gateway').map((n) => n.name);
+      const lines = (node: string) => readFileSync(join(lab.runDir, `agent-${node}.log`), 'utf8').split('\n');
+      for (const g of gateways) {
+        const started = lines(g)
+          .filter((l) => l.includes('"peer group started"'))
+          .map((l) => (JSON.parse(l) as { members: string[] }).members.slice().sort());
+        expect(started.at(-1)).toEqual(gateways.slice().sort());
+        expect(
+          lines(g).filter((l) => l.includes('gateway peers fallback') || l.includes('gateway peers off')),
+        ).toEqual([]);
+        expect(await lab.tunnelCondition(g, 'GatewayPeers')).toMatchObject({
+          status: 'True',
+          reason: 'PeersHeard',
+        });
+      }
     });
 
     it('the apps reach the API server over TLS as their chart ServiceAccounts (in-cluster config), recorded in the audit log', async () => {
@@ -119,8 +161,8 @@ describe.skipIf(!isRoot())(
       expect(r.streamSurvived).toBe(true);
     });
 
-    it('node link down: moves within eviction + 1 s', async () => {
-      await failover('node-down', EVICT_MS + 1000);
+    it('node link down: the peers move it before the eviction timeout', async () => {
+      await failover('node-down', PEER_MOVE_GAP_MS);
     });
 
     it('planned handover (podman kill SIGTERM): moves without waiting for eviction; TCP survives', async () => {

@@ -806,6 +806,17 @@ export class Lab {
     this.procs.signal(p, sig);
   }
 
+  /** The condition `type` of a node's EgressTunnel status (e.g. `GatewayPeers`), as the API server has it. */
+  async tunnelCondition(
+    node: string,
+    type: string,
+  ): Promise<{ status: string; reason: string; message?: string } | undefined> {
+    const t = await this.api.get<{
+      status?: { conditions?: Array<{ type: string; status: string; reason: string; message?: string }> };
+    }>(paths.tunnel(node));
+    return t.status?.conditions?.find((c) => c.type === type);
+  }
+
   /** True when a node has the IPv4 EIP (IPv6-only cluster: the IPv6 one) on its LAN interface (a kernel fact, not the status). */
   eipBoundOn(node: string): boolean {
     // An IPv6-only cluster has only the IPv6 EIP.

@@ -67,6 +67,12 @@ describe.skipIf(!isRoot())(
       }
       expect(logSince('agent-gw', 0, 'gateway peers fallback')).toEqual([]);
       expect(logSince('agent-gw', 0, 'gateway peers off')).toEqual([]);
+      // And each says so in its EgressTunnel's GatewayPeers condition.
+      for (const g of gateways)
+        expect(await lab.tunnelCondition(g, 'GatewayPeers')).toMatchObject({
+          status: 'True',
+          reason: 'PeersHeard',
+        });
     });
 
     it.each(['apiserver-outage', 'api-partition-all'] as const)(
