@@ -81,6 +81,18 @@ describe('AgentPeers', () => {
     await s.peers.stop();
   });
 
+  it('sends nothing before the transport has started (the first applies may build the cores earlier)', async () => {
+    const s = setup([{ id: 'k1', secret: Buffer.alloc(32, 1) }]);
+    s.peers.refresh();
+    expect(s.peers.driver.modes()).toEqual({ egw1: 'peers' });
+    expect(s.sent).toEqual([]);
+    await s.peers.start();
+    // The next advert goes out at the core's next period P (real timers here: waited for, not timed).
+    for (let i = 0; i < 200 && s.sent.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.sent.length).toBeGreaterThan(0);
+    await s.peers.stop();
+  });
+
   it('sends nothing without a key', async () => {
     const s = setup([]);
     await s.peers.start();

@@ -133,6 +133,11 @@ export class AgentPeers {
   private readonly link: PeerLink;
   private groups: readonly PeerGroupView[] = [];
   private portOpen = true;
+  /**
+   * The transport has started: before that, the agent's first applies may already build the cores
+   * (and they send at once), but there is no socket to send on.
+   */
+  private linkStarted = false;
   /** Addresses the cores held at the last lease move. */
   private peerHeld = new Set<string>();
 
@@ -158,7 +163,7 @@ export class AgentPeers {
       portOpen: () => this.portOpen,
       // Without a key nothing can be signed: the gateways are in fallback, nothing is sent.
       send: (advert) => {
-        if (this.portOpen && peers.keys().length > 0) this.link.send(advert);
+        if (this.linkStarted && this.portOpen && peers.keys().length > 0) this.link.send(advert);
       },
       heartbeatNow: () => o.heartbeatNow(),
       ...(o.readEvictions ? { readEvictions: o.readEvictions } : {}),
@@ -205,6 +210,7 @@ export class AgentPeers {
   async start(): Promise<void> {
     try {
       await this.link.start();
+      this.linkStarted = true;
     } catch (err) {
       this.portOpen = false;
       this.o.log.error(

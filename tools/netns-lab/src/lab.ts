@@ -18,7 +18,14 @@ import {
   type SecureApiFiles,
 } from './app-args.js';
 import { ensureBuilt, IMAGES_MODE_PACKAGES, LAB_PACKAGES } from './build.js';
-import { chartClusterObjects, chartPod, podmanCpus, podmanMemory, renderChart } from './chart.js';
+import {
+  type ChartPod,
+  chartClusterObjects,
+  chartPod,
+  podmanCpus,
+  podmanMemory,
+  renderChart,
+} from './chart.js';
 import {
   type PolicyShape,
   seedCluster,
@@ -185,7 +192,7 @@ export class Lab {
    * `helm template` of the chart with the lab's values (images mode): the RBAC, webhook
    * configurations and Secrets the lab creates, and the env and limits of the apps' containers.
    */
-  chart: string | undefined;
+  private rendered: { chart: string; pods: Record<'controller' | 'agent', ChartPod> } | undefined;
   /** Tokens of the secured API server (images mode). */
   private readonly credentials: LabCredentials | undefined;
   /** Image used for agents started from now on (a rolling update switches it). */
@@ -265,8 +272,13 @@ export class Lab {
 
   /** True when the agents run the gateway peers (`LabOptions.peers`, or the chart's in images mode). */
   get peers(): boolean {
-    if (this.chart) return chartPod(this.chart, 'agent').env.EGW_PEERS === 'true';
+    if (this.rendered) return this.rendered.pods.agent.env.EGW_PEERS === 'true';
     return this.options.peers === true;
+  }
+
+  /** The chart as this lab rendered it (images mode; undefined for processes). */
+  get chart(): string | undefined {
+    return this.rendered?.chart;
   }
 
   /**
@@ -296,10 +308,14 @@ export class Lab {
       if (swept.length > 0) this.note('progress', `removed ${swept.length} container(s) of earlier runs`);
       this.images = labImages(this.repoRoot);
       this.agentImage = this.images.agent;
-      this.chart = renderChart(
+      const chart = renderChart(
         this.repoRoot,
         this.options.peers === undefined ? {} : { 'agent.peers.enabled': String(this.options.peers) },
       );
+      this.rendered = {
+        chart,
+        pods: { controller: chartPod(chart, 'controller'), agent: chartPod(chart, 'agent') },
+      };
       this.note('progress', `images mode: ${this.images.controller}, ${this.images.agent}`);
     }
     this.note('progress', `building namespaces (prefix ${this.plan.prefix})`);
@@ -596,9 +612,9 @@ export class Lab {
     o: { pod: Record<string, string>; args: string[] },
   ): ContainerSpec {
     const c = this.credentials;
-    if (!c || !this.chart)
+    if (!c || !this.rendered)
       throw new Error('containers need the secured API server and the chart (images mode)');
-    const pod = chartPod(this.chart, app);
+    const pod = this.rendered.pods[app];
     const fields: Record<string, string> = { 'metadata.namespace': CHART_NAMESPACE, ...o.pod };
     const env = { ...pod.env };
     for (const [k, path] of Object.entries(pod.fieldEnv)) {
