@@ -1,7 +1,7 @@
 import { PEERS_CONDITION } from '@egressgateway/crds';
 import { type Clock, EGRESS_TUNNELS, type KubeClient, type Logger } from '@egressgateway/kube';
 import { LatestWriter } from './latest-writer.js';
-import type { PeerFallbackReason } from './peer-driver.js';
+import { fallbackDetail, type PeerFallbackReason } from './peer-driver.js';
 
 /** The `GatewayPeers` condition of this node's EgressTunnel, as the agent writes it. */
 export interface PeersCondition {
@@ -10,22 +10,6 @@ export interface PeersCondition {
   reason: 'PeersHeard' | 'Fallback';
   message: string;
   lastTransitionTime: string;
-}
-
-/** Why a gateway runs on API fencing, for people (`reason` of a fallback, see {@link PeerFallbackReason}). */
-export function fallbackDetail(reason: PeerFallbackReason, fallbackAfterMs: number): string {
-  switch (reason) {
-    case 'no-key':
-      return 'no peer key loaded (create the peer key Secret, see docs/operations.md "Gateway peers")';
-    case 'no-port':
-      return 'the peer UDP port could not be opened (see the agent log)';
-    case 'silent':
-      return `no valid advert from any peer for ${fallbackAfterMs} ms (is UDP port blocked between the gateway nodes?)`;
-    case 'single-member':
-      return 'the gateway has this node alone';
-    case 'invalid':
-      return 'the peer group was refused (see the agent log)';
-  }
 }
 
 /**

@@ -10,7 +10,6 @@ import {
   step,
 } from '@egressgateway/peers';
 import type { AgentMetrics } from './metrics.js';
-import { fallbackDetail } from './peer-condition.js';
 import type { PeerGroupView } from './peer-groups.js';
 
 /** Why a gateway runs on today's API fencing instead of the peer protocol. */
@@ -25,6 +24,22 @@ export type PeerFallbackReason =
   | 'single-member'
   /** The core refused the group (e.g. a node listed twice); the log line says why. */
   | 'invalid';
+
+/** Why a gateway runs on API fencing, for people (`reason` of a fallback, see {@link PeerFallbackReason}). */
+export function fallbackDetail(reason: PeerFallbackReason, fallbackAfterMs: number): string {
+  switch (reason) {
+    case 'no-key':
+      return 'no peer key loaded (create the peer key Secret, see docs/operations.md "Gateway peers")';
+    case 'no-port':
+      return 'the peer UDP port could not be opened (see the agent log)';
+    case 'silent':
+      return `no valid advert from any peer for ${fallbackAfterMs} ms (is UDP port blocked between the gateway nodes?)`;
+    case 'single-member':
+      return 'the gateway has this node alone';
+    case 'invalid':
+      return 'the peer group was refused (see the agent log)';
+  }
+}
 
 /**
  * A take-over to claim in the API (see `PEER_CLAIM_ANNOTATION`): an EIP this node's core holds that
