@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { admitAdvert, decodeAdvert, encodeAdvert, MAX_ADVERT_BODY_BYTES, type ReplayState } from './codec.js';
-import type { Advert } from './types.js';
+import { type Advert, membersDigest } from './types.js';
 
 const k1 = { id: 'k1', secret: Buffer.alloc(32, 1) };
 const k2 = { id: 'k2', secret: Buffer.alloc(32, 2) };
@@ -62,6 +63,43 @@ describe('advert codec', () => {
   it('refuses a signed body that is not a valid advert (holds outside wants)', () => {
     const b = bytes({ ...advert, wants: [] });
     expect(decodeAdvert(b, [k1])).toEqual({ ok: false, reason: 'malformed' });
+  });
+
+  it("carries the sender's members digest; takes an advert without it (an agent from before it) and ignores fields after it", () => {
+    const withDigest = { ...advert, membersDigest: membersDigest(['b', 'a', 'c']) };
+    expect(decodeAdvert(bytes(withDigest), [k1])).toEqual({ ok: true, advert: withDigest, keyId: 'k1' });
+    expect(membersDigest(['b', 'a', 'c'])).toBe(membersDigest(['a', 'b', 'c']));
+    expect(membersDigest(['a', 'b', 'c'])).not.toBe(membersDigest(['a', 'b', 'c', 'd']));
+    expect(membersDigest(['a', 'b', 'c'])).toMatch(/^[0-9a-f]{16}$/);
+    // A body signed as a later version might write it: one more field after the digest.
+    const signed = (body: unknown[]) => {
+      const text = Buffer.from(JSON.stringify(body), 'utf8');
+      const head = Buffer.alloc(4 + 2);
+      head.writeUInt8(1, 0);
+      head.writeUInt8(2, 1);
+      head.write('k1', 2, 'ascii');
+      head.writeUInt16BE(text.length, 4);
+      const data = Buffer.concat([head, text]);
+      return Buffer.concat([data, createHmac('sha256', k1.secret).update(data).digest()]);
+    };
+    const fields = [
+      advert.group,
+      advert.node,
+      advert.epoch,
+      advert.seq,
+      advert.sentAtWall,
+      1,
+      ['e1'],
+      ['e1'],
+      [],
+    ];
+    expect(decodeAdvert(signed([...fields, 'abc', { later: true }]), [k1])).toMatchObject({
+      ok: true,
+      advert: { membersDigest: 'abc' },
+    });
+    const before = decodeAdvert(signed(fields), [k1]);
+    expect(before.ok && before.advert.membersDigest).toBeUndefined();
+    expect(decodeAdvert(signed([...fields, 42]), [k1])).toEqual({ ok: false, reason: 'malformed' });
   });
 });
 

@@ -67,6 +67,7 @@ export function encodeAdvert(advert: Advert, key: AdvertKey): EncodeResult {
       advert.wants,
       advert.holds,
       Object.entries(advert.backing).map(([eip, b]) => [eip, b.holder, b.epoch, b.seq]),
+      ...(advert.membersDigest === undefined ? [] : [advert.membersDigest]),
     ]),
     'utf8',
   );
@@ -90,8 +91,11 @@ function parseBody(text: string): Advert | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(v) || v.length !== 9) return undefined;
-  const [group, node, epoch, seq, sentAtWall, apiOk, wants, holds, backing] = v as unknown[];
+  // Nine fields; a tenth, the members digest, since 2026-12-06. Later fields are ignored, so that a
+  // field added later does not make this version refuse the adverts of a newer one.
+  if (!Array.isArray(v) || v.length < 9) return undefined;
+  const [group, node, epoch, seq, sentAtWall, apiOk, wants, holds, backing, digest] = v as unknown[];
+  if (digest !== undefined && typeof digest !== 'string') return undefined;
   if (typeof group !== 'string' || typeof node !== 'string' || node === '') return undefined;
   if (!isCount(epoch) || !isCount(seq) || !isCount(sentAtWall) || (apiOk !== 0 && apiOk !== 1))
     return undefined;
@@ -109,7 +113,18 @@ function parseBody(text: string): Advert | undefined {
     b.set(eip, { holder, epoch: bepoch, seq: bseq });
   }
   const backingObject = Object.fromEntries(b) as Record<string, Backing>;
-  return { group, node, epoch, seq, sentAtWall, apiOk: apiOk === 1, wants, holds, backing: backingObject };
+  return {
+    group,
+    node,
+    epoch,
+    seq,
+    sentAtWall,
+    apiOk: apiOk === 1,
+    wants,
+    holds,
+    backing: backingObject,
+    ...(digest === undefined ? {} : { membersDigest: digest }),
+  };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   step,
 } from './core.js';
 import { DEFAULT_PEER_TIMING, PeerConfigError, type PeerTiming, validatePeerTiming } from './timing.js';
+import { type Advert, membersDigest } from './types.js';
 
 const T = DEFAULT_PEER_TIMING;
 
@@ -17,6 +18,8 @@ class Group {
   holding = new Map<string, boolean>();
   log: { at: number; node: string; action: PeerAction }[] = [];
   cut = new Set<string>(); // "from>to"
+  /** Changes an advert on its way (from, to), e.g. to stand for a sender that counts with another list. */
+  rewrite: ((from: string, to: string, advert: Advert) => Advert) | undefined;
   now = 0;
 
   /** Per node: every EIP it answers for now. */
@@ -52,7 +55,7 @@ class Group {
       if (a.type === 'send-advert') {
         for (const to of this.members) {
           if (to !== node && !this.cut.has(`${node}>${to}`))
-            this.input(to, { type: 'advert', advert: a.advert });
+            this.input(to, { type: 'advert', advert: this.rewrite?.(node, to, a.advert) ?? a.advert });
         }
       }
     }
@@ -107,6 +110,31 @@ describe('peer core step()', () => {
     g.run(8_000, () => false); // last acked heartbeat at 1 000: the API fence alone would end at 3 500
     expect(g.holders()).toEqual(['a']);
     expect(g.log.filter((l) => l.action.type === 'withdraw')).toEqual([]);
+  });
+
+  it("an API outage for every agent, the holder's peers counting with a list it has not read (a node joined): no certificate, it fences at S + E - M", () => {
+    const g = new Group(['a', 'b', 'c']);
+    g.run(1_000);
+    // b and c read d joining; a did not (its API path was down): their "no API" acknowledgements
+    // say nothing about d, which may reach the API server and be given the EIP.
+    const theirs = membersDigest(['a', 'b', 'c', 'd']);
+    expect(theirs).not.toBe(membersDigest(['c', 'a', 'b']));
+    g.rewrite = (_from, to, advert) => (to === 'a' ? { ...advert, membersDigest: theirs } : advert);
+    g.run(5_000, () => false);
+    const withdraw = g.log.find((l) => l.node === 'a' && l.action.type === 'withdraw');
+    expect(withdraw?.at).toBe(1_000 + T.evictionTimeoutMs - T.fenceMarginMs);
+    // An advert of an agent from before the digest certifies nothing either.
+    const old = new Group(['a', 'b', 'c']);
+    old.run(1_000);
+    old.rewrite = (_from, to, advert) => {
+      if (to !== 'a') return advert;
+      const { membersDigest: _dropped, ...before } = advert;
+      return before;
+    };
+    old.run(5_000, () => false);
+    expect(old.log.find((l) => l.node === 'a' && l.action.type === 'withdraw')?.at).toBe(
+      1_000 + T.evictionTimeoutMs - T.fenceMarginMs,
+    );
   });
 
   it('an API outage for the holder alone: it fences at S + E - M while its peers reach the API', () => {

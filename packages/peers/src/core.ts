@@ -1,5 +1,5 @@
 import { PeerConfigError, type PeerTiming, validatePeerTiming } from './timing.js';
-import type { Advert, Backing } from './types.js';
+import { type Advert, type Backing, membersDigest } from './types.js';
 
 /**
  * What one agent needs to know about its group. Fixed for the life of a {@link PeerState}, but for
@@ -363,6 +363,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
   switch (input.type) {
     case 'advert': {
       const a = input.advert;
+      const ownDigest = membersDigest(config.members);
       const prev = peers[a.node];
       const fresh =
         a.group === config.group &&
@@ -387,8 +388,11 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
         if (at === undefined) continue;
         s.acks[a.node] = Math.max(s.acks[a.node] ?? -Infinity, at + L);
         // "No API at the time of this ack" stays true until it expires: a peer that regains the API
-        // does not cut the holder off at once (it gets `heartbeat-now` and L to write its own).
-        if (!a.apiOk) s.cert[a.node] = Math.max(s.cert[a.node] ?? -Infinity, at + L);
+        // does not cut the holder off at once (it gets `heartbeat-now` and L to write its own). It
+        // certifies only from a peer that counts with this list: one that read a member joining
+        // this agent has not read knows a node the certificate would say nothing about.
+        if (!a.apiOk && a.membersDigest === ownDigest)
+          s.cert[a.node] = Math.max(s.cert[a.node] ?? -Infinity, at + L);
       }
       break;
     }
@@ -615,6 +619,7 @@ export function step(state: PeerState, input: PeerInput, now: number, wallNow: n
         wants,
         holds,
         backing,
+        membersDigest: membersDigest(members),
       },
     });
   }

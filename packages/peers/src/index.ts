@@ -43,7 +43,7 @@ export {
   type PeerTiming,
   validatePeerTiming,
 } from './timing.js';
-export type { Advert, Backing } from './types.js';
+export { type Advert, type Backing, membersDigest } from './types.js';
 export {
   canonicalAddress,
   type PeerLogger,

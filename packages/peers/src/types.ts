@@ -34,4 +34,29 @@ export interface Advert {
   readonly holds: readonly string[];
   /** Per EIP: the holder the sender backs and that holder's newest seq it has seen. */
   readonly backing: Readonly<Record<string, Backing>>;
+  /**
+   * {@link membersDigest} of the members the sender counts with. A receiver takes the sender's "no
+   * API" acknowledgements as part of an outage certificate only when it is its own list's: a
+   * certificate says no member of the list reaches the API server, which says nothing of a member
+   * the holder has not read joining. Absent (an agent from before it): never certifies.
+   */
+  readonly membersDigest?: string;
+}
+
+/**
+ * A short digest of a member list, the same for every order of the same names (sorted, joined by
+ * newlines, 32-bit FNV-1a twice with different offsets, as 16 hex digits). Not a security measure:
+ * adverts are authenticated; it only tells two honest members whether they count with one list.
+ */
+export function membersDigest(members: readonly string[]): string {
+  const text = [...members].sort().join('\n');
+  const fnv = (offset: number): string => {
+    let h = offset >>> 0;
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(16).padStart(8, '0');
+  };
+  return fnv(0x811c9dc5) + fnv(0x050c5d1f);
 }
