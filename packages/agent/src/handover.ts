@@ -27,8 +27,10 @@ export interface HandoverOptions {
   /** Releases the EIP bindings (break before make) and resolves once the datapath is applied. */
   release(): Promise<void>;
   /**
-   * A planned stop starts (not a lost egress link, which may come back): called before `release`.
-   * With gateway peers, their cores stop claiming here.
+   * A planned stop starts (not a lost egress link, which may come back): called before `release`,
+   * and only when the status places EIPs here (the controller then moves them). With gateway peers,
+   * their cores stop claiming here. A node the status places nothing on keeps what the peers alone
+   * gave it until it exits: no status move would name a successor sooner.
    */
   stopping?(): void;
 }
