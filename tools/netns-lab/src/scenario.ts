@@ -400,6 +400,10 @@ export async function runScenario(lab: Lab, fault: Fault, o: ScenarioOptions = {
     );
   }
   const end = Date.now();
+  // The arrivals are read from the probe server's output, which can lag by a few hundred ms on a
+  // loaded machine: wait until one sent after `end` has been read, so that the silence before it is
+  // not taken for traffic that never came back (an `open` gap). Up to 2 s: then it did not come back.
+  await lab.waitFor(() => (lab.arrivals.at(-1)?.t ?? 0) >= end, 2_000);
   const gaps: ScenarioResult['gaps'] = {};
   for (const [k, src] of [
     ['u4', eip4],
