@@ -9,8 +9,9 @@ describe('peersCondition', () => {
       type: 'GatewayPeers',
       status: 'True',
       reason: 'PeersHeard',
-      message: 'the gateway peers decide for egw1, egw2, solo',
+      message: 'the gateway peers decide for egw1, egw2',
     });
+    expect(peersCondition({ solo: 'single-member' }, 3000)).toBeUndefined();
   });
 
   it('is False naming each gateway on API fencing and why, and absent for a node in no gateway', () => {

@@ -15,15 +15,17 @@ export interface PeersCondition {
 /**
  * The condition for the peer modes of this node's gateways (pure): `True` when the peers decide for
  * every gateway, `False` naming each gateway on API fencing and why; `undefined` (no condition) when
- * the node is in no gateway. A gateway with this node alone needs no peers and does not count.
+ * the node is in no gateway with another member (a gateway with this node alone needs no peers).
  */
 export function peersCondition(
   modes: Readonly<Record<string, 'peers' | PeerFallbackReason>>,
   fallbackAfterMs: number,
 ): Omit<PeersCondition, 'lastTransitionTime'> | undefined {
-  const gateways = Object.keys(modes).sort();
+  const gateways = Object.keys(modes)
+    .filter((g) => modes[g] !== 'single-member')
+    .sort();
   if (gateways.length === 0) return undefined;
-  const fallback = gateways.filter((g) => modes[g] !== 'peers' && modes[g] !== 'single-member');
+  const fallback = gateways.filter((g) => modes[g] !== 'peers');
   if (fallback.length === 0)
     return {
       type: PEERS_CONDITION,

@@ -104,7 +104,7 @@ export type TunnelPhase = (typeof TUNNEL_PHASES)[number];
  * The EgressTunnel status condition the agent of a gateway node writes about its gateway peers:
  * `True` (reason `PeersHeard`) while the peer protocol decides for every gateway of the node,
  * `False` (reason `Fallback`) while some gateway runs on API fencing alone (UDP blocked, no key),
- * absent when the agent runs without peers or the node is in no gateway.
+ * absent when the agent runs without peers or the node is in no gateway with another member.
  */
 export const PEERS_CONDITION = 'GatewayPeers';
 
