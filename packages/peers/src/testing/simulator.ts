@@ -392,10 +392,12 @@ export class PeerSimulator {
           if (a.dead || a.left || a.draining || this.nowReal < a.pausedUntil) return;
           a.draining = true;
           this.input(a, { type: 'hand-over' });
-          if (this.status !== a.name) return;
-          const next = this.agents.findIndex((b, j) => !this.marked[j] && this.placeable(b));
-          const marked = this.nowReal + this.scenario.withdrawLagMs + this.scenario.apiRttMs;
-          if (next >= 0) this.at(marked, () => this.setStatus(`n${next}`));
+          // The controller reads the mark and decides then, on the status as it is at that time.
+          this.at(this.nowReal + this.scenario.withdrawLagMs + this.scenario.apiRttMs, () => {
+            if (this.status !== a.name || !a.draining) return;
+            const next = this.agents.findIndex((b, j) => !this.marked[j] && this.placeable(b));
+            if (next >= 0) this.setStatus(`n${next}`);
+          });
         });
         break;
       }
