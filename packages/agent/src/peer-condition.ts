@@ -64,6 +64,7 @@ export interface PeersConditionWriterOptions {
  */
 export class PeersConditionWriter {
   private readonly writer: LatestWriter<PeersCondition | undefined>;
+  private readonly wallNow: () => number;
 
   constructor(o: PeersConditionWriterOptions) {
     this.writer = new LatestWriter<PeersCondition | undefined>({
@@ -85,8 +86,6 @@ export class PeersConditionWriter {
     });
     this.wallNow = o.wallNow ?? Date.now;
   }
-
-  private readonly wallNow: () => number;
 
   /** The condition to hold now (`undefined`: none). */
   set(next: Omit<PeersCondition, 'lastTransitionTime'> | undefined): void {
